@@ -1,0 +1,190 @@
+package payment
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// Event is an immutable record of a change, written in the same database
+// transaction as the change itself. Webhooks and the audit log read events.
+type Event struct {
+	ID        string // evt_…
+	AccountID string
+	Type      string // "payment_method.created", …
+	ObjectID  string
+	// Data is the object as the native API renders it after the change. It
+	// never holds card numbers, CVCs or secrets.
+	Data      json.RawMessage
+	CreatedAt time.Time
+}
+
+// IdempotencyRecord is one Idempotency-Key of one account. While the first
+// request runs it is in flight (Completed false, LockedUntil in the future);
+// afterwards it holds the response to replay.
+type IdempotencyRecord struct {
+	AccountID string
+	Key       string
+	// Method and Path of the first request ("POST", "/v1/payment_methods").
+	Method string
+	Path   string
+	// RequestHash is a keyed MAC of the first request's body: the body may
+	// hold a card number, so a plain hash would not do.
+	RequestHash []byte
+	Completed   bool
+	// LockedUntil bounds an in-flight claim: a request that died without
+	// completing frees the key for a retry after it.
+	LockedUntil    time.Time
+	ResponseStatus int
+	ResponseBody   []byte
+	CreatedAt      time.Time
+}
+
+// DataKey is one version of an account's data-encryption key for one
+// purpose, stored wrapped (encrypted) by a version of the master key (KEK).
+type DataKey struct {
+	AccountID  string
+	Purpose    string
+	Version    int
+	KEKVersion int
+	Wrapped    []byte
+	// Uses counts encryptions reserved under this key, so it is rotated
+	// long before AES-GCM's 2^32 random-nonce limit.
+	Uses      int64
+	CreatedAt time.Time
+}
+
+// ListParams are cursor pagination parameters: newest first, at most Limit
+// items, strictly older than the object StartingAfter.
+type ListParams struct {
+	Limit         int
+	StartingAfter string
+}
+
+// Store is kassa's storage contract; internal/store/sqlite and
+// internal/store/postgres implement it and internal/store/storetest checks
+// that they behave the same. Every method that takes an accountID scopes its
+// query to that account: an id of another account is ErrNotFound.
+//
+// Errors: ErrNotFound when the object does not exist (in that account),
+// ErrConflict on a uniqueness clash; other errors are the backend's. Times are
+// returned in UTC with microsecond precision.
+type Store interface {
+	AccountStore
+	DataKeyStore
+	PaymentMethodStore
+	IdempotencyStore
+	EventStore
+
+	// Ping reports whether the database is reachable.
+	Ping(ctx context.Context) error
+	// Close releases the store's connections.
+	Close() error
+}
+
+// AccountStore keeps accounts and their API keys.
+type AccountStore interface {
+	// CreateAccount inserts the account and its first keys atomically.
+	// ErrConflict if the account id or a key prefix is taken.
+	CreateAccount(ctx context.Context, a *Account, keys []*APIKey) error
+	// Account returns the account with id, or ErrNotFound.
+	Account(ctx context.Context, id string) (*Account, error)
+	// CountAccounts returns how many accounts exist.
+	CountAccounts(ctx context.Context) (int, error)
+
+	// CreateAPIKey inserts k. ErrConflict if its prefix is taken.
+	CreateAPIKey(ctx context.Context, k *APIKey) error
+	// APIKeyByPrefix returns the key (of any account) with the given prefix,
+	// or ErrNotFound. Revoked and expired keys are returned too; the caller
+	// checks Active.
+	APIKeyByPrefix(ctx context.Context, prefix string) (*APIKey, error)
+	// APIKeys lists the account's keys, newest first, revoked ones included.
+	APIKeys(ctx context.Context, accountID string) ([]*APIKey, error)
+	// RevokeAPIKey marks the key revoked at now. ErrNotFound if the account
+	// has no such key; revoking a revoked key is a no-op.
+	RevokeAPIKey(ctx context.Context, accountID, keyID string, now time.Time) (*APIKey, error)
+	// RollAPIKey inserts next and sets the old key's ExpiresAt to
+	// expiresAt (or revokes it when expiresAt is not after now), atomically.
+	// ErrNotFound if the account has no active key oldID.
+	RollAPIKey(ctx context.Context, accountID, oldID string, next *APIKey, expiresAt, now time.Time) error
+}
+
+// DataKeyStore keeps wrapped data keys.
+type DataKeyStore interface {
+	// DataKeys returns every version of the account's keys for purpose,
+	// oldest first (possibly none).
+	DataKeys(ctx context.Context, accountID, purpose string) ([]*DataKey, error)
+	// CreateDataKey inserts k. ErrConflict if that version exists already
+	// (another process won the race; the caller re-reads).
+	CreateDataKey(ctx context.Context, k *DataKey) error
+	// ReserveDataKeyUses adds n to the key's use count and returns the new
+	// count. ErrNotFound if there is no such key.
+	ReserveDataKeyUses(ctx context.Context, accountID, purpose string, version int, n int64) (int64, error)
+	// RewrapDataKeys calls rewrap for every data key of every account whose
+	// KEKVersion differs from kekVersion and stores the result, in batches
+	// of committed transactions; it returns how many keys it rewrapped.
+	// rewrap must return a key with the same account, purpose and version.
+	RewrapDataKeys(ctx context.Context, kekVersion int, rewrap func(*DataKey) (*DataKey, error)) (int, error)
+}
+
+// PaymentMethodStore keeps vaulted payment methods.
+type PaymentMethodStore interface {
+	// CreatePaymentMethod inserts pm and the event ev in one transaction.
+	CreatePaymentMethod(ctx context.Context, pm *PaymentMethod, ev *Event) error
+	// PaymentMethod returns the account's payment method id, or ErrNotFound.
+	PaymentMethod(ctx context.Context, accountID, id string) (*PaymentMethod, error)
+	// PaymentMethods lists the account's payment methods, newest first.
+	// hasMore reports whether older ones exist. ErrNotFound (param
+	// "starting_after") if StartingAfter is not one of the account's.
+	PaymentMethods(ctx context.Context, accountID string, p ListParams) (pms []*PaymentMethod, hasMore bool, err error)
+	// UpdatePaymentMethod reads the payment method, calls fn with it inside
+	// one transaction that excludes concurrent updates of the same row, and
+	// writes back what fn left in it together with the event fn returns
+	// (which may be nil). If fn returns an error nothing is written and that
+	// error is returned. ErrNotFound if there is no such payment method.
+	UpdatePaymentMethod(ctx context.Context, accountID, id string, fn func(*PaymentMethod) (*Event, error)) (*PaymentMethod, error)
+	// ExpirePaymentMethods destroys CVC ciphertexts whose CVCExpiresAt is
+	// not after now, and redacts payment methods still cached whose
+	// CreatedAt is not after cachedBefore (writing a
+	// "payment_method.redacted" event each through newEvent). It returns
+	// how many payment methods it redacted.
+	ExpirePaymentMethods(ctx context.Context, now, cachedBefore time.Time, newEvent func(*PaymentMethod) *Event) (int, error)
+}
+
+// IdempotencyStore keeps Idempotency-Key records.
+type IdempotencyStore interface {
+	// ClaimIdempotencyKey inserts rec as in flight. If the key exists and is
+	// completed, or in flight with LockedUntil after rec.CreatedAt, it
+	// returns the existing record and claimed false, writing nothing. An
+	// existing in-flight record whose lock has passed is taken over (its
+	// request died): rec replaces it and claimed is true.
+	ClaimIdempotencyKey(ctx context.Context, rec *IdempotencyRecord) (existing *IdempotencyRecord, claimed bool, err error)
+	// CompleteIdempotencyKey stores the response of the claimed key.
+	CompleteIdempotencyKey(ctx context.Context, accountID, key string, status int, body []byte) error
+	// ReleaseIdempotencyKey deletes an in-flight claim so a retry can run
+	// (the request failed before it changed anything).
+	ReleaseIdempotencyKey(ctx context.Context, accountID, key string) error
+	// PurgeIdempotencyKeys deletes records created before before and returns
+	// how many it deleted.
+	PurgeIdempotencyKeys(ctx context.Context, before time.Time) (int, error)
+}
+
+// EventStore reads events (they are written by the other stores' methods).
+type EventStore interface {
+	// Events lists the account's events, newest first.
+	Events(ctx context.Context, accountID string, p ListParams) (evs []*Event, hasMore bool, err error)
+}
+
+// Vault seals and opens secrets of one account. Ciphertexts are bound to
+// account, purpose and record: one copied to another record does not open.
+type Vault interface {
+	// Seal encrypts plaintext for the record under the account's current
+	// data key for purpose.
+	Seal(ctx context.Context, accountID, purpose, record string, plaintext []byte) ([]byte, error)
+	// Open decrypts a ciphertext made by Seal with the same account,
+	// purpose and record.
+	Open(ctx context.Context, accountID, purpose, record string, ciphertext []byte) ([]byte, error)
+	// MAC returns HMAC-SHA256 of data under the account's key for purpose
+	// (PurposeFingerprint, PurposeRequestHash).
+	MAC(ctx context.Context, accountID, purpose string, data []byte) ([]byte, error)
+}
