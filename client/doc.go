@@ -1,0 +1,43 @@
+// Package client is the Go client of kassa's native HTTP API.
+//
+// It speaks only the wire contract (JSON over HTTP, bearer-key auth) and
+// imports nothing of the server, so programs outside the kassa module can use
+// it as it is.
+//
+//	c := client.New("https://kassa.example.com", os.Getenv("KASSA_KEY"))
+//	pm, err := c.CreatePaymentMethod(ctx, &client.PaymentMethodParams{
+//		Card: &client.CardParams{Number: "4242424242424242", ExpMonth: 12, ExpYear: 2030, CVC: "123"},
+//	}, client.WithIdempotencyKey("order-1234"))
+//	if err != nil {
+//		return err
+//	}
+//	fmt.Println(pm.ID, pm.Card.Brand, pm.Card.Last4)
+//
+//	for pm, err := range c.AllPaymentMethods(ctx, nil) {
+//		if err != nil {
+//			return err
+//		}
+//		fmt.Println(pm.ID)
+//	}
+//
+// # Errors
+//
+// Any answer with a 4xx or 5xx status is returned as an *Error carrying the
+// status, the error type and code, the offending parameter and the request
+// id; test for it with errors.As or helpers such as IsNotFound. Transport
+// failures are returned as they come from net/http, wrapped.
+//
+// # Idempotency and replays
+//
+// POST requests may carry WithIdempotencyKey. The client never retries on its
+// own: a request that failed in transit may or may not have happened, and
+// only the caller knows whether to send it again under the same key. To learn
+// whether the server answered a retry from its idempotency store, pass
+// WithResponse and read Response.Replayed.
+//
+// # Secrets
+//
+// The API key never appears in an error, nor in what fmt or log/slog print of
+// a Client. Card numbers and CVCs in CardParams and the secret of a newly
+// made APIKey are likewise redacted when printed or logged.
+package client
