@@ -66,9 +66,10 @@ type ListParams struct {
 // that they behave the same. Every method that takes an accountID scopes its
 // query to that account: an id of another account is ErrNotFound.
 //
-// Errors: ErrNotFound when the object does not exist (in that account),
-// ErrConflict on a uniqueness clash; other errors are the backend's. Times are
-// returned in UTC with microsecond precision.
+// Errors: ErrNotFound when the object does not exist (in that account) or
+// when creating an object for an account that does not exist, ErrConflict on
+// a uniqueness clash; other errors are the backend's. Times are stored and
+// returned in UTC with microsecond precision (finer digits are truncated).
 type Store interface {
 	AccountStore
 	DataKeyStore
@@ -123,7 +124,9 @@ type DataKeyStore interface {
 	// RewrapDataKeys calls rewrap for every data key of every account whose
 	// KEKVersion differs from kekVersion and stores the result, in batches
 	// of committed transactions; it returns how many keys it rewrapped.
-	// rewrap must return a key with the same account, purpose and version.
+	// rewrap must return a key with the same account, purpose and version;
+	// it runs inside a batch's transaction, so it must be quick and must not
+	// call the Store.
 	RewrapDataKeys(ctx context.Context, kekVersion int, rewrap func(*DataKey) (*DataKey, error)) (int, error)
 }
 
@@ -142,12 +145,18 @@ type PaymentMethodStore interface {
 	// writes back what fn left in it together with the event fn returns
 	// (which may be nil). If fn returns an error nothing is written and that
 	// error is returned. ErrNotFound if there is no such payment method.
+	// fn must not change ID, AccountID or CreatedAt, and must not call the
+	// Store (SQLite's single writer connection is held while it runs). The
+	// payment method returned is the one stored.
 	UpdatePaymentMethod(ctx context.Context, accountID, id string, fn func(*PaymentMethod) (*Event, error)) (*PaymentMethod, error)
 	// ExpirePaymentMethods destroys CVC ciphertexts whose CVCExpiresAt is
 	// not after now, and redacts payment methods still cached whose
 	// CreatedAt is not after cachedBefore (writing a
 	// "payment_method.redacted" event each through newEvent). It returns
-	// how many payment methods it redacted.
+	// how many payment methods it redacted. newEvent is given the payment
+	// method as redacted (PAN, CVC and CVCExpiresAt cleared, RedactedAt and
+	// UpdatedAt set to now); a nil event writes none. Destroying a CVC alone
+	// writes no event.
 	ExpirePaymentMethods(ctx context.Context, now, cachedBefore time.Time, newEvent func(*PaymentMethod) *Event) (int, error)
 }
 
@@ -157,12 +166,15 @@ type IdempotencyStore interface {
 	// completed, or in flight with LockedUntil after rec.CreatedAt, it
 	// returns the existing record and claimed false, writing nothing. An
 	// existing in-flight record whose lock has passed is taken over (its
-	// request died): rec replaces it and claimed is true.
+	// request died): rec replaces it and claimed is true. existing is nil
+	// whenever claimed is true.
 	ClaimIdempotencyKey(ctx context.Context, rec *IdempotencyRecord) (existing *IdempotencyRecord, claimed bool, err error)
-	// CompleteIdempotencyKey stores the response of the claimed key.
+	// CompleteIdempotencyKey stores the response of the claimed key and marks
+	// it completed. ErrNotFound if the account has no such key.
 	CompleteIdempotencyKey(ctx context.Context, accountID, key string, status int, body []byte) error
 	// ReleaseIdempotencyKey deletes an in-flight claim so a retry can run
-	// (the request failed before it changed anything).
+	// (the request failed before it changed anything). A key that is absent
+	// or completed is left as it is.
 	ReleaseIdempotencyKey(ctx context.Context, accountID, key string) error
 	// PurgeIdempotencyKeys deletes records created before before and returns
 	// how many it deleted.
@@ -187,4 +199,8 @@ type Vault interface {
 	// MAC returns HMAC-SHA256 of data under the account's key for purpose
 	// (PurposeFingerprint, PurposeRequestHash).
 	MAC(ctx context.Context, accountID, purpose string, data []byte) ([]byte, error)
+	// Fingerprint returns the keyed fingerprint of a card number: the same
+	// number gives the same fingerprint within an account and unrelated
+	// ones across accounts.
+	Fingerprint(ctx context.Context, accountID, pan string) (string, error)
 }

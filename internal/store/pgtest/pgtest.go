@@ -1,0 +1,74 @@
+// Package pgtest gives tests outside the store packages a PostgreSQL store of
+// their own: a fresh schema per test in the database named by
+// KASSA_TEST_DATABASE_URL, dropped when the test ends.
+package pgtest
+
+import (
+	"context"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/kassapay/kassa/internal/payment"
+	"github.com/kassapay/kassa/internal/store/postgres"
+)
+
+// EnvURL names the variable holding the test server's URL.
+const EnvURL = "KASSA_TEST_DATABASE_URL"
+
+// URL returns the test server's URL. Without one the test is skipped with a
+// loud reason, or fails when KASSA_REQUIRE_POSTGRES is set (as in CI).
+func URL(t testing.TB) string {
+	t.Helper()
+	u := os.Getenv(EnvURL)
+	if u == "" {
+		if os.Getenv("KASSA_REQUIRE_POSTGRES") != "" {
+			t.Fatalf("KASSA_REQUIRE_POSTGRES is set but %s is empty", EnvURL)
+		}
+		t.Skipf("SKIPPED: PostgreSQL tests did not run: set %s (e.g. postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable)", EnvURL)
+	}
+	return u
+}
+
+// Open returns a migrated store in a fresh schema, dropped at cleanup.
+func Open(t testing.TB) payment.Store {
+	t.Helper()
+	base := URL(t)
+	ctx := context.Background()
+	schema := "kassa_t_" + strings.ToLower(payment.RandomString(12))
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatalf("connect to %s: %v", EnvURL, err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatalf("create schema: %v", err)
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatalf("%s: %v", EnvURL, err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	st, err := postgres.Open(ctx, u.String(), postgres.Options{})
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	t.Cleanup(func() {
+		st.Close()
+		c, err := pgx.Connect(context.Background(), base)
+		if err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+			return
+		}
+		defer c.Close(context.Background())
+		if _, err := c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	return st
+}

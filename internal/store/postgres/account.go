@@ -1,0 +1,181 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/kassapay/kassa/internal/payment"
+)
+
+// CreateAccount inserts the account and its first keys in one transaction.
+func (s *Store) CreateAccount(ctx context.Context, a *payment.Account, keys []*payment.APIKey) error {
+	for _, k := range keys {
+		if k.AccountID != a.ID {
+			return fmt.Errorf("postgres: create account: key %s belongs to account %q", k.ID, k.AccountID)
+		}
+	}
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO accounts (id, name, live, created_at) VALUES ($1, $2, $3, $4)`,
+			a.ID, a.Name, a.Live, ts(a.CreatedAt)); err != nil {
+			return translate(err, a.ID)
+		}
+		for _, k := range keys {
+			if err := insertAPIKey(ctx, tx, k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return fail("create account", err)
+}
+
+// Account returns the account with id.
+func (s *Store) Account(ctx context.Context, id string) (*payment.Account, error) {
+	var a payment.Account
+	err := s.withConn(ctx, func(q querier) error {
+		return q.QueryRow(ctx, `SELECT id, name, live, created_at FROM accounts WHERE id = $1`, id).
+			Scan(&a.ID, &a.Name, &a.Live, &a.CreatedAt)
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, payment.NotFound("account", id)
+	}
+	if err != nil {
+		return nil, fail("get account", err)
+	}
+	a.CreatedAt = utc(a.CreatedAt)
+	return &a, nil
+}
+
+// CountAccounts returns how many accounts exist.
+func (s *Store) CountAccounts(ctx context.Context) (int, error) {
+	var n int
+	err := s.withConn(ctx, func(q querier) error {
+		return q.QueryRow(ctx, `SELECT count(*) FROM accounts`).Scan(&n)
+	})
+	return n, fail("count accounts", err)
+}
+
+const apiKeyColumns = `id, account_id, kind, prefix, hash, created_at, expires_at, revoked_at`
+
+func insertAPIKey(ctx context.Context, q querier, k *payment.APIKey) error {
+	_, err := q.Exec(ctx, `INSERT INTO api_keys (`+apiKeyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		k.ID, k.AccountID, string(k.Kind), k.Prefix, k.Hash, ts(k.CreatedAt), tsPtr(k.ExpiresAt), tsPtr(k.RevokedAt))
+	return translate(err, k.AccountID)
+}
+
+func scanAPIKey(row pgx.Row) (*payment.APIKey, error) {
+	var k payment.APIKey
+	var kind string
+	if err := row.Scan(&k.ID, &k.AccountID, &kind, &k.Prefix, &k.Hash, &k.CreatedAt, &k.ExpiresAt, &k.RevokedAt); err != nil {
+		return nil, err
+	}
+	k.Kind = payment.KeyKind(kind)
+	k.CreatedAt = utc(k.CreatedAt)
+	k.ExpiresAt = utcPtr(k.ExpiresAt)
+	k.RevokedAt = utcPtr(k.RevokedAt)
+	return &k, nil
+}
+
+// CreateAPIKey inserts k.
+func (s *Store) CreateAPIKey(ctx context.Context, k *payment.APIKey) error {
+	err := s.withConn(ctx, func(q querier) error { return insertAPIKey(ctx, q, k) })
+	return fail("create api key", err)
+}
+
+// APIKeyByPrefix returns the key with prefix, of whatever account.
+func (s *Store) APIKeyByPrefix(ctx context.Context, prefix string) (*payment.APIKey, error) {
+	var k *payment.APIKey
+	err := s.withConn(ctx, func(q querier) error {
+		var err error
+		k, err = scanAPIKey(q.QueryRow(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE prefix = $1`, prefix))
+		return err
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, payment.NotFound("api_key", prefix)
+	}
+	if err != nil {
+		return nil, fail("get api key", err)
+	}
+	return k, nil
+}
+
+// APIKeys lists the account's keys, newest first.
+func (s *Store) APIKeys(ctx context.Context, accountID string) ([]*payment.APIKey, error) {
+	var keys []*payment.APIKey
+	err := s.withConn(ctx, func(q querier) error {
+		rows, err := q.Query(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE account_id = $1 ORDER BY seq DESC`, accountID)
+		if err != nil {
+			return err
+		}
+		keys, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (*payment.APIKey, error) { return scanAPIKey(r) })
+		return err
+	})
+	if err != nil {
+		return nil, fail("list api keys", err)
+	}
+	if keys == nil {
+		keys = []*payment.APIKey{}
+	}
+	return keys, nil
+}
+
+func apiKeyForUpdate(ctx context.Context, tx pgx.Tx, accountID, keyID string) (*payment.APIKey, error) {
+	k, err := scanAPIKey(tx.QueryRow(ctx, `SELECT `+apiKeyColumns+` FROM api_keys
+		WHERE account_id = $1 AND id = $2 FOR UPDATE`, accountID, keyID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, payment.NotFound("api_key", keyID)
+	}
+	return k, err
+}
+
+// RevokeAPIKey marks the key revoked at now, unless it is revoked already.
+func (s *Store) RevokeAPIKey(ctx context.Context, accountID, keyID string, now time.Time) (*payment.APIKey, error) {
+	var k *payment.APIKey
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		if k, err = apiKeyForUpdate(ctx, tx, accountID, keyID); err != nil {
+			return err
+		}
+		if k.RevokedAt != nil {
+			return nil
+		}
+		k.RevokedAt = new(ts(now))
+		_, err = tx.Exec(ctx, `UPDATE api_keys SET revoked_at = $3 WHERE account_id = $1 AND id = $2`, accountID, keyID, ts(now))
+		return err
+	})
+	if err != nil {
+		return nil, fail("revoke api key", err)
+	}
+	return k, nil
+}
+
+// RollAPIKey inserts next and retires the old key: it expires at expiresAt,
+// or is revoked at once when expiresAt is not after now.
+func (s *Store) RollAPIKey(ctx context.Context, accountID, oldID string, next *payment.APIKey, expiresAt, now time.Time) error {
+	if next.AccountID != accountID {
+		return fmt.Errorf("postgres: roll api key: new key belongs to account %q, not %q", next.AccountID, accountID)
+	}
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		old, err := apiKeyForUpdate(ctx, tx, accountID, oldID)
+		if err != nil {
+			return err
+		}
+		if !old.Active(now) {
+			return payment.NotFound("api_key", oldID)
+		}
+		if err := insertAPIKey(ctx, tx, next); err != nil {
+			return err
+		}
+		if !expiresAt.After(now) {
+			_, err = tx.Exec(ctx, `UPDATE api_keys SET revoked_at = $3 WHERE account_id = $1 AND id = $2`, accountID, oldID, ts(now))
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE api_keys SET expires_at = $3 WHERE account_id = $1 AND id = $2`, accountID, oldID, ts(expiresAt))
+		return err
+	})
+	return fail("roll api key", err)
+}

@@ -1,0 +1,85 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/kassapay/kassa/internal/payment"
+	"github.com/kassapay/kassa/internal/store"
+)
+
+const eventColumns = `id, account_id, type, object_id, data, created_at`
+
+func insertEvent(ctx context.Context, tx pgx.Tx, ev *payment.Event) error {
+	var data *string
+	if ev.Data != nil {
+		data = new(string(ev.Data))
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO events (`+eventColumns+`) VALUES ($1, $2, $3, $4, $5, $6)`,
+		ev.ID, ev.AccountID, ev.Type, ev.ObjectID, data, ts(ev.CreatedAt))
+	return translate(err, ev.AccountID)
+}
+
+func scanEvent(row pgx.Row) (*payment.Event, error) {
+	var ev payment.Event
+	var data *string
+	if err := row.Scan(&ev.ID, &ev.AccountID, &ev.Type, &ev.ObjectID, &data, &ev.CreatedAt); err != nil {
+		return nil, err
+	}
+	if data != nil {
+		ev.Data = []byte(*data)
+	}
+	ev.CreatedAt = utc(ev.CreatedAt)
+	return &ev, nil
+}
+
+// Events lists the account's events, newest first.
+func (s *Store) Events(ctx context.Context, accountID string, p payment.ListParams) ([]*payment.Event, bool, error) {
+	evs, more, err := list(ctx, s, "event", "events", eventColumns, accountID, p, scanEvent)
+	return evs, more, fail("list events", err)
+}
+
+// list returns a page of table's rows of the account, newest first (by
+// seq), and whether older rows exist. noun names the objects in a
+// starting_after error. table and columns are constants of this package,
+// never input.
+func list[T any](ctx context.Context, s *Store, noun, table, columns, accountID string, p payment.ListParams, scan func(pgx.Row) (T, error)) ([]T, bool, error) {
+	limit := store.PageLimit(p.Limit)
+	var items []T
+	err := s.withConn(ctx, func(q querier) error {
+		var rows pgx.Rows
+		var err error
+		if p.StartingAfter == "" {
+			rows, err = q.Query(ctx, `SELECT `+columns+` FROM `+table+`
+				WHERE account_id = $1 ORDER BY seq DESC LIMIT $2`, accountID, limit+1)
+		} else {
+			var seq int64
+			err = q.QueryRow(ctx, `SELECT seq FROM `+table+` WHERE account_id = $1 AND id = $2`, accountID, p.StartingAfter).Scan(&seq)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return store.CursorNotFound(noun, p.StartingAfter)
+			}
+			if err != nil {
+				return err
+			}
+			rows, err = q.Query(ctx, `SELECT `+columns+` FROM `+table+`
+				WHERE account_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3`, accountID, seq, limit+1)
+		}
+		if err != nil {
+			return err
+		}
+		items, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (T, error) { return scan(r) })
+		return err
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	if items == nil {
+		items = []T{}
+	}
+	if len(items) > limit {
+		return items[:limit], true, nil
+	}
+	return items, false, nil
+}

@@ -1,0 +1,264 @@
+// Package postgres implements payment.Store on PostgreSQL (pgx), for
+// several kassa processes sharing one database.
+//
+// Read-modify-write methods lock the rows they change with SELECT … FOR
+// UPDATE inside a transaction; background sweeps (expiry, rewrapping) take
+// rows with SKIP LOCKED or in key order so that processes running them at
+// once neither block each other for long nor do the work twice. Migrations
+// run under an advisory lock, so processes starting together migrate once.
+//
+// The schema lives in the first schema of the connection's search_path,
+// which may be set in the URL (…?search_path=kassa).
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/kassapay/kassa/internal/payment"
+	"github.com/kassapay/kassa/internal/store"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Migrations returns the embedded schema migrations.
+func Migrations() fs.FS {
+	sub, err := fs.Sub(migrationFiles, "migrations")
+	if err != nil {
+		panic(err) // the directory is embedded: cannot happen
+	}
+	return sub
+}
+
+// Options tune a Store. The zero value is ready to use.
+type Options struct {
+	// Logger receives migration and maintenance messages; nil discards
+	// them.
+	Logger *slog.Logger
+	// MaxConns bounds the connection pool; 0 means the URL's
+	// pool_max_conns, or else pgxpool's default (the larger of 4 and
+	// the number of CPUs).
+	MaxConns int
+	// Now is the clock used to stamp applied migrations; nil means
+	// time.Now. Every other time is given by the caller.
+	Now func() time.Time
+}
+
+// Store is a payment.Store on a PostgreSQL database.
+type Store struct {
+	pool *pgxpool.Pool
+	log  *slog.Logger
+	now  func() time.Time
+}
+
+var _ payment.Store = (*Store)(nil)
+
+// Open connects to the database at url (a postgres:// URL or a key=value
+// connection string), checks that it answers and migrates it to the newest
+// schema.
+func Open(ctx context.Context, url string, opts Options) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(url) // accepts pool_max_conns and friends
+	if err != nil {
+		// pgconn redacts the password in this error.
+		return nil, fmt.Errorf("postgres: parse database URL: %w", err)
+	}
+	if opts.MaxConns > 0 {
+		cfg.MaxConns = int32(opts.MaxConns)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	s := &Store{pool: pool, log: opts.Logger, now: opts.Now}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if err := s.Ping(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.Migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// migrationLockClass is the first key of the advisory lock held while
+// migrating ("kass" in ASCII); the second is a hash of the schema name, so
+// schemas of one database migrate independently.
+const migrationLockClass = 0x6b617373
+
+// Migrate applies the embedded migrations the database lacks. It holds a
+// session advisory lock meanwhile, so processes starting at once wait for
+// each other and the later ones find nothing to do.
+func (s *Store) Migrate(ctx context.Context) error {
+	err := s.with(ctx, func(c *pgx.Conn) error {
+		const key = `$1::int4, hashtext(coalesce(current_schema(), ''))`
+		if _, err := c.Exec(ctx, `SELECT pg_advisory_lock(`+key+`)`, migrationLockClass); err != nil {
+			return fmt.Errorf("take migration lock: %w", err)
+		}
+		defer func() {
+			uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			if _, err := c.Exec(uctx, `SELECT pg_advisory_unlock(`+key+`)`, migrationLockClass); err != nil {
+				// Closing the session releases the lock.
+				c.Close(uctx)
+			}
+		}()
+		_, err := store.Migrate(ctx, migrator{c}, Migrations(), s.now, s.log)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("postgres: %w", err)
+	}
+	return nil
+}
+
+type migrator struct{ c *pgx.Conn }
+
+func (m migrator) AppliedVersions(ctx context.Context) ([]int, error) {
+	if _, err := m.c.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    integer     NOT NULL PRIMARY KEY,
+		name       text        NOT NULL,
+		applied_at timestamptz NOT NULL
+	)`); err != nil {
+		return nil, err
+	}
+	rows, err := m.c.Query(ctx, `SELECT version FROM schema_migrations ORDER BY version`)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[int])
+}
+
+func (m migrator) Apply(ctx context.Context, mig store.Migration, appliedAt time.Time) (applied bool, err error) {
+	err = pgx.BeginFunc(ctx, m.c, func(tx pgx.Tx) error {
+		var done bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)`, mig.Version).Scan(&done); err != nil {
+			return err
+		}
+		if done {
+			return nil
+		}
+		if _, err := tx.Exec(ctx, mig.SQL); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
+			mig.Version, mig.Name, appliedAt); err != nil {
+			return err
+		}
+		applied = true
+		return nil
+	})
+	return applied, err
+}
+
+// Ping reports whether the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	err := s.with(ctx, func(c *pgx.Conn) error { return c.Ping(ctx) })
+	if err != nil {
+		return fmt.Errorf("postgres: ping: %w", err)
+	}
+	return nil
+}
+
+// Close closes the store's connections.
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}
+
+// with runs fn on a pooled connection. A connection fn closes is dropped
+// from the pool.
+func (s *Store) with(ctx context.Context, fn func(*pgx.Conn) error) error {
+	return s.pool.AcquireFunc(ctx, func(c *pgxpool.Conn) error { return fn(c.Conn()) })
+}
+
+// querier is what *pgx.Conn and pgx.Tx have in common.
+type querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// withConn runs fn on a pooled connection, outside any transaction.
+func (s *Store) withConn(ctx context.Context, fn func(q querier) error) error {
+	return s.with(ctx, func(c *pgx.Conn) error { return fn(c) })
+}
+
+// inTx runs fn in a transaction, committed when fn returns nil.
+func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	return s.with(ctx, func(c *pgx.Conn) error { return pgx.BeginFunc(ctx, c, fn) })
+}
+
+// PostgreSQL error codes the store translates.
+const (
+	uniqueViolation     = "23505"
+	foreignKeyViolation = "23503"
+)
+
+// translate turns uniqueness and foreign-key violations into payment
+// errors; accountID names the account a foreign key points to.
+func translate(err error, accountID string) error {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return err
+	}
+	switch pe.Code {
+	case uniqueViolation:
+		return store.Conflict(err)
+	case foreignKeyViolation:
+		nf := payment.NotFound("account", accountID)
+		nf.Err = err
+		return nf
+	}
+	return err
+}
+
+// fail wraps a backend error with the operation's name; payment errors
+// (not found, conflict) pass unchanged.
+func fail(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := payment.AsError(err); ok {
+		return err
+	}
+	return fmt.Errorf("postgres: %s: %w", op, err)
+}
+
+// ts is how a time is sent: UTC, microseconds (PostgreSQL's precision).
+func ts(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+func tsPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	v := ts(*t)
+	return &v
+}
+
+// utc normalises a time read back (pgx returns timestamptz in time.Local).
+func utc(t time.Time) time.Time { return t.UTC() }
+
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	v := t.UTC()
+	return &v
+}

@@ -1,0 +1,208 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/kassapay/kassa/internal/payment"
+	"github.com/kassapay/kassa/internal/store"
+	"github.com/kassapay/kassa/internal/store/storetest"
+)
+
+// envURL names the server the tests use. They create a database of their
+// own on it and drop it at the end.
+const envURL = "KASSA_TEST_DATABASE_URL"
+
+// testDB is the URL of this run's database, or "" when envURL is unset.
+var testDB string
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	base := os.Getenv(envURL)
+	if base == "" {
+		return m.Run()
+	}
+	ctx := context.Background()
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		fmt.Fprintf(os.Stderr, "%s must be a postgres:// URL\n", envURL)
+		return 2
+	}
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "connect to %s: %v\n", envURL, err)
+		return 2
+	}
+	defer conn.Close(ctx)
+	name := "kassa_test_" + strings.ToLower(payment.RandomString(12))
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+		fmt.Fprintf(os.Stderr, "create test database: %v\n", err)
+		return 2
+	}
+	defer func() {
+		if _, err := conn.Exec(ctx, "DROP DATABASE "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
+			fmt.Fprintf(os.Stderr, "drop test database %s: %v\n", name, err)
+		}
+	}()
+	u.Path = "/" + name
+	testDB = u.String()
+	return m.Run()
+}
+
+// newSchema creates an empty schema in the test database and returns a URL
+// whose search_path selects it.
+func newSchema(t *testing.T) string {
+	t.Helper()
+	if testDB == "" {
+		if os.Getenv("KASSA_REQUIRE_POSTGRES") != "" {
+			t.Fatalf("KASSA_REQUIRE_POSTGRES is set but %s is empty", envURL)
+		}
+		t.Skipf("SKIPPED: PostgreSQL tests did not run. Set %s to a server's URL to run them, e.g. "+
+			"%s='postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable' (they create and drop a database of their own).",
+			envURL, envURL)
+	}
+	ctx := context.Background()
+	schema := "s_" + strings.ToLower(payment.RandomString(12))
+	conn, err := pgx.Connect(ctx, testDB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(testDB)
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+func open(t *testing.T, dbURL string) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), dbURL, Options{MaxConns: 4})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	if testDB == "" {
+		newSchema(t) // skips, loudly
+	}
+	storetest.Run(t, func(t *testing.T) payment.Store {
+		return open(t, newSchema(t))
+	})
+}
+
+// TestConcurrentOpen starts several stores on one new schema at once, as
+// several kassa processes might: each migration must be applied once.
+func TestConcurrentOpen(t *testing.T) {
+	dbURL := newSchema(t)
+	var wg sync.WaitGroup
+	for range 5 {
+		wg.Go(func() {
+			s, err := Open(context.Background(), dbURL, Options{MaxConns: 2})
+			if err != nil {
+				t.Errorf("Open: %v", err)
+				return
+			}
+			s.Close()
+		})
+	}
+	wg.Wait()
+	s := open(t, dbURL)
+	ms, err := store.LoadMigrations(Migrations())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n, maxV int
+	err = s.withConn(context.Background(), func(q querier) error {
+		return q.QueryRow(context.Background(), `SELECT count(*), max(version) FROM schema_migrations`).Scan(&n, &maxV)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != len(ms) || maxV != len(ms) {
+		t.Errorf("schema_migrations holds %d rows up to %d, want %d", n, maxV, len(ms))
+	}
+	if err := s.Migrate(context.Background()); err != nil {
+		t.Errorf("Migrate of a migrated database: %v", err)
+	}
+}
+
+func TestSchemaTooNew(t *testing.T) {
+	dbURL := newSchema(t)
+	s := open(t, dbURL)
+	err := s.withConn(context.Background(), func(q querier) error {
+		_, err := q.Exec(context.Background(), `INSERT INTO schema_migrations (version, name, applied_at) VALUES (9999, 'future', now())`)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2, err := Open(context.Background(), dbURL, Options{})
+	if !errors.Is(err, store.ErrSchemaTooNew) {
+		if s2 != nil {
+			s2.Close()
+		}
+		t.Fatalf("Open of a database from the future: err = %v, want ErrSchemaTooNew", err)
+	}
+}
+
+func TestOpenBadURL(t *testing.T) {
+	_, err := Open(context.Background(), "postgres://user:hunter2@127.0.0.1:1/x?sslmode=disable&connect_timeout=1", Options{})
+	if err == nil {
+		t.Fatal("Open of an unreachable server succeeded")
+	}
+	if strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("error shows the password: %v", err)
+	}
+	_, err = Open(context.Background(), "postgres://user:hunter2@/x?sslmode=bogus", Options{})
+	if err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("Open of an invalid URL: err = %v, want an error without the password", err)
+	}
+}
+
+// TestPoolReplacesDeadConnections kills the store's server sessions: once
+// they have sat idle for over a second (pgxpool pings such connections
+// before use), the pool notices and reconnects.
+func TestPoolReplacesDeadConnections(t *testing.T) {
+	dbURL := newSchema(t)
+	app := "kassa_test_" + strings.ToLower(payment.RandomString(8))
+	u, _ := url.Parse(dbURL)
+	q := u.Query()
+	q.Set("application_name", app)
+	u.RawQuery = q.Encode()
+	s := open(t, u.String())
+	ctx := context.Background()
+
+	admin, err := pgx.Connect(ctx, testDB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	var killed int
+	if err := admin.QueryRow(ctx, `SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+		WHERE application_name = $1) t`, app).Scan(&killed); err != nil || killed == 0 {
+		t.Fatalf("terminated %d sessions, %v; want some", killed, err)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	if n, err := s.CountAccounts(ctx); err != nil || n != 0 {
+		t.Errorf("CountAccounts after the server dropped the pool's sessions = %d, %v", n, err)
+	}
+}

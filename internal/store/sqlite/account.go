@@ -1,0 +1,170 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/kassapay/kassa/internal/payment"
+)
+
+// CreateAccount inserts the account and its first keys in one transaction.
+func (s *Store) CreateAccount(ctx context.Context, a *payment.Account, keys []*payment.APIKey) error {
+	for _, k := range keys {
+		if k.AccountID != a.ID {
+			return fmt.Errorf("sqlite: create account: key %s belongs to account %q", k.ID, k.AccountID)
+		}
+	}
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO accounts (id, name, live, created_at) VALUES (?, ?, ?, ?)`,
+			a.ID, a.Name, a.Live, micros(a.CreatedAt)); err != nil {
+			return translate(err, a.ID)
+		}
+		for _, k := range keys {
+			if err := insertAPIKey(ctx, tx, k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return fail("create account", err)
+}
+
+// Account returns the account with id.
+func (s *Store) Account(ctx context.Context, id string) (*payment.Account, error) {
+	var a payment.Account
+	var created int64
+	err := s.reader.QueryRowContext(ctx, `SELECT id, name, live, created_at FROM accounts WHERE id = ?`, id).
+		Scan(&a.ID, &a.Name, &a.Live, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, payment.NotFound("account", id)
+	}
+	if err != nil {
+		return nil, fail("get account", err)
+	}
+	a.CreatedAt = fromMicros(created)
+	return &a, nil
+}
+
+// CountAccounts returns how many accounts exist.
+func (s *Store) CountAccounts(ctx context.Context) (int, error) {
+	var n int
+	if err := s.reader.QueryRowContext(ctx, `SELECT count(*) FROM accounts`).Scan(&n); err != nil {
+		return 0, fail("count accounts", err)
+	}
+	return n, nil
+}
+
+const apiKeyColumns = `id, account_id, kind, prefix, hash, created_at, expires_at, revoked_at`
+
+func insertAPIKey(ctx context.Context, q querier, k *payment.APIKey) error {
+	_, err := q.ExecContext(ctx, `INSERT INTO api_keys (`+apiKeyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		k.ID, k.AccountID, string(k.Kind), k.Prefix, k.Hash, micros(k.CreatedAt), microsPtr(k.ExpiresAt), microsPtr(k.RevokedAt))
+	return translate(err, k.AccountID)
+}
+
+func scanAPIKey(sc scanner) (*payment.APIKey, error) {
+	var k payment.APIKey
+	var kind string
+	var created int64
+	var expires, revoked sql.Null[int64]
+	if err := sc.Scan(&k.ID, &k.AccountID, &kind, &k.Prefix, &k.Hash, &created, &expires, &revoked); err != nil {
+		return nil, err
+	}
+	k.Kind = payment.KeyKind(kind)
+	k.CreatedAt = fromMicros(created)
+	k.ExpiresAt = fromMicrosPtr(expires)
+	k.RevokedAt = fromMicrosPtr(revoked)
+	return &k, nil
+}
+
+// CreateAPIKey inserts k.
+func (s *Store) CreateAPIKey(ctx context.Context, k *payment.APIKey) error {
+	return fail("create api key", insertAPIKey(ctx, s.writer, k))
+}
+
+// APIKeyByPrefix returns the key with prefix, of whatever account.
+func (s *Store) APIKeyByPrefix(ctx context.Context, prefix string) (*payment.APIKey, error) {
+	k, err := scanAPIKey(s.reader.QueryRowContext(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE prefix = ?`, prefix))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, payment.NotFound("api_key", prefix)
+	}
+	return k, fail("get api key", err)
+}
+
+// APIKeys lists the account's keys, newest first.
+func (s *Store) APIKeys(ctx context.Context, accountID string) ([]*payment.APIKey, error) {
+	rows, err := s.reader.QueryContext(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE account_id = ? ORDER BY seq DESC`, accountID)
+	if err != nil {
+		return nil, fail("list api keys", err)
+	}
+	defer rows.Close()
+	keys := []*payment.APIKey{}
+	for rows.Next() {
+		k, err := scanAPIKey(rows)
+		if err != nil {
+			return nil, fail("list api keys", err)
+		}
+		keys = append(keys, k)
+	}
+	return keys, fail("list api keys", rows.Err())
+}
+
+func apiKeyForUpdate(ctx context.Context, tx *sql.Tx, accountID, keyID string) (*payment.APIKey, error) {
+	k, err := scanAPIKey(tx.QueryRowContext(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE account_id = ? AND id = ?`, accountID, keyID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, payment.NotFound("api_key", keyID)
+	}
+	return k, err
+}
+
+// RevokeAPIKey marks the key revoked at now, unless it is revoked already.
+func (s *Store) RevokeAPIKey(ctx context.Context, accountID, keyID string, now time.Time) (*payment.APIKey, error) {
+	var k *payment.APIKey
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var err error
+		if k, err = apiKeyForUpdate(ctx, tx, accountID, keyID); err != nil {
+			return err
+		}
+		if k.RevokedAt != nil {
+			return nil
+		}
+		now := fromMicros(micros(now))
+		k.RevokedAt = &now
+		_, err = tx.ExecContext(ctx, `UPDATE api_keys SET revoked_at = ? WHERE account_id = ? AND id = ?`, micros(now), accountID, keyID)
+		return err
+	})
+	if err != nil {
+		return nil, fail("revoke api key", err)
+	}
+	return k, nil
+}
+
+// RollAPIKey inserts next and retires the old key: it expires at expiresAt,
+// or is revoked at once when expiresAt is not after now.
+func (s *Store) RollAPIKey(ctx context.Context, accountID, oldID string, next *payment.APIKey, expiresAt, now time.Time) error {
+	if next.AccountID != accountID {
+		return fmt.Errorf("sqlite: roll api key: new key belongs to account %q, not %q", next.AccountID, accountID)
+	}
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		old, err := apiKeyForUpdate(ctx, tx, accountID, oldID)
+		if err != nil {
+			return err
+		}
+		if !old.Active(now) {
+			return payment.NotFound("api_key", oldID)
+		}
+		if err := insertAPIKey(ctx, tx, next); err != nil {
+			return err
+		}
+		if !expiresAt.After(now) {
+			_, err = tx.ExecContext(ctx, `UPDATE api_keys SET revoked_at = ? WHERE account_id = ? AND id = ?`, micros(now), accountID, oldID)
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE api_keys SET expires_at = ? WHERE account_id = ? AND id = ?`, micros(expiresAt), accountID, oldID)
+		return err
+	})
+	return fail("roll api key", err)
+}

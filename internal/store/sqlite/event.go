@@ -1,0 +1,93 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"github.com/kassapay/kassa/internal/payment"
+	"github.com/kassapay/kassa/internal/store"
+)
+
+const eventColumns = `id, account_id, type, object_id, data, created_at`
+
+func insertEvent(ctx context.Context, tx *sql.Tx, ev *payment.Event) error {
+	var data sql.Null[string]
+	if ev.Data != nil {
+		data = sql.Null[string]{V: string(ev.Data), Valid: true}
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO events (`+eventColumns+`) VALUES (?, ?, ?, ?, ?, ?)`,
+		ev.ID, ev.AccountID, ev.Type, ev.ObjectID, data, micros(ev.CreatedAt))
+	return translate(err, ev.AccountID)
+}
+
+func scanEvent(sc scanner) (*payment.Event, error) {
+	var ev payment.Event
+	var data sql.Null[string]
+	var created int64
+	if err := sc.Scan(&ev.ID, &ev.AccountID, &ev.Type, &ev.ObjectID, &data, &created); err != nil {
+		return nil, err
+	}
+	if data.Valid {
+		ev.Data = []byte(data.V)
+	}
+	ev.CreatedAt = fromMicros(created)
+	return &ev, nil
+}
+
+// Events lists the account's events, newest first.
+func (s *Store) Events(ctx context.Context, accountID string, p payment.ListParams) ([]*payment.Event, bool, error) {
+	evs, more, err := list(ctx, s.reader, "event", "events", eventColumns, accountID, p, scanEvent)
+	return evs, more, fail("list events", err)
+}
+
+// list returns a page of table's rows of the account, newest first (by
+// seq), and whether older rows exist. noun names the objects in a
+// starting_after error. table and columns are constants of this package,
+// never input.
+func list[T any](ctx context.Context, db *sql.DB, noun, table, columns, accountID string, p payment.ListParams, scan func(scanner) (T, error)) ([]T, bool, error) {
+	limit := store.PageLimit(p.Limit)
+	// One read transaction: the cursor and the page come from the same
+	// snapshot.
+	tx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, false, err
+	}
+	defer tx.Rollback()
+
+	var rows *sql.Rows
+	if p.StartingAfter == "" {
+		rows, err = tx.QueryContext(ctx, `SELECT `+columns+` FROM `+table+`
+			WHERE account_id = ? ORDER BY seq DESC LIMIT ?`, accountID, limit+1)
+	} else {
+		var seq int64
+		err = tx.QueryRowContext(ctx, `SELECT seq FROM `+table+` WHERE account_id = ? AND id = ?`, accountID, p.StartingAfter).Scan(&seq)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, false, store.CursorNotFound(noun, p.StartingAfter)
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		rows, err = tx.QueryContext(ctx, `SELECT `+columns+` FROM `+table+`
+			WHERE account_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?`, accountID, seq, limit+1)
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	defer rows.Close()
+	items := make([]T, 0, limit)
+	for rows.Next() {
+		item, err := scan(rows)
+		if err != nil {
+			return nil, false, err
+		}
+		items = append(items, item)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, err
+	}
+	if len(items) > limit {
+		return items[:limit], true, nil
+	}
+	return items, false, nil
+}

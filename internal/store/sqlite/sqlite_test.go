@@ -1,0 +1,228 @@
+package sqlite
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kassapay/kassa/internal/payment"
+	"github.com/kassapay/kassa/internal/store"
+	"github.com/kassapay/kassa/internal/store/storetest"
+)
+
+func open(t *testing.T, path string) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), path, Options{})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) payment.Store {
+		return open(t, filepath.Join(t.TempDir(), "kassa.db"))
+	})
+}
+
+func TestOpenCreatesPrivateFiles(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "kassa-data")
+	path := filepath.Join(dir, "kassa.db")
+	s := open(t, path)
+	ctx := context.Background()
+	if err := s.CreateAccount(ctx, &payment.Account{ID: "T00000001", Name: "x"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]os.FileMode{dir: 0o700 | os.ModeDir, path: 0o600, path + "-wal": 0o600} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode() != want {
+			t.Errorf("%s: mode %v, want %v", filepath.Base(p), fi.Mode(), want)
+		}
+	}
+
+	var mode string
+	if err := s.reader.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {
+		t.Errorf("journal_mode = %q, %v; want wal", mode, err)
+	}
+	for pragma, want := range map[string]int{"synchronous": 2, "foreign_keys": 1, "secure_delete": 1, "busy_timeout": 10000} {
+		var v int
+		if err := s.writer.QueryRow(`PRAGMA ` + pragma).Scan(&v); err != nil || v != want {
+			t.Errorf("writer %s = %d, %v; want %d", pragma, v, err, want)
+		}
+	}
+	if _, err := s.reader.Exec(`INSERT INTO accounts (id, name, live, created_at) VALUES ('T00000002', 'y', 0, 0)`); err == nil {
+		t.Error("the read pool accepted a write")
+	}
+}
+
+func TestOpenRejectsBadPaths(t *testing.T) {
+	for _, p := range []string{"", ":memory:", "file:x.db", filepath.Join(t.TempDir(), "a?b.db")} {
+		if s, err := Open(context.Background(), p, Options{}); err == nil {
+			s.Close()
+			t.Errorf("Open(%q) succeeded", p)
+		}
+	}
+}
+
+// TestConcurrentOpen starts several stores on one new file at once, as
+// several processes might: each migration must be applied exactly once.
+func TestConcurrentOpen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "kassa.db")
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			s, err := Open(context.Background(), path, Options{})
+			if err != nil {
+				t.Errorf("Open: %v", err)
+				return
+			}
+			s.Close()
+		})
+	}
+	wg.Wait()
+	s := open(t, path)
+	ms, err := store.LoadMigrations(Migrations())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n, maxV int
+	if err := s.reader.QueryRow(`SELECT count(*), max(version) FROM schema_migrations`).Scan(&n, &maxV); err != nil {
+		t.Fatal(err)
+	}
+	if n != len(ms) || maxV != len(ms) {
+		t.Errorf("schema_migrations holds %d rows up to %d, want %d", n, maxV, len(ms))
+	}
+	if err := s.Migrate(context.Background()); err != nil {
+		t.Errorf("Migrate of a migrated database: %v", err)
+	}
+}
+
+func TestSchemaTooNew(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "kassa.db")
+	s, err := Open(context.Background(), path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.writer.Exec(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (9999, 'future', 0)`); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s, err = Open(context.Background(), path, Options{})
+	if !errors.Is(err, store.ErrSchemaTooNew) {
+		if s != nil {
+			s.Close()
+		}
+		t.Fatalf("Open of a database from the future: err = %v, want ErrSchemaTooNew", err)
+	}
+}
+
+// TestRedactionErasesCiphertext checks that redaction removes a payment
+// method's ciphertexts from the database file and the WAL, not merely from
+// the table (secure_delete plus a checkpoint).
+func TestRedactionErasesCiphertext(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "kassa.db")
+	s := open(t, path)
+
+	pan := []byte("PAN-MARKER-" + payment.RandomString(40))
+	// The CVC ciphertext is big enough to spill into overflow pages.
+	cvc := append([]byte("CVC-MARKER-"+payment.RandomString(40)), bytes.Repeat([]byte{0xA5}, 6000)...)
+	cvc = append(cvc, []byte("CVC-TAIL-"+payment.RandomString(40))...)
+	markers := [][]byte{pan, cvc[:51], cvc[len(cvc)-49:]}
+
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	acct := &payment.Account{ID: "T12345678", Name: "shop", CreatedAt: now}
+	if err := s.CreateAccount(ctx, acct, nil); err != nil {
+		t.Fatal(err)
+	}
+	newPM := func(state payment.StorageState, pan, cvc []byte) *payment.PaymentMethod {
+		pm := &payment.PaymentMethod{
+			ID: payment.NewID(payment.PrefixPaymentMethod), AccountID: acct.ID, Type: payment.PaymentMethodTypeCard,
+			Card:         payment.Card{Brand: "visa", First6: "424242", Last4: "4242", ExpMonth: 1, ExpYear: 2031},
+			StorageState: state, CreatedAt: now, UpdatedAt: now,
+			PANSealed: pan, CVCSealed: cvc, CVCExpiresAt: new(now.Add(time.Hour)),
+		}
+		ev := &payment.Event{ID: payment.NewID(payment.PrefixEvent), AccountID: acct.ID, Type: "payment_method.created",
+			ObjectID: pm.ID, Data: []byte(`{}`), CreatedAt: now}
+		if err := s.CreatePaymentMethod(ctx, pm, ev); err != nil {
+			t.Fatal(err)
+		}
+		return pm
+	}
+	// Neighbours on the same pages, which stay.
+	keptBefore := newPM(payment.StorageRetained, []byte("kept-pan-1"), []byte("kept-cvc-1"))
+	target := newPM(payment.StorageCached, pan, cvc)
+	newPM(payment.StorageRetained, []byte("kept-pan-2"), []byte("kept-cvc-2"))
+
+	checkpoint := func() {
+		t.Helper()
+		var busy, frames, done int
+		if err := s.writer.QueryRow(`PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &frames, &done); err != nil || busy != 0 {
+			t.Fatalf("wal_checkpoint = busy %d, %v", busy, err)
+		}
+	}
+	files := func() []byte {
+		t.Helper()
+		var all []byte
+		for _, p := range []string{path, path + "-wal"} {
+			b, err := os.ReadFile(p)
+			if err != nil && !errors.Is(err, os.ErrNotExist) {
+				t.Fatal(err)
+			}
+			all = append(all, b...)
+		}
+		return all
+	}
+
+	// The test can see the ciphertexts before redaction, in the WAL and,
+	// after a checkpoint, in the database file.
+	for _, m := range markers {
+		if !bytes.Contains(files(), m) {
+			t.Fatalf("marker %.20q not found before redaction: the test cannot see ciphertexts", m)
+		}
+	}
+	checkpoint()
+	for _, m := range markers {
+		if !bytes.Contains(files(), m) {
+			t.Fatalf("marker %.20q not found in the database file before redaction", m)
+		}
+	}
+	// Write once more so that the old page images sit in the WAL too.
+	if _, err := s.UpdatePaymentMethod(ctx, acct.ID, target.ID, func(pm *payment.PaymentMethod) (*payment.Event, error) {
+		pm.Metadata = map[string]string{"touched": "yes"}
+		return nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	n, err := s.ExpirePaymentMethods(ctx, now, now, func(pm *payment.PaymentMethod) *payment.Event {
+		return &payment.Event{ID: payment.NewID(payment.PrefixEvent), AccountID: pm.AccountID, Type: "payment_method.redacted",
+			ObjectID: pm.ID, Data: []byte(`{}`), CreatedAt: now}
+	})
+	if err != nil || n != 1 {
+		t.Fatalf("ExpirePaymentMethods = %d, %v; want 1", n, err)
+	}
+	checkpoint()
+	all := files()
+	for _, m := range markers {
+		if bytes.Contains(all, m) {
+			t.Errorf("marker %.20q still in the database file or WAL after redaction", m)
+		}
+	}
+	if !bytes.Contains(all, []byte("kept-pan-1")) || !bytes.Contains(all, []byte("kept-cvc-2")) {
+		t.Error("the neighbours' ciphertexts are gone too")
+	}
+	got, err := s.PaymentMethod(ctx, acct.ID, keptBefore.ID)
+	if err != nil || string(got.PANSealed) != "kept-pan-1" {
+		t.Errorf("neighbour after redaction = %+v, %v", got, err)
+	}
+}
