@@ -1,0 +1,210 @@
+package engine
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/kassapay/kassa/internal/payment"
+)
+
+// NewAccount is a created account with its first keys, shown once.
+type NewAccount struct {
+	Account        *payment.Account
+	SecretKey      string
+	PublishableKey string
+}
+
+// CreateAccount makes an account with one secret and one publishable key.
+func (e *Engine) CreateAccount(ctx context.Context, name string, live bool) (*NewAccount, error) {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return nil, payment.Missing("name")
+	}
+	if len(name) > 200 {
+		return nil, payment.Invalid(payment.CodeParameterInvalid, "name", "The name must be at most 200 characters.")
+	}
+	now := e.clock()
+	for attempt := 0; ; attempt++ {
+		a := &payment.Account{ID: payment.NewAccountID(live), Name: name, Live: live, CreatedAt: now}
+		sk, skRow := newAPIKey(a, payment.KeySecret, now)
+		pk, pkRow := newAPIKey(a, payment.KeyPublishable, now)
+		err := e.store.CreateAccount(ctx, a, []*payment.APIKey{skRow, pkRow})
+		if errors.Is(err, payment.ErrConflict) && attempt < 10 {
+			continue // an account id or key prefix collided; draw again
+		}
+		if err != nil {
+			return nil, fmt.Errorf("create account: %w", err)
+		}
+		return &NewAccount{Account: a, SecretKey: sk, PublishableKey: pk}, nil
+	}
+}
+
+// Account returns the account id.
+func (e *Engine) Account(ctx context.Context, id string) (*payment.Account, error) {
+	return e.store.Account(ctx, id)
+}
+
+// CountAccounts reports how many accounts exist.
+func (e *Engine) CountAccounts(ctx context.Context) (int, error) {
+	return e.store.CountAccounts(ctx)
+}
+
+// keySecretLen is the number of random characters after a key's mode prefix.
+const keySecretLen = 32
+
+// newAPIKey draws a key of kind for a and returns it with its stored row.
+func newAPIKey(a *payment.Account, kind payment.KeyKind, now time.Time) (string, *payment.APIKey) {
+	p := "sk_"
+	if kind == payment.KeyPublishable {
+		p = "pk_"
+	}
+	if a.Live {
+		p += "live_"
+	} else {
+		p += "test_"
+	}
+	key := p + payment.RandomString(keySecretLen)
+	sum := sha256.Sum256([]byte(key))
+	return key, &payment.APIKey{
+		ID:        payment.NewID(payment.PrefixAPIKey),
+		AccountID: a.ID,
+		Kind:      kind,
+		Prefix:    key[:payment.KeyPrefixLen],
+		Hash:      sum[:],
+		CreatedAt: now,
+	}
+}
+
+var errBadKey = &payment.Error{Kind: payment.KindUnauthenticated, Code: payment.CodeInvalidAPIKey,
+	Message: "Invalid API key provided."}
+
+// Authenticate returns who holds key. Every failure is the same
+// KindUnauthenticated error, which never repeats the key.
+func (e *Engine) Authenticate(ctx context.Context, key string) (*payment.Principal, error) {
+	kind, live, ok := parseKeyShape(key)
+	if !ok {
+		return nil, errBadKey
+	}
+	k, err := e.store.APIKeyByPrefix(ctx, key[:payment.KeyPrefixLen])
+	if errors.Is(err, payment.ErrNotFound) {
+		return nil, errBadKey
+	}
+	if err != nil {
+		return nil, fmt.Errorf("authenticate: %w", err)
+	}
+	sum := sha256.Sum256([]byte(key))
+	if subtle.ConstantTimeCompare(sum[:], k.Hash) != 1 || k.Kind != kind || !k.Active(e.now()) {
+		return nil, errBadKey
+	}
+	a, err := e.store.Account(ctx, k.AccountID)
+	if err != nil {
+		return nil, fmt.Errorf("authenticate: account of key %s: %w", k.ID, err)
+	}
+	if a.Live != live {
+		return nil, errBadKey
+	}
+	return &payment.Principal{Account: a, Key: k}, nil
+}
+
+// parseKeyShape checks a key's form and reads its kind and mode from it.
+func parseKeyShape(key string) (payment.KeyKind, bool, bool) {
+	var kind payment.KeyKind
+	switch {
+	case strings.HasPrefix(key, "sk_"):
+		kind = payment.KeySecret
+	case strings.HasPrefix(key, "pk_"):
+		kind = payment.KeyPublishable
+	default:
+		return "", false, false
+	}
+	var live bool
+	switch key[3:8] {
+	case "live_":
+		live = true
+	case "test_":
+	default:
+		return "", false, false
+	}
+	rest := key[8:]
+	if len(rest) != keySecretLen {
+		return "", false, false
+	}
+	for i := 0; i < len(rest); i++ {
+		c := rest[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
+			return "", false, false
+		}
+	}
+	return kind, live, true
+}
+
+// APIKeys lists the account's keys (never their secrets).
+func (e *Engine) APIKeys(ctx context.Context, accountID string) ([]*payment.APIKey, error) {
+	return e.store.APIKeys(ctx, accountID)
+}
+
+// CreateAPIKey adds a key of kind to the account and returns it with its
+// secret, which is never shown again.
+func (e *Engine) CreateAPIKey(ctx context.Context, a *payment.Account, kind payment.KeyKind) (*payment.APIKey, string, error) {
+	if kind != payment.KeySecret && kind != payment.KeyPublishable {
+		return nil, "", payment.Invalid(payment.CodeParameterInvalid, "type", "The key type must be 'secret' or 'publishable'.")
+	}
+	for attempt := 0; ; attempt++ {
+		plain, k := newAPIKey(a, kind, e.clock())
+		err := e.store.CreateAPIKey(ctx, k)
+		if errors.Is(err, payment.ErrConflict) && attempt < 10 {
+			continue
+		}
+		if err != nil {
+			return nil, "", fmt.Errorf("create api key: %w", err)
+		}
+		return k, plain, nil
+	}
+}
+
+// MaxKeyGrace bounds how long a rolled key may stay valid.
+const MaxKeyGrace = 7 * 24 * time.Hour
+
+// RollAPIKey replaces the key id by a new key of the same kind. The old key
+// stays valid for grace (0: revoked at once).
+func (e *Engine) RollAPIKey(ctx context.Context, a *payment.Account, id string, grace time.Duration) (*payment.APIKey, string, error) {
+	if grace < 0 || grace > MaxKeyGrace {
+		return nil, "", payment.Invalid(payment.CodeParameterInvalid, "expires_in",
+			"expires_in must be between 0 and %d seconds.", int(MaxKeyGrace/time.Second))
+	}
+	keys, err := e.store.APIKeys(ctx, a.ID)
+	if err != nil {
+		return nil, "", fmt.Errorf("roll api key: %w", err)
+	}
+	now := e.clock()
+	var old *payment.APIKey
+	for _, k := range keys {
+		if k.ID == id && k.Active(now) {
+			old = k
+		}
+	}
+	if old == nil {
+		return nil, "", payment.NotFound("api_key", id)
+	}
+	for attempt := 0; ; attempt++ {
+		plain, k := newAPIKey(a, old.Kind, now)
+		err := e.store.RollAPIKey(ctx, a.ID, old.ID, k, now.Add(grace), now)
+		if errors.Is(err, payment.ErrConflict) && attempt < 10 {
+			continue
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		return k, plain, nil
+	}
+}
+
+// RevokeAPIKey revokes the account's key id at once.
+func (e *Engine) RevokeAPIKey(ctx context.Context, accountID, id string) (*payment.APIKey, error) {
+	return e.store.RevokeAPIKey(ctx, accountID, id, e.clock())
+}

@@ -1,0 +1,76 @@
+// Package engine carries out kassa's operations: it validates what callers
+// ask for, seals secrets through the vault, and changes state through the
+// store, writing an event with every change. API dialects call the engine and
+// never a store directly.
+package engine
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/kassapay/kassa/internal/payment"
+)
+
+// Config configures an Engine. Store, Vault and Logger are required.
+type Config struct {
+	Store  payment.Store
+	Vault  payment.Vault
+	Logger *slog.Logger
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// CacheTTL is how long a payment method that was never retained keeps
+	// its card number before it is redacted. Default 24 h.
+	CacheTTL time.Duration
+	// CVCTTL is how long a CVC is kept for the first authorization. Default
+	// 1 h.
+	CVCTTL time.Duration
+	// IdempotencyTTL is how long Idempotency-Key records are kept. Default
+	// (and minimum) 24 h.
+	IdempotencyTTL time.Duration
+	// IdempotencyLock bounds how long a request may hold its key in flight
+	// before a retry may take the key over. Default 1 min.
+	IdempotencyLock time.Duration
+}
+
+// Engine is kassa's operations layer. It is safe for concurrent use.
+type Engine struct {
+	store payment.Store
+	vault payment.Vault
+	log   *slog.Logger
+	now   func() time.Time
+	cfg   Config
+}
+
+// New returns an Engine for cfg.
+func New(cfg Config) *Engine {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.CacheTTL <= 0 {
+		cfg.CacheTTL = 24 * time.Hour
+	}
+	if cfg.CVCTTL <= 0 {
+		cfg.CVCTTL = time.Hour
+	}
+	if cfg.IdempotencyTTL < 24*time.Hour {
+		cfg.IdempotencyTTL = 24 * time.Hour
+	}
+	if cfg.IdempotencyLock <= 0 {
+		cfg.IdempotencyLock = time.Minute
+	}
+	return &Engine{store: cfg.Store, vault: cfg.Vault, log: cfg.Logger, now: cfg.Now, cfg: cfg}
+}
+
+// clock returns the current time as the stores keep it: UTC, microseconds.
+func (e *Engine) clock() time.Time {
+	return e.now().UTC().Truncate(time.Microsecond)
+}
+
+// Ready reports whether the engine's store is reachable.
+func (e *Engine) Ready(ctx context.Context) error { return e.store.Ping(ctx) }
+
+// Events lists the account's events, newest first.
+func (e *Engine) Events(ctx context.Context, accountID string, p payment.ListParams) ([]*payment.Event, bool, error) {
+	return e.store.Events(ctx, accountID, p)
+}
