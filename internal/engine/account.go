@@ -25,8 +25,8 @@ func (e *Engine) CreateAccount(ctx context.Context, name string, live bool) (*Ne
 	if name == "" {
 		return nil, payment.Missing("name")
 	}
-	if len(name) > 200 {
-		return nil, payment.Invalid(payment.CodeParameterInvalid, "name", "The name must be at most 200 characters.")
+	if err := checkText("name", name, maxNameLen); err != nil {
+		return nil, err
 	}
 	now := e.clock()
 	for attempt := 0; ; attempt++ {
@@ -191,9 +191,14 @@ func (e *Engine) RollAPIKey(ctx context.Context, a *payment.Account, id string, 
 	if old == nil {
 		return nil, "", payment.NotFound("api_key", id)
 	}
+	// Rolling a key already in its grace period never extends that period.
+	expires := now.Add(grace)
+	if old.ExpiresAt != nil && old.ExpiresAt.Before(expires) {
+		expires = *old.ExpiresAt
+	}
 	for attempt := 0; ; attempt++ {
 		plain, k := newAPIKey(a, old.Kind, now)
-		err := e.store.RollAPIKey(ctx, a.ID, old.ID, k, now.Add(grace), now)
+		err := e.store.RollAPIKey(ctx, a.ID, old.ID, k, expires, now)
 		if errors.Is(err, payment.ErrConflict) && attempt < 10 {
 			continue
 		}

@@ -344,7 +344,13 @@ func TestAuthenticate(t *testing.T) {
 		if _, err := f.eng.Authenticate(ctx, na.SecretKey); err != nil {
 			t.Fatalf("old key within its grace period: %v", err)
 		}
-		f.clock.Add(time.Hour)
+		// Rolling the new key with a long grace must not revive or extend
+		// the first key's grace period either.
+		f.clock.Add(30 * time.Minute)
+		if _, _, err := f.eng.RollAPIKey(ctx, p.Account, p.Key.ID, 2*time.Hour); err != nil {
+			t.Fatalf("rolling a key in its grace period: %v", err)
+		}
+		f.clock.Add(30 * time.Minute)
 		if _, err := f.eng.Authenticate(ctx, na.SecretKey); !isUnauthenticated(err) {
 			t.Fatalf("old key after its grace period: %v", err)
 		}
@@ -359,7 +365,7 @@ func TestAuthenticate(t *testing.T) {
 			t.Fatalf("revoking another account's key: %v, want not found", err)
 		}
 		keys, err := f.eng.APIKeys(ctx, p.Account.ID)
-		if err != nil || len(keys) != 3 {
+		if err != nil || len(keys) != 4 {
 			t.Fatalf("keys = %d, %v", len(keys), err)
 		}
 	})
