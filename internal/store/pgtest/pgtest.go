@@ -33,8 +33,9 @@ func URL(t testing.TB) string {
 	return u
 }
 
-// Open returns a migrated store in a fresh schema, dropped at cleanup.
-func Open(t testing.TB) payment.Store {
+// SchemaURL creates a fresh schema and returns a URL whose search_path
+// selects it; the schema is dropped when the test ends.
+func SchemaURL(t testing.TB) string {
 	t.Helper()
 	base := URL(t)
 	ctx := context.Background()
@@ -47,19 +48,7 @@ func Open(t testing.TB) payment.Store {
 	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
 		t.Fatalf("create schema: %v", err)
 	}
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatalf("%s: %v", EnvURL, err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	st, err := postgres.Open(ctx, u.String(), postgres.Options{})
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
 	t.Cleanup(func() {
-		st.Close()
 		c, err := pgx.Connect(context.Background(), base)
 		if err != nil {
 			t.Errorf("drop schema %s: %v", schema, err)
@@ -70,5 +59,26 @@ func Open(t testing.TB) payment.Store {
 			t.Errorf("drop schema %s: %v", schema, err)
 		}
 	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatalf("%s: %v", EnvURL, err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// Open returns a migrated store in a fresh schema, dropped at cleanup.
+func Open(t testing.TB) payment.Store {
+	t.Helper()
+	u := SchemaURL(t)
+	st, err := postgres.Open(context.Background(), u, postgres.Options{})
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	// Cleanups run last-in first-out: the store closes before its schema
+	// is dropped.
+	t.Cleanup(func() { st.Close() })
 	return st
 }

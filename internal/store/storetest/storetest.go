@@ -191,7 +191,6 @@ func ids[T any](items []T, id func(T) string) []string {
 }
 
 func pmID(pm *payment.PaymentMethod) string { return pm.ID }
-func evID(ev *payment.Event) string         { return ev.ID }
 func keyID(k *payment.APIKey) string        { return k.ID }
 
 func testPing(t *testing.T, s payment.Store) {
