@@ -1,0 +1,174 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/kassapay/kassa/internal/engine"
+	"github.com/kassapay/kassa/internal/payment"
+)
+
+// Headers of the Idempotency-Key protocol.
+const (
+	IdempotencyKeyHeader     = "Idempotency-Key"
+	IdempotentReplayedHeader = "Idempotent-Replayed"
+)
+
+// settleTimeout bounds completing or releasing a key after the request; it
+// runs even when the client has gone.
+const settleTimeout = 10 * time.Second
+
+// Idempotency returns middleware that makes a POST carrying an
+// Idempotency-Key header safe to retry (ARCHITECTURE §5). It must run after
+// authentication: the key belongs to the principal's account.
+//
+// The first request with a key claims it and runs; its response is stored
+// if its status is below 500, and the key is released for a retry if it is
+// 5xx or the handler panicked. A later request with the same key and the
+// same method, path and body gets the stored response again (status, body
+// and Content-Type) with "Idempotent-Replayed: true". The same key with
+// another body is idempotency_key_reused (422); while the first request
+// runs, idempotency_key_in_use (409). Requests without the header, and
+// other methods than POST, pass straight through.
+func Idempotency(eng *engine.Engine, log *slog.Logger, render ErrorRenderer) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			vals, ok := r.Header[IdempotencyKeyHeader]
+			if !ok || r.Method != http.MethodPost {
+				next.ServeHTTP(w, r)
+				return
+			}
+			p, ok := PrincipalFrom(r.Context())
+			if !ok {
+				render(w, r, errNoPrincipal)
+				return
+			}
+			key := strings.TrimSpace(vals[0])
+			if key == "" || len(vals) > 1 {
+				render(w, r, payment.Invalid(payment.CodeParameterInvalid, IdempotencyKeyHeader,
+					"Send one non-empty Idempotency-Key header, or none."))
+				return
+			}
+			body, err := ReadBody(r)
+			if err != nil {
+				render(w, r, err)
+				return
+			}
+			ctx := r.Context()
+			account := p.Account.ID
+			claim, err := eng.ClaimIdempotencyKey(ctx, account, key, r.Method, r.URL.Path, body)
+			if err != nil {
+				render(w, r, err)
+				return
+			}
+			if claim.Replay != nil {
+				ct, stored := decodeStored(claim.Replay.ResponseBody)
+				if ct != "" {
+					w.Header().Set("Content-Type", ct)
+				}
+				w.Header().Set("Cache-Control", "no-store")
+				w.Header().Set(IdempotentReplayedHeader, "true")
+				w.WriteHeader(claim.Replay.ResponseStatus)
+				w.Write(stored)
+				return
+			}
+
+			// The key is ours: whatever happens next, complete or release
+			// it, even if the client has gone or the handler panics.
+			settle := func(op string, f func(context.Context) error) {
+				sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+				defer cancel()
+				if err := f(sctx); err != nil {
+					log.LogAttrs(ctx, slog.LevelError, "idempotency key not settled",
+						slog.String("request_id", RequestIDFrom(ctx)), slog.String("op", op), slog.String("error", err.Error()))
+				}
+			}
+			release := func(sctx context.Context) error { return eng.ReleaseIdempotencyKey(sctx, account, key) }
+			finished := false
+			defer func() {
+				if !finished {
+					// The handler panicked; Recover, further out, answers.
+					settle("release", release)
+				}
+			}()
+			r.Body = readCloser{bytes.NewReader(body)}
+			cw := &captureWriter{header: w.Header()}
+			next.ServeHTTP(cw, r)
+			finished = true
+
+			status := cw.statusCode()
+			if status >= 500 {
+				settle("release", release)
+			} else {
+				// If this fails the request has still taken effect:
+				// answering it is right, though a retry after the key's
+				// lock may run it again.
+				stored := encodeStored(w.Header().Get("Content-Type"), cw.buf.Bytes())
+				settle("complete", func(sctx context.Context) error {
+					return eng.CompleteIdempotencyKey(sctx, account, key, status, stored)
+				})
+			}
+			w.WriteHeader(status)
+			w.Write(cw.buf.Bytes())
+		})
+	}
+}
+
+var errNoPrincipal = &payment.Error{Kind: payment.KindInternal, Code: payment.CodeInternal,
+	Message: "idempotency middleware runs before authentication"}
+
+// A stored response is its Content-Type, a newline, and the body: the store
+// keeps only a status and bytes, and a replay must send the type too.
+// Content-Type values cannot hold a newline.
+func encodeStored(contentType string, body []byte) []byte {
+	b := make([]byte, 0, len(contentType)+1+len(body))
+	b = append(b, contentType...)
+	b = append(b, '\n')
+	return append(b, body...)
+}
+
+func decodeStored(b []byte) (contentType string, body []byte) {
+	ct, body, ok := bytes.Cut(b, []byte{'\n'})
+	if !ok {
+		return "", b
+	}
+	return string(ct), body
+}
+
+type readCloser struct{ *bytes.Reader }
+
+func (readCloser) Close() error { return nil }
+
+// captureWriter holds a response back so that it can be stored before it
+// is sent. Headers go straight to the real writer's header map.
+type captureWriter struct {
+	header http.Header
+	status int
+	buf    bytes.Buffer
+}
+
+func (c *captureWriter) Header() http.Header { return c.header }
+
+func (c *captureWriter) WriteHeader(code int) {
+	if c.status == 0 && code >= 200 {
+		c.status = code
+	}
+}
+
+func (c *captureWriter) Write(b []byte) (int, error) {
+	if c.status == 0 {
+		c.status = http.StatusOK
+	}
+	return c.buf.Write(b)
+}
+
+func (c *captureWriter) statusCode() int {
+	if c.status == 0 {
+		return http.StatusOK
+	}
+	return c.status
+}

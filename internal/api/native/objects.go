@@ -1,0 +1,68 @@
+package native
+
+import (
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/kassapay/kassa/internal/payment"
+)
+
+// listObject is a page of a list.
+type listObject[T any] struct {
+	Object  string `json:"object"`
+	Data    []T    `json:"data"`
+	HasMore bool   `json:"has_more"`
+	URL     string `json:"url"`
+}
+
+func list[T any](data []T, hasMore bool, url string) listObject[T] {
+	if data == nil {
+		data = []T{}
+	}
+	return listObject[T]{Object: "list", Data: data, HasMore: hasMore, URL: url}
+}
+
+// accountObject is the caller's account.
+type accountObject struct {
+	ID        string    `json:"id"`
+	Object    string    `json:"object"`
+	Name      string    `json:"name"`
+	Live      bool      `json:"live"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// notFoundAs gives a not-found error of an object looked up by id its
+// native form: resource_missing, param "id", naming the id only when it has
+// the shape of one (a client may put anything in a URL, a card number too).
+func notFoundAs(err error, noun, id string) error {
+	if !errors.Is(err, payment.ErrNotFound) {
+		return err
+	}
+	if idShaped(id) {
+		return payment.NotFound(noun, id)
+	}
+	return &payment.Error{Kind: payment.KindNotFound, Code: payment.CodeResourceMissing, Param: "id",
+		Message: "No such " + noun + "."}
+}
+
+// idShaped reports whether s looks like a kassa id: a lower-case prefix,
+// "_", and base62 characters, at most 64 in all.
+func idShaped(s string) bool {
+	prefix, rest, ok := strings.Cut(s, "_")
+	if !ok || len(s) > 64 || prefix == "" || rest == "" {
+		return false
+	}
+	for i := 0; i < len(prefix); i++ {
+		if prefix[i] < 'a' || prefix[i] > 'z' {
+			return false
+		}
+	}
+	for i := 0; i < len(rest); i++ {
+		c := rest[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
