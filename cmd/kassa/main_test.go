@@ -1,0 +1,483 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kassapay/kassa/client"
+	"github.com/kassapay/kassa/internal/payment"
+	"github.com/kassapay/kassa/internal/store/pgtest"
+	"github.com/kassapay/kassa/internal/store/sqlite"
+	"github.com/kassapay/kassa/internal/vault"
+)
+
+// syncBuffer is a bytes.Buffer safe for the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// server is a kassa serve running in-process on port 0.
+type server struct {
+	URL            string
+	DataDir        string
+	Stdout, Stderr *syncBuffer
+	stop           context.CancelFunc
+	done           chan error
+}
+
+func env(vars map[string]string) func(string) string {
+	return func(k string) string { return vars[k] }
+}
+
+func startServer(t *testing.T, dataDir string, getenv func(string) string, extra ...string) *server {
+	t.Helper()
+	s := &server{DataDir: dataDir, Stdout: &syncBuffer{}, Stderr: &syncBuffer{}, done: make(chan error, 1)}
+	addr := make(chan string, 1)
+	m := &Main{Stdout: s.Stdout, Stderr: s.Stderr, Getenv: getenv,
+		OnListen: func(name, a string) { addr <- a }}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stop = cancel
+	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir}, extra...)
+	go func() { s.done <- m.Run(ctx, args) }()
+	select {
+	case a := <-addr:
+		s.URL = "http://" + a
+	case err := <-s.done:
+		t.Fatalf("serve exited: %v\nstderr:\n%s", err, s.Stderr)
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not start listening")
+	}
+	t.Cleanup(func() { s.Stop(t) })
+	return s
+}
+
+// Stop shuts the server down and waits for it (once).
+func (s *server) Stop(t *testing.T) {
+	t.Helper()
+	if s.stop == nil {
+		return
+	}
+	s.stop()
+	s.stop = nil
+	select {
+	case err := <-s.done:
+		if err != nil {
+			t.Errorf("serve returned %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Error("serve did not stop")
+	}
+}
+
+var keyLine = regexp.MustCompile(`(?m)^secret key:\s+(sk_test_\w+)$`)
+
+func (s *server) bootstrapKey(t *testing.T) string {
+	t.Helper()
+	m := keyLine.FindStringSubmatch(s.Stdout.String())
+	if m == nil {
+		t.Fatalf("serve printed no secret key on first start; stdout:\n%s", s.Stdout)
+	}
+	return m[1]
+}
+
+// runCmd runs one kassa command in-process and returns its standard output.
+func runCmd(t *testing.T, getenv func(string) string, args ...string) (string, error) {
+	t.Helper()
+	var out, errOut syncBuffer
+	err := (&Main{Stdout: &out, Stderr: &errOut, Getenv: getenv}).Run(context.Background(), args)
+	if err != nil {
+		return out.String(), fmt.Errorf("%w; stderr: %s", err, errOut.String())
+	}
+	return out.String(), nil
+}
+
+func card(number, cvc string) *client.PaymentMethodParams {
+	return &client.PaymentMethodParams{Type: "card", Card: &client.CardParams{
+		Number: number, ExpMonth: 12, ExpYear: 2031, CVC: cvc, HolderName: "Jane Doe"}}
+}
+
+// TestEndToEnd starts the real server on a fresh data directory and drives
+// it through the Go client: first start, tokenize, read, list, update,
+// retain, redact, idempotency, keys, events, and a second account made by
+// `kassa account create` while the server runs.
+func TestEndToEnd(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) { testEndToEnd(t, nil) })
+	t.Run("postgres", func(t *testing.T) { testEndToEnd(t, []string{"--database-url", pgtest.SchemaURL(t)}) })
+}
+
+func testEndToEnd(t *testing.T, dbArgs []string) {
+	dir := filepath.Join(t.TempDir(), "data")
+	getenv := env(nil)
+	s := startServer(t, dir, getenv, dbArgs...)
+	if !strings.Contains(s.Stderr.String(), "DEVELOPMENT") {
+		t.Error("no loud warning about the generated development master key")
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "master.key")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("development key file: %v %v, want mode 0600", fi, err)
+	}
+	ctx := context.Background()
+	c := client.New(s.URL, s.bootstrapKey(t))
+	if err := c.Ready(ctx); err != nil {
+		t.Fatalf("ready: %v", err)
+	}
+	acct, err := c.Account(ctx)
+	if err != nil || acct.Live || !strings.HasPrefix(acct.ID, "T") {
+		t.Fatalf("account = %+v, %v", acct, err)
+	}
+
+	var resp client.Response
+	pm, err := c.CreatePaymentMethod(ctx, card("4242424242424242", "123"), client.WithIdempotencyKey("order-1"), client.WithResponse(&resp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pm.Card.Brand != "visa" || pm.Card.Last4 != "4242" || pm.StorageState != client.StorageState("cached") || !pm.Test || resp.StatusCode != 201 {
+		t.Fatalf("created %+v (status %d)", pm, resp.StatusCode)
+	}
+	again, err := c.CreatePaymentMethod(ctx, card("4242424242424242", "123"), client.WithIdempotencyKey("order-1"), client.WithResponse(&resp))
+	if err != nil || again.ID != pm.ID || !resp.Replayed {
+		t.Fatalf("idempotent replay: %v %v replayed=%v", again, err, resp.Replayed)
+	}
+	if _, err := c.CreatePaymentMethod(ctx, card("4111111111111111", "123"), client.WithIdempotencyKey("order-1")); err == nil {
+		t.Fatal("same idempotency key with another body was accepted")
+	}
+
+	upd, err := c.UpdatePaymentMethod(ctx, pm.ID, &client.UpdatePaymentMethodParams{
+		Card:     &client.UpdateCardParams{ExpMonth: new(3)},
+		Metadata: map[string]string{"customer": "c-42"}})
+	if err != nil || upd.Card.ExpMonth != 3 || upd.Metadata["customer"] != "c-42" {
+		t.Fatalf("update: %+v %v", upd, err)
+	}
+	if r, err := c.RetainPaymentMethod(ctx, pm.ID); err != nil || r.StorageState != "retained" {
+		t.Fatalf("retain: %+v %v", r, err)
+	}
+	other, err := c.CreatePaymentMethod(ctx, card("5555555555554444", "321"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := c.RedactPaymentMethod(ctx, other.ID); err != nil || r.StorageState != "redacted" {
+		t.Fatalf("redact: %+v %v", r, err)
+	}
+	page, err := c.ListPaymentMethods(ctx, &client.ListParams{Limit: 1})
+	if err != nil || len(page.Data) != 1 || page.Data[0].ID != other.ID || !page.HasMore {
+		t.Fatalf("first page: %+v %v", page, err)
+	}
+	page, err = c.ListPaymentMethods(ctx, &client.ListParams{Limit: 1, StartingAfter: other.ID})
+	if err != nil || len(page.Data) != 1 || page.Data[0].ID != pm.ID || page.HasMore {
+		t.Fatalf("second page: %+v %v", page, err)
+	}
+	evs, err := c.Events(ctx, nil)
+	if err != nil || len(evs.Data) != 5 || evs.Data[0].Type != "payment_method.redacted" {
+		t.Fatalf("events: %+v %v", evs, err)
+	}
+
+	// A second account, made while the server runs, sees none of the first.
+	out, err := runCmd(t, getenv, append([]string{"account", "create", "--data-dir", dir, "--name", "Other shop", "--json"}, dbArgs...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var created struct {
+		Account        string `json:"account"`
+		SecretKey      string `json:"secret_key"`
+		PublishableKey string `json:"publishable_key"`
+	}
+	dec := json.NewDecoder(strings.NewReader(out))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&created); err != nil || !strings.HasPrefix(created.SecretKey, "sk_test_") ||
+		!strings.HasPrefix(created.PublishableKey, "pk_test_") || !regexp.MustCompile(`^T\d{8}$`).MatchString(created.Account) {
+		t.Fatalf("account create --json printed %q (%v)", out, err)
+	}
+	b := client.New(s.URL, created.SecretKey)
+	if _, err := b.PaymentMethod(ctx, pm.ID); !client.IsNotFound(err) {
+		t.Fatalf("another account reading a payment method: %v, want 404", err)
+	}
+	if list, err := b.ListPaymentMethods(ctx, nil); err != nil || len(list.Data) != 0 {
+		t.Fatalf("another account's list: %+v %v", list, err)
+	}
+	pub := client.New(s.URL, created.PublishableKey)
+	if _, err := pub.CreatePaymentMethod(ctx, card("4111111111111111", "")); err != nil {
+		t.Fatalf("publishable key tokenizing: %v", err)
+	}
+	if _, err := pub.ListPaymentMethods(ctx, nil); err == nil {
+		t.Fatal("publishable key listed payment methods")
+	}
+
+	// Keys: a rolled key with no grace stops working at once.
+	keys, err := c.APIKeys(ctx)
+	if err != nil || len(keys.Data) != 2 {
+		t.Fatalf("keys: %+v %v", keys, err)
+	}
+	nk, err := b.CreateAPIKey(ctx, &client.APIKeyParams{Type: "secret"})
+	if err != nil || nk.Secret == "" {
+		t.Fatalf("create key: %v", err)
+	}
+	rolled, err := client.New(s.URL, nk.Secret).RollAPIKey(ctx, nk.ID, &client.RollAPIKeyParams{})
+	if err != nil || rolled.Secret == "" {
+		t.Fatalf("roll: %v", err)
+	}
+	if _, err := client.New(s.URL, nk.Secret).Account(ctx); !client.IsUnauthorized(err) {
+		t.Fatalf("rolled key still works: %v", err)
+	}
+	if _, err := client.New(s.URL, rolled.Secret).Account(ctx); err != nil {
+		t.Fatalf("new key: %v", err)
+	}
+
+	// The server restarts on the same directory without making a new account.
+	s.Stop(t)
+	s2 := startServer(t, dir, getenv, dbArgs...)
+	if strings.Contains(s2.Stdout.String(), "secret key") {
+		t.Error("second start printed keys again")
+	}
+	if got, err := client.New(s2.URL, created.SecretKey).Account(ctx); err != nil || got.ID != created.Account {
+		t.Fatalf("after restart: %+v %v", got, err)
+	}
+}
+
+// TestNoCardDataAtRest tokenizes a card, tokenizes and redacts another, and
+// then looks for the raw card numbers and CVCs in every file of the data
+// directory (database, WAL, key file) and in everything the server logged,
+// while it runs and after it stopped.
+func TestNoCardDataAtRest(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	s := startServer(t, dir, env(map[string]string{"KASSA_LOG_LEVEL": "debug"}))
+	ctx := context.Background()
+	c := client.New(s.URL, s.bootstrapKey(t))
+	// Four-digit CVCs (American Express), so that an accidental match among
+	// the random bytes of ciphertexts is vanishingly unlikely.
+	kept := card("378282246310005", "9371")
+	gone := card("371449635398431", "8264")
+	if _, err := c.CreatePaymentMethod(ctx, kept, client.WithIdempotencyKey("k-1")); err != nil {
+		t.Fatal(err)
+	}
+	pm, err := c.CreatePaymentMethod(ctx, gone, client.WithIdempotencyKey("k-2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.RedactPaymentMethod(ctx, pm.ID); err != nil {
+		t.Fatal(err)
+	}
+	// A refused request that carried a card must not leak it either.
+	bad := card("378282246310006", "9371")
+	if _, err := c.CreatePaymentMethod(ctx, bad); err == nil {
+		t.Fatal("a card failing Luhn was accepted")
+	}
+	secrets := []string{"378282246310005", "371449635398431", "378282246310006", "9371", "8264"}
+	check := func(when string) {
+		t.Helper()
+		files := 0
+		err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			data, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			files++
+			for _, sec := range secrets {
+				if containsNumber(data, sec) {
+					t.Errorf("%s: %s holds %q in the clear", when, filepath.Base(path), sec)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if files < 2 {
+			t.Fatalf("%s: only %d files in the data directory", when, files)
+		}
+		logs := s.Stderr.String()
+		if !strings.Contains(logs, `"route"`) {
+			t.Fatalf("%s: the server logged no requests; the log check would prove nothing", when)
+		}
+		for _, sec := range secrets {
+			if containsNumber([]byte(logs+s.Stdout.String()), sec) {
+				t.Errorf("%s: the server's output holds %q", when, sec)
+			}
+		}
+	}
+	check("while running")
+	s.Stop(t)
+	check("after shutdown")
+}
+
+// containsNumber reports whether digits occur in data not as part of a
+// longer run of digits.
+func containsNumber(data []byte, digits string) bool {
+	for i := 0; ; {
+		j := bytes.Index(data[i:], []byte(digits))
+		if j < 0 {
+			return false
+		}
+		start, end := i+j, i+j+len(digits)
+		before := start == 0 || !isDigit(data[start-1])
+		after := end == len(data) || !isDigit(data[end])
+		if before && after {
+			return true
+		}
+		i = start + 1
+	}
+}
+
+func isDigit(b byte) bool { return '0' <= b && b <= '9' }
+
+func TestCommands(t *testing.T) {
+	if out, err := runCmd(t, env(nil), "version"); err != nil || !strings.HasPrefix(out, "kassa ") {
+		t.Errorf("version: %q %v", out, err)
+	}
+	if out, err := runCmd(t, env(nil), "help"); err != nil || !strings.Contains(out, "keys rotate") {
+		t.Errorf("help: %q %v", out, err)
+	}
+	var errOut syncBuffer
+	err := (&Main{Stdout: &syncBuffer{}, Stderr: &errOut, Getenv: env(nil)}).Run(context.Background(), []string{"serve", "-h"})
+	if !errors.Is(err, flag.ErrHelp) || !strings.Contains(errOut.String(), "KASSA_DATABASE_URL") || !strings.Contains(errOut.String(), "KASSA_ADDR") {
+		t.Errorf("serve -h: %v\n%s", err, errOut.String())
+	}
+	if _, err := runCmd(t, env(nil), "frobnicate"); err == nil {
+		t.Error("an unknown command succeeded")
+	}
+	if _, err := runCmd(t, env(nil), "account", "create", "--data-dir", t.TempDir()); err == nil {
+		t.Error("account create without --name succeeded")
+	}
+}
+
+// TestFlagsFromEnvironment checks that KASSA_* variables stand for flags and
+// that a flag given on the command line wins.
+func TestFlagsFromEnvironment(t *testing.T) {
+	dir := t.TempDir()
+	vars := map[string]string{"KASSA_DATA_DIR": dir, "KASSA_NAME": "From env", "KASSA_JSON": "true"}
+	out, err := runCmd(t, env(vars), "account", "create", "--name", "From flag")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(strings.TrimSpace(out), "{") {
+		t.Fatalf("KASSA_JSON=true did not select JSON output: %q", out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "kassa.db")); err != nil {
+		t.Fatalf("KASSA_DATA_DIR was not used: %v", err)
+	}
+	if _, err := runCmd(t, env(map[string]string{"KASSA_DATA_DIR": dir, "KASSA_LIVE": "maybe"}), "account", "create", "--name", "x"); err == nil ||
+		!strings.Contains(err.Error(), "KASSA_LIVE") {
+		t.Fatalf("a bad KASSA_LIVE was not reported by name: %v", err)
+	}
+}
+
+// TestKeysRotate rotates the master key while a server runs: data sealed
+// before still opens, the running server wraps new data keys under the new
+// version, and the old master key alone opens none of the re-wrapped keys.
+func TestKeysRotate(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	getenv := env(nil)
+	s := startServer(t, dir, getenv)
+	ctx := context.Background()
+	c := client.New(s.URL, s.bootstrapKey(t))
+	before, err := c.CreatePaymentMethod(ctx, card("4242424242424242", "123"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct, err := c.Account(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(dir, "master.key")
+	oldRing, err := os.ReadFile(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	out, err := runCmd(t, getenv, "keys", "rotate", "--data-dir", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "added master key version 2") || !regexp.MustCompile(`re-wrapped [1-9]\d* data keys`).MatchString(out) {
+		t.Fatalf("keys rotate printed %q", out)
+	}
+
+	// The running server makes a data key for a new account: it must wrap it
+	// under version 2, which it learns from the file.
+	out, err = runCmd(t, getenv, "account", "create", "--data-dir", dir, "--name", "After rotation", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var created struct {
+		Account   string `json:"account"`
+		SecretKey string `json:"secret_key"`
+	}
+	if err := json.Unmarshal([]byte(out), &created); err != nil {
+		t.Fatal(err)
+	}
+	after, err := client.New(s.URL, created.SecretKey).CreatePaymentMethod(ctx, card("5555555555554444", "321"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Stop(t)
+
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "kassa.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	openPAN := func(ring string, accountID, id string) (string, error) {
+		src, err := vault.NewStaticSource(ring)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := vault.New(st, src, vault.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pm, err := st.PaymentMethod(ctx, accountID, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pan, err := v.Open(ctx, accountID, payment.PurposeCard, id+"#pan", pm.PANSealed)
+		return string(pan), err
+	}
+	newRing, err := os.ReadFile(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pan, err := openPAN(string(newRing), acct.ID, before.ID); err != nil || pan != "4242424242424242" {
+		t.Fatalf("card sealed before the rotation: %q, %v", pan, err)
+	}
+	if pan, err := openPAN(string(newRing), created.Account, after.ID); err != nil || pan != "5555555555554444" {
+		t.Fatalf("card sealed after the rotation: %q, %v", pan, err)
+	}
+	for _, pm := range []struct{ acct, id string }{{acct.ID, before.ID}, {created.Account, after.ID}} {
+		if _, err := openPAN(string(oldRing), pm.acct, pm.id); err == nil {
+			t.Errorf("the old master key alone opened %s after the rotation", pm.id)
+		}
+	}
+	var onlyNew []string
+	for _, line := range strings.Split(string(newRing), "\n") {
+		if strings.HasPrefix(line, "kek 2 ") {
+			onlyNew = append(onlyNew, line)
+		}
+	}
+	if len(onlyNew) != 1 {
+		t.Fatalf("key file after rotation:\n%s", newRing)
+	}
+	if pan, err := openPAN(onlyNew[0], created.Account, after.ID); err != nil || pan != "5555555555554444" {
+		t.Fatalf("version 2 alone does not open the new account's card: %v", err)
+	}
+}

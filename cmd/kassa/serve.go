@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/kassapay/kassa/internal/api"
+	"github.com/kassapay/kassa/internal/api/native"
+	"github.com/kassapay/kassa/internal/engine"
+	"github.com/kassapay/kassa/internal/vault"
+)
+
+func (m *Main) serve(ctx context.Context, args []string) error {
+	var sf storageFlags
+	var addr, logLevel string
+	var cacheTTL, cvcTTL, sweepEvery, shutdownWait time.Duration
+	var maxBody int64
+	fs := newFlagSet("kassa serve", "Usage: kassa serve [flags]\n\nRuns the kassa server. With no flags: SQLite in ./kassa-data, listening on 127.0.0.1:8080,\na development master key generated on first start, and a test-mode account created\n(and its keys printed once) when the database has no accounts.", m.Stderr)
+	sf.register(fs)
+	fs.StringVar(&addr, "addr", "127.0.0.1:8080", "address of the native API listener")
+	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.DurationVar(&cacheTTL, "cache-ttl", 24*time.Hour, "how long a payment method that was never retained keeps its card number")
+	fs.DurationVar(&cvcTTL, "cvc-ttl", time.Hour, "how long a CVC is kept for the first authorization")
+	fs.DurationVar(&sweepEvery, "sweep-interval", time.Minute, "how often expired CVCs, cached payment methods and idempotency keys are cleared")
+	fs.DurationVar(&shutdownWait, "shutdown-timeout", 30*time.Second, "how long shutdown waits for in-flight requests")
+	fs.Int64Var(&maxBody, "max-body-bytes", 1<<20, "largest request body accepted")
+	if err := parseFlags(fs, args, m.Getenv); err != nil {
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	if sweepEvery <= 0 {
+		return errors.New("--sweep-interval must be positive")
+	}
+	log := slog.New(slog.NewJSONHandler(m.Stderr, &slog.HandlerOptions{Level: level}))
+
+	st, err := sf.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	src, _, err := sf.keySource(m.Getenv, true, m.Stderr)
+	if err != nil {
+		return err
+	}
+	v, err := vault.New(st, src, vault.Options{})
+	if err != nil {
+		return err
+	}
+	eng := engine.New(engine.Config{Store: st, Vault: v, Logger: log, CacheTTL: cacheTTL, CVCTTL: cvcTTL})
+
+	if err := m.bootstrapAccount(ctx, eng); err != nil {
+		return err
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	handler := native.New(eng, native.Options{Logger: log, Registry: reg, MaxBody: maxBody})
+
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	srv := api.NewServer(addr, handler, log)
+
+	var wg sync.WaitGroup
+	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBackground()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		eng.RunSweeper(bgCtx, sweepEvery)
+	}()
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	log.Info("kassa listening", "listener", "native", "addr", ln.Addr().String(), "version", version)
+	if m.OnListen != nil {
+		m.OnListen("native", ln.Addr().String())
+	}
+
+	select {
+	case err := <-serveErr:
+		stopBackground()
+		wg.Wait()
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: draining in-flight requests", "timeout", shutdownWait.String())
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownWait)
+	defer cancel()
+	err = srv.Shutdown(sctx)
+	stopBackground()
+	wg.Wait()
+	if err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// bootstrapAccount creates a test-mode account on the first start of an empty
+// database and prints its keys, once, to standard output (never to the log).
+func (m *Main) bootstrapAccount(ctx context.Context, eng *engine.Engine) error {
+	n, err := eng.CountAccounts(ctx)
+	if err != nil {
+		return fmt.Errorf("count accounts: %w", err)
+	}
+	if n > 0 {
+		return nil
+	}
+	na, err := eng.CreateAccount(ctx, "Default test account", false)
+	if err != nil {
+		return fmt.Errorf("create the first account: %w", err)
+	}
+	fmt.Fprintln(m.Stdout, "This is a new kassa database: created a test-mode account.")
+	fmt.Fprintln(m.Stdout, strings.Repeat("-", 72))
+	printAccount(m.Stdout, na)
+	fmt.Fprintln(m.Stdout, strings.Repeat("-", 72))
+	return nil
+}
+
+func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
