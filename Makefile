@@ -1,0 +1,33 @@
+# kassa — common tasks. `make test` is what CI runs (see .ci/run).
+GO ?= go
+STATICCHECK ?= staticcheck
+
+.PHONY: run test lint bench build fuzz
+
+run:
+	$(GO) run ./cmd/kassa serve
+
+build:
+	$(GO) build -o bin/kassa ./cmd/kassa
+
+# PostgreSQL tests run when KASSA_TEST_DATABASE_URL is set, e.g.
+#   KASSA_TEST_DATABASE_URL='postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable' make test
+test:
+	$(GO) test -race -count=1 ./...
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(STATICCHECK) ./...
+
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem ./...
+
+# Short runs of every fuzz target (longer runs: FUZZTIME=5m make fuzz).
+FUZZTIME ?= 10s
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+		for t in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+			echo "== $$pkg $$t"; $(GO) test -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
+		done; \
+	done
