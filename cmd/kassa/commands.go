@@ -45,19 +45,11 @@ func (m *Main) accountCreate(ctx context.Context, args []string) error {
 	if name == "" {
 		return fmt.Errorf("--name is required")
 	}
-	st, err := sf.openStore(ctx)
+	st, v, err := sf.openVault(ctx, m.Getenv, m.Stderr)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	src, _, err := sf.keySource(m.Getenv, true, m.Stderr)
-	if err != nil {
-		return err
-	}
-	v, err := vault.New(st, src, vault.Options{})
-	if err != nil {
-		return err
-	}
 	eng := engine.New(engine.Config{Store: st, Vault: v, Logger: discardLogger()})
 	na, err := eng.CreateAccount(ctx, name, live)
 	if err != nil {

@@ -17,7 +17,6 @@ import (
 	"github.com/kassapay/kassa/internal/api"
 	"github.com/kassapay/kassa/internal/api/native"
 	"github.com/kassapay/kassa/internal/engine"
-	"github.com/kassapay/kassa/internal/vault"
 )
 
 func (m *Main) serve(ctx context.Context, args []string) error {
@@ -46,19 +45,11 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 	log := slog.New(slog.NewJSONHandler(m.Stderr, &slog.HandlerOptions{Level: level}))
 
-	st, err := sf.openStore(ctx)
+	st, v, err := sf.openVault(ctx, m.Getenv, m.Stderr)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	src, _, err := sf.keySource(m.Getenv, true, m.Stderr)
-	if err != nil {
-		return err
-	}
-	v, err := vault.New(st, src, vault.Options{})
-	if err != nil {
-		return err
-	}
 	eng := engine.New(engine.Config{Store: st, Vault: v, Logger: log, CacheTTL: cacheTTL, CVCTTL: cvcTTL})
 
 	if err := m.bootstrapAccount(ctx, eng); err != nil {

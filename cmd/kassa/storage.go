@@ -101,3 +101,22 @@ func (s *storageFlags) keySource(getenv func(string) string, create bool, warn i
 	}
 	return vault.NewFileSource(path), path, nil
 }
+
+// openVault opens the store and the vault over it, creating a development
+// master key when none is configured (with a warning to warn). The caller
+// closes the store.
+func (s *storageFlags) openVault(ctx context.Context, getenv func(string) string, warn io.Writer) (payment.Store, *vault.Vault, error) {
+	st, err := s.openStore(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	src, _, err := s.keySource(getenv, true, warn)
+	if err == nil {
+		var v *vault.Vault
+		if v, err = vault.New(st, src, vault.Options{}); err == nil {
+			return st, v, nil
+		}
+	}
+	st.Close()
+	return nil, nil, err
+}
