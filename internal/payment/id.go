@@ -13,6 +13,9 @@ const (
 	PrefixPaymentMethod = "pm"
 	PrefixAPIKey        = "key"
 	PrefixEvent         = "evt"
+	PrefixGateway       = "gw"
+	PrefixPayment       = "pay"
+	PrefixOperation     = "op"
 )
 
 // NewID returns prefix + "_" + 24 random base62 characters (~143 bits).

@@ -76,6 +76,8 @@ type Store interface {
 	PaymentMethodStore
 	IdempotencyStore
 	EventStore
+	GatewayStore
+	PaymentStore
 
 	// Ping reports whether the database is reachable.
 	Ping(ctx context.Context) error
@@ -203,4 +205,95 @@ type Vault interface {
 	// number gives the same fingerprint within an account and unrelated
 	// ones across accounts.
 	Fingerprint(ctx context.Context, accountID, pan string) (string, error)
+}
+
+// GatewayStore keeps gateways and their credential versions.
+//
+// Settings round-trip through JSON: strings, bools, nil, nested maps and
+// slices come back as they were; numbers come back as int64 when integral
+// (so an integral float64 becomes an int64) and as float64 otherwise.
+type GatewayStore interface {
+	// CreateGateway inserts g with its first credential version (which may
+	// be nil for a gateway created without credentials) and ev (which may
+	// be nil), atomically. The first version is 1, and g.CredentialVersion
+	// is 1 with it and 0 without.
+	CreateGateway(ctx context.Context, g *Gateway, cred *CredentialVersion, ev *Event) error
+	// Gateway returns the account's gateway id, or ErrNotFound.
+	Gateway(ctx context.Context, accountID, id string) (*Gateway, error)
+	// Gateways lists the account's gateways, newest first.
+	Gateways(ctx context.Context, accountID string, p ListParams) ([]*Gateway, bool, error)
+	// UpdateGateway is the read-modify-write of a gateway, as
+	// UpdatePaymentMethod. fn may return a new credential version to insert
+	// (its Version must be the gateway's CredentialVersion + 1, and fn sets
+	// the gateway's CredentialVersion to it), and an event. When fn sets
+	// the gateway redacted, the store destroys the Sealed bytes of every
+	// credential version of the gateway in the same transaction.
+	UpdateGateway(ctx context.Context, accountID, id string, fn func(*Gateway) (*CredentialVersion, *Event, error)) (*Gateway, error)
+	// CredentialVersion returns one version, or ErrNotFound.
+	CredentialVersion(ctx context.Context, accountID, gatewayID string, version int) (*CredentialVersion, error)
+	// CredentialVersions lists every version of the gateway, newest first
+	// (none for a gateway created without credentials). ErrNotFound if
+	// the account has no such gateway.
+	CredentialVersions(ctx context.Context, accountID, gatewayID string) ([]*CredentialVersion, error)
+}
+
+// PaymentFilter narrows a payment list; empty fields match everything.
+type PaymentFilter struct {
+	Status    Status
+	Reference string
+	GatewayID string
+	ListParams
+}
+
+// PaymentChange is what a read-modify-write of a payment writes besides the
+// payment row itself.
+type PaymentChange struct {
+	// Operations are inserted when new and updated (by id) otherwise; each
+	// must belong to the payment.
+	Operations []*Operation
+	Events     []*Event
+}
+
+// PaymentStore keeps payments and their operations.
+type PaymentStore interface {
+	// CreatePayment inserts p, its operations (p.Operations) and events,
+	// atomically.
+	CreatePayment(ctx context.Context, p *Payment, evs []*Event) error
+	// Payment returns the account's payment id with its operations (oldest
+	// first), or ErrNotFound.
+	Payment(ctx context.Context, accountID, id string) (*Payment, error)
+	// Payments lists the account's payments matching f, newest first,
+	// each with its operations.
+	Payments(ctx context.Context, accountID string, f PaymentFilter) ([]*Payment, bool, error)
+	// UpdatePayment reads the payment with its operations and calls fn
+	// inside one transaction that excludes every other update of the same
+	// payment (SELECT … FOR UPDATE; SQLite's single writer), then writes
+	// the payment row and what fn returns (which may be nil). If fn
+	// returns an error nothing is written and that error is returned. fn
+	// must not call the store, and must not change the payment's ID,
+	// AccountID or CreatedAt. Of an existing operation only the outcome,
+	// the gateway's answer (codes, references, message, transcript), the
+	// reconciliation fields and UpdatedAt may change. An amount that
+	// breaks the money invariants (captured <= authorized, refunded <=
+	// captured, none negative) is refused by the database itself. The
+	// payment returned is the one stored.
+	UpdatePayment(ctx context.Context, accountID, id string, fn func(*Payment) (*PaymentChange, error)) (*Payment, error)
+	// CreateOperation inserts an operation outside any payment (a
+	// verification; PaymentID empty) with its event (which may be nil).
+	CreateOperation(ctx context.Context, op *Operation, ev *Event) error
+	// UpdateOperation is the read-modify-write of an operation outside any
+	// payment, as UpdatePayment; fn's event may be nil. An operation of a
+	// payment is an error (it changes only through UpdatePayment).
+	UpdateOperation(ctx context.Context, accountID, id string, fn func(*Operation) (*Event, error)) (*Operation, error)
+	// Operation returns the account's operation id, or ErrNotFound.
+	Operation(ctx context.Context, accountID, id string) (*Operation, error)
+	// ClaimUnsettledOperations picks up to limit operations of any account
+	// that need reconciling — outcome unknown, or pending and created at
+	// or before staleBefore — whose NextReconcileAt is unset or not after
+	// now, oldest first, and sets their NextReconcileAt to leaseUntil,
+	// atomically, so that concurrent callers (several kassa processes)
+	// never claim the same operation. Operations with ReconcileAttempts >=
+	// maxAttempts are left alone. Returns the claimed operations, oldest
+	// first, as they were before the claim except for NextReconcileAt.
+	ClaimUnsettledOperations(ctx context.Context, now, staleBefore, leaseUntil time.Time, maxAttempts, limit int) ([]*Operation, error)
 }

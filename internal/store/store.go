@@ -49,6 +49,9 @@ func CursorNotFound(noun, id string) *payment.Error {
 // CheckEvent reports an event that cannot be written for accountID: events
 // belong to the account of the change they record.
 func CheckEvent(accountID string, ev *payment.Event) error {
+	if ev == nil {
+		return fmt.Errorf("store: nil event for account %q", accountID)
+	}
 	if ev.AccountID != accountID {
 		return fmt.Errorf("store: event %s belongs to account %q, not %q", ev.ID, ev.AccountID, accountID)
 	}
@@ -69,6 +72,87 @@ func CheckRewrapped(old, next *payment.DataKey) error {
 func CheckUpdated(before, after *payment.PaymentMethod) error {
 	if after.ID != before.ID || after.AccountID != before.AccountID || !after.CreatedAt.Equal(before.CreatedAt) {
 		return fmt.Errorf("store: update of payment method %s changed its id, account or creation time", before.ID)
+	}
+	return nil
+}
+
+// CheckNewGateway reports a gateway and first credential version that
+// CreateGateway must not write: a gateway created with credentials starts
+// at version 1, one created without them at version 0.
+func CheckNewGateway(g *payment.Gateway, cred *payment.CredentialVersion) error {
+	if cred == nil {
+		if g.CredentialVersion != 0 {
+			return fmt.Errorf("store: gateway %s has credential version %d but none was given", g.ID, g.CredentialVersion)
+		}
+		return nil
+	}
+	if cred.AccountID != g.AccountID || cred.GatewayID != g.ID {
+		return fmt.Errorf("store: credential version for %s/%s given with gateway %s/%s", cred.AccountID, cred.GatewayID, g.AccountID, g.ID)
+	}
+	if cred.Version != 1 || g.CredentialVersion != 1 {
+		return fmt.Errorf("store: first credential version of gateway %s is %d (gateway says %d), want 1", g.ID, cred.Version, g.CredentialVersion)
+	}
+	return nil
+}
+
+// CheckGatewayUpdated reports what UpdateGateway must not write: a change
+// of the gateway's id, account or creation time, a credential version of
+// another gateway or out of sequence, or a CredentialVersion that does not
+// name the version inserted with it.
+func CheckGatewayUpdated(before, after *payment.Gateway, cred *payment.CredentialVersion) error {
+	if after.ID != before.ID || after.AccountID != before.AccountID || !after.CreatedAt.Equal(before.CreatedAt) {
+		return fmt.Errorf("store: update of gateway %s changed its id, account or creation time", before.ID)
+	}
+	if cred == nil {
+		if after.CredentialVersion != before.CredentialVersion {
+			return fmt.Errorf("store: update of gateway %s changed its credential version from %d to %d without inserting one",
+				before.ID, before.CredentialVersion, after.CredentialVersion)
+		}
+		return nil
+	}
+	if cred.AccountID != before.AccountID || cred.GatewayID != before.ID {
+		return fmt.Errorf("store: update of gateway %s returned a credential version of %s/%s", before.ID, cred.AccountID, cred.GatewayID)
+	}
+	if cred.Version != before.CredentialVersion+1 || after.CredentialVersion != cred.Version {
+		return fmt.Errorf("store: update of gateway %s at credential version %d returned version %d and set the gateway to %d; want %d for both",
+			before.ID, before.CredentialVersion, cred.Version, after.CredentialVersion, before.CredentialVersion+1)
+	}
+	return nil
+}
+
+// CheckPaymentUpdated reports a payment whose identity an update function
+// changed.
+func CheckPaymentUpdated(before, after *payment.Payment) error {
+	if after.ID != before.ID || after.AccountID != before.AccountID || !after.CreatedAt.Equal(before.CreatedAt) {
+		return fmt.Errorf("store: update of payment %s changed its id, account or creation time", before.ID)
+	}
+	return nil
+}
+
+// CheckOperationOwner reports an operation that cannot be written as one of
+// the payment paymentID of accountID ("" for operations outside any
+// payment).
+func CheckOperationOwner(accountID, paymentID string, op *payment.Operation) error {
+	if op == nil {
+		return fmt.Errorf("store: nil operation for payment %q", paymentID)
+	}
+	if op.AccountID != accountID || op.PaymentID != paymentID {
+		return fmt.Errorf("store: operation %s belongs to %s/%q, not %s/%q", op.ID, op.AccountID, op.PaymentID, accountID, paymentID)
+	}
+	return nil
+}
+
+// CheckOperationUpdated reports an update of an operation that changed
+// what an operation never changes once reserved: its identity, owner,
+// gateway, credential version, kind, amount, currency or creation time.
+// Only the outcome, the gateway's answer and the reconciliation
+// bookkeeping move.
+func CheckOperationUpdated(before, after *payment.Operation) error {
+	if after.ID != before.ID || after.AccountID != before.AccountID || after.PaymentID != before.PaymentID ||
+		after.PaymentMethodID != before.PaymentMethodID || after.GatewayID != before.GatewayID ||
+		after.CredentialVersion != before.CredentialVersion || after.Kind != before.Kind ||
+		after.Amount != before.Amount || after.Currency != before.Currency || !after.CreatedAt.Equal(before.CreatedAt) {
+		return fmt.Errorf("store: update of operation %s changed an immutable field", before.ID)
 	}
 	return nil
 }

@@ -226,3 +226,87 @@ func TestRedactionErasesCiphertext(t *testing.T) {
 		t.Errorf("neighbour after redaction = %+v, %v", got, err)
 	}
 }
+
+// TestGatewayRedactionErasesCiphertext checks that redacting a gateway
+// removes every credential version's ciphertext from the database file and
+// the WAL: secure_delete, plus the checkpoint UpdateGateway runs itself.
+func TestGatewayRedactionErasesCiphertext(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "kassa.db")
+	s := open(t, path)
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	acct := &payment.Account{ID: "T12345678", Name: "shop", CreatedAt: now}
+	if err := s.CreateAccount(ctx, acct, nil); err != nil {
+		t.Fatal(err)
+	}
+	newGateway := func(sealed []byte) *payment.Gateway {
+		g := &payment.Gateway{ID: payment.NewID(payment.PrefixGateway), AccountID: acct.ID, Type: "simulator",
+			State: payment.GatewayRetained, CredentialVersion: 1, CreatedAt: now, UpdatedAt: now}
+		cred := &payment.CredentialVersion{AccountID: acct.ID, GatewayID: g.ID, Version: 1, Sealed: sealed, CreatedAt: now}
+		if err := s.CreateGateway(ctx, g, cred, nil); err != nil {
+			t.Fatal(err)
+		}
+		return g
+	}
+	v1 := []byte("GW-V1-MARKER-" + payment.RandomString(40))
+	// Version 2 is big enough to spill into overflow pages.
+	v2 := append([]byte("GW-V2-MARKER-"+payment.RandomString(40)), bytes.Repeat([]byte{0x5A}, 6000)...)
+	v2 = append(v2, []byte("GW-V2-TAIL-"+payment.RandomString(40))...)
+	markers := [][]byte{v1, v2[:53], v2[len(v2)-51:]}
+
+	newGateway([]byte("kept-gw-1"))
+	target := newGateway(v1)
+	newGateway([]byte("kept-gw-2"))
+	if _, err := s.UpdateGateway(ctx, acct.ID, target.ID, func(g *payment.Gateway) (*payment.CredentialVersion, *payment.Event, error) {
+		g.CredentialVersion = 2
+		return &payment.CredentialVersion{AccountID: acct.ID, GatewayID: g.ID, Version: 2, Sealed: v2, CreatedAt: now}, nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	files := func() []byte {
+		t.Helper()
+		var all []byte
+		for _, p := range []string{path, path + "-wal"} {
+			b, err := os.ReadFile(p)
+			if err != nil && !errors.Is(err, os.ErrNotExist) {
+				t.Fatal(err)
+			}
+			all = append(all, b...)
+		}
+		return all
+	}
+	var busy, frames, done int
+	if err := s.writer.QueryRow(`PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &frames, &done); err != nil || busy != 0 {
+		t.Fatalf("wal_checkpoint = busy %d, %v", busy, err)
+	}
+	for _, m := range markers {
+		if !bytes.Contains(files(), m) {
+			t.Fatalf("marker %.20q not found before redaction: the test cannot see ciphertexts", m)
+		}
+	}
+	// Write once more so that the old page images sit in the WAL too.
+	if _, err := s.UpdateGateway(ctx, acct.ID, target.ID, func(g *payment.Gateway) (*payment.CredentialVersion, *payment.Event, error) {
+		g.Description = "touched"
+		return nil, nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	if _, err := s.UpdateGateway(ctx, acct.ID, target.ID, func(g *payment.Gateway) (*payment.CredentialVersion, *payment.Event, error) {
+		g.State = payment.GatewayRedacted
+		g.RedactedAt = &now
+		return nil, nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	all := files()
+	for _, m := range markers {
+		if bytes.Contains(all, m) {
+			t.Errorf("marker %.20q still in the database file or WAL after redaction", m)
+		}
+	}
+	if !bytes.Contains(all, []byte("kept-gw-1")) || !bytes.Contains(all, []byte("kept-gw-2")) {
+		t.Error("the neighbours' ciphertexts are gone too")
+	}
+}

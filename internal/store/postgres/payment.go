@@ -1,0 +1,567 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/kassapay/kassa/internal/payment"
+	"github.com/kassapay/kassa/internal/store"
+)
+
+const paymentColumns = `id, account_id, amount, currency, gateway_id, credential_version, payment_method_id,
+	capture, reference, description, metadata, stored_credential, gateway_specific_fields,
+	status, amount_authorized, amount_captured, amount_refunded, voided, requires_review, test,
+	created_at, updated_at`
+
+func scanPayment(row pgx.Row) (*payment.Payment, error) {
+	var p payment.Payment
+	var metadata, storedCred, gsf []byte
+	var status string
+	err := row.Scan(&p.ID, &p.AccountID, &p.Amount, &p.Currency, &p.GatewayID, &p.CredentialVersion, &p.PaymentMethodID,
+		&p.Capture, &p.Reference, &p.Description, &metadata, &storedCred, &gsf,
+		&status, &p.AmountAuthorized, &p.AmountCaptured, &p.AmountRefunded, &p.Voided, &p.RequiresReview, &p.Test,
+		&p.CreatedAt, &p.UpdatedAt)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(metadata, &p.Metadata); err != nil {
+		return nil, fmt.Errorf("payment %s: metadata: %w", p.ID, err)
+	}
+	if p.StoredCredential, err = store.UnmarshalStoredCredential(storedCred); err != nil {
+		return nil, fmt.Errorf("payment %s: stored credential: %w", p.ID, err)
+	}
+	if p.GatewaySpecificFields, err = store.UnmarshalObject(gsf); err != nil {
+		return nil, fmt.Errorf("payment %s: gateway specific fields: %w", p.ID, err)
+	}
+	p.Status = payment.Status(status)
+	p.CreatedAt = utc(p.CreatedAt)
+	p.UpdatedAt = utc(p.UpdatedAt)
+	return &p, nil
+}
+
+// paymentJSON encodes the JSON columns of p; storedCred is nil (NULL)
+// when p has no stored credential.
+func paymentJSON(p *payment.Payment) (metadata string, storedCred *string, gsf string, err error) {
+	m, err := json.Marshal(p.Metadata)
+	if err != nil {
+		return "", nil, "", fmt.Errorf("payment %s: metadata: %w", p.ID, err)
+	}
+	sc, err := store.MarshalStoredCredential(p.StoredCredential)
+	if err != nil {
+		return "", nil, "", fmt.Errorf("payment %s: stored credential: %w", p.ID, err)
+	}
+	if sc != nil {
+		storedCred = new(string(sc))
+	}
+	g, err := json.Marshal(p.GatewaySpecificFields)
+	if err != nil {
+		return "", nil, "", fmt.Errorf("payment %s: gateway specific fields: %w", p.ID, err)
+	}
+	return string(m), storedCred, string(g), nil
+}
+
+func insertPayment(ctx context.Context, tx pgx.Tx, p *payment.Payment) error {
+	metadata, storedCred, gsf, err := paymentJSON(p)
+	if err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO payments (`+paymentColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`,
+		p.ID, p.AccountID, p.Amount, p.Currency, p.GatewayID, p.CredentialVersion, p.PaymentMethodID,
+		p.Capture, p.Reference, p.Description, metadata, storedCred, gsf,
+		string(p.Status), p.AmountAuthorized, p.AmountCaptured, p.AmountRefunded, p.Voided, p.RequiresReview, p.Test,
+		ts(p.CreatedAt), ts(p.UpdatedAt))
+	return translate(err, p.AccountID)
+}
+
+// updatePayment writes back every field of p but its id, account and
+// creation time. The table's CHECKs refuse amounts that break the money
+// invariants.
+func updatePayment(ctx context.Context, tx pgx.Tx, p *payment.Payment) error {
+	metadata, storedCred, gsf, err := paymentJSON(p)
+	if err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, `UPDATE payments SET amount = $3, currency = $4, gateway_id = $5, credential_version = $6,
+		payment_method_id = $7, capture = $8, reference = $9, description = $10,
+		metadata = $11, stored_credential = $12, gateway_specific_fields = $13,
+		status = $14, amount_authorized = $15, amount_captured = $16, amount_refunded = $17,
+		voided = $18, requires_review = $19, test = $20, updated_at = $21
+		WHERE account_id = $1 AND id = $2`,
+		p.AccountID, p.ID, p.Amount, p.Currency, p.GatewayID, p.CredentialVersion,
+		p.PaymentMethodID, p.Capture, p.Reference, p.Description,
+		metadata, storedCred, gsf,
+		string(p.Status), p.AmountAuthorized, p.AmountCaptured, p.AmountRefunded,
+		p.Voided, p.RequiresReview, p.Test, ts(p.UpdatedAt))
+	return err
+}
+
+const operationColumns = `id, account_id, payment_id, payment_method_id, gateway_id, credential_version,
+	kind, amount, currency, outcome, decline_code, gateway_reference, response_code, message,
+	avs_code, cvv_code, network_transaction_id, transcript, reconcile_attempts, next_reconcile_at,
+	created_at, updated_at`
+
+func scanOperation(row pgx.Row) (*payment.Operation, error) {
+	var op payment.Operation
+	var paymentID *string
+	var kind, outcome string
+	err := row.Scan(&op.ID, &op.AccountID, &paymentID, &op.PaymentMethodID, &op.GatewayID, &op.CredentialVersion,
+		&kind, &op.Amount, &op.Currency, &outcome, &op.DeclineCode, &op.GatewayReference, &op.ResponseCode, &op.Message,
+		&op.AVSCode, &op.CVVCode, &op.NetworkTransactionID, &op.Transcript, &op.ReconcileAttempts, &op.NextReconcileAt,
+		&op.CreatedAt, &op.UpdatedAt)
+	if err != nil {
+		return nil, err
+	}
+	if paymentID != nil {
+		op.PaymentID = *paymentID
+	}
+	if len(op.Transcript) == 0 {
+		op.Transcript = nil
+	}
+	op.Kind = payment.OperationKind(kind)
+	op.Outcome = payment.Outcome(outcome)
+	op.NextReconcileAt = utcPtr(op.NextReconcileAt)
+	op.CreatedAt = utc(op.CreatedAt)
+	op.UpdatedAt = utc(op.UpdatedAt)
+	return &op, nil
+}
+
+func collectOperations(rows pgx.Rows, err error) ([]*payment.Operation, error) {
+	if err != nil {
+		return nil, err
+	}
+	ops, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*payment.Operation, error) { return scanOperation(r) })
+	if ops == nil && err == nil {
+		ops = []*payment.Operation{}
+	}
+	return ops, err
+}
+
+// operationValues are op's columns in the order of operationColumns.
+// An empty payment id and an empty transcript are stored as NULL.
+func operationValues(op *payment.Operation) []any {
+	var paymentID *string
+	if op.PaymentID != "" {
+		paymentID = &op.PaymentID
+	}
+	var transcript []byte
+	if len(op.Transcript) > 0 {
+		transcript = op.Transcript
+	}
+	return []any{op.ID, op.AccountID, paymentID, op.PaymentMethodID, op.GatewayID, op.CredentialVersion,
+		string(op.Kind), op.Amount, op.Currency, string(op.Outcome), op.DeclineCode, op.GatewayReference, op.ResponseCode, op.Message,
+		op.AVSCode, op.CVVCode, op.NetworkTransactionID, transcript, op.ReconcileAttempts, tsPtr(op.NextReconcileAt),
+		ts(op.CreatedAt), ts(op.UpdatedAt)}
+}
+
+const operationPlaceholders = `($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`
+
+// insertOperation inserts a new operation. ErrConflict if its id is taken.
+func insertOperation(ctx context.Context, tx pgx.Tx, op *payment.Operation) error {
+	_, err := tx.Exec(ctx, `INSERT INTO operations (`+operationColumns+`) VALUES `+operationPlaceholders, operationValues(op)...)
+	return translate(err, op.AccountID)
+}
+
+// upsertOperation inserts op, or updates the mutable columns of the
+// operation with its id: its outcome, the gateway's answer and the
+// reconciliation bookkeeping. An operation with op's id that belongs to
+// another account or payment is left alone and reported as a conflict.
+func upsertOperation(ctx context.Context, tx pgx.Tx, op *payment.Operation) error {
+	tag, err := tx.Exec(ctx, `INSERT INTO operations AS o (`+operationColumns+`) VALUES `+operationPlaceholders+`
+		ON CONFLICT (id) DO UPDATE SET outcome = EXCLUDED.outcome, decline_code = EXCLUDED.decline_code,
+			gateway_reference = EXCLUDED.gateway_reference, response_code = EXCLUDED.response_code,
+			message = EXCLUDED.message, avs_code = EXCLUDED.avs_code, cvv_code = EXCLUDED.cvv_code,
+			network_transaction_id = EXCLUDED.network_transaction_id, transcript = EXCLUDED.transcript,
+			reconcile_attempts = EXCLUDED.reconcile_attempts, next_reconcile_at = EXCLUDED.next_reconcile_at,
+			updated_at = EXCLUDED.updated_at
+		WHERE o.account_id = EXCLUDED.account_id AND o.payment_id IS NOT DISTINCT FROM EXCLUDED.payment_id`,
+		operationValues(op)...)
+	if err != nil {
+		return translate(err, op.AccountID)
+	}
+	if tag.RowsAffected() != 1 {
+		return store.Conflict(fmt.Errorf("operation %s exists outside payment %q of account %s", op.ID, op.PaymentID, op.AccountID))
+	}
+	return nil
+}
+
+// paymentByID reads the payment with its operations, oldest first; lock
+// is "" or a locking clause for the payment's row.
+func paymentByID(ctx context.Context, q querier, accountID, id, lock string) (*payment.Payment, error) {
+	p, err := scanPayment(q.QueryRow(ctx, `SELECT `+paymentColumns+` FROM payments
+		WHERE account_id = $1 AND id = $2 `+lock, accountID, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, payment.NotFound("payment", id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := loadOperations(ctx, q, accountID, []*payment.Payment{p}); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// loadOperations sets the Operations of ps, all of accountID, oldest
+// first, with one query.
+func loadOperations(ctx context.Context, q querier, accountID string, ps []*payment.Payment) error {
+	if len(ps) == 0 {
+		return nil
+	}
+	byID := make(map[string]*payment.Payment, len(ps))
+	ids := make([]string, len(ps))
+	for i, p := range ps {
+		byID[p.ID] = p
+		p.Operations = nil
+		ids[i] = p.ID
+	}
+	ops, err := collectOperations(q.Query(ctx, `SELECT `+operationColumns+` FROM operations
+		WHERE account_id = $1 AND payment_id = ANY($2) ORDER BY seq`, accountID, ids))
+	if err != nil {
+		return err
+	}
+	for _, op := range ops {
+		p := byID[op.PaymentID]
+		p.Operations = append(p.Operations, op)
+	}
+	return nil
+}
+
+// readTx runs fn in a read-only REPEATABLE READ transaction, so that its
+// queries (a payment and its operations) see one snapshot.
+func (s *Store) readTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	return s.with(ctx, func(c *pgx.Conn) error {
+		return pgx.BeginTxFunc(ctx, c, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, fn)
+	})
+}
+
+// CreatePayment inserts p, its operations and evs in one transaction.
+func (s *Store) CreatePayment(ctx context.Context, p *payment.Payment, evs []*payment.Event) error {
+	for _, op := range p.Operations {
+		if err := store.CheckOperationOwner(p.AccountID, p.ID, op); err != nil {
+			return err
+		}
+	}
+	for _, ev := range evs {
+		if err := store.CheckEvent(p.AccountID, ev); err != nil {
+			return err
+		}
+	}
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if err := insertPayment(ctx, tx, p); err != nil {
+			return err
+		}
+		for _, op := range p.Operations {
+			if err := insertOperation(ctx, tx, op); err != nil {
+				return err
+			}
+		}
+		for _, ev := range evs {
+			if err := insertEvent(ctx, tx, ev); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return fail("create payment", err)
+}
+
+// Payment returns the account's payment id with its operations.
+func (s *Store) Payment(ctx context.Context, accountID, id string) (*payment.Payment, error) {
+	var p *payment.Payment
+	err := s.readTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		p, err = paymentByID(ctx, tx, accountID, id, "")
+		return err
+	})
+	if err != nil {
+		return nil, fail("get payment", err)
+	}
+	return p, nil
+}
+
+// Payments lists the account's payments matching f, newest first, each
+// with its operations (loaded for the whole page with one more query).
+func (s *Store) Payments(ctx context.Context, accountID string, f payment.PaymentFilter) ([]*payment.Payment, bool, error) {
+	limit := store.PageLimit(f.Limit)
+	var ps []*payment.Payment
+	more := false
+	err := s.readTx(ctx, func(tx pgx.Tx) error {
+		var where strings.Builder
+		args := []any{accountID}
+		where.WriteString(`account_id = $1`)
+		and := func(cond string, v any) {
+			args = append(args, v)
+			where.WriteString(` AND ` + cond + ` $` + strconv.Itoa(len(args)))
+		}
+		if f.StartingAfter != "" {
+			var seq int64
+			err := tx.QueryRow(ctx, `SELECT seq FROM payments WHERE account_id = $1 AND id = $2`, accountID, f.StartingAfter).Scan(&seq)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return store.CursorNotFound("payment", f.StartingAfter)
+			}
+			if err != nil {
+				return err
+			}
+			and(`seq <`, seq)
+		}
+		if f.Status != "" {
+			and(`status =`, string(f.Status))
+		}
+		if f.Reference != "" {
+			and(`reference =`, f.Reference)
+		}
+		if f.GatewayID != "" {
+			and(`gateway_id =`, f.GatewayID)
+		}
+		args = append(args, limit+1)
+		rows, err := tx.Query(ctx, `SELECT `+paymentColumns+` FROM payments
+			WHERE `+where.String()+` ORDER BY seq DESC LIMIT $`+strconv.Itoa(len(args)), args...)
+		if err != nil {
+			return err
+		}
+		ps, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (*payment.Payment, error) { return scanPayment(r) })
+		if err != nil {
+			return err
+		}
+		if len(ps) > limit {
+			ps, more = ps[:limit], true
+		}
+		return loadOperations(ctx, tx, accountID, ps)
+	})
+	if err != nil {
+		return nil, false, fail("list payments", err)
+	}
+	if ps == nil {
+		ps = []*payment.Payment{}
+	}
+	return ps, more, nil
+}
+
+// UpdatePayment locks the payment's row (SELECT … FOR UPDATE), reads its
+// operations, runs fn and writes back the payment row and the operations
+// and events fn returns, in one transaction. Every update of a payment
+// takes that lock first, so concurrent updates of one payment run one
+// after the other, each seeing what the previous one committed.
+func (s *Store) UpdatePayment(ctx context.Context, accountID, id string, fn func(*payment.Payment) (*payment.PaymentChange, error)) (*payment.Payment, error) {
+	var p *payment.Payment
+	var fnErr error
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		if p, err = paymentByID(ctx, tx, accountID, id, "FOR UPDATE"); err != nil {
+			return err
+		}
+		before, ops := snapshot(p)
+		change, err := fn(p)
+		if err != nil {
+			fnErr = err
+			return err
+		}
+		if err := store.CheckPaymentUpdated(&before, p); err != nil {
+			return err
+		}
+		if change == nil {
+			change = &payment.PaymentChange{}
+		}
+		if err := checkChange(accountID, id, ops, change); err != nil {
+			return err
+		}
+		if err := updatePayment(ctx, tx, p); err != nil {
+			return err
+		}
+		for _, op := range change.Operations {
+			if err := upsertOperation(ctx, tx, op); err != nil {
+				return err
+			}
+		}
+		for _, ev := range change.Events {
+			if err := insertEvent(ctx, tx, ev); err != nil {
+				return err
+			}
+		}
+		// Read back what was stored: times as the store keeps them, the
+		// operations in order.
+		p, err = paymentByID(ctx, tx, accountID, id, "")
+		return err
+	})
+	if fnErr != nil {
+		return nil, fnErr
+	}
+	if err != nil {
+		return nil, fail("update payment", err)
+	}
+	return p, nil
+}
+
+// snapshot copies p and its operations as they are before an update
+// function may change them.
+func snapshot(p *payment.Payment) (payment.Payment, map[string]payment.Operation) {
+	ops := make(map[string]payment.Operation, len(p.Operations))
+	for _, op := range p.Operations {
+		ops[op.ID] = *op
+	}
+	return *p, ops
+}
+
+// checkChange reports operations and events of change that an update of
+// the payment paymentID must not write: those of another payment or
+// account, and changes of an operation's immutable fields.
+func checkChange(accountID, paymentID string, existing map[string]payment.Operation, change *payment.PaymentChange) error {
+	for _, op := range change.Operations {
+		if err := store.CheckOperationOwner(accountID, paymentID, op); err != nil {
+			return err
+		}
+		if old, ok := existing[op.ID]; ok {
+			if err := store.CheckOperationUpdated(&old, op); err != nil {
+				return err
+			}
+		}
+	}
+	for _, ev := range change.Events {
+		if err := store.CheckEvent(accountID, ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CreateOperation inserts an operation outside any payment, and ev.
+func (s *Store) CreateOperation(ctx context.Context, op *payment.Operation, ev *payment.Event) error {
+	if op == nil {
+		return errors.New("postgres: create operation: nil operation")
+	}
+	if err := store.CheckOperationOwner(op.AccountID, "", op); err != nil {
+		return err
+	}
+	if ev != nil {
+		if err := store.CheckEvent(op.AccountID, ev); err != nil {
+			return err
+		}
+	}
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if err := insertOperation(ctx, tx, op); err != nil {
+			return err
+		}
+		if ev != nil {
+			return insertEvent(ctx, tx, ev)
+		}
+		return nil
+	})
+	return fail("create operation", err)
+}
+
+// operation reads one operation; lock is "" or a locking clause.
+func operation(ctx context.Context, q querier, accountID, id, lock string) (*payment.Operation, error) {
+	op, err := scanOperation(q.QueryRow(ctx, `SELECT `+operationColumns+` FROM operations
+		WHERE account_id = $1 AND id = $2 `+lock, accountID, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, payment.NotFound("operation", id)
+	}
+	return op, err
+}
+
+// Operation returns the account's operation id, of a payment or not.
+func (s *Store) Operation(ctx context.Context, accountID, id string) (*payment.Operation, error) {
+	var op *payment.Operation
+	err := s.withConn(ctx, func(q querier) error {
+		var err error
+		op, err = operation(ctx, q, accountID, id, "")
+		return err
+	})
+	if err != nil {
+		return nil, fail("get operation", err)
+	}
+	return op, nil
+}
+
+// UpdateOperation locks an operation outside any payment (FOR UPDATE),
+// runs fn on it and writes back its mutable fields and fn's event. An
+// operation of a payment is changed through UpdatePayment only, under the
+// payment's lock.
+func (s *Store) UpdateOperation(ctx context.Context, accountID, id string, fn func(*payment.Operation) (*payment.Event, error)) (*payment.Operation, error) {
+	var op *payment.Operation
+	var fnErr error
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		if op, err = operation(ctx, tx, accountID, id, "FOR UPDATE"); err != nil {
+			return err
+		}
+		if op.PaymentID != "" {
+			return fmt.Errorf("operation %s belongs to payment %s: update it through UpdatePayment", id, op.PaymentID)
+		}
+		before := *op
+		ev, err := fn(op)
+		if err != nil {
+			fnErr = err
+			return err
+		}
+		if err := store.CheckOperationUpdated(&before, op); err != nil {
+			return err
+		}
+		if ev != nil {
+			if err := store.CheckEvent(accountID, ev); err != nil {
+				return err
+			}
+		}
+		if err := upsertOperation(ctx, tx, op); err != nil {
+			return err
+		}
+		if ev != nil {
+			if err := insertEvent(ctx, tx, ev); err != nil {
+				return err
+			}
+		}
+		op, err = operation(ctx, tx, accountID, id, "")
+		return err
+	})
+	if fnErr != nil {
+		return nil, fnErr
+	}
+	if err != nil {
+		return nil, fail("update operation", err)
+	}
+	return op, nil
+}
+
+// ClaimUnsettledOperations leases up to limit operations that need
+// reconciling, of any account, oldest first. The candidates are locked
+// with FOR UPDATE SKIP LOCKED, so concurrent claimers (other kassa
+// processes) take disjoint sets without waiting for each other; a row
+// another claimer leased meanwhile fails the re-check of the WHERE clause
+// that PostgreSQL makes on the newest version of a row it locks.
+func (s *Store) ClaimUnsettledOperations(ctx context.Context, now, staleBefore, leaseUntil time.Time, maxAttempts, limit int) ([]*payment.Operation, error) {
+	if limit <= 0 {
+		return []*payment.Operation{}, nil
+	}
+	var ops []*payment.Operation
+	err := s.withConn(ctx, func(q querier) error {
+		var err error
+		// MATERIALIZED: the locking subquery runs exactly once.
+		ops, err = collectOperations(q.Query(ctx, `WITH picked AS MATERIALIZED (
+				SELECT id AS picked_id FROM operations
+				WHERE outcome IN ('pending', 'unknown')
+				AND (outcome = 'unknown' OR (outcome = 'pending' AND created_at <= $2))
+				AND (next_reconcile_at IS NULL OR next_reconcile_at <= $3)
+				AND reconcile_attempts < $4
+				ORDER BY created_at, seq LIMIT $5
+				FOR UPDATE SKIP LOCKED),
+			claimed AS (
+				UPDATE operations SET next_reconcile_at = $1
+				FROM picked WHERE id = picked_id
+				RETURNING `+operationColumns+`, seq)
+			SELECT `+operationColumns+` FROM claimed ORDER BY created_at, seq`,
+			ts(leaseUntil), ts(staleBefore), ts(now), maxAttempts, limit))
+		return err
+	})
+	if err != nil {
+		return nil, fail("claim unsettled operations", err)
+	}
+	return ops, nil
+}

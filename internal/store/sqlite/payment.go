@@ -1,0 +1,562 @@
+package sqlite
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/kassapay/kassa/internal/payment"
+	"github.com/kassapay/kassa/internal/store"
+)
+
+const paymentColumns = `id, account_id, amount, currency, gateway_id, credential_version, payment_method_id,
+	capture, reference, description, metadata, stored_credential, gateway_specific_fields,
+	status, amount_authorized, amount_captured, amount_refunded, voided, requires_review, test,
+	created_at, updated_at`
+
+func scanPayment(sc scanner) (*payment.Payment, error) {
+	var p payment.Payment
+	var metadata, gsf, status string
+	var storedCred sql.Null[string]
+	var created, updated int64
+	err := sc.Scan(&p.ID, &p.AccountID, &p.Amount, &p.Currency, &p.GatewayID, &p.CredentialVersion, &p.PaymentMethodID,
+		&p.Capture, &p.Reference, &p.Description, &metadata, &storedCred, &gsf,
+		&status, &p.AmountAuthorized, &p.AmountCaptured, &p.AmountRefunded, &p.Voided, &p.RequiresReview, &p.Test,
+		&created, &updated)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(metadata), &p.Metadata); err != nil {
+		return nil, fmt.Errorf("payment %s: metadata: %w", p.ID, err)
+	}
+	if storedCred.Valid {
+		if p.StoredCredential, err = store.UnmarshalStoredCredential([]byte(storedCred.V)); err != nil {
+			return nil, fmt.Errorf("payment %s: stored credential: %w", p.ID, err)
+		}
+	}
+	if p.GatewaySpecificFields, err = store.UnmarshalObject([]byte(gsf)); err != nil {
+		return nil, fmt.Errorf("payment %s: gateway specific fields: %w", p.ID, err)
+	}
+	p.Status = payment.Status(status)
+	p.CreatedAt = fromMicros(created)
+	p.UpdatedAt = fromMicros(updated)
+	return &p, nil
+}
+
+// paymentJSON encodes the JSON columns of p.
+func paymentJSON(p *payment.Payment) (metadata string, storedCred sql.Null[string], gsf string, err error) {
+	m, err := json.Marshal(p.Metadata)
+	if err != nil {
+		return "", storedCred, "", fmt.Errorf("payment %s: metadata: %w", p.ID, err)
+	}
+	sc, err := store.MarshalStoredCredential(p.StoredCredential)
+	if err != nil {
+		return "", storedCred, "", fmt.Errorf("payment %s: stored credential: %w", p.ID, err)
+	}
+	if sc != nil {
+		storedCred = sql.Null[string]{V: string(sc), Valid: true}
+	}
+	g, err := json.Marshal(p.GatewaySpecificFields)
+	if err != nil {
+		return "", storedCred, "", fmt.Errorf("payment %s: gateway specific fields: %w", p.ID, err)
+	}
+	return string(m), storedCred, string(g), nil
+}
+
+func insertPayment(ctx context.Context, tx *sql.Tx, p *payment.Payment) error {
+	metadata, storedCred, gsf, err := paymentJSON(p)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO payments (`+paymentColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		p.ID, p.AccountID, p.Amount, p.Currency, p.GatewayID, p.CredentialVersion, p.PaymentMethodID,
+		p.Capture, p.Reference, p.Description, metadata, storedCred, gsf,
+		string(p.Status), p.AmountAuthorized, p.AmountCaptured, p.AmountRefunded, p.Voided, p.RequiresReview, p.Test,
+		micros(p.CreatedAt), micros(p.UpdatedAt))
+	return translate(err, p.AccountID)
+}
+
+// updatePayment writes back every field of p but its id, account and
+// creation time. The table's CHECKs refuse amounts that break the money
+// invariants.
+func updatePayment(ctx context.Context, tx *sql.Tx, p *payment.Payment) error {
+	metadata, storedCred, gsf, err := paymentJSON(p)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE payments SET amount = ?, currency = ?, gateway_id = ?, credential_version = ?,
+		payment_method_id = ?, capture = ?, reference = ?, description = ?,
+		metadata = ?, stored_credential = ?, gateway_specific_fields = ?,
+		status = ?, amount_authorized = ?, amount_captured = ?, amount_refunded = ?,
+		voided = ?, requires_review = ?, test = ?, updated_at = ?
+		WHERE account_id = ? AND id = ?`,
+		p.Amount, p.Currency, p.GatewayID, p.CredentialVersion,
+		p.PaymentMethodID, p.Capture, p.Reference, p.Description,
+		metadata, storedCred, gsf,
+		string(p.Status), p.AmountAuthorized, p.AmountCaptured, p.AmountRefunded,
+		p.Voided, p.RequiresReview, p.Test, micros(p.UpdatedAt),
+		p.AccountID, p.ID)
+	return err
+}
+
+const operationColumns = `id, account_id, payment_id, payment_method_id, gateway_id, credential_version,
+	kind, amount, currency, outcome, decline_code, gateway_reference, response_code, message,
+	avs_code, cvv_code, network_transaction_id, transcript, reconcile_attempts, next_reconcile_at,
+	created_at, updated_at`
+
+func scanOperation(sc scanner) (*payment.Operation, error) {
+	var op payment.Operation
+	var paymentID, transcript sql.Null[string]
+	var kind, outcome string
+	var created, updated int64
+	var next sql.Null[int64]
+	err := sc.Scan(&op.ID, &op.AccountID, &paymentID, &op.PaymentMethodID, &op.GatewayID, &op.CredentialVersion,
+		&kind, &op.Amount, &op.Currency, &outcome, &op.DeclineCode, &op.GatewayReference, &op.ResponseCode, &op.Message,
+		&op.AVSCode, &op.CVVCode, &op.NetworkTransactionID, &transcript, &op.ReconcileAttempts, &next,
+		&created, &updated)
+	if err != nil {
+		return nil, err
+	}
+	op.PaymentID = paymentID.V
+	if transcript.Valid && transcript.V != "" {
+		op.Transcript = []byte(transcript.V)
+	}
+	op.Kind = payment.OperationKind(kind)
+	op.Outcome = payment.Outcome(outcome)
+	op.NextReconcileAt = fromMicrosPtr(next)
+	op.CreatedAt = fromMicros(created)
+	op.UpdatedAt = fromMicros(updated)
+	return &op, nil
+}
+
+func nullString(s string) sql.Null[string] {
+	return sql.Null[string]{V: s, Valid: s != ""}
+}
+
+// operationValues are op's columns in the order of operationColumns.
+func operationValues(op *payment.Operation) []any {
+	return []any{op.ID, op.AccountID, nullString(op.PaymentID), op.PaymentMethodID, op.GatewayID, op.CredentialVersion,
+		string(op.Kind), op.Amount, op.Currency, string(op.Outcome), op.DeclineCode, op.GatewayReference, op.ResponseCode, op.Message,
+		op.AVSCode, op.CVVCode, op.NetworkTransactionID, nullString(string(op.Transcript)), op.ReconcileAttempts, microsPtr(op.NextReconcileAt),
+		micros(op.CreatedAt), micros(op.UpdatedAt)}
+}
+
+const operationPlaceholders = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// insertOperation inserts a new operation. ErrConflict if its id is taken.
+func insertOperation(ctx context.Context, tx *sql.Tx, op *payment.Operation) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO operations (`+operationColumns+`) VALUES `+operationPlaceholders, operationValues(op)...)
+	return translate(err, op.AccountID)
+}
+
+// upsertOperation inserts op, or updates the mutable columns of the
+// operation with its id: its outcome, the gateway's answer and the
+// reconciliation bookkeeping. An operation with op's id that belongs to
+// another account or payment is left alone and reported as a conflict.
+func upsertOperation(ctx context.Context, tx *sql.Tx, op *payment.Operation) error {
+	res, err := tx.ExecContext(ctx, `INSERT INTO operations (`+operationColumns+`) VALUES `+operationPlaceholders+`
+		ON CONFLICT (id) DO UPDATE SET outcome = excluded.outcome, decline_code = excluded.decline_code,
+			gateway_reference = excluded.gateway_reference, response_code = excluded.response_code,
+			message = excluded.message, avs_code = excluded.avs_code, cvv_code = excluded.cvv_code,
+			network_transaction_id = excluded.network_transaction_id, transcript = excluded.transcript,
+			reconcile_attempts = excluded.reconcile_attempts, next_reconcile_at = excluded.next_reconcile_at,
+			updated_at = excluded.updated_at
+		WHERE operations.account_id = excluded.account_id AND operations.payment_id IS excluded.payment_id`,
+		operationValues(op)...)
+	if err != nil {
+		return translate(err, op.AccountID)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n != 1 {
+		return store.Conflict(fmt.Errorf("operation %s exists outside payment %q of account %s", op.ID, op.PaymentID, op.AccountID))
+	}
+	return nil
+}
+
+// paymentByID reads the payment with its operations, oldest first.
+func paymentByID(ctx context.Context, q querier, accountID, id string) (*payment.Payment, error) {
+	p, err := scanPayment(q.QueryRowContext(ctx, `SELECT `+paymentColumns+` FROM payments
+		WHERE account_id = ? AND id = ?`, accountID, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, payment.NotFound("payment", id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := loadOperations(ctx, q, accountID, []*payment.Payment{p}); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// loadOperations sets the Operations of ps, all of accountID, oldest
+// first, with one query.
+func loadOperations(ctx context.Context, q querier, accountID string, ps []*payment.Payment) error {
+	if len(ps) == 0 {
+		return nil
+	}
+	byID := make(map[string]*payment.Payment, len(ps))
+	args := make([]any, 0, len(ps)+1)
+	args = append(args, accountID)
+	for _, p := range ps {
+		byID[p.ID] = p
+		p.Operations = nil
+		args = append(args, p.ID)
+	}
+	rows, err := q.QueryContext(ctx, `SELECT `+operationColumns+` FROM operations
+		WHERE account_id = ? AND payment_id IN (?`+strings.Repeat(", ?", len(ps)-1)+`) ORDER BY seq`, args...)
+	if err != nil {
+		return err
+	}
+	ops, err := collect(rows, scanOperation)
+	if err != nil {
+		return err
+	}
+	for _, op := range ops {
+		p := byID[op.PaymentID]
+		p.Operations = append(p.Operations, op)
+	}
+	return nil
+}
+
+// CreatePayment inserts p, its operations and evs in one transaction.
+func (s *Store) CreatePayment(ctx context.Context, p *payment.Payment, evs []*payment.Event) error {
+	for _, op := range p.Operations {
+		if err := store.CheckOperationOwner(p.AccountID, p.ID, op); err != nil {
+			return err
+		}
+	}
+	for _, ev := range evs {
+		if err := store.CheckEvent(p.AccountID, ev); err != nil {
+			return err
+		}
+	}
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		if err := insertPayment(ctx, tx, p); err != nil {
+			return err
+		}
+		for _, op := range p.Operations {
+			if err := insertOperation(ctx, tx, op); err != nil {
+				return err
+			}
+		}
+		for _, ev := range evs {
+			if err := insertEvent(ctx, tx, ev); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return fail("create payment", err)
+}
+
+// Payment returns the account's payment id with its operations.
+func (s *Store) Payment(ctx context.Context, accountID, id string) (*payment.Payment, error) {
+	var p *payment.Payment
+	err := readTx(ctx, s.reader, func(tx *sql.Tx) error {
+		var err error
+		p, err = paymentByID(ctx, tx, accountID, id)
+		return err
+	})
+	if err != nil {
+		return nil, fail("get payment", err)
+	}
+	return p, nil
+}
+
+// Payments lists the account's payments matching f, newest first, each
+// with its operations (loaded for the whole page with one more query).
+func (s *Store) Payments(ctx context.Context, accountID string, f payment.PaymentFilter) ([]*payment.Payment, bool, error) {
+	limit := store.PageLimit(f.Limit)
+	var ps []*payment.Payment
+	more := false
+	err := readTx(ctx, s.reader, func(tx *sql.Tx) error {
+		where := `account_id = ?`
+		args := []any{accountID}
+		if f.StartingAfter != "" {
+			var seq int64
+			err := tx.QueryRowContext(ctx, `SELECT seq FROM payments WHERE account_id = ? AND id = ?`, accountID, f.StartingAfter).Scan(&seq)
+			if errors.Is(err, sql.ErrNoRows) {
+				return store.CursorNotFound("payment", f.StartingAfter)
+			}
+			if err != nil {
+				return err
+			}
+			where += ` AND seq < ?`
+			args = append(args, seq)
+		}
+		if f.Status != "" {
+			where += ` AND status = ?`
+			args = append(args, string(f.Status))
+		}
+		if f.Reference != "" {
+			where += ` AND reference = ?`
+			args = append(args, f.Reference)
+		}
+		if f.GatewayID != "" {
+			where += ` AND gateway_id = ?`
+			args = append(args, f.GatewayID)
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT `+paymentColumns+` FROM payments
+			WHERE `+where+` ORDER BY seq DESC LIMIT ?`, append(args, limit+1)...)
+		if err != nil {
+			return err
+		}
+		if ps, err = collect(rows, scanPayment); err != nil {
+			return err
+		}
+		if len(ps) > limit {
+			ps, more = ps[:limit], true
+		}
+		return loadOperations(ctx, tx, accountID, ps)
+	})
+	if err != nil {
+		return nil, false, fail("list payments", err)
+	}
+	return ps, more, nil
+}
+
+// UpdatePayment runs fn on the payment and its operations inside a writer
+// transaction (BEGIN IMMEDIATE: no other write of the database runs
+// meanwhile, in this process or another), then writes back the payment row
+// and the operations and events fn returns.
+func (s *Store) UpdatePayment(ctx context.Context, accountID, id string, fn func(*payment.Payment) (*payment.PaymentChange, error)) (*payment.Payment, error) {
+	var p *payment.Payment
+	var fnErr error
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var err error
+		if p, err = paymentByID(ctx, tx, accountID, id); err != nil {
+			return err
+		}
+		before, ops := snapshot(p)
+		change, err := fn(p)
+		if err != nil {
+			fnErr = err
+			return err
+		}
+		if err := store.CheckPaymentUpdated(&before, p); err != nil {
+			return err
+		}
+		if change == nil {
+			change = &payment.PaymentChange{}
+		}
+		if err := checkChange(accountID, id, ops, change); err != nil {
+			return err
+		}
+		if err := updatePayment(ctx, tx, p); err != nil {
+			return err
+		}
+		for _, op := range change.Operations {
+			if err := upsertOperation(ctx, tx, op); err != nil {
+				return err
+			}
+		}
+		for _, ev := range change.Events {
+			if err := insertEvent(ctx, tx, ev); err != nil {
+				return err
+			}
+		}
+		// Read back what was stored: times as the store keeps them, the
+		// operations in order.
+		p, err = paymentByID(ctx, tx, accountID, id)
+		return err
+	})
+	if fnErr != nil {
+		return nil, fnErr
+	}
+	if err != nil {
+		return nil, fail("update payment", err)
+	}
+	return p, nil
+}
+
+// snapshot copies p and its operations as they are before an update
+// function may change them.
+func snapshot(p *payment.Payment) (payment.Payment, map[string]payment.Operation) {
+	ops := make(map[string]payment.Operation, len(p.Operations))
+	for _, op := range p.Operations {
+		ops[op.ID] = *op
+	}
+	return *p, ops
+}
+
+// checkChange reports operations and events of change that an update of
+// the payment paymentID must not write: those of another payment or
+// account, and changes of an operation's immutable fields.
+func checkChange(accountID, paymentID string, existing map[string]payment.Operation, change *payment.PaymentChange) error {
+	for _, op := range change.Operations {
+		if err := store.CheckOperationOwner(accountID, paymentID, op); err != nil {
+			return err
+		}
+		if old, ok := existing[op.ID]; ok {
+			if err := store.CheckOperationUpdated(&old, op); err != nil {
+				return err
+			}
+		}
+	}
+	for _, ev := range change.Events {
+		if err := store.CheckEvent(accountID, ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CreateOperation inserts an operation outside any payment, and ev.
+func (s *Store) CreateOperation(ctx context.Context, op *payment.Operation, ev *payment.Event) error {
+	if op == nil {
+		return errors.New("sqlite: create operation: nil operation")
+	}
+	if err := store.CheckOperationOwner(op.AccountID, "", op); err != nil {
+		return err
+	}
+	if ev != nil {
+		if err := store.CheckEvent(op.AccountID, ev); err != nil {
+			return err
+		}
+	}
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		if err := insertOperation(ctx, tx, op); err != nil {
+			return err
+		}
+		if ev != nil {
+			return insertEvent(ctx, tx, ev)
+		}
+		return nil
+	})
+	return fail("create operation", err)
+}
+
+func operation(ctx context.Context, q querier, accountID, id string) (*payment.Operation, error) {
+	op, err := scanOperation(q.QueryRowContext(ctx, `SELECT `+operationColumns+` FROM operations
+		WHERE account_id = ? AND id = ?`, accountID, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, payment.NotFound("operation", id)
+	}
+	return op, err
+}
+
+// Operation returns the account's operation id, of a payment or not.
+func (s *Store) Operation(ctx context.Context, accountID, id string) (*payment.Operation, error) {
+	op, err := operation(ctx, s.reader, accountID, id)
+	if err != nil {
+		return nil, fail("get operation", err)
+	}
+	return op, nil
+}
+
+// UpdateOperation runs fn on an operation outside any payment inside a
+// writer transaction and writes back its mutable fields and fn's event.
+// An operation of a payment is changed through UpdatePayment only, under
+// the payment's lock.
+func (s *Store) UpdateOperation(ctx context.Context, accountID, id string, fn func(*payment.Operation) (*payment.Event, error)) (*payment.Operation, error) {
+	var op *payment.Operation
+	var fnErr error
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var err error
+		if op, err = operation(ctx, tx, accountID, id); err != nil {
+			return err
+		}
+		if op.PaymentID != "" {
+			return fmt.Errorf("operation %s belongs to payment %s: update it through UpdatePayment", id, op.PaymentID)
+		}
+		before := *op
+		ev, err := fn(op)
+		if err != nil {
+			fnErr = err
+			return err
+		}
+		if err := store.CheckOperationUpdated(&before, op); err != nil {
+			return err
+		}
+		if err := upsertOperation(ctx, tx, op); err != nil {
+			return err
+		}
+		if ev != nil {
+			if err := store.CheckEvent(accountID, ev); err != nil {
+				return err
+			}
+			if err := insertEvent(ctx, tx, ev); err != nil {
+				return err
+			}
+		}
+		op, err = operation(ctx, tx, accountID, id)
+		return err
+	})
+	if fnErr != nil {
+		return nil, fnErr
+	}
+	if err != nil {
+		return nil, fail("update operation", err)
+	}
+	return op, nil
+}
+
+// ClaimUnsettledOperations leases up to limit operations that need
+// reconciling, of any account, oldest first. The writer's IMMEDIATE
+// transaction makes the choice and the lease one step, across processes
+// too.
+func (s *Store) ClaimUnsettledOperations(ctx context.Context, now, staleBefore, leaseUntil time.Time, maxAttempts, limit int) ([]*payment.Operation, error) {
+	if limit <= 0 {
+		return []*payment.Operation{}, nil
+	}
+	type claimed struct {
+		op  *payment.Operation
+		seq int64
+	}
+	var cs []claimed
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `UPDATE operations SET next_reconcile_at = ?
+			WHERE seq IN (SELECT seq FROM operations
+				WHERE outcome IN ('pending', 'unknown')
+				AND (outcome = 'unknown' OR (outcome = 'pending' AND created_at <= ?))
+				AND (next_reconcile_at IS NULL OR next_reconcile_at <= ?)
+				AND reconcile_attempts < ?
+				ORDER BY created_at, seq LIMIT ?)
+			RETURNING `+operationColumns+`, seq`,
+			micros(leaseUntil), micros(staleBefore), micros(now), maxAttempts, limit)
+		if err != nil {
+			return err
+		}
+		cs, err = collect(rows, func(sc scanner) (claimed, error) {
+			var c claimed
+			var err error
+			c.op, err = scanOperation(withSeq{sc, &c.seq})
+			return c, err
+		})
+		return err
+	})
+	if err != nil {
+		return nil, fail("claim unsettled operations", err)
+	}
+	// RETURNING gives no order: oldest first, as chosen.
+	slices.SortFunc(cs, func(a, b claimed) int {
+		if c := a.op.CreatedAt.Compare(b.op.CreatedAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.seq, b.seq)
+	})
+	ops := make([]*payment.Operation, len(cs))
+	for i, c := range cs {
+		ops[i] = c.op
+	}
+	return ops, nil
+}
+
+// withSeq scans a row of some columns followed by seq.
+type withSeq struct {
+	sc  scanner
+	seq *int64
+}
+
+func (w withSeq) Scan(dest ...any) error { return w.sc.Scan(append(dest, w.seq)...) }
