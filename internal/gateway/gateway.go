@@ -1,0 +1,269 @@
+// Package gateway is the contract between kassa's engine and the adapters
+// that speak to payment service providers: what a gateway type declares
+// (its Spec), the operations it may implement (optional capability
+// interfaces found by type assertion, as database/sql/driver does), the
+// Result every operation returns, the Registry of types, and the shared HTTP
+// client that gives adapters deadlines, scrubbed transcripts and the
+// "not sent" / "unknown" classification of network errors.
+package gateway
+
+import (
+	"context"
+	"errors"
+
+	"github.com/kassapay/kassa/internal/payment"
+)
+
+// FieldKind is the JSON type of a field's value.
+type FieldKind string
+
+const (
+	KindString  FieldKind = "string"
+	KindBoolean FieldKind = "boolean"
+	KindInteger FieldKind = "integer"
+)
+
+// Field describes one credential, setting or gateway-specific field.
+type Field struct {
+	Name     string    `json:"name"`
+	Label    string    `json:"label"`
+	Kind     FieldKind `json:"type"`
+	Required bool      `json:"required"`
+	// Sensitive fields are sealed, masked when shown and scrubbed from
+	// transcripts.
+	Sensitive bool `json:"sensitive"`
+}
+
+// Spec is what a gateway type declares about itself.
+type Spec struct {
+	Type        string `json:"type"`
+	DisplayName string `json:"name"`
+	// CredentialFields are the secret-bearing fields, versioned and sealed.
+	CredentialFields []Field `json:"credential_fields"`
+	// SettingsFields are plain configuration; every adapter that talks HTTP
+	// has base_url so it can be pointed at a sandbox or a test server.
+	SettingsFields []Field `json:"settings_fields"`
+	// Operations are the kinds the adapter implements ("characteristics").
+	Operations            []payment.OperationKind `json:"characteristics"`
+	PaymentMethodTypes    []string                `json:"payment_method_types"`
+	GatewaySpecificFields []Field                 `json:"gateway_specific_fields"`
+	// Currencies the gateway accepts; empty means any kassa knows.
+	Currencies []string `json:"currencies"`
+	// TestOnly gateways (the simulator) serve test accounts only.
+	TestOnly bool `json:"test_only"`
+	// Notifications: the provider reports outcomes asynchronously to a
+	// per-gateway notification endpoint.
+	Notifications bool `json:"notifications"`
+}
+
+// Supports reports whether the Spec lists kind.
+func (s Spec) Supports(kind payment.OperationKind) bool {
+	for _, k := range s.Operations {
+		if k == kind {
+			return true
+		}
+	}
+	return false
+}
+
+// Config is one configured gateway as an adapter sees it.
+type Config struct {
+	GatewayID string
+	// Credentials of the version the operation runs with. Never log them.
+	Credentials        map[string]string
+	Settings           map[string]any
+	Sandbox            bool
+	MerchantProfileKey string
+	SubMerchantKey     string
+}
+
+// Card is a card opened from the vault for one call. It lives only in
+// memory and only as long as the call.
+type Card struct {
+	Number     string
+	CVC        string // empty once destroyed
+	ExpMonth   int
+	ExpYear    int
+	HolderName string
+	Brand      string
+	Billing    payment.Address
+	Email      string
+}
+
+// Request is one operation asked of an adapter.
+type Request struct {
+	Config Config
+	// Reference is kassa's operation id: the adapter sends it as the
+	// provider's idempotency key / merchant reference, and QueryStatus
+	// finds the operation by it.
+	Reference string
+	Kind      payment.OperationKind
+	Amount    int64
+	Currency  string
+	// Card is set for authorize, purchase, verify, credit and store.
+	Card *Card
+	// PriorReference is the gateway reference of the operation a follow-up
+	// (capture, void, refund) acts on: the authorization or purchase.
+	PriorReference string
+	// PriorKind is the kind of that operation.
+	PriorKind             payment.OperationKind
+	Description           string
+	PaymentReference      string // the merchant's own reference of the payment
+	StoredCredential      *payment.StoredCredential
+	GatewaySpecificFields map[string]any
+}
+
+// Result is what an operation came to. Outcome is one of succeeded,
+// declined, failed, not_sent, unknown (never pending).
+type Result struct {
+	Outcome payment.Outcome
+	// DeclineCode is kassa's normalised code for declines and failures
+	// ("card_declined", "insufficient_funds", "do_not_honor", …).
+	DeclineCode          string
+	GatewayReference     string
+	ResponseCode         string
+	Message              string
+	AVSCode              string
+	CVVCode              string
+	NetworkTransactionID string
+	// Transcript is the scrubbed exchange; nil when nothing was exchanged.
+	Transcript *Transcript
+}
+
+// Adapter is a gateway type. Operations are the optional interfaces below.
+type Adapter interface {
+	Spec() Spec
+}
+
+// The operations an adapter may implement. Each returns a Result for every
+// outcome, including network failures: the error return is only for
+// programming errors (a Request the adapter cannot express at all), and the
+// engine treats an error as an unknown outcome if anything may have been
+// sent.
+type (
+	Authorizer interface {
+		Authorize(ctx context.Context, r *Request) (Result, error)
+	}
+	Purchaser interface {
+		Purchase(ctx context.Context, r *Request) (Result, error)
+	}
+	Capturer interface {
+		Capture(ctx context.Context, r *Request) (Result, error)
+	}
+	Voider interface {
+		Void(ctx context.Context, r *Request) (Result, error)
+	}
+	Refunder interface {
+		Refund(ctx context.Context, r *Request) (Result, error)
+	}
+	Verifier interface {
+		Verify(ctx context.Context, r *Request) (Result, error)
+	}
+	Crediter interface {
+		Credit(ctx context.Context, r *Request) (Result, error)
+	}
+	Storer interface {
+		Store(ctx context.Context, r *Request) (Result, error)
+	}
+	// StatusQuerier finds out what became of the operation r.Reference
+	// (r.Kind, r.Amount as first sent). A Result with Outcome unknown means
+	// the gateway could not say (yet); ErrReferenceNotFound means the
+	// gateway never saw the reference, so the operation did not happen.
+	StatusQuerier interface {
+		QueryStatus(ctx context.Context, r *Request) (Result, error)
+	}
+	// CredentialChecker asks the provider whether credentials work. A
+	// *payment.Error (KindInvalid, with Param naming the credential field
+	// when known) means they do not; other errors mean it could not tell.
+	CredentialChecker interface {
+		CheckCredentials(ctx context.Context, c Config) error
+	}
+)
+
+// ErrReferenceNotFound is returned by QueryStatus when the gateway has no
+// record of the reference.
+var ErrReferenceNotFound = errors.New("gateway: no such reference at the gateway")
+
+// ErrUnsupported is returned by Call for an operation the adapter lacks.
+var ErrUnsupported = errors.New("gateway: operation not supported")
+
+// Call runs r.Kind on adapter a. It returns ErrUnsupported if a does not
+// implement that operation.
+func Call(ctx context.Context, a Adapter, r *Request) (Result, error) {
+	var (
+		res Result
+		err = ErrUnsupported
+	)
+	switch r.Kind {
+	case payment.OpAuthorize:
+		if o, ok := a.(Authorizer); ok {
+			res, err = o.Authorize(ctx, r)
+		}
+	case payment.OpPurchase:
+		if o, ok := a.(Purchaser); ok {
+			res, err = o.Purchase(ctx, r)
+		}
+	case payment.OpCapture:
+		if o, ok := a.(Capturer); ok {
+			res, err = o.Capture(ctx, r)
+		}
+	case payment.OpVoid:
+		if o, ok := a.(Voider); ok {
+			res, err = o.Void(ctx, r)
+		}
+	case payment.OpRefund:
+		if o, ok := a.(Refunder); ok {
+			res, err = o.Refund(ctx, r)
+		}
+	case payment.OpVerify:
+		if o, ok := a.(Verifier); ok {
+			res, err = o.Verify(ctx, r)
+		}
+	case payment.OpCredit:
+		if o, ok := a.(Crediter); ok {
+			res, err = o.Credit(ctx, r)
+		}
+	case payment.OpStore:
+		if o, ok := a.(Storer); ok {
+			res, err = o.Store(ctx, r)
+		}
+	}
+	return res, err
+}
+
+// Registry holds the gateway types kassa offers. It is built once by
+// cmd/kassa and read-only afterwards.
+type Registry struct {
+	types map[string]Adapter
+	order []string
+}
+
+// NewRegistry returns a registry of the given adapters. It panics on two
+// adapters of one type: that is a wiring mistake.
+func NewRegistry(adapters ...Adapter) *Registry {
+	r := &Registry{types: map[string]Adapter{}}
+	for _, a := range adapters {
+		t := a.Spec().Type
+		if _, dup := r.types[t]; dup {
+			panic("gateway: two adapters of type " + t)
+		}
+		r.types[t] = a
+		r.order = append(r.order, t)
+	}
+	return r
+}
+
+// Lookup returns the adapter of type t.
+func (r *Registry) Lookup(t string) (Adapter, bool) {
+	a, ok := r.types[t]
+	return a, ok
+}
+
+// Specs returns every type's Spec in registration order.
+func (r *Registry) Specs() []Spec {
+	out := make([]Spec, 0, len(r.order))
+	for _, t := range r.order {
+		out = append(out, r.types[t].Spec())
+	}
+	return out
+}

@@ -1,0 +1,233 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"sync/atomic"
+	"time"
+
+	"github.com/kassapay/kassa/internal/payment"
+)
+
+// DefaultTimeout bounds a call through an HTTPClient whose options set none.
+const DefaultTimeout = 30 * time.Second
+
+// ResponseBodyLimit is the most bytes of a response body HTTPClient.Do
+// reads; a longer body is an error.
+const ResponseBodyLimit = 4 << 20
+
+// ErrResponseTooLarge is wrapped by the *NetError Do returns for a response
+// body over ResponseBodyLimit.
+var ErrResponseTooLarge = errors.New("gateway: response body too large")
+
+// HTTPOptions configure an HTTPClient.
+type HTTPOptions struct {
+	// Timeout bounds each call, reading the response body included; zero
+	// means DefaultTimeout. A shorter deadline on the call's context wins.
+	Timeout time.Duration
+	// Transport sends the requests; nil means a transport of kassa's own
+	// (http.DefaultTransport's settings, its own connection pool). With a
+	// transport that is not an *http.Transport, Do cannot watch the
+	// connection, and only errors that say so themselves (a failed DNS
+	// lookup, a failed dial, a refused certificate) count as not sent.
+	Transport http.RoundTripper
+	// Now stamps exchanges; nil means time.Now.
+	Now func() time.Time
+}
+
+// HTTPClient is the HTTP client real adapters share: deadlines, scrubbed
+// transcripts, and the classification of failures into "certainly not sent"
+// and "may have happened". It does not follow redirects (a provider's API
+// answering a payment with a redirect is an answer to look at, not to
+// resend), keeps no cookies and never retries on its own. It is safe for
+// concurrent use; make one per adapter and keep it.
+type HTTPClient struct {
+	client  *http.Client
+	timeout time.Duration
+	now     func() time.Time
+	// traced: the transport is an *http.Transport, which reports through
+	// httptrace when it has a connection to write on.
+	traced bool
+}
+
+// NewHTTPClient returns an HTTPClient with opts.
+func NewHTTPClient(opts HTTPOptions) *HTTPClient {
+	rt := opts.Transport
+	if rt == nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = 16
+		rt = t
+	}
+	_, traced := rt.(*http.Transport)
+	c := &HTTPClient{
+		client: &http.Client{
+			Transport: rt,
+			CheckRedirect: func(*http.Request, []*http.Request) error {
+				return http.ErrUseLastResponse
+			},
+		},
+		timeout: opts.Timeout,
+		now:     opts.Now,
+		traced:  traced,
+	}
+	if c.timeout <= 0 {
+		c.timeout = DefaultTimeout
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	return c
+}
+
+// HTTPResponse is a response read whole.
+type HTTPResponse struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// NetError is the error of a call that brought no complete response.
+type NetError struct {
+	// Sent is false only when the request certainly never left: no
+	// connection to write it on was obtained (the name did not resolve, the
+	// connection was refused, the TLS handshake failed, the dial or the wait
+	// for a connection ran out of time), or Do refused the request before
+	// sending. Anything later (a timeout or reset after the request was
+	// written, a truncated or oversized response) may have been acted on.
+	Sent bool
+	Err  error
+}
+
+func (e *NetError) Error() string {
+	if e.Sent {
+		return "gateway: request may have reached the gateway: " + e.Err.Error()
+	}
+	return "gateway: request not sent: " + e.Err.Error()
+}
+
+func (e *NetError) Unwrap() error { return e.Err }
+
+// Timeout reports whether the call ran out of time, which health checks
+// count like a failure to connect.
+func (e *NetError) Timeout() bool {
+	var ne net.Error
+	return errors.Is(e.Err, context.DeadlineExceeded) || (errors.As(e.Err, &ne) && ne.Timeout())
+}
+
+// ClassifyNetError returns the outcome of an operation whose call failed
+// with err: OutcomeNotSent for a *NetError that was certainly not sent,
+// OutcomeUnknown for anything else, since an error of unknown origin may
+// come after the request left.
+func ClassifyNetError(err error) payment.Outcome {
+	var ne *NetError
+	if errors.As(err, &ne) && !ne.Sent {
+		return payment.OutcomeNotSent
+	}
+	return payment.OutcomeUnknown
+}
+
+// Do sends req with body and reads the whole response. It returns the
+// response, the scrubbed Exchange (bodies capped at TranscriptBodyLimit)
+// whether or not the call failed, and a *NetError when no complete response
+// arrived.
+//
+// req carries the method, URL and headers; its Body must be nil, since Do
+// sets it from body (so that what is recorded is what was sent). Any
+// response, a 5xx included, is not an error: the adapter decides what the
+// status means. For an operation that moves money a 5xx usually means the
+// outcome is unknown (the provider may have acted before it failed) unless
+// the provider documents otherwise; a 4xx usually means failed or declined.
+func (c *HTTPClient) Do(ctx context.Context, req *http.Request, body []byte, scrub *Scrubber) (*HTTPResponse, Exchange, error) {
+	start := c.now()
+	ex := Exchange{
+		Method:         req.Method,
+		URL:            scrub.URL(req.URL.String()),
+		RequestHeaders: scrub.Header(req.Header),
+		RequestBody:    scrub.transcriptBody(string(body)),
+		StartedAt:      start,
+	}
+	fail := func(sent bool, err error) (*HTTPResponse, Exchange, error) {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			// The URL in the error is the request's, secrets and all.
+			err = &url.Error{Op: ue.Op, URL: scrub.URL(ue.URL), Err: ue.Err}
+		}
+		ex.Error = scrub.Body(err.Error())
+		ex.DurationMS = c.now().Sub(start).Milliseconds()
+		return nil, ex, &NetError{Sent: sent, Err: err}
+	}
+	if req.Body != nil && req.Body != http.NoBody {
+		return fail(false, errors.New("gateway: Do takes the request body as an argument, not in req.Body"))
+	}
+
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	var gotConn atomic.Bool
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		// Called once a connection (TLS handshake done) is ready for the
+		// request, before anything of it is written; for HTTP/2 as well.
+		GotConn: func(httptrace.GotConnInfo) { gotConn.Store(true) },
+	})
+	out := req.Clone(ctx)
+	if len(body) > 0 {
+		out.Body = io.NopCloser(bytes.NewReader(body))
+		out.ContentLength = int64(len(body))
+		// The transport may replay the body on a fresh connection when
+		// the first one turns out dead before anything was written.
+		out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	} else {
+		out.Body, out.ContentLength, out.GetBody = nil, 0, nil
+	}
+
+	resp, err := c.client.Do(out)
+	if err != nil {
+		// Once a connection was obtained, part of the request may have been
+		// written whatever the error says: the write runs in another
+		// goroutine and can finish after the round trip gave up.
+		sent := gotConn.Load() || !(c.traced || certainlyNotSent(err))
+		return fail(sent, err)
+	}
+	defer resp.Body.Close()
+	ex.Status = resp.StatusCode
+	ex.ResponseHeaders = scrub.Header(resp.Header)
+	data, err := io.ReadAll(io.LimitReader(resp.Body, ResponseBodyLimit+1))
+	ex.ResponseBody = scrub.transcriptBody(string(data))
+	if err != nil {
+		return fail(true, fmt.Errorf("reading response: %w", err))
+	}
+	if len(data) > ResponseBodyLimit {
+		return fail(true, ErrResponseTooLarge)
+	}
+	ex.DurationMS = c.now().Sub(start).Milliseconds()
+	return &HTTPResponse{Status: resp.StatusCode, Header: resp.Header, Body: data}, ex, nil
+}
+
+// certainlyNotSent reports whether err says itself that no connection was
+// made: a failed name lookup, a failed dial, a refused certificate.
+func certainlyNotSent(err error) bool {
+	var (
+		dnsErr   *net.DNSError
+		opErr    *net.OpError
+		verifErr *tls.CertificateVerificationError
+		authErr  x509.UnknownAuthorityError
+		hostErr  x509.HostnameError
+		invErr   x509.CertificateInvalidError
+	)
+	switch {
+	case errors.As(err, &dnsErr), errors.As(err, &verifErr), errors.As(err, &authErr),
+		errors.As(err, &hostErr), errors.As(err, &invErr):
+		return true
+	case errors.As(err, &opErr):
+		return opErr.Op == "dial"
+	}
+	return false
+}
