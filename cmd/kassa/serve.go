@@ -17,12 +17,14 @@ import (
 	"github.com/kassapay/kassa/internal/api"
 	"github.com/kassapay/kassa/internal/api/native"
 	"github.com/kassapay/kassa/internal/engine"
+	"github.com/kassapay/kassa/internal/gateway"
+	"github.com/kassapay/kassa/internal/gateway/simulator"
 )
 
 func (m *Main) serve(ctx context.Context, args []string) error {
 	var sf storageFlags
 	var addr, logLevel string
-	var cacheTTL, cvcTTL, sweepEvery, shutdownWait time.Duration
+	var cacheTTL, cvcTTL, sweepEvery, shutdownWait, callTimeout, reconcileEvery time.Duration
 	var maxBody int64
 	fs := newFlagSet("kassa serve", "Usage: kassa serve [flags]\n\nRuns the kassa server. With no flags: SQLite in ./kassa-data, listening on 127.0.0.1:8080,\na development master key generated on first start, and a test-mode account created\n(and its keys printed once) when the database has no accounts.", m.Stderr)
 	sf.register(fs)
@@ -33,6 +35,8 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	fs.DurationVar(&sweepEvery, "sweep-interval", time.Minute, "how often expired CVCs, cached payment methods and idempotency keys are cleared")
 	fs.DurationVar(&shutdownWait, "shutdown-timeout", 30*time.Second, "how long shutdown waits for in-flight requests")
 	fs.Int64Var(&maxBody, "max-body-bytes", 1<<20, "largest request body accepted")
+	fs.DurationVar(&callTimeout, "call-timeout", 30*time.Second, "deadline of one gateway call; a call that runs out is settled later by the reconciler")
+	fs.DurationVar(&reconcileEvery, "reconcile-interval", 2*time.Second, "how often operations with an unknown outcome are looked for")
 	if err := parseFlags(fs, args, m.Getenv); err != nil {
 		return err
 	}
@@ -40,8 +44,8 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
 		return fmt.Errorf("--log-level: %w", err)
 	}
-	if sweepEvery <= 0 {
-		return errors.New("--sweep-interval must be positive")
+	if sweepEvery <= 0 || reconcileEvery <= 0 || callTimeout <= 0 {
+		return errors.New("--sweep-interval, --reconcile-interval and --call-timeout must be positive")
 	}
 	log := slog.New(slog.NewJSONHandler(m.Stderr, &slog.HandlerOptions{Level: level}))
 
@@ -50,7 +54,8 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	defer st.Close()
-	eng := engine.New(engine.Config{Store: st, Vault: v, Logger: log, CacheTTL: cacheTTL, CVCTTL: cvcTTL})
+	eng := engine.New(engine.Config{Store: st, Vault: v, Logger: log, CacheTTL: cacheTTL, CVCTTL: cvcTTL,
+		Gateways: gatewayRegistry(), CallTimeout: callTimeout})
 
 	if err := m.bootstrapAccount(ctx, eng); err != nil {
 		return err
@@ -69,10 +74,14 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	var wg sync.WaitGroup
 	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBackground()
-	wg.Add(1)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		eng.RunSweeper(bgCtx, sweepEvery)
+	}()
+	go func() {
+		defer wg.Done()
+		eng.RunReconciler(bgCtx, reconcileEvery)
 	}()
 
 	serveErr := make(chan error, 1)
@@ -124,3 +133,10 @@ func (m *Main) bootstrapAccount(ctx context.Context, eng *engine.Engine) error {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// gatewayRegistry is every gateway type this build of kassa offers.
+func gatewayRegistry() *gateway.Registry {
+	return gateway.NewRegistry(
+		simulator.New(simulator.Options{}),
+	)
+}

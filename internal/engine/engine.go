@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/kassapay/kassa/internal/gateway"
 	"github.com/kassapay/kassa/internal/payment"
 )
 
@@ -29,8 +30,20 @@ type Config struct {
 	// (and minimum) 24 h.
 	IdempotencyTTL time.Duration
 	// IdempotencyLock bounds how long a request may hold its key in flight
-	// before a retry may take the key over. Default 1 min.
+	// before a retry may take the key over. Default 5 min: longer than any
+	// request can run (CallTimeout and the server's timeouts).
 	IdempotencyLock time.Duration
+
+	// Gateways are the gateway types on offer. Required for payments.
+	Gateways *gateway.Registry
+	// CallTimeout is the deadline of one gateway call. Default 30 s.
+	CallTimeout time.Duration
+	// ReconcileAttempts is how often the reconciler asks a gateway about
+	// an unknown outcome before it flags the payment for review. Default 10.
+	ReconcileAttempts int
+	// ReconcileBackoff is the wait before the second query; it doubles
+	// with each attempt up to an hour. Default 5 s.
+	ReconcileBackoff time.Duration
 }
 
 // Engine is kassa's operations layer. It is safe for concurrent use.
@@ -40,6 +53,8 @@ type Engine struct {
 	log   *slog.Logger
 	now   func() time.Time
 	cfg   Config
+
+	gateways *gateway.Registry
 }
 
 // New returns an Engine for cfg.
@@ -57,9 +72,21 @@ func New(cfg Config) *Engine {
 		cfg.IdempotencyTTL = 24 * time.Hour
 	}
 	if cfg.IdempotencyLock <= 0 {
-		cfg.IdempotencyLock = time.Minute
+		cfg.IdempotencyLock = 5 * time.Minute
 	}
-	return &Engine{store: cfg.Store, vault: cfg.Vault, log: cfg.Logger, now: cfg.Now, cfg: cfg}
+	if cfg.Gateways == nil {
+		cfg.Gateways = gateway.NewRegistry()
+	}
+	if cfg.CallTimeout <= 0 {
+		cfg.CallTimeout = 30 * time.Second
+	}
+	if cfg.ReconcileAttempts <= 0 {
+		cfg.ReconcileAttempts = 10
+	}
+	if cfg.ReconcileBackoff <= 0 {
+		cfg.ReconcileBackoff = 5 * time.Second
+	}
+	return &Engine{store: cfg.Store, vault: cfg.Vault, log: cfg.Logger, now: cfg.Now, cfg: cfg, gateways: cfg.Gateways}
 }
 
 // clock returns the current time as the stores keep it: UTC, microseconds.

@@ -3,7 +3,6 @@ package engine_test
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"path/filepath"
 	"sync"
@@ -11,6 +10,8 @@ import (
 	"time"
 
 	"github.com/kassapay/kassa/internal/engine"
+	"github.com/kassapay/kassa/internal/gateway"
+	"github.com/kassapay/kassa/internal/gateway/simulator"
 	"github.com/kassapay/kassa/internal/payment"
 	"github.com/kassapay/kassa/internal/store/pgtest"
 	"github.com/kassapay/kassa/internal/store/sqlite"
@@ -35,7 +36,24 @@ type fixture struct {
 	store payment.Store
 	vault *vault.Vault
 	clock *fakeClock
+	sim   *countingAdapter
+	logs  *syncBuffer
 }
+
+// syncBuffer collects log output from many goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  []byte
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.b = append(s.b, p...)
+	return len(p), nil
+}
+
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return string(s.b) }
 
 // backend opens a fresh store of one kind for a test.
 type backend struct {
@@ -67,9 +85,12 @@ func newFixture(t testing.TB, st payment.Store) *fixture {
 		t.Fatal(err)
 	}
 	clock := &fakeClock{t: time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)}
-	eng := engine.New(engine.Config{Store: st, Vault: v, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Now: clock.Now, CacheTTL: 24 * time.Hour, CVCTTL: time.Hour})
-	return &fixture{eng: eng, store: st, vault: v, clock: clock}
+	logs := &syncBuffer{}
+	sim := &countingAdapter{Simulator: simulator.New(simulator.Options{Now: clock.Now})}
+	eng := engine.New(engine.Config{Store: st, Vault: v, Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Now: clock.Now, CacheTTL: 24 * time.Hour, CVCTTL: time.Hour, Gateways: gateway.NewRegistry(sim),
+		ReconcileAttempts: 3, ReconcileBackoff: time.Second})
+	return &fixture{eng: eng, store: st, vault: v, clock: clock, sim: sim, logs: logs}
 }
 
 func (f *fixture) account(t testing.TB, live bool) (*payment.Principal, *engine.NewAccount) {

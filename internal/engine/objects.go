@@ -2,8 +2,10 @@ package engine
 
 import (
 	"encoding/json"
+	"slices"
 	"time"
 
+	"github.com/kassapay/kassa/internal/gateway"
 	"github.com/kassapay/kassa/internal/payment"
 )
 
@@ -127,4 +129,167 @@ type EventObject struct {
 // EventObjectOf renders ev.
 func EventObjectOf(ev *payment.Event) *EventObject {
 	return &EventObject{ID: ev.ID, Object: "event", Type: ev.Type, ObjectID: ev.ObjectID, Data: ev.Data, CreatedAt: ev.CreatedAt}
+}
+
+// GatewayObject is a gateway as the native API shows it. Sensitive
+// credential values appear only masked.
+type GatewayObject struct {
+	ID                 string                  `json:"id"`
+	Object             string                  `json:"object"`
+	Type               string                  `json:"type"`
+	Name               string                  `json:"name"`
+	Description        string                  `json:"description"`
+	State              string                  `json:"state"`
+	Sandbox            bool                    `json:"sandbox"`
+	Settings           map[string]any          `json:"settings"`
+	MerchantProfileKey string                  `json:"merchant_profile_key"`
+	SubMerchantKey     string                  `json:"sub_merchant_key"`
+	DisabledOperations []payment.OperationKind `json:"disabled_operations"`
+	Credentials        CredentialsObject       `json:"credentials"`
+	Characteristics    []payment.OperationKind `json:"characteristics"`
+	CreatedAt          time.Time               `json:"created_at"`
+	UpdatedAt          time.Time               `json:"updated_at"`
+	RedactedAt         *time.Time              `json:"redacted_at"`
+}
+
+// CredentialsObject is the newest credential version, masked.
+type CredentialsObject struct {
+	Version int               `json:"version"`
+	Fields  map[string]string `json:"fields"`
+}
+
+// GatewayObjectOf renders d.
+func GatewayObjectOf(d *GatewayDetail) *GatewayObject {
+	g := d.Gateway
+	o := &GatewayObject{ID: g.ID, Object: "gateway", Type: g.Type, Name: d.Spec.DisplayName, Description: g.Description,
+		State: string(g.State), Sandbox: g.Sandbox, Settings: g.Settings, MerchantProfileKey: g.MerchantProfileKey,
+		SubMerchantKey: g.SubMerchantKey, DisabledOperations: g.DisabledOperations,
+		Credentials:     CredentialsObject{Version: g.CredentialVersion, Fields: map[string]string{}},
+		Characteristics: characteristics(d.Spec, g), CreatedAt: g.CreatedAt, UpdatedAt: g.UpdatedAt, RedactedAt: g.RedactedAt}
+	if o.Settings == nil {
+		o.Settings = map[string]any{}
+	}
+	if o.DisabledOperations == nil {
+		o.DisabledOperations = []payment.OperationKind{}
+	}
+	if d.Credentials != nil {
+		for k, v := range d.Credentials.Public {
+			o.Credentials.Fields[k] = v
+		}
+	}
+	return o
+}
+
+// characteristics are the operations the gateway will run: its type's,
+// less those disabled on it.
+func characteristics(spec gateway.Spec, g *payment.Gateway) []payment.OperationKind {
+	out := []payment.OperationKind{}
+	for _, k := range spec.Operations {
+		if !slices.Contains(g.DisabledOperations, k) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// CredentialVersionObject is one entry of a gateway's credential history.
+type CredentialVersionObject struct {
+	Object      string    `json:"object"`
+	Version     int       `json:"version"`
+	Description string    `json:"description"`
+	CreatedBy   string    `json:"created_by"`
+	CreatedAt   time.Time `json:"created_at"`
+	Destroyed   bool      `json:"destroyed"`
+}
+
+// CredentialVersionObjectOf renders cv without any value.
+func CredentialVersionObjectOf(cv *payment.CredentialVersion) *CredentialVersionObject {
+	return &CredentialVersionObject{Object: "credential_version", Version: cv.Version, Description: cv.Description,
+		CreatedBy: cv.CreatedBy, CreatedAt: cv.CreatedAt, Destroyed: cv.Sealed == nil}
+}
+
+// PaymentObject is a payment as the native API shows it.
+type PaymentObject struct {
+	ID                string                  `json:"id"`
+	Object            string                  `json:"object"`
+	Status            payment.Status          `json:"status"`
+	Amount            int64                   `json:"amount"`
+	Currency          string                  `json:"currency"`
+	AmountAuthorized  int64                   `json:"amount_authorized"`
+	AmountCaptured    int64                   `json:"amount_captured"`
+	AmountRefunded    int64                   `json:"amount_refunded"`
+	Capture           bool                    `json:"capture"`
+	Gateway           string                  `json:"gateway"`
+	CredentialVersion int                     `json:"credential_version"`
+	PaymentMethod     string                  `json:"payment_method"`
+	Reference         string                  `json:"reference"`
+	Description       string                  `json:"description"`
+	Metadata          map[string]string       `json:"metadata"`
+	StoredCredential  *StoredCredentialObject `json:"stored_credential"`
+	RequiresReview    bool                    `json:"requires_review"`
+	Test              bool                    `json:"test"`
+	Operations        []*OperationObject      `json:"operations"`
+	CreatedAt         time.Time               `json:"created_at"`
+	UpdatedAt         time.Time               `json:"updated_at"`
+}
+
+// StoredCredentialObject says who started a payment on a stored card, and
+// why.
+type StoredCredentialObject struct {
+	Initiator string `json:"initiator"`
+	Reason    string `json:"reason"`
+}
+
+// OperationObject is one operation of a payment (or a verification).
+type OperationObject struct {
+	ID                   string                `json:"id"`
+	Object               string                `json:"object"`
+	Kind                 payment.OperationKind `json:"kind"`
+	Amount               int64                 `json:"amount"`
+	Currency             string                `json:"currency"`
+	Outcome              payment.Outcome       `json:"outcome"`
+	DeclineCode          string                `json:"decline_code"`
+	GatewayReference     string                `json:"gateway_reference"`
+	ResponseCode         string                `json:"response_code"`
+	Message              string                `json:"message"`
+	AVSCode              string                `json:"avs_code"`
+	CVVCode              string                `json:"cvv_code"`
+	NetworkTransactionID string                `json:"network_transaction_id"`
+	Gateway              string                `json:"gateway"`
+	CredentialVersion    int                   `json:"credential_version"`
+	PaymentMethod        string                `json:"payment_method"`
+	Payment              *string               `json:"payment"`
+	CreatedAt            time.Time             `json:"created_at"`
+	UpdatedAt            time.Time             `json:"updated_at"`
+}
+
+// PaymentObjectOf renders p with its operations.
+func PaymentObjectOf(p *payment.Payment) *PaymentObject {
+	o := &PaymentObject{ID: p.ID, Object: "payment", Status: p.Status, Amount: p.Amount, Currency: p.Currency,
+		AmountAuthorized: p.AmountAuthorized, AmountCaptured: p.AmountCaptured, AmountRefunded: p.AmountRefunded,
+		Capture: p.Capture, Gateway: p.GatewayID, CredentialVersion: p.CredentialVersion, PaymentMethod: p.PaymentMethodID,
+		Reference: p.Reference, Description: p.Description, Metadata: p.Metadata, StoredCredential: (*StoredCredentialObject)(p.StoredCredential),
+		RequiresReview: p.RequiresReview, Test: p.Test, Operations: make([]*OperationObject, len(p.Operations)),
+		CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
+	if o.Metadata == nil {
+		o.Metadata = map[string]string{}
+	}
+	for i, op := range p.Operations {
+		o.Operations[i] = OperationObjectOf(op)
+	}
+	return o
+}
+
+// OperationObjectOf renders op.
+func OperationObjectOf(op *payment.Operation) *OperationObject {
+	o := &OperationObject{ID: op.ID, Object: "operation", Kind: op.Kind, Amount: op.Amount, Currency: op.Currency,
+		Outcome: op.Outcome, DeclineCode: op.DeclineCode, GatewayReference: op.GatewayReference,
+		ResponseCode: op.ResponseCode, Message: op.Message, AVSCode: op.AVSCode, CVVCode: op.CVVCode,
+		NetworkTransactionID: op.NetworkTransactionID, Gateway: op.GatewayID, CredentialVersion: op.CredentialVersion,
+		PaymentMethod: op.PaymentMethodID, CreatedAt: op.CreatedAt, UpdatedAt: op.UpdatedAt}
+	if op.PaymentID != "" {
+		id := op.PaymentID
+		o.Payment = &id
+	}
+	return o
 }

@@ -1,0 +1,63 @@
+package engine_test
+
+import (
+	"context"
+	"sync"
+
+	"github.com/kassapay/kassa/internal/gateway"
+	"github.com/kassapay/kassa/internal/gateway/simulator"
+)
+
+// countingAdapter is the real simulator, watched: it counts the calls the
+// engine makes and remembers the credentials each call carried, so tests
+// can prove what reached the gateway. It changes no behaviour.
+type countingAdapter struct {
+	*simulator.Simulator
+	mu    sync.Mutex
+	calls []gateway.Request
+}
+
+func (c *countingAdapter) seen(r *gateway.Request) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cp := *r
+	cp.Card = nil // keep no card data around
+	c.calls = append(c.calls, cp)
+}
+
+// Calls returns the requests made so far.
+func (c *countingAdapter) Calls() []gateway.Request {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]gateway.Request(nil), c.calls...)
+}
+
+func (c *countingAdapter) Authorize(ctx context.Context, r *gateway.Request) (gateway.Result, error) {
+	c.seen(r)
+	return c.Simulator.Authorize(ctx, r)
+}
+
+func (c *countingAdapter) Purchase(ctx context.Context, r *gateway.Request) (gateway.Result, error) {
+	c.seen(r)
+	return c.Simulator.Purchase(ctx, r)
+}
+
+func (c *countingAdapter) Capture(ctx context.Context, r *gateway.Request) (gateway.Result, error) {
+	c.seen(r)
+	return c.Simulator.Capture(ctx, r)
+}
+
+func (c *countingAdapter) Void(ctx context.Context, r *gateway.Request) (gateway.Result, error) {
+	c.seen(r)
+	return c.Simulator.Void(ctx, r)
+}
+
+func (c *countingAdapter) Refund(ctx context.Context, r *gateway.Request) (gateway.Result, error) {
+	c.seen(r)
+	return c.Simulator.Refund(ctx, r)
+}
+
+func (c *countingAdapter) Verify(ctx context.Context, r *gateway.Request) (gateway.Result, error) {
+	c.seen(r)
+	return c.Simulator.Verify(ctx, r)
+}

@@ -1,0 +1,549 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/kassapay/kassa/internal/gateway"
+	"github.com/kassapay/kassa/internal/payment"
+)
+
+// GatewayInput asks for a new gateway.
+type GatewayInput struct {
+	Type        string
+	Description string
+	Credentials map[string]any
+	Settings    map[string]any
+	// Sandbox defaults to true on test accounts and false on live ones.
+	Sandbox            *bool
+	MerchantProfileKey string
+	SubMerchantKey     string
+	DisabledOperations []string
+}
+
+// GatewayUpdate changes a gateway's non-secret fields; nil fields are left
+// alone. Settings, when given, replace the settings.
+type GatewayUpdate struct {
+	Description        *string
+	Settings           map[string]any
+	Sandbox            *bool
+	MerchantProfileKey *string
+	SubMerchantKey     *string
+	DisabledOperations *[]string
+}
+
+// GatewayDetail is a gateway with what is needed to show it: its newest
+// credential version (nil before any) and its type's Spec.
+type GatewayDetail struct {
+	*payment.Gateway
+	Credentials *payment.CredentialVersion
+	Spec        gateway.Spec
+}
+
+// GatewayTypes returns the Spec of every gateway type on offer.
+func (e *Engine) GatewayTypes() []gateway.Spec { return e.gateways.Specs() }
+
+// credRecord names the vault record of one credential version.
+func credRecord(gatewayID string, version int) string {
+	return fmt.Sprintf("%s#v%d", gatewayID, version)
+}
+
+// principalName is who made a change, as credential history shows it.
+func principalName(p *payment.Principal) string {
+	if p == nil || p.Key == nil {
+		return "cli"
+	}
+	return p.Key.ID
+}
+
+// CreateGateway configures a gateway of one of the registry's types.
+func (e *Engine) CreateGateway(ctx context.Context, p *payment.Principal, in GatewayInput) (*GatewayDetail, error) {
+	if in.Type == "" {
+		return nil, payment.Missing("type")
+	}
+	ad, ok := e.gateways.Lookup(in.Type)
+	if !ok {
+		return nil, payment.Invalid(payment.CodeParameterInvalid, "type",
+			"Unknown gateway type '%s'. GET /v1/gateway_types lists the types.", printable(in.Type))
+	}
+	spec := ad.Spec()
+	acct := p.Account
+	sandbox := !acct.Live
+	if in.Sandbox != nil {
+		sandbox = *in.Sandbox
+	}
+	if err := checkGatewayMode(spec, acct, sandbox); err != nil {
+		return nil, err
+	}
+	if err := checkText("description", in.Description, maxNameLen); err != nil {
+		return nil, err
+	}
+	settings, err := checkFields("settings", spec.SettingsFields, in.Settings, false)
+	if err != nil {
+		return nil, err
+	}
+	disabled, err := checkDisabled(spec, in.DisabledOperations)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range []struct{ param, v string }{{"merchant_profile_key", in.MerchantProfileKey}, {"sub_merchant_key", in.SubMerchantKey}} {
+		if err := checkText(f.param, f.v, maxNameLen); err != nil {
+			return nil, err
+		}
+	}
+	creds, err := checkCredentials(spec, in.Credentials)
+	if err != nil {
+		return nil, err
+	}
+	now := e.clock()
+	g := &payment.Gateway{
+		ID: payment.NewID(payment.PrefixGateway), AccountID: acct.ID, Type: spec.Type,
+		Description: in.Description, State: payment.GatewayRetained, Sandbox: sandbox, Settings: settings,
+		MerchantProfileKey: in.MerchantProfileKey, SubMerchantKey: in.SubMerchantKey,
+		DisabledOperations: disabled, CredentialVersion: 1, CreatedAt: now, UpdatedAt: now,
+	}
+	cv, err := e.sealCredentials(ctx, spec, g, 1, creds, "initial credentials", p, now)
+	if err != nil {
+		return nil, err
+	}
+	d := &GatewayDetail{Gateway: g, Credentials: cv, Spec: spec}
+	ev := newEvent(acct.ID, "gateway.created", g.ID, GatewayObjectOf(d), now)
+	if err := e.store.CreateGateway(ctx, g, cv, ev); err != nil {
+		return nil, fmt.Errorf("create gateway: %w", err)
+	}
+	return d, nil
+}
+
+// checkGatewayMode keeps test accounts on sandboxes and live accounts away
+// from test-only gateways.
+func checkGatewayMode(spec gateway.Spec, acct *payment.Account, sandbox bool) error {
+	if acct.Live && spec.TestOnly {
+		return payment.Invalid("gateway_not_allowed", "type", "Gateway type '%s' is for test accounts only.", spec.Type)
+	}
+	if !acct.Live && !sandbox {
+		return payment.Invalid("gateway_not_allowed", "sandbox", "Test accounts may only use sandbox gateways: set sandbox to true.")
+	}
+	return nil
+}
+
+// sealCredentials seals creds as version v of g and keeps masked previews of
+// them for display.
+func (e *Engine) sealCredentials(ctx context.Context, spec gateway.Spec, g *payment.Gateway, v int, creds map[string]string,
+	description string, p *payment.Principal, now time.Time) (*payment.CredentialVersion, error) {
+	plain, err := json.Marshal(creds)
+	if err != nil {
+		return nil, fmt.Errorf("encode credentials: %w", err)
+	}
+	sealed, err := e.vault.Seal(ctx, g.AccountID, payment.PurposeCredentials, credRecord(g.ID, v), plain)
+	if err != nil {
+		return nil, fmt.Errorf("seal credentials: %w", err)
+	}
+	public := map[string]string{}
+	for _, f := range spec.CredentialFields {
+		val, ok := creds[f.Name]
+		if !ok {
+			continue
+		}
+		if f.Sensitive {
+			val = maskSecret(val)
+		}
+		public[f.Name] = val
+	}
+	return &payment.CredentialVersion{AccountID: g.AccountID, GatewayID: g.ID, Version: v, Sealed: sealed,
+		Public: public, Description: description, CreatedBy: principalName(p), CreatedAt: now}, nil
+}
+
+// maskSecret shows the last four characters of a long secret, nothing of a
+// short one.
+func maskSecret(s string) string {
+	if len(s) >= 16 {
+		return "••••" + s[len(s)-4:]
+	}
+	return "••••"
+}
+
+// openCredentials opens version v of g's credentials.
+func (e *Engine) openCredentials(ctx context.Context, g *payment.Gateway, v int) (map[string]string, error) {
+	if g.State == payment.GatewayRedacted {
+		return nil, errGatewayRedacted(g.ID)
+	}
+	cv, err := e.store.CredentialVersion(ctx, g.AccountID, g.ID, v)
+	if err != nil {
+		return nil, fmt.Errorf("credentials v%d of %s: %w", v, g.ID, err)
+	}
+	if cv.Sealed == nil {
+		return nil, errGatewayRedacted(g.ID)
+	}
+	plain, err := e.vault.Open(ctx, g.AccountID, payment.PurposeCredentials, credRecord(g.ID, v), cv.Sealed)
+	if err != nil {
+		return nil, fmt.Errorf("open credentials v%d of %s: %w", v, g.ID, err)
+	}
+	creds := map[string]string{}
+	if err := json.Unmarshal(plain, &creds); err != nil {
+		return nil, fmt.Errorf("decode credentials v%d of %s: %w", v, g.ID, err)
+	}
+	return creds, nil
+}
+
+func errGatewayRedacted(id string) error {
+	return payment.Conflict("gateway_redacted",
+		"Gateway %s is redacted: its credentials were destroyed. Set new credentials (PUT /v1/gateways/%s/credentials) before using it.", id, id)
+}
+
+// checkCredentials validates credential values against the adapter's fields:
+// strings only, no unknown fields, every required one present.
+func checkCredentials(spec gateway.Spec, in map[string]any) (map[string]string, error) {
+	vals, err := checkFields("credentials", spec.CredentialFields, in, true)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(vals))
+	for k, v := range vals {
+		s, ok := v.(string)
+		if !ok {
+			return nil, payment.Invalid(payment.CodeParameterInvalid, "credentials."+k, "credentials.%s must be a string.", k)
+		}
+		out[k] = s
+	}
+	return out, nil
+}
+
+// checkFields validates values against declared fields and returns them in
+// canonical form (integers as int64). With required set, required fields
+// must be present.
+func checkFields(group string, fields []gateway.Field, in map[string]any, required bool) (map[string]any, error) {
+	out := map[string]any{}
+	byName := map[string]gateway.Field{}
+	for _, f := range fields {
+		byName[f.Name] = f
+	}
+	names := make([]string, 0, len(in))
+	for k := range in {
+		names = append(names, k)
+	}
+	sort.Strings(names) // report the same field first every time
+	for _, k := range names {
+		v := in[k]
+		f, ok := byName[k]
+		if !ok {
+			return nil, &payment.Error{Kind: payment.KindInvalid, Code: payment.CodeParameterUnknown, Param: group + "." + printable(k),
+				Message: fmt.Sprintf("Unknown field %s.%s. %s", group, printable(k), fieldList(group, fields))}
+		}
+		param := group + "." + k
+		if v == nil {
+			continue
+		}
+		switch f.Kind {
+		case gateway.KindString:
+			s, ok := v.(string)
+			if !ok {
+				return nil, payment.Invalid(payment.CodeParameterInvalid, param, "%s must be a string.", param)
+			}
+			if len(s) > 4096 {
+				return nil, payment.Invalid(payment.CodeParameterInvalid, param, "%s must be at most 4096 characters.", param)
+			}
+			if s == "" {
+				continue
+			}
+			out[k] = s
+		case gateway.KindBoolean:
+			b, ok := v.(bool)
+			if !ok {
+				return nil, payment.Invalid(payment.CodeParameterInvalid, param, "%s must be true or false.", param)
+			}
+			out[k] = b
+		case gateway.KindInteger:
+			n, ok := asInt(v)
+			if !ok {
+				return nil, payment.Invalid(payment.CodeParameterInvalid, param, "%s must be an integer.", param)
+			}
+			out[k] = n
+		}
+	}
+	if required {
+		for _, f := range fields {
+			if _, ok := out[f.Name]; f.Required && !ok {
+				return nil, payment.Missing(group + "." + f.Name)
+			}
+		}
+	}
+	return out, nil
+}
+
+// asInt accepts the ways an integer arrives from JSON decoding.
+func asInt(v any) (int64, bool) {
+	switch n := v.(type) {
+	case int64:
+		return n, true
+	case int:
+		return int64(n), true
+	case float64:
+		if n == math.Trunc(n) && math.Abs(n) < 1<<53 {
+			return int64(n), true
+		}
+	case json.Number:
+		i, err := n.Int64()
+		return i, err == nil
+	}
+	return 0, false
+}
+
+func fieldList(group string, fields []gateway.Field) string {
+	if len(fields) == 0 {
+		return "This gateway type takes no " + group + "."
+	}
+	names := make([]string, len(fields))
+	for i, f := range fields {
+		names[i] = f.Name
+	}
+	return "Known fields: " + strings.Join(names, ", ") + "."
+}
+
+// printable shows a client-chosen name in a message only when it looks like
+// an identifier (it might be anything, a card number included).
+func printable(s string) string {
+	if len(s) == 0 || len(s) > 64 {
+		return "*"
+	}
+	digits := 0
+	for _, c := range s {
+		switch {
+		case c >= '0' && c <= '9':
+			digits++
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c == '_', c == '-', c == '.':
+		default:
+			return "*"
+		}
+	}
+	if digits >= 6 {
+		return "*"
+	}
+	return s
+}
+
+func checkDisabled(spec gateway.Spec, ops []string) ([]payment.OperationKind, error) {
+	out := []payment.OperationKind{}
+	for i, o := range ops {
+		k := payment.OperationKind(o)
+		if !slices.Contains(payment.OperationKinds, k) {
+			return nil, payment.Invalid(payment.CodeParameterInvalid, fmt.Sprintf("disabled_operations[%d]", i),
+				"Unknown operation '%s': use one of authorize, purchase, capture, void, refund, verify, credit, store.", printable(o))
+		}
+		if !slices.Contains(out, k) {
+			out = append(out, k)
+		}
+	}
+	return out, nil
+}
+
+// Gateway returns the account's gateway id.
+func (e *Engine) Gateway(ctx context.Context, accountID, id string) (*GatewayDetail, error) {
+	g, err := e.store.Gateway(ctx, accountID, id)
+	if err != nil {
+		return nil, err
+	}
+	return e.detail(ctx, g)
+}
+
+func (e *Engine) detail(ctx context.Context, g *payment.Gateway) (*GatewayDetail, error) {
+	d := &GatewayDetail{Gateway: g}
+	if ad, ok := e.gateways.Lookup(g.Type); ok {
+		d.Spec = ad.Spec()
+	} else {
+		d.Spec = gateway.Spec{Type: g.Type}
+	}
+	if g.CredentialVersion > 0 {
+		cv, err := e.store.CredentialVersion(ctx, g.AccountID, g.ID, g.CredentialVersion)
+		if err != nil {
+			return nil, fmt.Errorf("gateway %s: %w", g.ID, err)
+		}
+		d.Credentials = cv
+	}
+	return d, nil
+}
+
+// Gateways lists the account's gateways, newest first.
+func (e *Engine) Gateways(ctx context.Context, accountID string, p payment.ListParams) ([]*GatewayDetail, bool, error) {
+	gs, more, err := e.store.Gateways(ctx, accountID, p)
+	if err != nil {
+		return nil, false, err
+	}
+	out := make([]*GatewayDetail, len(gs))
+	for i, g := range gs {
+		if out[i], err = e.detail(ctx, g); err != nil {
+			return nil, false, err
+		}
+	}
+	return out, more, nil
+}
+
+// UpdateGateway changes a gateway's non-secret fields.
+func (e *Engine) UpdateGateway(ctx context.Context, p *payment.Principal, id string, u GatewayUpdate) (*GatewayDetail, error) {
+	if u.Description != nil {
+		if err := checkText("description", *u.Description, maxNameLen); err != nil {
+			return nil, err
+		}
+	}
+	for _, f := range []struct {
+		param string
+		v     *string
+	}{{"merchant_profile_key", u.MerchantProfileKey}, {"sub_merchant_key", u.SubMerchantKey}} {
+		if f.v != nil {
+			if err := checkText(f.param, *f.v, maxNameLen); err != nil {
+				return nil, err
+			}
+		}
+	}
+	now := e.clock()
+	var spec gateway.Spec
+	g, err := e.store.UpdateGateway(ctx, p.Account.ID, id, func(g *payment.Gateway) (*payment.CredentialVersion, *payment.Event, error) {
+		ad, ok := e.gateways.Lookup(g.Type)
+		if !ok {
+			return nil, nil, payment.Conflict(payment.CodeInvalidState, "Gateway type '%s' is not available in this kassa.", g.Type)
+		}
+		spec = ad.Spec()
+		if u.Settings != nil {
+			s, err := checkFields("settings", spec.SettingsFields, u.Settings, false)
+			if err != nil {
+				return nil, nil, err
+			}
+			g.Settings = s
+		}
+		if u.Sandbox != nil {
+			if err := checkGatewayMode(spec, p.Account, *u.Sandbox); err != nil {
+				return nil, nil, err
+			}
+			g.Sandbox = *u.Sandbox
+		}
+		if u.DisabledOperations != nil {
+			d, err := checkDisabled(spec, *u.DisabledOperations)
+			if err != nil {
+				return nil, nil, err
+			}
+			g.DisabledOperations = d
+		}
+		if u.Description != nil {
+			g.Description = *u.Description
+		}
+		if u.MerchantProfileKey != nil {
+			g.MerchantProfileKey = *u.MerchantProfileKey
+		}
+		if u.SubMerchantKey != nil {
+			g.SubMerchantKey = *u.SubMerchantKey
+		}
+		g.UpdatedAt = now
+		return nil, newEvent(g.AccountID, "gateway.updated", g.ID, GatewayObjectOf(&GatewayDetail{Gateway: g, Spec: spec}), now), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return e.detail(ctx, g)
+}
+
+// SetGatewayCredentials makes a new credential version. With validate, the
+// adapter checks them first when it can; a failed check saves nothing. On a
+// redacted gateway it makes the gateway retained again.
+func (e *Engine) SetGatewayCredentials(ctx context.Context, p *payment.Principal, id string, in map[string]any, description string, validate bool) (*GatewayDetail, error) {
+	if err := checkText("description", description, maxNameLen); err != nil {
+		return nil, err
+	}
+	g, err := e.store.Gateway(ctx, p.Account.ID, id)
+	if err != nil {
+		return nil, err
+	}
+	ad, ok := e.gateways.Lookup(g.Type)
+	if !ok {
+		return nil, payment.Conflict(payment.CodeInvalidState, "Gateway type '%s' is not available in this kassa.", g.Type)
+	}
+	spec := ad.Spec()
+	creds, err := checkCredentials(spec, in)
+	if err != nil {
+		return nil, err
+	}
+	if validate {
+		if cc, ok := ad.(gateway.CredentialChecker); ok {
+			cctx, cancel := context.WithTimeout(ctx, e.cfg.CallTimeout)
+			err := cc.CheckCredentials(cctx, gateway.Config{GatewayID: g.ID, Credentials: creds, Settings: g.Settings,
+				Sandbox: g.Sandbox, MerchantProfileKey: g.MerchantProfileKey, SubMerchantKey: g.SubMerchantKey})
+			cancel()
+			if err != nil {
+				if pe, ok := payment.AsError(err); ok {
+					return nil, pe
+				}
+				return nil, &payment.Error{Kind: payment.KindInvalid, Code: "credentials_unverified", Param: "credentials",
+					Message: "The gateway could not be asked whether these credentials work; nothing was saved. Retry, or save without validate.",
+					Err:     err}
+			}
+		}
+	}
+	now := e.clock()
+	var saved *payment.CredentialVersion
+	g, err = e.store.UpdateGateway(ctx, p.Account.ID, id, func(g *payment.Gateway) (*payment.CredentialVersion, *payment.Event, error) {
+		v := g.CredentialVersion + 1
+		cv, err := e.sealCredentials(ctx, spec, g, v, creds, description, p, now)
+		if err != nil {
+			return nil, nil, err
+		}
+		g.CredentialVersion = v
+		g.State = payment.GatewayRetained
+		g.RedactedAt = nil
+		g.UpdatedAt = now
+		saved = cv
+		return cv, newEvent(g.AccountID, "gateway.credentials_rotated", g.ID,
+			map[string]any{"id": g.ID, "version": v, "created_by": cv.CreatedBy}, now), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &GatewayDetail{Gateway: g, Credentials: saved, Spec: spec}, nil
+}
+
+// GatewayCredentialHistory lists a gateway's credential versions, newest
+// first (never their values).
+func (e *Engine) GatewayCredentialHistory(ctx context.Context, accountID, id string) ([]*payment.CredentialVersion, error) {
+	if _, err := e.store.Gateway(ctx, accountID, id); err != nil {
+		return nil, err
+	}
+	return e.store.CredentialVersions(ctx, accountID, id)
+}
+
+// RetainGateway keeps a gateway; retaining a retained gateway changes
+// nothing, and a redacted one needs new credentials instead.
+func (e *Engine) RetainGateway(ctx context.Context, accountID, id string) (*GatewayDetail, error) {
+	g, err := e.store.UpdateGateway(ctx, accountID, id, func(g *payment.Gateway) (*payment.CredentialVersion, *payment.Event, error) {
+		if g.State == payment.GatewayRedacted {
+			return nil, nil, payment.Conflict(payment.CodeInvalidState,
+				"Gateway %s is redacted; set new credentials to use it again.", g.ID)
+		}
+		return nil, nil, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return e.detail(ctx, g)
+}
+
+// RedactGateway destroys every credential version of a gateway; the record
+// and the payments made through it stay readable.
+func (e *Engine) RedactGateway(ctx context.Context, accountID, id string) (*GatewayDetail, error) {
+	now := e.clock()
+	g, err := e.store.UpdateGateway(ctx, accountID, id, func(g *payment.Gateway) (*payment.CredentialVersion, *payment.Event, error) {
+		if g.State == payment.GatewayRedacted {
+			return nil, nil, nil
+		}
+		g.State = payment.GatewayRedacted
+		g.RedactedAt = &now
+		g.UpdatedAt = now
+		return nil, newEvent(g.AccountID, "gateway.redacted", g.ID, map[string]any{"id": g.ID}, now), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return e.detail(ctx, g)
+}

@@ -1,0 +1,603 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/kassapay/kassa/internal/card"
+	"github.com/kassapay/kassa/internal/gateway"
+	"github.com/kassapay/kassa/internal/payment"
+)
+
+// PaymentInput asks for a payment.
+type PaymentInput struct {
+	Amount          int64
+	Currency        string
+	PaymentMethodID string
+	GatewayID       string
+	// Capture: true (the default) purchases, false only authorizes.
+	Capture               *bool
+	Reference             string
+	Description           string
+	Metadata              map[string]string
+	StoredCredential      *payment.StoredCredential
+	GatewaySpecificFields map[string]any
+}
+
+// Action is a follow-up on a payment.
+type Action string
+
+const (
+	ActionCapture Action = "capture"
+	ActionVoid    Action = "void"
+	ActionRefund  Action = "refund"
+)
+
+// Actions lists every follow-up.
+var Actions = []Action{ActionCapture, ActionVoid, ActionRefund}
+
+// CheckAction is the one place that says which follow-ups a status allows.
+// It returns nil or a KindConflict error with code invalid_state.
+func CheckAction(a Action, s payment.Status) error {
+	ok := false
+	switch a {
+	case ActionCapture:
+		ok = s == payment.StatusAuthorized || s == payment.StatusPartiallyCaptured || s == payment.StatusPartiallyCapturedRefunded
+	case ActionVoid:
+		ok = s == payment.StatusAuthorized
+	case ActionRefund:
+		ok = s == payment.StatusCaptured || s == payment.StatusPartiallyCaptured ||
+			s == payment.StatusPartiallyCapturedRefunded || s == payment.StatusPartiallyRefunded
+	}
+	if ok {
+		return nil
+	}
+	why := ""
+	switch s {
+	case payment.StatusUnknown:
+		why = " The outcome of an earlier operation is unknown; kassa is asking the gateway and will settle it."
+	case payment.StatusInitiated:
+		why = " Its authorization is still in flight."
+	}
+	return payment.Conflict(payment.CodeInvalidState, "This payment is %s; it cannot be %s.%s", s, pastTense(a), why)
+}
+
+func pastTense(a Action) string {
+	switch a {
+	case ActionCapture:
+		return "captured"
+	case ActionVoid:
+		return "voided"
+	}
+	return "refunded"
+}
+
+var (
+	initiators = []string{"cardholder", "merchant"}
+	reasons    = []string{"one_time", "recurring", "unscheduled"}
+)
+
+// call is everything one gateway call needs, prepared before the reserve.
+type call struct {
+	adapter gateway.Adapter
+	spec    gateway.Spec
+	gw      *payment.Gateway
+	req     *gateway.Request
+	pm      *payment.PaymentMethod
+}
+
+// CreatePayment authorizes (or purchases) in.Amount on a payment method
+// through a gateway. A decline is not an error: the payment is returned with
+// status DECLINED.
+func (e *Engine) CreatePayment(ctx context.Context, p *payment.Principal, in PaymentInput) (*payment.Payment, error) {
+	if err := checkAmount("amount", in.Amount); err != nil {
+		return nil, err
+	}
+	if err := checkCurrency(in.Currency); err != nil {
+		return nil, err
+	}
+	if in.PaymentMethodID == "" {
+		return nil, payment.Missing("payment_method")
+	}
+	if in.GatewayID == "" {
+		return nil, payment.Missing("gateway")
+	}
+	for _, f := range []struct{ param, v string }{{"reference", in.Reference}, {"description", in.Description}} {
+		if err := checkText(f.param, f.v, maxAddressLen); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkMetadata(in.Metadata); err != nil {
+		return nil, err
+	}
+	if sc := in.StoredCredential; sc != nil {
+		if !slices.Contains(initiators, sc.Initiator) {
+			return nil, payment.Invalid(payment.CodeParameterInvalid, "stored_credential.initiator", "stored_credential.initiator must be one of cardholder, merchant.")
+		}
+		if !slices.Contains(reasons, sc.Reason) {
+			return nil, payment.Invalid(payment.CodeParameterInvalid, "stored_credential.reason", "stored_credential.reason must be one of one_time, recurring, unscheduled.")
+		}
+	}
+	capture := in.Capture == nil || *in.Capture
+	kind := payment.OpAuthorize
+	if capture {
+		kind = payment.OpPurchase
+	}
+	c, err := e.prepareCardCall(ctx, p.Account, in.PaymentMethodID, in.GatewayID, kind, in.Currency, in.GatewaySpecificFields)
+	if err != nil {
+		return nil, err
+	}
+	md := map[string]string{}
+	for k, v := range in.Metadata {
+		if v != "" {
+			md[k] = v
+		}
+	}
+	now := e.clock()
+	pay := &payment.Payment{
+		ID: payment.NewID(payment.PrefixPayment), AccountID: p.Account.ID, Amount: in.Amount, Currency: in.Currency,
+		GatewayID: c.gw.ID, CredentialVersion: c.gw.CredentialVersion, PaymentMethodID: c.pm.ID, Capture: capture,
+		Reference: in.Reference, Description: in.Description, Metadata: md, StoredCredential: in.StoredCredential,
+		GatewaySpecificFields: c.req.GatewaySpecificFields, Test: !p.Account.Live, CreatedAt: now, UpdatedAt: now,
+	}
+	op := e.newOperation(pay, kind, in.Amount, now)
+	pay.Operations = []*payment.Operation{op}
+	pay.Status = payment.DeriveStatus(pay)
+	if err := e.store.CreatePayment(ctx, pay, []*payment.Event{
+		newEvent(pay.AccountID, "payment.created", pay.ID, PaymentObjectOf(pay), now)}); err != nil {
+		return nil, fmt.Errorf("create payment: %w", err)
+	}
+	c.req.Reference = op.ID
+	c.req.Amount, c.req.Currency = in.Amount, in.Currency
+	c.req.Description, c.req.PaymentReference = in.Description, in.Reference
+	c.req.StoredCredential = in.StoredCredential
+	res := e.invoke(ctx, c.adapter, c.req)
+	if res.Outcome != payment.OutcomeNotSent {
+		// PCI DSS 3.3.1.2: the CVC serves one authorization attempt.
+		e.destroyCVC(ctx, c.pm)
+	}
+	return e.settle(ctx, pay.AccountID, pay.ID, op.ID, res)
+}
+
+func (e *Engine) newOperation(pay *payment.Payment, kind payment.OperationKind, amount int64, now time.Time) *payment.Operation {
+	return &payment.Operation{ID: payment.NewID(payment.PrefixOperation), AccountID: pay.AccountID, PaymentID: pay.ID,
+		PaymentMethodID: pay.PaymentMethodID, GatewayID: pay.GatewayID, CredentialVersion: pay.CredentialVersion,
+		Kind: kind, Amount: amount, Currency: pay.Currency, Outcome: payment.OutcomePending, CreatedAt: now, UpdatedAt: now}
+}
+
+func checkAmount(param string, amount int64) error {
+	if amount <= 0 {
+		return payment.Invalid(payment.CodeParameterInvalid, param, "%s must be a positive integer in minor units (1000 is 10.00 EUR).", param)
+	}
+	if amount > payment.MaxAmount {
+		return payment.Invalid(payment.CodeParameterInvalid, param, "%s must be at most %d.", param, payment.MaxAmount)
+	}
+	return nil
+}
+
+func checkCurrency(c string) error {
+	if c == "" {
+		return payment.Missing("currency")
+	}
+	if _, ok := payment.CurrencyExponent(c); !ok {
+		return payment.Invalid(payment.CodeParameterInvalid, "currency", "currency must be an ISO 4217 code kassa knows, in upper case, like 'EUR'.")
+	}
+	return nil
+}
+
+// prepareCardCall loads and checks everything an operation on a card needs:
+// the payment method (opened), the gateway and its newest credentials, and
+// the mode rules between account, gateway and card.
+func (e *Engine) prepareCardCall(ctx context.Context, acct *payment.Account, pmID, gwID string, kind payment.OperationKind,
+	currency string, gsf map[string]any) (*call, error) {
+	pm, err := e.store.PaymentMethod(ctx, acct.ID, pmID)
+	if errors.Is(err, payment.ErrNotFound) {
+		return nil, &payment.Error{Kind: payment.KindNotFound, Code: payment.CodeResourceMissing, Param: "payment_method",
+			Message: fmt.Sprintf("No such payment_method: '%s'", printable(pmID))}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if pm.StorageState == payment.StorageRedacted || pm.PANSealed == nil {
+		return nil, &payment.Error{Kind: payment.KindConflict, Code: payment.CodeInvalidState, Param: "payment_method",
+			Message: fmt.Sprintf("Payment method %s is redacted: its card number is gone.", pm.ID)}
+	}
+	c, err := e.prepareCall(ctx, acct, gwID, 0, kind)
+	if err != nil {
+		return nil, err
+	}
+	if len(c.spec.Currencies) > 0 && !slices.Contains(c.spec.Currencies, currency) && currency != "" {
+		return nil, payment.Invalid(payment.CodeParameterInvalid, "currency", "Gateway %s does not accept %s.", c.gw.ID, currency)
+	}
+	if !slices.Contains(c.spec.PaymentMethodTypes, pm.Type) {
+		return nil, payment.Invalid(payment.CodeParameterInvalid, "payment_method", "Gateway %s does not accept %s payment methods.", c.gw.ID, pm.Type)
+	}
+	fields, err := checkFields("gateway_specific_fields", c.spec.GatewaySpecificFields, gsf, false)
+	if err != nil {
+		return nil, err
+	}
+	c.req.GatewaySpecificFields = fields
+	pan, err := e.vault.Open(ctx, acct.ID, payment.PurposeCard, sealRecord(pm.ID, "pan"), pm.PANSealed)
+	if err != nil {
+		return nil, fmt.Errorf("open card of %s: %w", pm.ID, err)
+	}
+	if acct.Live && card.IsTestCard(string(pan)) {
+		return nil, payment.Invalid("test_card_on_live_account", "payment_method",
+			"Payment method %s holds a test card, which live accounts cannot charge.", pm.ID)
+	}
+	cd := &gateway.Card{Number: string(pan), ExpMonth: pm.Card.ExpMonth, ExpYear: pm.Card.ExpYear,
+		HolderName: pm.Card.HolderName, Brand: pm.Card.Brand, Billing: pm.Billing, Email: pm.Email}
+	if pm.CVCSealed != nil && pm.CVCExpiresAt != nil && e.now().Before(*pm.CVCExpiresAt) {
+		cvc, err := e.vault.Open(ctx, acct.ID, payment.PurposeCard, sealRecord(pm.ID, "cvc"), pm.CVCSealed)
+		if err != nil {
+			return nil, fmt.Errorf("open cvc of %s: %w", pm.ID, err)
+		}
+		cd.CVC = string(cvc)
+	}
+	c.req.Card = cd
+	c.pm = pm
+	return c, nil
+}
+
+// prepareCall loads the gateway, checks it may run kind for acct, and opens
+// credential version v (0: the newest).
+func (e *Engine) prepareCall(ctx context.Context, acct *payment.Account, gwID string, v int, kind payment.OperationKind) (*call, error) {
+	g, err := e.store.Gateway(ctx, acct.ID, gwID)
+	if errors.Is(err, payment.ErrNotFound) {
+		return nil, &payment.Error{Kind: payment.KindNotFound, Code: payment.CodeResourceMissing, Param: "gateway",
+			Message: fmt.Sprintf("No such gateway: '%s'", printable(gwID))}
+	}
+	if err != nil {
+		return nil, err
+	}
+	ad, ok := e.gateways.Lookup(g.Type)
+	if !ok {
+		return nil, payment.Conflict(payment.CodeInvalidState, "Gateway type '%s' is not available in this kassa.", g.Type)
+	}
+	spec := ad.Spec()
+	if err := checkGatewayMode(spec, acct, g.Sandbox); err != nil {
+		err.(*payment.Error).Param = "gateway"
+		return nil, err
+	}
+	if !spec.Supports(kind) {
+		return nil, payment.Invalid("operation_not_supported", "gateway", "Gateway type '%s' does not support %s.", g.Type, kind)
+	}
+	if slices.Contains(g.DisabledOperations, kind) {
+		return nil, payment.Invalid("operation_disabled", "gateway", "%s is disabled on gateway %s.", kind, g.ID)
+	}
+	if v == 0 {
+		v = g.CredentialVersion
+	}
+	creds, err := e.openCredentials(ctx, g, v)
+	if err != nil {
+		return nil, err
+	}
+	return &call{adapter: ad, spec: spec, gw: g, req: &gateway.Request{Kind: kind, Config: gateway.Config{
+		GatewayID: g.ID, Credentials: creds, Settings: g.Settings, Sandbox: g.Sandbox,
+		MerchantProfileKey: g.MerchantProfileKey, SubMerchantKey: g.SubMerchantKey}}}, nil
+}
+
+// invoke calls the adapter with the call deadline. An adapter error is an
+// unknown outcome (something may have been sent), except ErrUnsupported.
+func (e *Engine) invoke(ctx context.Context, ad gateway.Adapter, req *gateway.Request) gateway.Result {
+	// The call must finish even if the client goes away: its outcome is
+	// money, and it is settled below either way.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.cfg.CallTimeout)
+	defer cancel()
+	res, err := gateway.Call(cctx, ad, req)
+	switch {
+	case errors.Is(err, gateway.ErrUnsupported):
+		return gateway.Result{Outcome: payment.OutcomeNotSent, DeclineCode: "operation_not_supported", Message: "The gateway does not support this operation."}
+	case err != nil:
+		e.log.ErrorContext(ctx, "gateway adapter error", "operation", req.Reference, "kind", req.Kind, "error", err)
+		return gateway.Result{Outcome: payment.OutcomeUnknown, Message: "The gateway call ended in an error; its outcome is unknown."}
+	}
+	switch res.Outcome {
+	case payment.OutcomeSucceeded, payment.OutcomeDeclined, payment.OutcomeFailed, payment.OutcomeNotSent, payment.OutcomeUnknown:
+	default:
+		e.log.ErrorContext(ctx, "gateway adapter returned no outcome", "operation", req.Reference, "outcome", res.Outcome)
+		res.Outcome = payment.OutcomeUnknown
+	}
+	return res
+}
+
+// destroyCVC removes a payment method's CVC after its first authorization
+// attempt. A failure is logged: the sweeper destroys it at its TTL anyway.
+func (e *Engine) destroyCVC(ctx context.Context, pm *payment.PaymentMethod) {
+	if pm.CVCSealed == nil {
+		return
+	}
+	_, err := e.store.UpdatePaymentMethod(context.WithoutCancel(ctx), pm.AccountID, pm.ID, func(pm *payment.PaymentMethod) (*payment.Event, error) {
+		pm.CVCSealed, pm.CVCExpiresAt = nil, nil
+		return nil, nil
+	})
+	if err != nil {
+		e.log.ErrorContext(ctx, "destroy cvc after authorization", "payment_method", pm.ID, "error", err)
+	}
+}
+
+// errAlreadySettled reports a lost settle race: someone (the reconciler)
+// settled the operation first.
+var errAlreadySettled = errors.New("operation already settled")
+
+// settle writes res as the outcome of operation opID of payment payID.
+func (e *Engine) settle(ctx context.Context, accountID, payID, opID string, res gateway.Result) (*payment.Payment, error) {
+	now := e.clock()
+	pay, err := e.store.UpdatePayment(context.WithoutCancel(ctx), accountID, payID, func(pay *payment.Payment) (*payment.PaymentChange, error) {
+		op := findOperation(pay, opID)
+		if op == nil {
+			return nil, fmt.Errorf("settle: operation %s is not part of payment %s", opID, payID)
+		}
+		if op.Outcome.Settled() || (op.Outcome == payment.OutcomeUnknown && res.Outcome == payment.OutcomeUnknown) {
+			return nil, errAlreadySettled
+		}
+		return &payment.PaymentChange{Operations: []*payment.Operation{op}, Events: e.apply(pay, op, res, now)}, nil
+	})
+	if errors.Is(err, errAlreadySettled) {
+		return e.store.Payment(ctx, accountID, payID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("settle %s: %w", opID, err)
+	}
+	return pay, nil
+}
+
+func findOperation(p *payment.Payment, id string) *payment.Operation {
+	for _, op := range p.Operations {
+		if op.ID == id {
+			return op
+		}
+	}
+	return nil
+}
+
+// apply records res on op, moves the payment's amounts, derives its status
+// and returns the events to write. It is the only code that moves money on a
+// payment.
+func (e *Engine) apply(pay *payment.Payment, op *payment.Operation, res gateway.Result, now time.Time) []*payment.Event {
+	recordResult(op, res, now)
+	if res.Outcome == payment.OutcomeSucceeded {
+		switch op.Kind {
+		case payment.OpAuthorize:
+			pay.AmountAuthorized = op.Amount
+		case payment.OpPurchase:
+			pay.AmountAuthorized, pay.AmountCaptured = op.Amount, op.Amount
+		case payment.OpCapture:
+			pay.AmountCaptured += op.Amount
+		case payment.OpRefund:
+			pay.AmountRefunded += op.Amount
+		case payment.OpVoid:
+			pay.Voided = true
+		}
+	}
+	before := pay.Status
+	pay.Status = payment.DeriveStatus(pay)
+	pay.UpdatedAt = now
+	evType := "payment." + strings.ToLower(string(op.Kind)) + "." + string(res.Outcome)
+	evs := []*payment.Event{newEvent(pay.AccountID, evType, pay.ID, PaymentObjectOf(pay), now)}
+	if before != pay.Status {
+		evs = append(evs, newEvent(pay.AccountID, "payment.status_changed", pay.ID,
+			map[string]any{"id": pay.ID, "from": before, "to": pay.Status, "operation": op.ID}, now))
+	}
+	return evs
+}
+
+// recordResult copies an adapter's result onto an operation.
+func recordResult(op *payment.Operation, res gateway.Result, now time.Time) {
+	op.Outcome = res.Outcome
+	op.DeclineCode, op.ResponseCode, op.Message = res.DeclineCode, res.ResponseCode, res.Message
+	op.AVSCode, op.CVVCode, op.NetworkTransactionID = res.AVSCode, res.CVVCode, res.NetworkTransactionID
+	if res.GatewayReference != "" {
+		op.GatewayReference = res.GatewayReference
+	}
+	if res.Transcript != nil {
+		if b, err := json.Marshal(res.Transcript); err == nil {
+			op.Transcript = b
+		}
+	}
+	if res.Outcome == payment.OutcomeUnknown {
+		op.NextReconcileAt = nil // due at once
+	}
+	op.UpdatedAt = now
+}
+
+// Capture captures amount (nil: all that is left) of an authorized payment.
+func (e *Engine) Capture(ctx context.Context, p *payment.Principal, id string, amount *int64) (*payment.Payment, error) {
+	return e.followUp(ctx, p, id, ActionCapture, amount)
+}
+
+// Void releases an authorization before any capture.
+func (e *Engine) Void(ctx context.Context, p *payment.Principal, id string) (*payment.Payment, error) {
+	return e.followUp(ctx, p, id, ActionVoid, nil)
+}
+
+// Refund refunds amount (nil: all that is left) of what was captured.
+func (e *Engine) Refund(ctx context.Context, p *payment.Principal, id string, amount *int64, reason string) (*payment.Payment, error) {
+	if err := checkText("reason", reason, maxAddressLen); err != nil {
+		return nil, err
+	}
+	return e.followUp(ctx, p, id, ActionRefund, amount)
+}
+
+// followUp runs capture, void or refund through the reserve → call → settle
+// protocol: the reservation is made under the payment's row lock counting
+// operations still in flight, so concurrent follow-ups can never exceed
+// what is capturable or refundable.
+func (e *Engine) followUp(ctx context.Context, p *payment.Principal, id string, a Action, amount *int64) (*payment.Payment, error) {
+	if amount != nil {
+		if err := checkAmount("amount", *amount); err != nil {
+			return nil, err
+		}
+	}
+	acct := p.Account
+	pay, err := e.store.Payment(ctx, acct.ID, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckAction(a, pay.Status); err != nil {
+		return nil, err
+	}
+	kind := payment.OperationKind(a)
+	c, err := e.prepareCall(ctx, acct, pay.GatewayID, pay.CredentialVersion, kind)
+	if err != nil {
+		if pe, ok := payment.AsError(err); ok && pe.Param == "gateway" {
+			pe.Param = "" // the gateway is the payment's, not a parameter
+		}
+		return nil, err
+	}
+	now := e.clock()
+	var op *payment.Operation
+	var prior *payment.Operation
+	_, err = e.store.UpdatePayment(ctx, acct.ID, id, func(pay *payment.Payment) (*payment.PaymentChange, error) {
+		// Checked again under the lock: the status may have moved.
+		if err := CheckAction(a, pay.Status); err != nil {
+			return nil, err
+		}
+		if a == ActionVoid || slices.ContainsFunc(pay.Operations, func(o *payment.Operation) bool {
+			return o.Kind == payment.OpVoid && !o.Outcome.Settled()
+		}) {
+			if pay.Unsettled() {
+				return nil, payment.Conflict(payment.CodeInvalidState, "Another operation on this payment is in flight; retry when it has settled.")
+			}
+		}
+		prior = authorization(pay)
+		n, err := reserveAmount(pay, a, amount)
+		if err != nil {
+			return nil, err
+		}
+		op = e.newOperation(pay, kind, n, now)
+		pay.Operations = append(pay.Operations, op)
+		return &payment.PaymentChange{Operations: []*payment.Operation{op}}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.req.Reference, c.req.Amount, c.req.Currency = op.ID, op.Amount, op.Currency
+	c.req.PriorReference, c.req.PriorKind = prior.GatewayReference, prior.Kind
+	c.req.GatewaySpecificFields = pay.GatewaySpecificFields
+	c.req.PaymentReference = pay.Reference
+	res := e.invoke(ctx, c.adapter, c.req)
+	return e.settle(ctx, acct.ID, id, op.ID, res)
+}
+
+// authorization is the payment's successful authorize or purchase.
+func authorization(pay *payment.Payment) *payment.Operation {
+	for i := len(pay.Operations) - 1; i >= 0; i-- {
+		op := pay.Operations[i]
+		if (op.Kind == payment.OpAuthorize || op.Kind == payment.OpPurchase) && op.Outcome == payment.OutcomeSucceeded {
+			return op
+		}
+	}
+	return &payment.Operation{}
+}
+
+// reserveAmount decides the amount of a follow-up and checks it against
+// what is left, counting operations in flight.
+func reserveAmount(pay *payment.Payment, a Action, amount *int64) (int64, error) {
+	switch a {
+	case ActionVoid:
+		return pay.AmountAuthorized, nil
+	case ActionCapture:
+		left := pay.Capturable()
+		if amount == nil {
+			if left <= 0 {
+				return 0, payment.Invalid("amount_exceeds_capturable", "amount", "Nothing is left to capture: other captures are in flight.")
+			}
+			return left, nil
+		}
+		if *amount > left {
+			return 0, payment.Invalid("amount_exceeds_capturable", "amount",
+				"amount %d exceeds what can be captured: %d (counting captures in flight).", *amount, max(left, 0))
+		}
+		return *amount, nil
+	}
+	left := pay.Refundable()
+	if amount == nil {
+		if left <= 0 {
+			return 0, payment.Invalid("amount_exceeds_refundable", "amount", "Nothing is left to refund: other refunds are in flight.")
+		}
+		return left, nil
+	}
+	if *amount > left {
+		return 0, payment.Invalid("amount_exceeds_refundable", "amount",
+			"amount %d exceeds what can be refunded: %d (counting refunds in flight).", *amount, max(left, 0))
+	}
+	return *amount, nil
+}
+
+// Payment returns the account's payment id.
+func (e *Engine) Payment(ctx context.Context, accountID, id string) (*payment.Payment, error) {
+	return e.store.Payment(ctx, accountID, id)
+}
+
+// Payments lists the account's payments, newest first.
+func (e *Engine) Payments(ctx context.Context, accountID string, f payment.PaymentFilter) ([]*payment.Payment, bool, error) {
+	if f.Status != "" && !knownStatus(f.Status) {
+		return nil, false, payment.Invalid(payment.CodeParameterInvalid, "status", "Unknown status '%s'.", printable(string(f.Status)))
+	}
+	return e.store.Payments(ctx, accountID, f)
+}
+
+func knownStatus(s payment.Status) bool {
+	switch s {
+	case payment.StatusInitiated, payment.StatusAuthorized, payment.StatusPartiallyCaptured, payment.StatusCaptured,
+		payment.StatusPartiallyCapturedRefunded, payment.StatusPartiallyRefunded, payment.StatusRefunded,
+		payment.StatusAuthorizationVoided, payment.StatusDeclined, payment.StatusFailed, payment.StatusUnknown, payment.StatusOnHold:
+		return true
+	}
+	return false
+}
+
+// Verify asks the gateway to check a card without moving money (a zero or
+// small authorization, as the gateway does it).
+func (e *Engine) Verify(ctx context.Context, p *payment.Principal, pmID, gwID string) (*payment.Operation, error) {
+	if pmID == "" {
+		return nil, payment.Missing("payment_method")
+	}
+	if gwID == "" {
+		return nil, payment.Missing("gateway")
+	}
+	c, err := e.prepareCardCall(ctx, p.Account, pmID, gwID, payment.OpVerify, "", nil)
+	if err != nil {
+		return nil, err
+	}
+	now := e.clock()
+	op := &payment.Operation{ID: payment.NewID(payment.PrefixOperation), AccountID: p.Account.ID, PaymentMethodID: c.pm.ID,
+		GatewayID: c.gw.ID, CredentialVersion: c.gw.CredentialVersion, Kind: payment.OpVerify, Outcome: payment.OutcomePending,
+		CreatedAt: now, UpdatedAt: now}
+	if err := e.store.CreateOperation(ctx, op, newEvent(op.AccountID, "verification.created", op.ID, OperationObjectOf(op), now)); err != nil {
+		return nil, fmt.Errorf("create verification: %w", err)
+	}
+	c.req.Reference = op.ID
+	res := e.invoke(ctx, c.adapter, c.req)
+	if res.Outcome != payment.OutcomeNotSent {
+		e.destroyCVC(ctx, c.pm)
+	}
+	return e.settleOperation(ctx, op.AccountID, op.ID, res)
+}
+
+// settleOperation settles an operation outside any payment.
+func (e *Engine) settleOperation(ctx context.Context, accountID, id string, res gateway.Result) (*payment.Operation, error) {
+	now := e.clock()
+	op, err := e.store.UpdateOperation(context.WithoutCancel(ctx), accountID, id, func(op *payment.Operation) (*payment.Event, error) {
+		if op.Outcome.Settled() || (op.Outcome == payment.OutcomeUnknown && res.Outcome == payment.OutcomeUnknown) {
+			return nil, errAlreadySettled
+		}
+		recordResult(op, res, now)
+		return newEvent(op.AccountID, "verification."+string(res.Outcome), op.ID, OperationObjectOf(op), now), nil
+	})
+	if errors.Is(err, errAlreadySettled) {
+		return e.store.Operation(ctx, accountID, id)
+	}
+	return op, err
+}
+
+// Operation returns the account's operation id (with its transcript).
+func (e *Engine) Operation(ctx context.Context, accountID, id string) (*payment.Operation, error) {
+	return e.store.Operation(ctx, accountID, id)
+}

@@ -1,0 +1,199 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/kassapay/kassa/internal/gateway"
+	"github.com/kassapay/kassa/internal/payment"
+)
+
+// The reconciler settles operations whose outcome is unknown: a timeout
+// after the request was sent, a lost response, or a process that died
+// between reserving and settling (its operation stays pending). It asks the
+// gateway, by kassa's own reference, what happened — with backoff — and
+// settles the operation with the answer. When the gateway still cannot say
+// after the last attempt, the payment is flagged for review by a person.
+//
+// Several kassa processes may reconcile at once: ClaimUnsettledOperations
+// leases each operation to one of them.
+
+// staleAfter is how long an operation may stay pending before it is taken
+// for abandoned: longer than any call may run.
+func (e *Engine) staleAfter() time.Duration { return e.cfg.CallTimeout + 30*time.Second }
+
+// lease is how long a claimed operation is reserved for its claimant.
+func (e *Engine) lease() time.Duration { return e.cfg.CallTimeout + 15*time.Second }
+
+// backoff is the wait after attempt n (1-based) before the next query.
+func (e *Engine) backoff(n int) time.Duration {
+	d := e.cfg.ReconcileBackoff
+	for i := 1; i < n && d < time.Hour; i++ {
+		d *= 2
+	}
+	return min(d, time.Hour)
+}
+
+// Reconcile runs one pass: it claims due operations and queries each. It
+// returns how many it settled.
+func (e *Engine) Reconcile(ctx context.Context) (int, error) {
+	now := e.clock()
+	ops, err := e.store.ClaimUnsettledOperations(ctx, now, now.Add(-e.staleAfter()), now.Add(e.lease()), e.cfg.ReconcileAttempts, 50)
+	if err != nil {
+		return 0, fmt.Errorf("claim operations to reconcile: %w", err)
+	}
+	settled := 0
+	for _, op := range ops {
+		ok, err := e.reconcileOne(ctx, op)
+		if err != nil {
+			e.log.ErrorContext(ctx, "reconcile operation", "operation", op.ID, "error", err)
+			continue
+		}
+		if ok {
+			settled++
+		}
+	}
+	return settled, nil
+}
+
+// reconcileOne queries one operation and settles it, or schedules the next
+// attempt. It reports whether the operation is now settled.
+func (e *Engine) reconcileOne(ctx context.Context, op *payment.Operation) (bool, error) {
+	res, err := e.queryOperation(ctx, op)
+	if err != nil {
+		return false, err
+	}
+	if res.Outcome == payment.OutcomeUnknown {
+		return false, e.retryLater(ctx, op, res)
+	}
+	e.log.InfoContext(ctx, "reconciled operation", "operation", op.ID, "account", op.AccountID, "outcome", res.Outcome)
+	if op.PaymentID == "" {
+		_, err = e.settleOperation(ctx, op.AccountID, op.ID, res)
+	} else {
+		_, err = e.settle(ctx, op.AccountID, op.PaymentID, op.ID, res)
+	}
+	return err == nil, err
+}
+
+// queryOperation asks the gateway what became of op. A gateway that cannot
+// say gives an unknown result, never an error.
+func (e *Engine) queryOperation(ctx context.Context, op *payment.Operation) (gateway.Result, error) {
+	unknown := func(msg string) gateway.Result {
+		return gateway.Result{Outcome: payment.OutcomeUnknown, Message: msg}
+	}
+	acct, err := e.store.Account(ctx, op.AccountID)
+	if err != nil {
+		return gateway.Result{}, err
+	}
+	c, err := e.prepareCall(ctx, acct, op.GatewayID, op.CredentialVersion, op.Kind)
+	if err != nil {
+		if _, ok := payment.AsError(err); ok {
+			return unknown("The gateway cannot be queried: " + err.Error()), nil
+		}
+		return gateway.Result{}, err
+	}
+	q, ok := c.adapter.(gateway.StatusQuerier)
+	if !ok {
+		return unknown("Gateway type " + c.spec.Type + " cannot be asked about an operation's status."), nil
+	}
+	c.req.Reference, c.req.Amount, c.req.Currency = op.ID, op.Amount, op.Currency
+	if op.PaymentID != "" {
+		pay, err := e.store.Payment(ctx, op.AccountID, op.PaymentID)
+		if err != nil {
+			return gateway.Result{}, err
+		}
+		prior := authorization(pay)
+		c.req.PriorReference, c.req.PriorKind = prior.GatewayReference, prior.Kind
+	}
+	qctx, cancel := context.WithTimeout(ctx, e.cfg.CallTimeout)
+	defer cancel()
+	res, err := q.QueryStatus(qctx, c.req)
+	switch {
+	case errors.Is(err, gateway.ErrReferenceNotFound):
+		return gateway.Result{Outcome: payment.OutcomeNotSent, DeclineCode: "not_processed",
+			Message: "The gateway has no record of this operation: it did not happen."}, nil
+	case err != nil:
+		return unknown("Status query failed: " + err.Error()), nil
+	case res.Outcome == payment.OutcomePending:
+		res.Outcome = payment.OutcomeUnknown
+	}
+	return res, nil
+}
+
+// retryLater counts a failed attempt on op and schedules the next, or flags
+// the payment for review when attempts are used up.
+func (e *Engine) retryLater(ctx context.Context, op *payment.Operation, res gateway.Result) error {
+	now := e.clock()
+	bump := func(o *payment.Operation) (giveUp bool) {
+		o.ReconcileAttempts++
+		if o.Outcome == payment.OutcomePending {
+			// Abandoned by its process: from now on it is plainly unknown.
+			o.Outcome = payment.OutcomeUnknown
+			if o.Message == "" {
+				o.Message = res.Message
+			}
+		}
+		o.UpdatedAt = now
+		if o.ReconcileAttempts >= e.cfg.ReconcileAttempts {
+			o.NextReconcileAt = nil
+			return true
+		}
+		next := now.Add(e.backoff(o.ReconcileAttempts))
+		o.NextReconcileAt = &next
+		return false
+	}
+	if op.PaymentID == "" {
+		_, err := e.store.UpdateOperation(ctx, op.AccountID, op.ID, func(o *payment.Operation) (*payment.Event, error) {
+			if o.Outcome.Settled() {
+				return nil, errAlreadySettled
+			}
+			if bump(o) {
+				return newEvent(o.AccountID, "verification.requires_review", o.ID, OperationObjectOf(o), now), nil
+			}
+			return nil, nil
+		})
+		if errors.Is(err, errAlreadySettled) {
+			return nil
+		}
+		return err
+	}
+	_, err := e.store.UpdatePayment(ctx, op.AccountID, op.PaymentID, func(pay *payment.Payment) (*payment.PaymentChange, error) {
+		o := findOperation(pay, op.ID)
+		if o == nil || o.Outcome.Settled() {
+			return nil, errAlreadySettled
+		}
+		ch := &payment.PaymentChange{Operations: []*payment.Operation{o}}
+		giveUp := bump(o)
+		pay.Status = payment.DeriveStatus(pay)
+		pay.UpdatedAt = now
+		if giveUp {
+			pay.RequiresReview = true
+			e.log.WarnContext(ctx, "reconciliation gave up: payment needs review", "payment", pay.ID, "operation", o.ID,
+				"attempts", o.ReconcileAttempts)
+			ch.Events = append(ch.Events, newEvent(pay.AccountID, "payment.requires_review", pay.ID, PaymentObjectOf(pay), now))
+		}
+		return ch, nil
+	})
+	if errors.Is(err, errAlreadySettled) {
+		return nil
+	}
+	return err
+}
+
+// RunReconciler runs Reconcile every interval until ctx ends.
+func (e *Engine) RunReconciler(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if _, err := e.Reconcile(ctx); err != nil && ctx.Err() == nil {
+			e.log.ErrorContext(ctx, "reconcile pass failed", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
