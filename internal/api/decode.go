@@ -75,6 +75,9 @@ func checkJSONContentType(r *http.Request) error {
 //     must fit); else parameter_invalid, whose Param is the dotted path and
 //     whose message names the expected type. null leaves a field as it is.
 //
+// Fields of interface type (the values of a map[string]any) take any JSON
+// value; their numbers come out as json.Number, exactly as sent.
+//
 // Fields whose type implements json.Unmarshaler decide for themselves; when
 // they refuse a value the error is parameter_invalid at their path, and a
 // type with a method DescribeJSON() string says in it what it expects ("an
@@ -101,7 +104,12 @@ func StrictUnmarshal(body []byte, dst any) error {
 	if _, err := dec.Token(); err != io.EOF {
 		return malformed("The request body must hold one JSON object and nothing after it.", err)
 	}
-	if err := json.Unmarshal(body, dst); err != nil {
+	// UseNumber again: a free-form value (a map[string]any of gateway
+	// settings, say) keeps its numbers exactly as sent, as json.Number,
+	// instead of as float64, which would round integers past 2^53.
+	final := json.NewDecoder(bytes.NewReader(body))
+	final.UseNumber()
+	if err := final.Decode(dst); err != nil {
 		// The walk should have found everything encoding/json refuses;
 		// what is left (nesting deeper than it allows, …) is malformed.
 		var te *json.UnmarshalTypeError

@@ -24,6 +24,7 @@ type testBody struct {
 	Metadata map[string]string `json:"metadata"`
 	Retain   bool              `json:"retain"`
 	Amount   uint16            `json:"amount"`
+	Extra    map[string]any    `json:"extra"`
 	Ignored  string            `json:"-"`
 }
 
@@ -67,6 +68,10 @@ func TestStrictUnmarshal(t *testing.T) {
 		{"object for string", `{"type":{}}`, payment.KindInvalid, payment.CodeParameterInvalid, "type"},
 		{"map value type", `{"metadata":{"order":1}}`, payment.KindInvalid, payment.CodeParameterInvalid, "metadata.order"},
 		{"array element", `{"card":{"tags":[1,"x"]}}`, payment.KindInvalid, payment.CodeParameterInvalid, "card.tags[1]"},
+		{"free-form values", `{"extra":{"n":1,"s":"x","b":true,"o":{"k":[1,{"z":null}]},"nil":null}}`, "", "", ""},
+		{"free-form duplicate key", `{"extra":{"a":1,"a":2}}`, payment.KindInvalid, payment.CodeParameterInvalid, "extra.a"},
+		{"free-form not an object", `{"extra":[1]}`, payment.KindInvalid, payment.CodeParameterInvalid, "extra"},
+		{"free-form unknown top", `{"extra":{},"foo":1}`, payment.KindInvalid, payment.CodeParameterUnknown, "foo"},
 		{"deep nesting", `{"card":{"foo":` + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + `}}`, payment.KindInvalid, payment.CodeParameterUnknown, "card.foo"},
 	}
 	for _, tc := range tests {
@@ -106,6 +111,26 @@ func TestStrictUnmarshalDecodes(t *testing.T) {
 	if dst.Type != "card" || dst.Card == nil || dst.Card.Number != "42" || dst.Card.ExpMonth != 7 ||
 		len(dst.Card.Tags) != 1 || dst.Metadata["k"] != "v" || !dst.Retain || dst.Amount != 5 {
 		t.Fatalf("decoded %+v", dst)
+	}
+}
+
+// Free-form values keep their numbers exactly: an integer past 2^53 would
+// not survive a float64.
+func TestStrictUnmarshalFreeFormNumbers(t *testing.T) {
+	t.Parallel()
+	var dst testBody
+	err := StrictUnmarshal([]byte(`{"extra":{"big":9007199254740993,"frac":1.5,"nested":{"n":7}}}`), &dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := dst.Extra["big"].(json.Number); !ok || got != "9007199254740993" {
+		t.Errorf("big = %#v, want json.Number 9007199254740993", dst.Extra["big"])
+	}
+	if got, ok := dst.Extra["frac"].(json.Number); !ok || got != "1.5" {
+		t.Errorf("frac = %#v", dst.Extra["frac"])
+	}
+	if got := dst.Extra["nested"].(map[string]any)["n"]; got != json.Number("7") {
+		t.Errorf("nested.n = %#v", got)
 	}
 }
 

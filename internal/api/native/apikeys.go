@@ -18,13 +18,12 @@ func (s *server) listAPIKeys(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	data := make([]*engine.APIKeyObject, len(keys))
-	for i, k := range keys {
-		data[i] = engine.APIKeyObjectOf(k, "")
-	}
 	// An account has a handful of keys: one page holds them all.
-	return api.JSON(w, http.StatusOK, list(data, false, "/v1/api_keys"))
+	return listResponse(w, keys, false, listedAPIKey, "/v1/api_keys")
 }
+
+// listedAPIKey renders a key as lists show it: without its secret.
+func listedAPIKey(k *payment.APIKey) *engine.APIKeyObject { return engine.APIKeyObjectOf(k, "") }
 
 // createAPIKeyRequest is the body of POST /v1/api_keys.
 type createAPIKeyRequest struct {

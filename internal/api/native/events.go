@@ -5,6 +5,7 @@ import (
 
 	"github.com/kassapay/kassa/internal/api"
 	"github.com/kassapay/kassa/internal/engine"
+	"github.com/kassapay/kassa/internal/payment"
 )
 
 func (s *server) listEvents(w http.ResponseWriter, r *http.Request) error {
@@ -12,19 +13,9 @@ func (s *server) listEvents(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	lp, err := api.ParseList(r)
-	if err != nil {
-		return err
-	}
-	evs, hasMore, err := s.eng.Events(r.Context(), p.Account.ID, lp)
-	if err != nil {
-		return err
-	}
-	data := make([]*engine.EventObject, len(evs))
-	for i, ev := range evs {
-		data[i] = engine.EventObjectOf(ev)
-	}
-	return api.JSON(w, http.StatusOK, list(data, hasMore, "/v1/events"))
+	return listPage(w, r, func(lp payment.ListParams) ([]*payment.Event, bool, error) {
+		return s.eng.Events(r.Context(), p.Account.ID, lp)
+	}, engine.EventObjectOf, "/v1/events")
 }
 
 func (s *server) getAccount(w http.ResponseWriter, r *http.Request) error {

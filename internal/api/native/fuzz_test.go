@@ -1,6 +1,7 @@
 package native
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -53,6 +54,47 @@ func FuzzDecodePaymentMethod(f *testing.F) {
 		}
 		if e.Message == "" {
 			t.Fatalf("%q: error without a message", body)
+		}
+	})
+}
+
+// FuzzDecodePayment feeds arbitrary bytes through what POST /v1/payments and
+// POST /v1/gateways do before the engine sees them: strict decoding of
+// bodies with free-form objects, and the amount's presence check. Every
+// refusal must be a 4xx payment.Error.
+func FuzzDecodePayment(f *testing.F) {
+	for _, seed := range []string{
+		`{"amount":1000,"currency":"EUR","payment_method":"pm_1","gateway":"gw_1","capture":false,"metadata":{"a":"b"},` +
+			`"stored_credential":{"initiator":"merchant","reason":"recurring"},"gateway_specific_fields":{"simulate_decline":true,"n":1e400}}`,
+		`{"amount":"1000"}`, `{"amount":10.5}`, `{"amount":-1}`, `{"amount":99999999999999999999}`, `{"amount":null}`,
+		`{"gateway_specific_fields":{"a":{"b":[1,2,{"c":null}]},"a":1}}`, `{"gateway_specific_fields":[]}`,
+		`{"type":"simulator","credentials":{"login":"x","password":5},"settings":{"latency_ms":9007199254740993}}`,
+		`{"credentials":{"` + pan + `":"x"}}`, `{"settings":` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + `}`,
+		`{`, `[]`, `null`, ``,
+	} {
+		f.Add([]byte(seed))
+	}
+	check := func(t *testing.T, body []byte, err error) {
+		e, ok := payment.AsError(err)
+		if !ok {
+			t.Fatalf("%q: error %v (%T) is not a payment.Error", body, err, err)
+		}
+		if s := api.Status(err); s < 400 || s >= 500 || e.Message == "" {
+			t.Fatalf("%q: error %v has status %d", body, err, s)
+		}
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var pay createPaymentRequest
+		err := api.StrictUnmarshal(body, &pay)
+		if err == nil {
+			_, err = pay.input()
+		}
+		if err != nil {
+			check(t, body, err)
+		}
+		var gw createGatewayRequest
+		if err := api.StrictUnmarshal(body, &gw); err != nil {
+			check(t, body, err)
 		}
 	})
 }

@@ -8,21 +8,6 @@ import (
 	"github.com/kassapay/kassa/internal/payment"
 )
 
-// listObject is a page of a list.
-type listObject[T any] struct {
-	Object  string `json:"object"`
-	Data    []T    `json:"data"`
-	HasMore bool   `json:"has_more"`
-	URL     string `json:"url"`
-}
-
-func list[T any](data []T, hasMore bool, url string) listObject[T] {
-	if data == nil {
-		data = []T{}
-	}
-	return listObject[T]{Object: "list", Data: data, HasMore: hasMore, URL: url}
-}
-
 // accountObject is the caller's account.
 type accountObject struct {
 	ID        string    `json:"id"`

@@ -152,19 +152,9 @@ func (s *server) listPaymentMethods(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	lp, err := api.ParseList(r)
-	if err != nil {
-		return err
-	}
-	pms, hasMore, err := s.eng.PaymentMethods(r.Context(), p.Account.ID, lp)
-	if err != nil {
-		return err
-	}
-	data := make([]*engine.PaymentMethodObject, len(pms))
-	for i, pm := range pms {
-		data[i] = engine.PaymentMethodObjectOf(pm)
-	}
-	return api.JSON(w, http.StatusOK, list(data, hasMore, "/v1/payment_methods"))
+	return listPage(w, r, func(lp payment.ListParams) ([]*payment.PaymentMethod, bool, error) {
+		return s.eng.PaymentMethods(r.Context(), p.Account.ID, lp)
+	}, engine.PaymentMethodObjectOf, "/v1/payment_methods")
 }
 
 func (s *server) getPaymentMethod(w http.ResponseWriter, r *http.Request) error {

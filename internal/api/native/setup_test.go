@@ -11,12 +11,15 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kassapay/kassa/internal/engine"
+	"github.com/kassapay/kassa/internal/gateway"
+	"github.com/kassapay/kassa/internal/gateway/simulator"
 	"github.com/kassapay/kassa/internal/store/sqlite"
 	"github.com/kassapay/kassa/internal/vault"
 )
@@ -69,6 +72,57 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
+// countingSimulator is the real simulator, watched: it counts the calls
+// that reach it and hands every one on unchanged.
+type countingSimulator struct {
+	*simulator.Simulator
+	calls     atomic.Int64 // operations of every kind
+	purchases atomic.Int64
+}
+
+func (c *countingSimulator) Authorize(ctx context.Context, r *gateway.Request) (gateway.Result, error) {
+	c.calls.Add(1)
+	return c.Simulator.Authorize(ctx, r)
+}
+
+func (c *countingSimulator) Purchase(ctx context.Context, r *gateway.Request) (gateway.Result, error) {
+	c.calls.Add(1)
+	c.purchases.Add(1)
+	return c.Simulator.Purchase(ctx, r)
+}
+
+func (c *countingSimulator) Capture(ctx context.Context, r *gateway.Request) (gateway.Result, error) {
+	c.calls.Add(1)
+	return c.Simulator.Capture(ctx, r)
+}
+
+func (c *countingSimulator) Void(ctx context.Context, r *gateway.Request) (gateway.Result, error) {
+	c.calls.Add(1)
+	return c.Simulator.Void(ctx, r)
+}
+
+func (c *countingSimulator) Refund(ctx context.Context, r *gateway.Request) (gateway.Result, error) {
+	c.calls.Add(1)
+	return c.Simulator.Refund(ctx, r)
+}
+
+func (c *countingSimulator) Verify(ctx context.Context, r *gateway.Request) (gateway.Result, error) {
+	c.calls.Add(1)
+	return c.Simulator.Verify(ctx, r)
+}
+
+// keyedSimulator is the simulator offered as another type whose one
+// credential, api_key, is required: the simulator itself requires none, and
+// a missing credential must be refused.
+type keyedSimulator struct{ *simulator.Simulator }
+
+func (k keyedSimulator) Spec() gateway.Spec {
+	s := k.Simulator.Spec()
+	s.Type, s.DisplayName = "keyed_simulator", "Simulator with an API key"
+	s.CredentialFields = []gateway.Field{{Name: "api_key", Label: "API key", Kind: gateway.KindString, Required: true, Sensitive: true}}
+	return s
+}
+
 type fixture struct {
 	eng   *engine.Engine
 	store *sqlite.Store
@@ -76,6 +130,7 @@ type fixture struct {
 	logs  *syncBuffer
 	clock *clock
 	reg   *prometheus.Registry
+	sim   *countingSimulator
 
 	mu        sync.Mutex
 	responses []string // every response body, for the leak check
@@ -103,13 +158,15 @@ func setup(t *testing.T, opts ...func(*Options)) *fixture {
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	clk := &clock{t: time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)}
-	eng := engine.New(engine.Config{Store: st, Vault: v, Logger: log, Now: clk.Now})
+	sim := &countingSimulator{Simulator: simulator.New(simulator.Options{Now: clk.Now})}
+	eng := engine.New(engine.Config{Store: st, Vault: v, Logger: log, Now: clk.Now,
+		Gateways: gateway.NewRegistry(sim, keyedSimulator{simulator.New(simulator.Options{Now: clk.Now})})})
 	reg := prometheus.NewRegistry()
 	o := Options{Logger: log, Registry: reg}
 	for _, f := range opts {
 		f(&o)
 	}
-	return &fixture{eng: eng, store: st, h: New(eng, o), logs: logs, clock: clk, reg: reg}
+	return &fixture{eng: eng, store: st, h: New(eng, o), logs: logs, clock: clk, reg: reg, sim: sim}
 }
 
 // account creates an account with a secret and a publishable key.
@@ -215,7 +272,13 @@ func cardBody(number, cvc string) string {
 // createPM vaults a card and returns its id.
 func (f *fixture) createPM(t *testing.T, key string) string {
 	t.Helper()
-	res := f.post(t, "/v1/payment_methods", key, cardBody(pan, cvc))
+	return f.createCard(t, key, pan, cvc)
+}
+
+// createCard vaults the card number with the CVC and returns its id.
+func (f *fixture) createCard(t *testing.T, key, number, cvc string) string {
+	t.Helper()
+	res := f.post(t, "/v1/payment_methods", key, cardBody(number, cvc))
 	if res.status != http.StatusCreated {
 		t.Fatalf("create payment method: %d %s", res.status, res.body)
 	}

@@ -1,0 +1,231 @@
+package native
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	"github.com/kassapay/kassa/internal/api"
+	"github.com/kassapay/kassa/internal/engine"
+	"github.com/kassapay/kassa/internal/gateway"
+	"github.com/kassapay/kassa/internal/payment"
+)
+
+// createPaymentRequest is the body of POST /v1/payments.
+type createPaymentRequest struct {
+	// Amount is in minor units and must be a JSON integer: "1000" or 10.5
+	// is refused by the decoder, never converted.
+	Amount        *int64 `json:"amount"`
+	Currency      string `json:"currency"`
+	PaymentMethod string `json:"payment_method"`
+	Gateway       string `json:"gateway"`
+	// Capture: true (the default) purchases, false only authorizes.
+	Capture          *bool                    `json:"capture"`
+	Reference        string                   `json:"reference"`
+	Description      string                   `json:"description"`
+	Metadata         map[string]string        `json:"metadata"`
+	StoredCredential *storedCredentialRequest `json:"stored_credential"`
+	// GatewaySpecificFields are free-form: the gateway type's Spec says
+	// which it takes.
+	GatewaySpecificFields map[string]any `json:"gateway_specific_fields"`
+}
+
+type storedCredentialRequest struct {
+	Initiator string `json:"initiator"`
+	Reason    string `json:"reason"`
+}
+
+func (req *createPaymentRequest) input() (engine.PaymentInput, error) {
+	if req.Amount == nil {
+		return engine.PaymentInput{}, payment.Missing("amount")
+	}
+	in := engine.PaymentInput{
+		Amount: *req.Amount, Currency: req.Currency, PaymentMethodID: req.PaymentMethod, GatewayID: req.Gateway,
+		Capture: req.Capture, Reference: req.Reference, Description: req.Description, Metadata: req.Metadata,
+		GatewaySpecificFields: req.GatewaySpecificFields,
+	}
+	if sc := req.StoredCredential; sc != nil {
+		in.StoredCredential = &payment.StoredCredential{Initiator: sc.Initiator, Reason: sc.Reason}
+	}
+	return in, nil
+}
+
+// createPayment answers 201 with the payment whatever the gateway said: a
+// declined, failed or unknown payment is a payment, not an API error.
+func (s *server) createPayment(w http.ResponseWriter, r *http.Request) error {
+	p, err := principal(r)
+	if err != nil {
+		return err
+	}
+	var req createPaymentRequest
+	if err := api.DecodeJSON(r, &req); err != nil {
+		return err
+	}
+	in, err := req.input()
+	if err != nil {
+		return err
+	}
+	pay, err := s.eng.CreatePayment(r.Context(), p, in)
+	if err != nil {
+		return err
+	}
+	return api.JSON(w, http.StatusCreated, engine.PaymentObjectOf(pay))
+}
+
+func (s *server) listPayments(w http.ResponseWriter, r *http.Request) error {
+	p, err := principal(r)
+	if err != nil {
+		return err
+	}
+	var filter [3]string
+	for i, name := range []string{"status", "reference", "gateway"} {
+		if filter[i], err = queryValue(r, name); err != nil {
+			return err
+		}
+	}
+	f := payment.PaymentFilter{Status: payment.Status(filter[0]), Reference: filter[1], GatewayID: filter[2]}
+	return listPage(w, r, func(lp payment.ListParams) ([]*payment.Payment, bool, error) {
+		f.ListParams = lp
+		return s.eng.Payments(r.Context(), p.Account.ID, f)
+	}, engine.PaymentObjectOf, "/v1/payments")
+}
+
+func (s *server) getPayment(w http.ResponseWriter, r *http.Request) error {
+	p, err := principal(r)
+	if err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	pay, err := s.eng.Payment(r.Context(), p.Account.ID, id)
+	return paymentResult(w, pay, err, id)
+}
+
+// captureRequest is the optional body of POST /v1/payments/{id}/capture.
+type captureRequest struct {
+	// Amount to capture; all that is left when left out.
+	Amount *int64 `json:"amount"`
+}
+
+func (s *server) capturePayment(w http.ResponseWriter, r *http.Request) error {
+	p, err := principal(r)
+	if err != nil {
+		return err
+	}
+	var req captureRequest
+	if err := api.DecodeOptionalJSON(r, &req); err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	pay, err := s.eng.Capture(r.Context(), p, id, req.Amount)
+	return paymentResult(w, pay, err, id)
+}
+
+// voidRequest is the optional body of POST /v1/payments/{id}/void: an
+// empty object, so that any field sent is refused as unknown.
+type voidRequest struct{}
+
+func (s *server) voidPayment(w http.ResponseWriter, r *http.Request) error {
+	p, err := principal(r)
+	if err != nil {
+		return err
+	}
+	if err := api.DecodeOptionalJSON(r, &voidRequest{}); err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	pay, err := s.eng.Void(r.Context(), p, id)
+	return paymentResult(w, pay, err, id)
+}
+
+// refundRequest is the optional body of POST /v1/payments/{id}/refunds.
+type refundRequest struct {
+	// Amount to refund; all that is left when left out.
+	Amount *int64 `json:"amount"`
+	Reason string `json:"reason"`
+}
+
+func (s *server) refundPayment(w http.ResponseWriter, r *http.Request) error {
+	p, err := principal(r)
+	if err != nil {
+		return err
+	}
+	var req refundRequest
+	if err := api.DecodeOptionalJSON(r, &req); err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	pay, err := s.eng.Refund(r.Context(), p, id, req.Amount, req.Reason)
+	return paymentResult(w, pay, err, id)
+}
+
+// paymentResult answers an operation on the payment id.
+func paymentResult(w http.ResponseWriter, pay *payment.Payment, err error, id string) error {
+	if err != nil {
+		return notFoundAs(err, "payment", id)
+	}
+	return api.JSON(w, http.StatusOK, engine.PaymentObjectOf(pay))
+}
+
+// verificationRequest is the body of POST /v1/verifications.
+type verificationRequest struct {
+	PaymentMethod string `json:"payment_method"`
+	Gateway       string `json:"gateway"`
+}
+
+// createVerification answers 201 with the operation whatever its outcome, as
+// createPayment does.
+func (s *server) createVerification(w http.ResponseWriter, r *http.Request) error {
+	p, err := principal(r)
+	if err != nil {
+		return err
+	}
+	var req verificationRequest
+	if err := api.DecodeJSON(r, &req); err != nil {
+		return err
+	}
+	op, err := s.eng.Verify(r.Context(), p, req.PaymentMethod, req.Gateway)
+	if err != nil {
+		return err
+	}
+	return api.JSON(w, http.StatusCreated, engine.OperationObjectOf(op))
+}
+
+func (s *server) getOperation(w http.ResponseWriter, r *http.Request) error {
+	p, err := principal(r)
+	if err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	op, err := s.eng.Operation(r.Context(), p.Account.ID, id)
+	if err != nil {
+		return notFoundAs(err, "operation", id)
+	}
+	return api.JSON(w, http.StatusOK, engine.OperationObjectOf(op))
+}
+
+// transcriptObject is the scrubbed record of what an operation exchanged
+// with its gateway.
+type transcriptObject struct {
+	Object    string             `json:"object"`
+	Operation string             `json:"operation"`
+	Exchanges []gateway.Exchange `json:"exchanges"`
+}
+
+func (s *server) getTranscript(w http.ResponseWriter, r *http.Request) error {
+	p, err := principal(r)
+	if err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	op, err := s.eng.Operation(r.Context(), p.Account.ID, id)
+	if err != nil {
+		return notFoundAs(err, "operation", id)
+	}
+	var tr gateway.Transcript
+	if len(op.Transcript) > 0 {
+		if err := json.Unmarshal(op.Transcript, &tr); err != nil {
+			return fmt.Errorf("transcript of %s: %w", op.ID, err)
+		}
+	}
+	return api.JSON(w, http.StatusOK, transcriptObject{Object: "transcript", Operation: op.ID, Exchanges: nonNil(tr.Exchanges)})
+}
