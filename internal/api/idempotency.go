@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -27,8 +28,8 @@ const settleTimeout = 10 * time.Second
 // authentication: the key belongs to the principal's account.
 //
 // The first request with a key claims it and runs; its response is stored
-// if its status is below 500, and the key is released for a retry if it is
-// 5xx or the handler panicked. A later request with the same key and the
+// whatever its status (a panic is stored as the 500 it answers), because a
+// request that failed late may already have moved money. A later request with the same key and the
 // same method, path and body gets the stored response again (status, body
 // and Content-Type) with "Idempotent-Replayed: true". The same key with
 // another body is idempotency_key_reused (422); while the first request
@@ -87,12 +88,26 @@ func Idempotency(eng *engine.Engine, log *slog.Logger, render ErrorRenderer) fun
 						slog.String("request_id", RequestIDFrom(ctx)), slog.String("op", op), slog.String("error", err.Error()))
 				}
 			}
-			release := func(sctx context.Context) error { return eng.ReleaseIdempotencyKey(sctx, account, key) }
+			// Once the handler has run, its answer is stored whatever its
+			// status: a 5xx may come after a gateway call, and releasing the
+			// key would let a retry charge again (Stripe stores such results
+			// too). If storing fails the answer is still sent; the key then
+			// stays in flight until its lock passes.
+			complete := func(status int, contentType string, body []byte) {
+				stored := encodeStored(contentType, body)
+				settle("complete", func(sctx context.Context) error {
+					return eng.CompleteIdempotencyKey(sctx, account, key, status, stored)
+				})
+			}
 			finished := false
 			defer func() {
 				if !finished {
-					// The handler panicked; Recover, further out, answers.
-					settle("release", release)
+					// The handler panicked, perhaps after it changed
+					// something: store the 500 that Recover, further out,
+					// answers, so a retry replays it instead of running again.
+					pw := &captureWriter{header: http.Header{}}
+					render(pw, r, errHandlerPanicked)
+					complete(pw.statusCode(), pw.header.Get("Content-Type"), pw.buf.Bytes())
 				}
 			}()
 			r.Body = readCloser{bytes.NewReader(body)}
@@ -101,17 +116,7 @@ func Idempotency(eng *engine.Engine, log *slog.Logger, render ErrorRenderer) fun
 			finished = true
 
 			status := cw.statusCode()
-			if status >= 500 {
-				settle("release", release)
-			} else {
-				// If this fails the request has still taken effect:
-				// answering it is right, though a retry after the key's
-				// lock may run it again.
-				stored := encodeStored(w.Header().Get("Content-Type"), cw.buf.Bytes())
-				settle("complete", func(sctx context.Context) error {
-					return eng.CompleteIdempotencyKey(sctx, account, key, status, stored)
-				})
-			}
+			complete(status, w.Header().Get("Content-Type"), cw.buf.Bytes())
 			w.WriteHeader(status)
 			w.Write(cw.buf.Bytes())
 		})
@@ -120,6 +125,8 @@ func Idempotency(eng *engine.Engine, log *slog.Logger, render ErrorRenderer) fun
 
 var errNoPrincipal = &payment.Error{Kind: payment.KindInternal, Code: payment.CodeInternal,
 	Message: "idempotency middleware runs before authentication"}
+
+var errHandlerPanicked = errors.New("handler panicked")
 
 // A stored response is its Content-Type, a newline, and the body: the store
 // keeps only a status and bytes, and a replay must send the type too.

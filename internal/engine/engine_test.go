@@ -220,6 +220,10 @@ func TestValidationNamesTheField(t *testing.T) {
 		{"country", mod(func(in *engine.PaymentMethodInput) { in.Billing = &payment.Address{Country: "Norway"} }), payment.CodeParameterInvalid, "billing_address.country"},
 		{"email", mod(func(in *engine.PaymentMethodInput) { in.Email = "Jane <jane@example.com>" }), payment.CodeParameterInvalid, "email"},
 		{"metadata value", mod(func(in *engine.PaymentMethodInput) { in.Metadata = map[string]string{"k": string(make([]byte, 501))} }), payment.CodeParameterInvalid, "metadata.k"},
+		{"card number in metadata", mod(func(in *engine.PaymentMethodInput) {
+			in.Metadata = map[string]string{"note": "pan 4111 1111 1111 1111"}
+		}), "card_number_in_text", "metadata.note"},
+		{"card number in holder name", mod(func(in *engine.PaymentMethodInput) { in.Card.HolderName = "4111111111111111" }), "card_number_in_text", "card.holder_name"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -70,7 +70,7 @@ func (e *Engine) CreateGateway(ctx context.Context, p *payment.Principal, in Gat
 	ad, ok := e.gateways.Lookup(in.Type)
 	if !ok {
 		return nil, payment.Invalid(payment.CodeParameterInvalid, "type",
-			"Unknown gateway type '%s'. GET /v1/gateway_types lists the types.", printable(in.Type))
+			"Unknown gateway type '%s'. GET /v1/gateway_types lists the types.", printableName(in.Type))
 	}
 	spec := ad.Spec()
 	acct := p.Account
@@ -232,8 +232,8 @@ func checkFields(group string, fields []gateway.Field, in map[string]any, requir
 		v := in[k]
 		f, ok := byName[k]
 		if !ok {
-			return nil, &payment.Error{Kind: payment.KindInvalid, Code: payment.CodeParameterUnknown, Param: group + "." + printable(k),
-				Message: fmt.Sprintf("Unknown field %s.%s. %s", group, printable(k), fieldList(group, fields))}
+			return nil, &payment.Error{Kind: payment.KindInvalid, Code: payment.CodeParameterUnknown, Param: group + "." + printableName(k),
+				Message: fmt.Sprintf("Unknown field %s.%s. %s", group, printableName(k), fieldList(group, fields))}
 		}
 		param := group + "." + k
 		if v == nil {
@@ -305,19 +305,43 @@ func fieldList(group string, fields []gateway.Field) string {
 	return "Known fields: " + strings.Join(names, ", ") + "."
 }
 
-// printable shows a client-chosen name in a message only when it looks like
-// an identifier (it might be anything, a card number included).
-func printable(s string) string {
+// printableID shows a client-sent id in a message only when it cannot be a
+// secret: at most 32 characters (an API key is 40) of identifier characters,
+// without a run of 8 or more digits (a card number).
+func printableID(s string) string {
+	if len(s) == 0 || len(s) > 32 {
+		return "*"
+	}
+	run := 0
+	for _, c := range s {
+		switch {
+		case c >= '0' && c <= '9':
+			run++
+			if run >= 8 {
+				return "*"
+			}
+			continue
+		case !isNameChar(c):
+			return "*"
+		}
+		run = 0
+	}
+	return s
+}
+
+// printableName shows a client-chosen field or type name only when it looks
+// like one: identifier characters and fewer than 6 digits in all. Names are
+// echoed so typos are easy to fix, but a secret pasted as a name must not
+// come back.
+func printableName(s string) string {
 	if len(s) == 0 || len(s) > 64 {
 		return "*"
 	}
 	digits := 0
 	for _, c := range s {
-		switch {
-		case c >= '0' && c <= '9':
+		if c >= '0' && c <= '9' {
 			digits++
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c == '_', c == '-', c == '.':
-		default:
+		} else if !isNameChar(c) {
 			return "*"
 		}
 	}
@@ -327,13 +351,17 @@ func printable(s string) string {
 	return s
 }
 
+func isNameChar(c rune) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || c == '-' || c == '.'
+}
+
 func checkDisabled(spec gateway.Spec, ops []string) ([]payment.OperationKind, error) {
 	out := []payment.OperationKind{}
 	for i, o := range ops {
 		k := payment.OperationKind(o)
 		if !slices.Contains(payment.OperationKinds, k) {
 			return nil, payment.Invalid(payment.CodeParameterInvalid, fmt.Sprintf("disabled_operations[%d]", i),
-				"Unknown operation '%s': use one of authorize, purchase, capture, void, refund, verify, credit, store.", printable(o))
+				"Unknown operation '%s': use one of authorize, purchase, capture, void, refund, verify, credit, store.", printableName(o))
 		}
 		if !slices.Contains(out, k) {
 			out = append(out, k)

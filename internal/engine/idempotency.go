@@ -15,7 +15,7 @@ const MaxIdempotencyKeyLen = 255
 type IdempotencyClaim struct {
 	// Replay is the stored first response to send again, or nil when the
 	// caller now owns the key: it must run the request and then call
-	// CompleteIdempotencyKey or ReleaseIdempotencyKey.
+	// CompleteIdempotencyKey with its response.
 	Replay *payment.IdempotencyRecord
 }
 
@@ -60,10 +60,4 @@ func (e *Engine) ClaimIdempotencyKey(ctx context.Context, accountID, key, method
 // CompleteIdempotencyKey stores the response of a claimed key for replay.
 func (e *Engine) CompleteIdempotencyKey(ctx context.Context, accountID, key string, status int, body []byte) error {
 	return e.store.CompleteIdempotencyKey(ctx, accountID, key, status, body)
-}
-
-// ReleaseIdempotencyKey frees a claimed key whose request changed nothing,
-// so that a retry runs again.
-func (e *Engine) ReleaseIdempotencyKey(ctx context.Context, accountID, key string) error {
-	return e.store.ReleaseIdempotencyKey(ctx, accountID, key)
 }

@@ -223,6 +223,11 @@ func checkText(param, s string, max int) error {
 			return payment.Invalid(payment.CodeParameterInvalid, param, "%s must not contain control characters.", param)
 		}
 	}
+	if card.ContainsPAN(s) {
+		// Free text is stored and shown in the clear: a card number pasted
+		// into it would escape the vault.
+		return payment.Invalid("card_number_in_text", param, "%s must not contain a card number: vault cards as payment methods.", param)
+	}
 	return nil
 }
 
@@ -274,7 +279,7 @@ func checkMetadata(md map[string]string) error {
 			return payment.Invalid(payment.CodeParameterInvalid, "metadata", "metadata keys must be 1 to %d characters.", maxMetadataKeyLen)
 		}
 		if err := checkText("metadata."+k, k, maxMetadataKeyLen); err != nil {
-			return payment.Invalid(payment.CodeParameterInvalid, "metadata", "metadata keys must be printable text.")
+			return payment.Invalid(payment.CodeParameterInvalid, "metadata", "metadata keys must be printable text without card numbers.")
 		}
 		if err := checkText("metadata."+k, v, maxMetadataValLen); err != nil {
 			return err

@@ -198,7 +198,7 @@ func (e *Engine) prepareCardCall(ctx context.Context, acct *payment.Account, pmI
 	pm, err := e.store.PaymentMethod(ctx, acct.ID, pmID)
 	if errors.Is(err, payment.ErrNotFound) {
 		return nil, &payment.Error{Kind: payment.KindNotFound, Code: payment.CodeResourceMissing, Param: "payment_method",
-			Message: fmt.Sprintf("No such payment_method: '%s'", printable(pmID))}
+			Message: fmt.Sprintf("No such payment_method: '%s'", printableID(pmID))}
 	}
 	if err != nil {
 		return nil, err
@@ -250,7 +250,7 @@ func (e *Engine) prepareCall(ctx context.Context, acct *payment.Account, gwID st
 	g, err := e.store.Gateway(ctx, acct.ID, gwID)
 	if errors.Is(err, payment.ErrNotFound) {
 		return nil, &payment.Error{Kind: payment.KindNotFound, Code: payment.CodeResourceMissing, Param: "gateway",
-			Message: fmt.Sprintf("No such gateway: '%s'", printable(gwID))}
+			Message: fmt.Sprintf("No such gateway: '%s'", printableID(gwID))}
 	}
 	if err != nil {
 		return nil, err
@@ -538,7 +538,7 @@ func (e *Engine) Payment(ctx context.Context, accountID, id string) (*payment.Pa
 // Payments lists the account's payments, newest first.
 func (e *Engine) Payments(ctx context.Context, accountID string, f payment.PaymentFilter) ([]*payment.Payment, bool, error) {
 	if f.Status != "" && !knownStatus(f.Status) {
-		return nil, false, payment.Invalid(payment.CodeParameterInvalid, "status", "Unknown status '%s'.", printable(string(f.Status)))
+		return nil, false, payment.Invalid(payment.CodeParameterInvalid, "status", "Unknown status '%s'.", printableName(string(f.Status)))
 	}
 	return e.store.Payments(ctx, accountID, f)
 }

@@ -472,6 +472,8 @@ func TestPaymentInputValidation(t *testing.T) {
 		{"gsf type", payment.CodeParameterInvalid, "gateway_specific_fields.simulate_decline", base(func(in *engine.PaymentInput) {
 			in.GatewaySpecificFields = map[string]any{"simulate_decline": "yes"}
 		})},
+		{"card number in reference", "card_number_in_text", "reference", base(func(in *engine.PaymentInput) { in.Reference = "4242424242424242" })},
+		{"card number in metadata", "card_number_in_text", "metadata.x", base(func(in *engine.PaymentInput) { in.Metadata = map[string]string{"x": "5555-5555-5555-4444"} })},
 		{"initiator", payment.CodeParameterInvalid, "stored_credential.initiator", base(func(in *engine.PaymentInput) {
 			in.StoredCredential = &payment.StoredCredential{Initiator: "robot", Reason: "one_time"}
 		})},

@@ -1,0 +1,123 @@
+package engine_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kassapay/kassa/internal/engine"
+	"github.com/kassapay/kassa/internal/gateway"
+	"github.com/kassapay/kassa/internal/payment"
+)
+
+// crashedPayment stores a payment whose purchase is pending, as a process
+// that died between reserving and settling leaves it. When sent is set the
+// gateway did receive the purchase before the crash.
+func (f *fixture) crashedPayment(t *testing.T, p *payment.Principal, gw, pm string, sent bool) *payment.Payment {
+	t.Helper()
+	ctx := context.Background()
+	now := f.clock.Now().UTC().Truncate(time.Microsecond)
+	pay := &payment.Payment{ID: payment.NewID(payment.PrefixPayment), AccountID: p.Account.ID, Amount: 1000, Currency: "EUR",
+		GatewayID: gw, CredentialVersion: 1, PaymentMethodID: pm, Capture: true, Status: payment.StatusInitiated,
+		Test: true, CreatedAt: now, UpdatedAt: now}
+	op := &payment.Operation{ID: payment.NewID(payment.PrefixOperation), AccountID: pay.AccountID, PaymentID: pay.ID,
+		PaymentMethodID: pm, GatewayID: gw, CredentialVersion: 1, Kind: payment.OpPurchase, Amount: 1000, Currency: "EUR",
+		Outcome: payment.OutcomePending, CreatedAt: now, UpdatedAt: now}
+	pay.Operations = []*payment.Operation{op}
+	if err := f.store.CreatePayment(ctx, pay, nil); err != nil {
+		t.Fatal(err)
+	}
+	if sent {
+		res, err := f.sim.Purchase(ctx, &gateway.Request{Config: gateway.Config{GatewayID: gw}, Reference: op.ID,
+			Kind: payment.OpPurchase, Amount: 1000, Currency: "EUR",
+			Card: &gateway.Card{Number: "4111111111111111", ExpMonth: 12, ExpYear: 2030}})
+		if err != nil || res.Outcome != payment.OutcomeSucceeded {
+			t.Fatalf("simulated purchase: %+v %v", res, err)
+		}
+	}
+	return pay
+}
+
+// TestPendingAfterCrashIsReconciled: operations left pending are left alone
+// while their call could still be running, then settled from the gateway's
+// ledger — succeeded if it got the request, not sent if it never did.
+func TestPendingAfterCrashIsReconciled(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		p, _ := f.account(t, false)
+		gw := f.simGateway(t, p, nil).ID
+		pm := f.card(t, p, "4111111111111111", "").ID
+		sent := f.crashedPayment(t, p, gw, pm, true)
+		lost := f.crashedPayment(t, p, gw, pm, false)
+		if n, err := f.eng.Reconcile(ctx); err != nil || n != 0 {
+			t.Fatalf("reconciled %d fresh pending operations (%v): their calls may still be running", n, err)
+		}
+		f.clock.Add(2 * time.Minute)
+		if n, err := f.eng.Reconcile(ctx); err != nil || n != 2 {
+			t.Fatalf("reconciled %d, %v; want 2", n, err)
+		}
+		if got, _ := f.eng.Payment(ctx, p.Account.ID, sent.ID); got.Status != payment.StatusCaptured || got.AmountCaptured != 1000 {
+			t.Errorf("purchase the gateway received: %s %d, want CAPTURED 1000", got.Status, got.AmountCaptured)
+		}
+		got, _ := f.eng.Payment(ctx, p.Account.ID, lost.ID)
+		if got.Status != payment.StatusFailed || got.Operations[0].Outcome != payment.OutcomeNotSent {
+			t.Errorf("purchase the gateway never saw: %s / %s, want FAILED / not_sent", got.Status, got.Operations[0].Outcome)
+		}
+	})
+}
+
+// TestReconcilersShareTheWork runs two engines (two kassa processes) on one
+// database against one gateway: every unknown operation is settled, and
+// each exactly once.
+func TestReconcilersShareTheWork(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		p, _ := f.account(t, false)
+		gw := f.simGateway(t, p, nil).ID
+		pm := f.card(t, p, "4100000000000001", "").ID
+		var pays []*payment.Payment
+		for range 12 {
+			pays = append(pays, f.pay(t, p, pm, gw, 1000, true))
+		}
+		other := engine.New(engine.Config{Store: f.store, Vault: f.vault, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+			Now: f.clock.Now, Gateways: gateway.NewRegistry(f.sim)})
+		var wg sync.WaitGroup
+		counts := make([]int, 2)
+		for i, e := range []*engine.Engine{f.eng, other} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range 3 {
+					n, err := e.Reconcile(ctx)
+					if err != nil {
+						t.Error(err)
+					}
+					counts[i] += n
+				}
+			}()
+		}
+		wg.Wait()
+		if counts[0]+counts[1] != len(pays) {
+			t.Fatalf("settled %v, want %d in all", counts, len(pays))
+		}
+		evs, _, err := f.eng.Events(ctx, p.Account.ID, payment.ListParams{Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		settled := map[string]int{}
+		for _, ev := range evs {
+			if ev.Type == "payment.purchase.succeeded" {
+				settled[ev.ObjectID]++
+			}
+		}
+		for _, pay := range pays {
+			got, _ := f.eng.Payment(ctx, p.Account.ID, pay.ID)
+			if got.Status != payment.StatusCaptured || settled[pay.ID] != 1 {
+				t.Errorf("%s: %s, settled %d times", pay.ID, got.Status, settled[pay.ID])
+			}
+		}
+	})
+}
