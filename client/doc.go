@@ -20,6 +20,25 @@
 //		fmt.Println(pm.ID)
 //	}
 //
+// # Payments
+//
+// A payment goes through a gateway (CreateGateway) and is changed only by
+// its operations: CreatePayment purchases or authorizes, CapturePayment,
+// VoidPayment and RefundPayment follow up. What the gateway answered is in
+// the payment, not in the error: a declined card is a payment with status
+// PaymentDeclined and the decline code on its operation, returned without
+// error.
+//
+//	pay, err := c.CreatePayment(ctx, &client.PaymentParams{
+//		Amount: 1000, Currency: "EUR", PaymentMethod: pm.ID, Gateway: gw.ID,
+//	}, client.WithIdempotencyKey("order-1234"))
+//	if err != nil {
+//		return err // refused by kassa, or lost in transit: retry with the same key
+//	}
+//	if pay.Status == client.PaymentDeclined {
+//		fmt.Println("declined:", pay.Operations[0].DeclineCode)
+//	}
+//
 // # Errors
 //
 // Any answer with a 4xx or 5xx status is returned as an *Error carrying the
@@ -38,6 +57,7 @@
 // # Secrets
 //
 // The API key never appears in an error, nor in what fmt or log/slog print of
-// a Client. Card numbers and CVCs in CardParams and the secret of a newly
-// made APIKey are likewise redacted when printed or logged.
+// a Client. Card numbers and CVCs in CardParams, gateway credentials in
+// GatewayParams and GatewayCredentialsParams, and the secret of a newly made
+// APIKey are likewise redacted when printed or logged.
 package client

@@ -32,6 +32,16 @@ const (
 	CodeInternalError        = "internal_error"
 	CodeMethodNotAllowed     = "method_not_allowed"
 	CodeRouteNotFound        = "route_not_found"
+
+	// Gateways and payments.
+	CodeGatewayNotAllowed       = "gateway_not_allowed"
+	CodeGatewayRedacted         = "gateway_redacted"
+	CodeCredentialsUnverified   = "credentials_unverified"
+	CodeOperationNotSupported   = "operation_not_supported"
+	CodeOperationDisabled       = "operation_disabled"
+	CodeAmountExceedsCapturable = "amount_exceeds_capturable"
+	CodeAmountExceedsRefundable = "amount_exceeds_refundable"
+	CodeTestCardOnLiveAccount   = "test_card_on_live_account"
 )
 
 // Error is a 4xx or 5xx answer of the server. Message is the server's, meant

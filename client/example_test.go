@@ -74,3 +74,30 @@ func ExampleClient_AllPaymentMethods() {
 	// pm_2
 	// pm_1
 }
+
+func ExampleClient_CreatePayment() {
+	srv := fakeKassa(http.StatusCreated, payDeclinedJSON)
+	defer srv.Close()
+
+	c := client.New(srv.URL, "sk_test_…")
+	pay, err := c.CreatePayment(context.Background(), &client.PaymentParams{
+		Amount: 500, Currency: "EUR", PaymentMethod: "pm_2", Gateway: "gw_1",
+	}, client.WithIdempotencyKey("order-1235"))
+	if err != nil {
+		// Refused by kassa, or lost on the way: sending it again under the
+		// same key cannot charge twice.
+		fmt.Println(err)
+		return
+	}
+	// What the gateway said is in the payment, not in err.
+	switch pay.Status {
+	case client.PaymentCaptured:
+		fmt.Println("paid", pay.ID)
+	case client.PaymentDeclined:
+		fmt.Println("declined:", pay.Operations[len(pay.Operations)-1].DeclineCode)
+	default:
+		fmt.Println(pay.Status)
+	}
+	// Output:
+	// declined: insufficient_funds
+}

@@ -175,7 +175,306 @@ type List[T any] struct {
 
 // Pages of the list endpoints.
 type (
-	PaymentMethodList = List[*PaymentMethod]
-	APIKeyList        = List[*APIKey]
-	EventList         = List[*Event]
+	PaymentMethodList     = List[*PaymentMethod]
+	APIKeyList            = List[*APIKey]
+	EventList             = List[*Event]
+	GatewayTypeList       = List[*GatewayType]
+	GatewayList           = List[*Gateway]
+	CredentialVersionList = List[*CredentialVersion]
+	PaymentList           = List[*Payment]
 )
+
+// Operation kinds: what an operation asks of a gateway. A gateway type's
+// Characteristics and a gateway's DisabledOperations are lists of them.
+const (
+	OperationAuthorize = "authorize"
+	OperationPurchase  = "purchase"
+	OperationCapture   = "capture"
+	OperationVoid      = "void"
+	OperationRefund    = "refund"
+	OperationVerify    = "verify"
+	OperationCredit    = "credit"
+	OperationStore     = "store"
+)
+
+// Types of a GatewayField's value.
+const (
+	FieldTypeString  = "string"
+	FieldTypeBoolean = "boolean"
+	FieldTypeInteger = "integer"
+)
+
+// GatewayType is a kind of gateway the server offers: the fields a gateway
+// of the type takes and the operations it can run.
+type GatewayType struct {
+	Object string `json:"object"` // "gateway_type"
+	Type   string `json:"type"`
+	Name   string `json:"name"`
+	// CredentialFields are the secret fields of GatewayParams.Credentials.
+	CredentialFields []GatewayField `json:"credential_fields"`
+	// SettingsFields are the fields of GatewayParams.Settings.
+	SettingsFields []GatewayField `json:"settings_fields"`
+	// Characteristics are the operations (Operation…) the type can run.
+	Characteristics    []string `json:"characteristics"`
+	PaymentMethodTypes []string `json:"payment_method_types"`
+	// GatewaySpecificFields are the fields PaymentParams.GatewaySpecificFields
+	// may carry.
+	GatewaySpecificFields []GatewayField `json:"gateway_specific_fields"`
+	// Currencies the type accepts; empty means any the server knows.
+	Currencies []string `json:"currencies"`
+	// TestOnly types serve test accounts only.
+	TestOnly bool `json:"test_only"`
+	// Notifications: the provider reports outcomes asynchronously.
+	Notifications bool `json:"notifications"`
+}
+
+// GatewayField describes one credential, setting or gateway-specific field.
+type GatewayField struct {
+	Name  string `json:"name"`
+	Label string `json:"label"`
+	// Type is the JSON type of the value: FieldTypeString, FieldTypeBoolean
+	// or FieldTypeInteger.
+	Type     string `json:"type"`
+	Required bool   `json:"required"`
+	// Sensitive fields are sealed by the server, shown only masked and
+	// scrubbed from transcripts.
+	Sensitive bool `json:"sensitive"`
+}
+
+// GatewayState is whether a gateway still holds credentials.
+type GatewayState string
+
+const (
+	// GatewayRetained: usable. Entered on creation, and by setting new
+	// credentials on a redacted gateway.
+	GatewayRetained GatewayState = "retained"
+	// GatewayRedacted: every credential version is destroyed (by
+	// RedactGateway); payments through it are refused until
+	// SetGatewayCredentials makes it retained again.
+	GatewayRedacted GatewayState = "redacted"
+)
+
+// Gateway is a configured connection to a payment service provider. Its
+// credentials appear only masked.
+type Gateway struct {
+	ID     string `json:"id"`
+	Object string `json:"object"` // "gateway"
+	Type   string `json:"type"`
+	// Name is the display name of the type.
+	Name               string         `json:"name"`
+	Description        string         `json:"description"`
+	State              GatewayState   `json:"state"`
+	Sandbox            bool           `json:"sandbox"`
+	Settings           map[string]any `json:"settings"`
+	MerchantProfileKey string         `json:"merchant_profile_key"`
+	SubMerchantKey     string         `json:"sub_merchant_key"`
+	DisabledOperations []string       `json:"disabled_operations"`
+	// Credentials is the newest credential version, the one new payments
+	// use.
+	Credentials GatewayCredentials `json:"credentials"`
+	// Characteristics are the operations the gateway runs: its type's, less
+	// the disabled ones.
+	Characteristics []string   `json:"characteristics"`
+	CreatedAt       time.Time  `json:"created_at"`
+	UpdatedAt       time.Time  `json:"updated_at"`
+	RedactedAt      *time.Time `json:"redacted_at"`
+}
+
+// GatewayCredentials is a gateway's newest credential version as the server
+// shows it.
+type GatewayCredentials struct {
+	// Version is 0 before any credentials were set.
+	Version int `json:"version"`
+	// Fields holds each credential that is set, the sensitive ones masked
+	// ("••••" and at most the last four characters).
+	Fields map[string]string `json:"fields"`
+}
+
+// CredentialVersion is one entry of a gateway's credential history: who set
+// the version and when, never its values.
+type CredentialVersion struct {
+	Object      string `json:"object"` // "credential_version"
+	Version     int    `json:"version"`
+	Description string `json:"description"`
+	// CreatedBy is the id of the API key that set the version, or "cli".
+	CreatedBy string    `json:"created_by"`
+	CreatedAt time.Time `json:"created_at"`
+	// Destroyed: the values are gone (the gateway was redacted).
+	Destroyed bool `json:"destroyed"`
+}
+
+// PaymentStatus is a payment's state. The server derives it from the
+// payment's amounts and the outcomes of its operations; it is never set.
+type PaymentStatus string
+
+const (
+	// PaymentInitiated: created; its first operation is in flight.
+	PaymentInitiated PaymentStatus = "INITIATED"
+	// PaymentAuthorized: authorized, nothing captured yet. Left by a
+	// capture, a void, or a follow-up whose outcome is unknown.
+	PaymentAuthorized PaymentStatus = "AUTHORIZED"
+	// PaymentPartiallyCaptured: part of the authorization captured; more
+	// may be captured, and the captured part refunded.
+	PaymentPartiallyCaptured PaymentStatus = "PARTIALLY_CAPTURED"
+	// PaymentCaptured: all of the authorization captured, or a purchase.
+	PaymentCaptured PaymentStatus = "CAPTURED"
+	// PaymentPartiallyCapturedRefunded: partly captured, and part of that
+	// refunded.
+	PaymentPartiallyCapturedRefunded PaymentStatus = "PARTIALLY_CAPTURED_REFUNDED"
+	// PaymentPartiallyRefunded: fully captured, part of it refunded.
+	PaymentPartiallyRefunded PaymentStatus = "PARTIALLY_REFUNDED"
+	// PaymentRefunded: everything captured was refunded. Final.
+	PaymentRefunded PaymentStatus = "REFUNDED"
+	// PaymentAuthorizationVoided: the authorization was released before any
+	// capture. Final.
+	PaymentAuthorizationVoided PaymentStatus = "AUTHORIZATION_VOIDED"
+	// PaymentDeclined: the issuer or gateway declined the first operation;
+	// its DeclineCode says why. Final.
+	PaymentDeclined PaymentStatus = "DECLINED"
+	// PaymentFailed: the first operation failed, or certainly never reached
+	// the gateway. Final.
+	PaymentFailed PaymentStatus = "FAILED"
+	// PaymentUnknown: an operation's answer was lost. The server asks the
+	// gateway and settles the payment; meanwhile every action on it is
+	// refused (IsConflict).
+	PaymentUnknown PaymentStatus = "UNKNOWN"
+	// PaymentOnHold is reserved for payments held for review; the server
+	// does not enter it yet.
+	PaymentOnHold PaymentStatus = "ON_HOLD"
+)
+
+// Outcome is what became of an operation.
+type Outcome string
+
+const (
+	// OutcomePending: the gateway call is in flight. Left when it settles.
+	OutcomePending Outcome = "pending"
+	// OutcomeSucceeded: the gateway did it. Final.
+	OutcomeSucceeded Outcome = "succeeded"
+	// OutcomeDeclined: the issuer or gateway said no; DeclineCode says
+	// why. Final.
+	OutcomeDeclined Outcome = "declined"
+	// OutcomeFailed: the gateway refused the request as invalid, or broke;
+	// sending it again will not help. Final.
+	OutcomeFailed Outcome = "failed"
+	// OutcomeNotSent: the gateway was certainly never reached, so nothing
+	// happened: safe to try again. Final.
+	OutcomeNotSent Outcome = "not_sent"
+	// OutcomeUnknown: the request may have reached the gateway and its
+	// answer was lost. Left when the server has found out from the gateway.
+	OutcomeUnknown Outcome = "unknown"
+)
+
+// Payment is one amount on one payment method through one gateway, changed
+// only by its operations.
+type Payment struct {
+	ID     string        `json:"id"`
+	Object string        `json:"object"` // "payment"
+	Status PaymentStatus `json:"status"`
+	// Amount and the amounts below are in minor units of Currency (1000 is
+	// 10.00 EUR).
+	Amount           int64  `json:"amount"`
+	Currency         string `json:"currency"`
+	AmountAuthorized int64  `json:"amount_authorized"`
+	AmountCaptured   int64  `json:"amount_captured"`
+	AmountRefunded   int64  `json:"amount_refunded"`
+	// Capture is true for a purchase, false for an authorization to capture
+	// later.
+	Capture bool   `json:"capture"`
+	Gateway string `json:"gateway"`
+	// CredentialVersion is the gateway credential version the payment was
+	// made with; its captures, voids and refunds use it too.
+	CredentialVersion int               `json:"credential_version"`
+	PaymentMethod     string            `json:"payment_method"`
+	Reference         string            `json:"reference"`
+	Description       string            `json:"description"`
+	Metadata          map[string]string `json:"metadata"`
+	// StoredCredential is nil when none was given.
+	StoredCredential *StoredCredential `json:"stored_credential"`
+	// RequiresReview: the server could not find out an operation's
+	// outcome; check it at the gateway.
+	RequiresReview bool `json:"requires_review"`
+	Test           bool `json:"test"`
+	// Operations are the payment's operations, oldest first.
+	Operations []*Operation `json:"operations"`
+	CreatedAt  time.Time    `json:"created_at"`
+	UpdatedAt  time.Time    `json:"updated_at"`
+}
+
+// Stored credential initiators and reasons (the card networks'
+// credential-on-file framework).
+const (
+	InitiatorCardholder = "cardholder"
+	InitiatorMerchant   = "merchant"
+
+	ReasonOneTime     = "one_time"
+	ReasonRecurring   = "recurring"
+	ReasonUnscheduled = "unscheduled"
+)
+
+// StoredCredential says who starts a payment on a stored card, and why.
+type StoredCredential struct {
+	// Initiator is InitiatorCardholder or InitiatorMerchant.
+	Initiator string `json:"initiator"`
+	// Reason is ReasonOneTime, ReasonRecurring or ReasonUnscheduled.
+	Reason string `json:"reason"`
+}
+
+// Operation is one exchange with a gateway: an operation of a payment, or
+// a verification.
+type Operation struct {
+	// ID is also the reference the gateway knows the operation by.
+	ID     string `json:"id"`
+	Object string `json:"object"` // "operation"
+	// Kind is one of the Operation… constants.
+	Kind     string  `json:"kind"`
+	Amount   int64   `json:"amount"`
+	Currency string  `json:"currency"`
+	Outcome  Outcome `json:"outcome"`
+	// DeclineCode is the server's code for a decline or failure
+	// ("card_declined", "insufficient_funds", "do_not_honor", …), else
+	// empty.
+	DeclineCode          string `json:"decline_code"`
+	GatewayReference     string `json:"gateway_reference"`
+	ResponseCode         string `json:"response_code"`
+	Message              string `json:"message"`
+	AVSCode              string `json:"avs_code"`
+	CVVCode              string `json:"cvv_code"`
+	NetworkTransactionID string `json:"network_transaction_id"`
+	Gateway              string `json:"gateway"`
+	CredentialVersion    int    `json:"credential_version"`
+	PaymentMethod        string `json:"payment_method"`
+	// Payment is the id of the operation's payment; empty for a
+	// verification.
+	Payment   string    `json:"payment"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Transcript is what the server and the gateway exchanged for one
+// operation, scrubbed of card numbers, security codes and credentials
+// (they read "[FILTERED]").
+type Transcript struct {
+	Object string `json:"object"` // "transcript"
+	// Operation is the id of the operation.
+	Operation string `json:"operation"`
+	// Exchanges is empty for an operation that exchanged nothing.
+	Exchanges []Exchange `json:"exchanges"`
+}
+
+// Exchange is one request to a gateway and what came back. Bodies are cut
+// at 64 KiB.
+type Exchange struct {
+	Method         string            `json:"method"`
+	URL            string            `json:"url"`
+	RequestHeaders map[string]string `json:"request_headers,omitempty"`
+	RequestBody    string            `json:"request_body,omitempty"`
+	// Status is the HTTP status, 0 when no response arrived.
+	Status          int               `json:"status,omitempty"`
+	ResponseHeaders map[string]string `json:"response_headers,omitempty"`
+	ResponseBody    string            `json:"response_body,omitempty"`
+	// Error says why the exchange failed, when it did.
+	Error      string    `json:"error,omitempty"`
+	StartedAt  time.Time `json:"started_at"`
+	DurationMS int64     `json:"duration_ms"`
+}

@@ -4,8 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -132,4 +135,185 @@ func (p RollAPIKeyParams) MarshalJSON() ([]byte, error) {
 	return json.Marshal(struct {
 		ExpiresIn int64 `json:"expires_in"`
 	}{int64(p.ExpiresIn / time.Second)})
+}
+
+// GatewayParams configures a gateway of one of the types GatewayTypes
+// lists. The type's GatewayType says which fields Credentials and Settings
+// take. Credentials never leave the client except in the request: fmt and
+// log/slog print only their field names.
+type GatewayParams struct {
+	Type        string `json:"type"`
+	Description string `json:"description,omitempty"`
+	// Credentials are the secret fields; they become credential version 1,
+	// and the server shows them only masked from then on.
+	Credentials map[string]any `json:"credentials,omitempty"`
+	Settings    map[string]any `json:"settings,omitempty"`
+	// Sandbox uses the provider's test environment. Nil leaves it to the
+	// server: true on test accounts (which may only use sandboxes), false
+	// on live ones.
+	Sandbox            *bool  `json:"sandbox,omitempty"`
+	MerchantProfileKey string `json:"merchant_profile_key,omitempty"`
+	SubMerchantKey     string `json:"sub_merchant_key,omitempty"`
+	// DisabledOperations are operations (Operation…) the gateway must not
+	// run, though its type can.
+	DisabledOperations []string `json:"disabled_operations,omitempty"`
+}
+
+// String describes p with the names of its credentials, not their values.
+func (p GatewayParams) String() string {
+	s := "gateway params (type " + p.Type
+	if len(p.Credentials) > 0 {
+		s += ", credentials " + strings.Join(fieldNames(p.Credentials), ", ") + " redacted"
+	}
+	return s + ")"
+}
+
+// Format prints String for every verb, so no verb can print a credential.
+func (p GatewayParams) Format(f fmt.State, verb rune) { formatRedacted(f, verb, p.String()) }
+
+// LogValue logs p with the names of its credentials, not their values, and
+// without its settings.
+func (p GatewayParams) LogValue() slog.Value {
+	attrs := []slog.Attr{slog.String("type", p.Type)}
+	if p.Description != "" {
+		attrs = append(attrs, slog.String("description", p.Description))
+	}
+	if p.Sandbox != nil {
+		attrs = append(attrs, slog.Bool("sandbox", *p.Sandbox))
+	}
+	if len(p.Credentials) > 0 {
+		attrs = append(attrs, slog.Any("credential_fields", fieldNames(p.Credentials)))
+	}
+	if len(p.DisabledOperations) > 0 {
+		attrs = append(attrs, slog.Any("disabled_operations", p.DisabledOperations))
+	}
+	return slog.GroupValue(attrs...)
+}
+
+// fieldNames returns the keys of m, sorted: which credentials were given,
+// and nothing of them.
+func fieldNames(m map[string]any) []string { return slices.Sorted(maps.Keys(m)) }
+
+// UpdateGatewayParams changes a gateway's non-secret fields; nil fields are
+// left as they are. Credentials change only through SetGatewayCredentials.
+type UpdateGatewayParams struct {
+	Description *string `json:"description,omitempty"`
+	// Settings, when not nil, replace the settings; an empty map clears
+	// them.
+	Settings           map[string]any `json:"settings,omitzero"`
+	Sandbox            *bool          `json:"sandbox,omitempty"`
+	MerchantProfileKey *string        `json:"merchant_profile_key,omitempty"`
+	SubMerchantKey     *string        `json:"sub_merchant_key,omitempty"`
+	// DisabledOperations, when not nil, replaces the list; an empty slice
+	// ([]string{}) enables every operation of the type.
+	DisabledOperations []string `json:"disabled_operations,omitzero"`
+}
+
+// GatewayCredentialsParams are a gateway's new credentials. Like
+// GatewayParams, they print and log without their values.
+type GatewayCredentialsParams struct {
+	// Credentials are every credential of the new version: it replaces the
+	// last one, it is not merged with it.
+	Credentials map[string]any `json:"credentials"`
+	// Description says why the credentials changed, for the history.
+	Description string `json:"description,omitempty"`
+	// Validate asks the gateway whether the credentials work before they
+	// are saved, when its type can tell. Nil means true.
+	Validate *bool `json:"validate,omitempty"`
+}
+
+// String describes p with the names of its credentials, not their values.
+func (p GatewayCredentialsParams) String() string {
+	if len(p.Credentials) == 0 {
+		return "gateway credentials (none)"
+	}
+	return "gateway credentials (" + strings.Join(fieldNames(p.Credentials), ", ") + " redacted)"
+}
+
+// Format prints String for every verb.
+func (p GatewayCredentialsParams) Format(f fmt.State, verb rune) { formatRedacted(f, verb, p.String()) }
+
+// LogValue logs p with the names of its credentials, not their values.
+func (p GatewayCredentialsParams) LogValue() slog.Value {
+	attrs := []slog.Attr{slog.Any("credential_fields", fieldNames(p.Credentials))}
+	if p.Description != "" {
+		attrs = append(attrs, slog.String("description", p.Description))
+	}
+	if p.Validate != nil {
+		attrs = append(attrs, slog.Bool("validate", *p.Validate))
+	}
+	return slog.GroupValue(attrs...)
+}
+
+// PaymentParams ask for a payment: a purchase, or an authorization to
+// capture later.
+type PaymentParams struct {
+	// Amount is in minor units of Currency (1000 is 10.00 EUR).
+	Amount int64 `json:"amount"`
+	// Currency is an ISO 4217 code in upper case.
+	Currency string `json:"currency"`
+	// PaymentMethod is the id of a vaulted payment method.
+	PaymentMethod string `json:"payment_method"`
+	// Gateway is the id of a gateway.
+	Gateway string `json:"gateway"`
+	// Capture: nil or true purchases; false only authorizes, to capture
+	// with CapturePayment.
+	Capture *bool `json:"capture,omitempty"`
+	// Reference is the merchant's own reference, sent to the gateway;
+	// ListPayments can filter by it.
+	Reference        string            `json:"reference,omitempty"`
+	Description      string            `json:"description,omitempty"`
+	Metadata         map[string]string `json:"metadata,omitempty"`
+	StoredCredential *StoredCredential `json:"stored_credential,omitempty"`
+	// GatewaySpecificFields are the fields the gateway type's
+	// GatewaySpecificFields declare.
+	GatewaySpecificFields map[string]any `json:"gateway_specific_fields,omitempty"`
+}
+
+// PaymentListParams page through payments, optionally only those with the
+// given status, reference or gateway. The zero value (or nil) asks for the
+// first page of all of them.
+type PaymentListParams struct {
+	ListParams
+	Status    PaymentStatus
+	Reference string
+	// Gateway is a gateway id.
+	Gateway string
+}
+
+func (p *PaymentListParams) query() url.Values {
+	if p == nil {
+		return nil
+	}
+	q := p.ListParams.query()
+	if p.Status != "" {
+		q.Set("status", string(p.Status))
+	}
+	if p.Reference != "" {
+		q.Set("reference", p.Reference)
+	}
+	if p.Gateway != "" {
+		q.Set("gateway", p.Gateway)
+	}
+	return q
+}
+
+// CaptureParams say how much of an authorization to capture.
+type CaptureParams struct {
+	// Amount to capture, in minor units; nil captures all that is left.
+	Amount *int64 `json:"amount,omitempty"`
+}
+
+// RefundParams say how much of what was captured to refund.
+type RefundParams struct {
+	// Amount to refund, in minor units; nil refunds all that is left.
+	Amount *int64 `json:"amount,omitempty"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// VerificationParams ask a gateway whether a payment method is good,
+// without moving money.
+type VerificationParams struct {
+	PaymentMethod string `json:"payment_method"`
+	Gateway       string `json:"gateway"`
 }

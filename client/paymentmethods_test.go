@@ -143,6 +143,21 @@ func TestEmptyID(t *testing.T) {
 		"RedactPaymentMethod": func() error { _, err := c.RedactPaymentMethod(ctx, ""); return err },
 		"RollAPIKey":          func() error { _, err := c.RollAPIKey(ctx, "", nil); return err },
 		"RevokeAPIKey":        func() error { _, err := c.RevokeAPIKey(ctx, ""); return err },
+		"Gateway":             func() error { _, err := c.Gateway(ctx, ""); return err },
+		"UpdateGateway":       func() error { _, err := c.UpdateGateway(ctx, "", nil); return err },
+		"SetGatewayCredentials": func() error {
+			_, err := c.SetGatewayCredentials(ctx, "", &client.GatewayCredentialsParams{Credentials: map[string]any{}})
+			return err
+		},
+		"GatewayCredentialHistory": func() error { _, err := c.GatewayCredentialHistory(ctx, ""); return err },
+		"RetainGateway":            func() error { _, err := c.RetainGateway(ctx, ""); return err },
+		"RedactGateway":            func() error { _, err := c.RedactGateway(ctx, ""); return err },
+		"Payment":                  func() error { _, err := c.Payment(ctx, ""); return err },
+		"CapturePayment":           func() error { _, err := c.CapturePayment(ctx, "", nil); return err },
+		"VoidPayment":              func() error { _, err := c.VoidPayment(ctx, ""); return err },
+		"RefundPayment":            func() error { _, err := c.RefundPayment(ctx, "", nil); return err },
+		"Operation":                func() error { _, err := c.Operation(ctx, ""); return err },
+		"OperationTranscript":      func() error { _, err := c.OperationTranscript(ctx, ""); return err },
 	} {
 		if err := call(); err == nil {
 			t.Errorf("%s with an empty id: no error", name)

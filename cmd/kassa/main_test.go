@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -118,8 +120,9 @@ func card(number, cvc string) *client.PaymentMethodParams {
 
 // TestEndToEnd starts the real server on a fresh data directory and drives
 // it through the Go client: first start, tokenize, read, list, update,
-// retain, redact, idempotency, keys, events, and a second account made by
-// `kassa account create` while the server runs.
+// retain, redact, idempotency, keys, events, a second account made by
+// `kassa account create` while the server runs, payments through a
+// simulator gateway, and a restart.
 func TestEndToEnd(t *testing.T) {
 	t.Run("sqlite", func(t *testing.T) { testEndToEnd(t, nil) })
 	t.Run("postgres", func(t *testing.T) { testEndToEnd(t, []string{"--database-url", pgtest.SchemaURL(t)}) })
@@ -241,6 +244,8 @@ func testEndToEnd(t *testing.T, dbArgs []string) {
 		t.Fatalf("new key: %v", err)
 	}
 
+	pay := testPayments(t, s, c, b)
+
 	// The server restarts on the same directory without making a new account.
 	s.Stop(t)
 	s2 := startServer(t, dir, getenv, dbArgs...)
@@ -250,6 +255,188 @@ func testEndToEnd(t *testing.T, dbArgs []string) {
 	if got, err := client.New(s2.URL, created.SecretKey).Account(ctx); err != nil || got.ID != created.Account {
 		t.Fatalf("after restart: %+v %v", got, err)
 	}
+	if got, err := client.New(s2.URL, s.bootstrapKey(t)).Payment(ctx, pay.ID); err != nil ||
+		got.Status != pay.Status || got.AmountCaptured != pay.AmountCaptured || len(got.Operations) != len(pay.Operations) {
+		t.Fatalf("payment after restart: %+v %v, want status %s", got, err, pay.Status)
+	}
+}
+
+// testPayments drives payments through the simulator gateway as account a
+// (client c), and checks that account b sees none of it. It returns the
+// partly captured and refunded payment, for a check after a restart.
+func testPayments(t *testing.T, s *server, c, b *client.Client) *client.Payment {
+	t.Helper()
+	ctx := context.Background()
+	creds := map[string]any{"login": "e2e-login", "password": "e2e-password-secret"}
+	rotated := map[string]any{"login": "e2e-login-2", "password": "e2e-password-rotated"}
+	// What must never come back: the credentials, as they are and as the
+	// HTTP Basic header the simulator sends them in, and the card number.
+	secrets := []string{"e2e-login", "e2e-password-secret", "e2e-password-rotated",
+		base64.StdEncoding.EncodeToString([]byte("e2e-login:e2e-password-secret")), "4111111111111111"}
+	noSecrets := func(what string, v any) {
+		t.Helper()
+		data, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, sec := range secrets {
+			if strings.Contains(string(data), sec) {
+				t.Errorf("%s shows %q: %s", what, sec, data)
+			}
+		}
+	}
+
+	types, err := c.GatewayTypes(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(types.Data, func(gt *client.GatewayType) bool { return gt.Type == "simulator" }) {
+		t.Fatalf("gateway types lack the simulator: %+v", types.Data)
+	}
+	gw, err := c.CreateGateway(ctx, &client.GatewayParams{Type: "simulator", Description: "e2e", Credentials: creds},
+		client.WithIdempotencyKey("gw-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gw.State != client.GatewayRetained || !gw.Sandbox || gw.Credentials.Version != 1 ||
+		!slices.Contains(gw.Characteristics, client.OperationCapture) {
+		t.Fatalf("created gateway %+v", gw)
+	}
+	noSecrets("created gateway", gw)
+	if gw, err = c.UpdateGateway(ctx, gw.ID, &client.UpdateGatewayParams{Description: new("e2e simulator")}); err != nil ||
+		gw.Description != "e2e simulator" || gw.Credentials.Version != 1 {
+		t.Fatalf("update gateway: %+v %v", gw, err)
+	}
+
+	// Authorize 10.00 EUR, capture 6.00 of it, refund 1.00 of that.
+	retained := card("4111111111111111", "123")
+	retained.Retain = true
+	pm, err := c.CreatePaymentMethod(ctx, retained)
+	if err != nil || pm.StorageState != client.StorageRetained {
+		t.Fatalf("retained card: %+v %v", pm, err)
+	}
+	var resp client.Response
+	auth := &client.PaymentParams{Amount: 1000, Currency: "EUR", PaymentMethod: pm.ID, Gateway: gw.ID,
+		Capture: new(false), Reference: "e2e-order-1"}
+	pay, err := c.CreatePayment(ctx, auth, client.WithIdempotencyKey("pay-1"), client.WithResponse(&resp))
+	if err != nil || resp.StatusCode != 201 || pay.Status != client.PaymentAuthorized || pay.AmountAuthorized != 1000 ||
+		pay.CredentialVersion != 1 {
+		t.Fatalf("authorize: %+v %v (status %d)", pay, err, resp.StatusCode)
+	}
+	if again, err := c.CreatePayment(ctx, auth, client.WithIdempotencyKey("pay-1"), client.WithResponse(&resp)); err != nil ||
+		again.ID != pay.ID || !resp.Replayed {
+		t.Fatalf("authorize again under the same key: %+v %v replayed=%v", again, err, resp.Replayed)
+	}
+	if pay, err = c.CapturePayment(ctx, pay.ID, &client.CaptureParams{Amount: new(int64(600))}); err != nil ||
+		pay.Status != client.PaymentPartiallyCaptured || pay.AmountCaptured != 600 {
+		t.Fatalf("capture: %+v %v", pay, err)
+	}
+	if pay, err = c.RefundPayment(ctx, pay.ID, &client.RefundParams{Amount: new(int64(100)), Reason: "e2e"}); err != nil {
+		t.Fatal(err)
+	}
+	if pay.Status != client.PaymentPartiallyCapturedRefunded || pay.AmountAuthorized != 1000 || pay.AmountCaptured != 600 ||
+		pay.AmountRefunded != 100 || len(pay.Operations) != 3 {
+		t.Fatalf("after capture and refund: %+v", pay)
+	}
+	if got, err := c.Payment(ctx, pay.ID); err != nil || got.Status != pay.Status || len(got.Operations) != 3 {
+		t.Fatalf("read back: %+v %v", got, err)
+	}
+
+	// A decline is a payment, not an error.
+	poor, err := c.CreatePaymentMethod(ctx, card("4000000000009995", "123"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	declined, err := c.CreatePayment(ctx, &client.PaymentParams{Amount: 500, Currency: "EUR", PaymentMethod: poor.ID, Gateway: gw.ID},
+		client.WithResponse(&resp))
+	if err != nil || resp.StatusCode != 201 || declined.Status != client.PaymentDeclined || len(declined.Operations) != 1 ||
+		declined.Operations[0].Outcome != client.OutcomeDeclined || declined.Operations[0].DeclineCode != "insufficient_funds" {
+		t.Fatalf("declined purchase: %+v %v (status %d)", declined, err, resp.StatusCode)
+	}
+	list, err := c.ListPayments(ctx, &client.PaymentListParams{Status: client.PaymentDeclined, Gateway: gw.ID})
+	if err != nil || len(list.Data) != 1 || list.Data[0].ID != declined.ID {
+		t.Fatalf("declined payments: %+v %v", list, err)
+	}
+	var all []string
+	for p, err := range c.AllPayments(ctx, &client.PaymentListParams{ListParams: client.ListParams{Limit: 1}}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, p.ID)
+	}
+	if !slices.Equal(all, []string{declined.ID, pay.ID}) {
+		t.Fatalf("all payments %v, want %v", all, []string{declined.ID, pay.ID})
+	}
+
+	// Rotation makes version 2; the history and the gateway show no value.
+	if gw, err = c.SetGatewayCredentials(ctx, gw.ID, &client.GatewayCredentialsParams{Credentials: rotated,
+		Description: "e2e rotation"}); err != nil || gw.Credentials.Version != 2 {
+		t.Fatalf("rotate: %+v %v", gw, err)
+	}
+	history, err := c.GatewayCredentialHistory(ctx, gw.ID)
+	if err != nil || len(history.Data) != 2 || history.Data[0].Version != 2 || history.Data[0].Description != "e2e rotation" ||
+		history.Data[1].Version != 1 {
+		t.Fatalf("credential history: %+v %v", history, err)
+	}
+	noSecrets("credential history", history)
+	if gw, err = c.Gateway(ctx, gw.ID); err != nil {
+		t.Fatal(err)
+	}
+	noSecrets("gateway", gw)
+	gws, err := c.ListGateways(ctx, nil)
+	if err != nil || len(gws.Data) != 1 {
+		t.Fatalf("gateways: %+v %v", gws, err)
+	}
+	noSecrets("gateway list", gws)
+
+	v, err := c.CreateVerification(ctx, &client.VerificationParams{PaymentMethod: pm.ID, Gateway: gw.ID})
+	if err != nil || v.Kind != client.OperationVerify || v.Outcome != client.OutcomeSucceeded || v.Payment != "" ||
+		v.CredentialVersion != 2 {
+		t.Fatalf("verification: %+v %v", v, err)
+	}
+
+	// The capture's transcript: it ran on version 1, and shows none of it.
+	i := slices.IndexFunc(pay.Operations, func(op *client.Operation) bool { return op.Kind == client.OperationCapture })
+	if i < 0 {
+		t.Fatalf("no capture among %+v", pay.Operations)
+	}
+	capture, err := c.Operation(ctx, pay.Operations[i].ID)
+	if err != nil || capture.Payment != pay.ID || capture.Amount != 600 || capture.Outcome != client.OutcomeSucceeded {
+		t.Fatalf("capture operation: %+v %v", capture, err)
+	}
+	tr, err := c.OperationTranscript(ctx, capture.ID)
+	if err != nil || tr.Operation != capture.ID || len(tr.Exchanges) < 1 {
+		t.Fatalf("capture transcript: %+v %v", tr, err)
+	}
+	noSecrets("capture transcript", tr)
+	if tr, err := c.OperationTranscript(ctx, pay.Operations[0].ID); err != nil || len(tr.Exchanges) < 1 {
+		t.Fatalf("authorize transcript: %+v %v", tr, err)
+	} else {
+		noSecrets("authorize transcript", tr)
+	}
+	for _, sec := range secrets {
+		if strings.Contains(s.Stderr.String()+s.Stdout.String(), sec) {
+			t.Errorf("the server's output holds %q", sec)
+		}
+	}
+
+	// Another account sees none of it.
+	if _, err := b.Gateway(ctx, gw.ID); !client.IsNotFound(err) {
+		t.Errorf("another account reading a gateway: %v, want 404", err)
+	}
+	if _, err := b.Payment(ctx, pay.ID); !client.IsNotFound(err) {
+		t.Errorf("another account reading a payment: %v, want 404", err)
+	}
+	if _, err := b.CapturePayment(ctx, pay.ID, nil); !client.IsNotFound(err) {
+		t.Errorf("another account capturing a payment: %v, want 404", err)
+	}
+	if _, err := b.OperationTranscript(ctx, capture.ID); !client.IsNotFound(err) {
+		t.Errorf("another account reading a transcript: %v, want 404", err)
+	}
+	if l, err := b.ListPayments(ctx, nil); err != nil || len(l.Data) != 0 {
+		t.Errorf("another account's payments: %+v %v", l, err)
+	}
+	return pay
 }
 
 // TestNoCardDataAtRest tokenizes a card, tokenizes and redacts another, and
