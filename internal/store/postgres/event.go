@@ -12,14 +12,26 @@ import (
 
 const eventColumns = `id, account_id, type, object_id, data, created_at`
 
+const insertEventSQL = `INSERT INTO events (` + eventColumns + `) VALUES ($1, $2, $3, $4, $5, $6)`
+
 func insertEvent(ctx context.Context, tx pgx.Tx, ev *payment.Event) error {
+	_, err := tx.Exec(ctx, insertEventSQL, eventValues(ev)...)
+	return translate(err, ev.AccountID)
+}
+
+// queueEvent queues the insert of ev into b; the caller translates b's
+// error.
+func queueEvent(b *pgx.Batch, ev *payment.Event) {
+	b.Queue(insertEventSQL, eventValues(ev)...)
+}
+
+// eventValues are ev's columns in the order of eventColumns.
+func eventValues(ev *payment.Event) []any {
 	var data *string
 	if ev.Data != nil {
 		data = new(string(ev.Data))
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO events (`+eventColumns+`) VALUES ($1, $2, $3, $4, $5, $6)`,
-		ev.ID, ev.AccountID, ev.Type, ev.ObjectID, data, ts(ev.CreatedAt))
-	return translate(err, ev.AccountID)
+	return []any{ev.ID, ev.AccountID, ev.Type, ev.ObjectID, data, ts(ev.CreatedAt)}
 }
 
 func scanEvent(row pgx.Row) (*payment.Event, error) {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/kassapay/kassa/internal/payment"
 	"github.com/kassapay/kassa/internal/store"
@@ -67,29 +68,31 @@ func paymentJSON(p *payment.Payment) (metadata string, storedCred *string, gsf s
 	return string(m), storedCred, string(g), nil
 }
 
-func insertPayment(ctx context.Context, tx pgx.Tx, p *payment.Payment) error {
+// queueInsertPayment queues the insert of p's row (not its operations)
+// into b; the caller translates b's error.
+func queueInsertPayment(b *pgx.Batch, p *payment.Payment) error {
 	metadata, storedCred, gsf, err := paymentJSON(p)
 	if err != nil {
 		return err
 	}
-	_, err = tx.Exec(ctx, `INSERT INTO payments (`+paymentColumns+`)
+	b.Queue(`INSERT INTO payments (`+paymentColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`,
 		p.ID, p.AccountID, p.Amount, p.Currency, p.GatewayID, p.CredentialVersion, p.PaymentMethodID,
 		p.Capture, p.Reference, p.Description, metadata, storedCred, gsf,
 		string(p.Status), p.AmountAuthorized, p.AmountCaptured, p.AmountRefunded, p.Voided, p.RequiresReview, p.Test,
 		ts(p.CreatedAt), ts(p.UpdatedAt))
-	return translate(err, p.AccountID)
+	return nil
 }
 
-// updatePayment writes back every field of p but its id, account and
-// creation time. The table's CHECKs refuse amounts that break the money
-// invariants.
-func updatePayment(ctx context.Context, tx pgx.Tx, p *payment.Payment) error {
+// queueUpdatePayment queues into b the write of every field of p but its
+// id, account and creation time. The table's CHECKs refuse amounts that
+// break the money invariants.
+func queueUpdatePayment(b *pgx.Batch, p *payment.Payment) error {
 	metadata, storedCred, gsf, err := paymentJSON(p)
 	if err != nil {
 		return err
 	}
-	_, err = tx.Exec(ctx, `UPDATE payments SET amount = $3, currency = $4, gateway_id = $5, credential_version = $6,
+	b.Queue(`UPDATE payments SET amount = $3, currency = $4, gateway_id = $5, credential_version = $6,
 		payment_method_id = $7, capture = $8, reference = $9, description = $10,
 		metadata = $11, stored_credential = $12, gateway_specific_fields = $13,
 		status = $14, amount_authorized = $15, amount_captured = $16, amount_refunded = $17,
@@ -100,7 +103,7 @@ func updatePayment(ctx context.Context, tx pgx.Tx, p *payment.Payment) error {
 		metadata, storedCred, gsf,
 		string(p.Status), p.AmountAuthorized, p.AmountCaptured, p.AmountRefunded,
 		p.Voided, p.RequiresReview, p.Test, ts(p.UpdatedAt))
-	return err
+	return nil
 }
 
 const operationColumns = `id, account_id, payment_id, payment_method_id, gateway_id, credential_version,
@@ -161,52 +164,81 @@ func operationValues(op *payment.Operation) []any {
 		ts(op.CreatedAt), ts(op.UpdatedAt)}
 }
 
-const operationPlaceholders = `($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`
+const insertOperationSQL = `INSERT INTO operations (` + operationColumns + `)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`
 
 // insertOperation inserts a new operation. ErrConflict if its id is taken.
 func insertOperation(ctx context.Context, tx pgx.Tx, op *payment.Operation) error {
-	_, err := tx.Exec(ctx, `INSERT INTO operations (`+operationColumns+`) VALUES `+operationPlaceholders, operationValues(op)...)
+	_, err := tx.Exec(ctx, insertOperationSQL, operationValues(op)...)
 	return translate(err, op.AccountID)
 }
 
-// upsertOperation inserts op, or updates the mutable columns of the
-// operation with its id: its outcome, the gateway's answer and the
-// reconciliation bookkeeping. An operation with op's id that belongs to
-// another account or payment is left alone and reported as a conflict.
+// upsertOperationSQL inserts an operation, or updates the mutable columns
+// of the operation with its id: its outcome, the gateway's answer and the
+// reconciliation bookkeeping. An operation with that id that belongs to
+// another account or payment is left alone: no row is affected.
+const upsertOperationSQL = `INSERT INTO operations AS o (` + operationColumns + `)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)
+	ON CONFLICT (id) DO UPDATE SET outcome = EXCLUDED.outcome, decline_code = EXCLUDED.decline_code,
+		gateway_reference = EXCLUDED.gateway_reference, response_code = EXCLUDED.response_code,
+		message = EXCLUDED.message, avs_code = EXCLUDED.avs_code, cvv_code = EXCLUDED.cvv_code,
+		network_transaction_id = EXCLUDED.network_transaction_id, transcript = EXCLUDED.transcript,
+		reconcile_attempts = EXCLUDED.reconcile_attempts, next_reconcile_at = EXCLUDED.next_reconcile_at,
+		updated_at = EXCLUDED.updated_at
+	WHERE o.account_id = EXCLUDED.account_id AND o.payment_id IS NOT DISTINCT FROM EXCLUDED.payment_id`
+
+// upsertOperation writes op with upsertOperationSQL. An operation with
+// op's id that belongs to another account or payment is a conflict.
 func upsertOperation(ctx context.Context, tx pgx.Tx, op *payment.Operation) error {
-	tag, err := tx.Exec(ctx, `INSERT INTO operations AS o (`+operationColumns+`) VALUES `+operationPlaceholders+`
-		ON CONFLICT (id) DO UPDATE SET outcome = EXCLUDED.outcome, decline_code = EXCLUDED.decline_code,
-			gateway_reference = EXCLUDED.gateway_reference, response_code = EXCLUDED.response_code,
-			message = EXCLUDED.message, avs_code = EXCLUDED.avs_code, cvv_code = EXCLUDED.cvv_code,
-			network_transaction_id = EXCLUDED.network_transaction_id, transcript = EXCLUDED.transcript,
-			reconcile_attempts = EXCLUDED.reconcile_attempts, next_reconcile_at = EXCLUDED.next_reconcile_at,
-			updated_at = EXCLUDED.updated_at
-		WHERE o.account_id = EXCLUDED.account_id AND o.payment_id IS NOT DISTINCT FROM EXCLUDED.payment_id`,
-		operationValues(op)...)
+	tag, err := tx.Exec(ctx, upsertOperationSQL, operationValues(op)...)
 	if err != nil {
 		return translate(err, op.AccountID)
 	}
+	return checkUpserted(op, tag)
+}
+
+// queueUpsertOperation queues upsertOperation into b; the caller
+// translates b's error.
+func queueUpsertOperation(b *pgx.Batch, op *payment.Operation) {
+	b.Queue(upsertOperationSQL, operationValues(op)...).Exec(func(tag pgconn.CommandTag) error {
+		return checkUpserted(op, tag)
+	})
+}
+
+// checkUpserted reports an upsert of op that changed no row: the id is
+// another account's or payment's.
+func checkUpserted(op *payment.Operation, tag pgconn.CommandTag) error {
 	if tag.RowsAffected() != 1 {
 		return store.Conflict(fmt.Errorf("operation %s exists outside payment %q of account %s", op.ID, op.PaymentID, op.AccountID))
 	}
 	return nil
 }
 
-// paymentByID reads the payment with its operations, oldest first; lock
-// is "" or a locking clause for the payment's row.
-func paymentByID(ctx context.Context, q querier, accountID, id, lock string) (*payment.Payment, error) {
-	p, err := scanPayment(q.QueryRow(ctx, `SELECT `+paymentColumns+` FROM payments
-		WHERE account_id = $1 AND id = $2 `+lock, accountID, id))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, payment.NotFound("payment", id)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if err := loadOperations(ctx, q, accountID, []*payment.Payment{p}); err != nil {
-		return nil, err
-	}
-	return p, nil
+// queuePayment queues into b the reads of the account's payment id and of
+// its operations, oldest first, which fill in *p when b's results are
+// read; a missing payment makes them fail with ErrNotFound. lock is "" or
+// a locking clause for the payment's row. The queries run one after the
+// other, so a lock is held before the operations are read.
+func queuePayment(b *pgx.Batch, accountID, id, lock string, p *payment.Payment) {
+	b.Queue(`SELECT `+paymentColumns+` FROM payments
+		WHERE account_id = $1 AND id = $2 `+lock, accountID, id).QueryRow(func(row pgx.Row) error {
+		got, err := scanPayment(row)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return payment.NotFound("payment", id)
+		}
+		if err != nil {
+			return err
+		}
+		*p = *got
+		return nil
+	})
+	b.Queue(`SELECT `+operationColumns+` FROM operations
+		WHERE account_id = $1 AND payment_id = $2 ORDER BY seq`, accountID, id).Query(func(rows pgx.Rows) error {
+		// Appended to nil, so none leaves nil, as loadOperations does.
+		ops, err := pgx.AppendRows([]*payment.Operation(nil), rows, func(r pgx.CollectableRow) (*payment.Operation, error) { return scanOperation(r) })
+		p.Operations = ops
+		return err
+	})
 }
 
 // loadOperations sets the Operations of ps, all of accountID, oldest
@@ -254,37 +286,29 @@ func (s *Store) CreatePayment(ctx context.Context, p *payment.Payment, evs []*pa
 			return err
 		}
 	}
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		if err := insertPayment(ctx, tx, p); err != nil {
-			return err
-		}
-		for _, op := range p.Operations {
-			if err := insertOperation(ctx, tx, op); err != nil {
-				return err
-			}
-		}
-		for _, ev := range evs {
-			if err := insertEvent(ctx, tx, ev); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	return fail("create payment", err)
+	// One round trip, and one (implicit) transaction.
+	b := &pgx.Batch{}
+	if err := queueInsertPayment(b, p); err != nil {
+		return fail("create payment", err)
+	}
+	for _, op := range p.Operations {
+		b.Queue(insertOperationSQL, operationValues(op)...)
+	}
+	for _, ev := range evs {
+		queueEvent(b, ev)
+	}
+	return fail("create payment", translate(s.sendBatch(ctx, b), p.AccountID))
 }
 
-// Payment returns the account's payment id with its operations.
+// Payment returns the account's payment id with its operations, read in
+// one round trip from one snapshot.
 func (s *Store) Payment(ctx context.Context, accountID, id string) (*payment.Payment, error) {
-	var p *payment.Payment
-	err := s.readTx(ctx, func(tx pgx.Tx) error {
-		var err error
-		p, err = paymentByID(ctx, tx, accountID, id, "")
-		return err
-	})
+	var p payment.Payment
+	err := s.inSnapshot(ctx, func(b *pgx.Batch) { queuePayment(b, accountID, id, "", &p) })
 	if err != nil {
 		return nil, fail("get payment", err)
 	}
-	return p, nil
+	return &p, nil
 }
 
 // Payments lists the account's payments matching f, newest first, each
@@ -350,21 +374,24 @@ func (s *Store) Payments(ctx context.Context, accountID string, f payment.Paymen
 // and events fn returns, in one transaction. Every update of a payment
 // takes that lock first, so concurrent updates of one payment run one
 // after the other, each seeing what the previous one committed.
+//
+// It takes three round trips: BEGIN with the lock and the reads, then the
+// writes with the read-back of the result, then COMMIT, which stays apart
+// so that the checks of the writes' results can still roll them back.
 func (s *Store) UpdatePayment(ctx context.Context, accountID, id string, fn func(*payment.Payment) (*payment.PaymentChange, error)) (*payment.Payment, error) {
-	var p *payment.Payment
+	var p, stored payment.Payment
 	var fnErr error
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		var err error
-		if p, err = paymentByID(ctx, tx, accountID, id, "FOR UPDATE"); err != nil {
-			return err
-		}
-		before, ops := snapshot(p)
-		change, err := fn(p)
+	read := &pgx.Batch{}
+	read.BeginTx(pgx.TxOptions{})
+	queuePayment(read, accountID, id, "FOR UPDATE", &p)
+	err := s.inBatchTx(ctx, read, func(tx pgx.Tx) error {
+		before, ops := snapshot(&p)
+		change, err := fn(&p)
 		if err != nil {
 			fnErr = err
 			return err
 		}
-		if err := store.CheckPaymentUpdated(&before, p); err != nil {
+		if err := store.CheckPaymentUpdated(&before, &p); err != nil {
 			return err
 		}
 		if change == nil {
@@ -373,23 +400,20 @@ func (s *Store) UpdatePayment(ctx context.Context, accountID, id string, fn func
 		if err := checkChange(accountID, id, ops, change); err != nil {
 			return err
 		}
-		if err := updatePayment(ctx, tx, p); err != nil {
+		write := &pgx.Batch{}
+		if err := queueUpdatePayment(write, &p); err != nil {
 			return err
 		}
 		for _, op := range change.Operations {
-			if err := upsertOperation(ctx, tx, op); err != nil {
-				return err
-			}
+			queueUpsertOperation(write, op)
 		}
 		for _, ev := range change.Events {
-			if err := insertEvent(ctx, tx, ev); err != nil {
-				return err
-			}
+			queueEvent(write, ev)
 		}
 		// Read back what was stored: times as the store keeps them, the
-		// operations in order.
-		p, err = paymentByID(ctx, tx, accountID, id, "")
-		return err
+		// operations in order, JSON as it comes back.
+		queuePayment(write, accountID, id, "", &stored)
+		return translate(tx.SendBatch(ctx, write).Close(), accountID)
 	})
 	if fnErr != nil {
 		return nil, fnErr
@@ -397,7 +421,7 @@ func (s *Store) UpdatePayment(ctx context.Context, accountID, id string, fn func
 	if err != nil {
 		return nil, fail("update payment", err)
 	}
-	return p, nil
+	return &stored, nil
 }
 
 // snapshot copies p and its operations as they are before an update

@@ -205,6 +205,61 @@ func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	return s.with(ctx, func(c *pgx.Conn) error { return pgx.BeginFunc(ctx, c, fn) })
 }
 
+// sendBatch sends b in one round trip and reads its results, running the
+// functions queued with its queries. Outside a transaction block (and b
+// must not open one) PostgreSQL runs a batch as one implicit transaction:
+// if a statement fails, those before it are rolled back and those after it
+// skipped, so b is written entirely or not at all.
+func (s *Store) sendBatch(ctx context.Context, b *pgx.Batch) error {
+	return s.with(ctx, func(c *pgx.Conn) error { return c.SendBatch(ctx, b).Close() })
+}
+
+// inBatchTx is inTx for a transaction whose first queries go with its
+// BEGIN, in one round trip: b must begin with pgx.Batch.BeginTx. Once b's
+// results are read (running the functions queued with its queries) and
+// none failed, fn runs in the transaction, which is committed when fn
+// returns nil and rolled back otherwise.
+func (s *Store) inBatchTx(ctx context.Context, b *pgx.Batch, fn func(tx pgx.Tx) error) error {
+	return s.with(ctx, func(c *pgx.Conn) (err error) {
+		br := c.SendBatch(ctx, b)
+		tx := br.Tx()
+		defer func() {
+			// Also on a panic of fn. A transaction that was committed, or
+			// never begun, is closed.
+			if rerr := tx.Rollback(ctx); rerr != nil && !errors.Is(rerr, pgx.ErrTxClosed) && err == nil {
+				err = rerr
+			}
+		}()
+		if err := br.Close(); err != nil {
+			return err
+		}
+		if err := fn(tx); err != nil {
+			return err
+		}
+		return tx.Commit(ctx)
+	})
+}
+
+// inSnapshot sends the queries queue puts in a batch in one round trip, in
+// a read-only REPEATABLE READ transaction begun and committed in the same
+// batch, so that they see one snapshot, and reads their results.
+func (s *Store) inSnapshot(ctx context.Context, queue func(b *pgx.Batch)) error {
+	b := &pgx.Batch{}
+	b.BeginTx(pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	queue(b)
+	b.Queue(`COMMIT`)
+	return s.with(ctx, func(c *pgx.Conn) error {
+		br := c.SendBatch(ctx, b)
+		err := br.Close()
+		// A failed statement skips the COMMIT and leaves the transaction
+		// open; otherwise it is closed already.
+		if rerr := br.Tx().Rollback(ctx); rerr != nil && !errors.Is(rerr, pgx.ErrTxClosed) && err == nil {
+			err = rerr
+		}
+		return err
+	})
+}
+
 // PostgreSQL error codes the store translates.
 const (
 	uniqueViolation     = "23505"

@@ -206,3 +206,50 @@ func TestPoolReplacesDeadConnections(t *testing.T) {
 		t.Errorf("CountAccounts after the server dropped the pool's sessions = %d, %v", n, err)
 	}
 }
+
+// TestBatchFailureLeavesConnectionIdle fails a statement in the middle of
+// each kind of batch the store sends, more times than the pool has
+// connections: each connection must come back outside any transaction.
+func TestBatchFailureLeavesConnectionIdle(t *testing.T) {
+	s := open(t, newSchema(t)) // 4 connections
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	fail := func(b *pgx.Batch) {
+		b.Queue(`SELECT 1`)
+		b.Queue(`SELECT 1 / 0`)
+		b.Queue(`SELECT 1`)
+	}
+	for i := range 10 {
+		b := &pgx.Batch{}
+		fail(b)
+		if err := s.sendBatch(ctx, b); err == nil {
+			t.Fatalf("sendBatch %d: a division by zero succeeded", i)
+		}
+		if err := s.inSnapshot(ctx, fail); err == nil {
+			t.Fatalf("inSnapshot %d: a division by zero succeeded", i)
+		}
+		b = &pgx.Batch{}
+		b.BeginTx(pgx.TxOptions{})
+		fail(b)
+		called := false
+		if err := s.inBatchTx(ctx, b, func(pgx.Tx) error { called = true; return nil }); err == nil || called {
+			t.Fatalf("inBatchTx %d: err = %v, fn called %v; want an error before fn", i, err, called)
+		}
+		b = &pgx.Batch{}
+		b.BeginTx(pgx.TxOptions{})
+		b.Queue(`SELECT 1`)
+		err := s.inBatchTx(ctx, b, func(tx pgx.Tx) error {
+			wb := &pgx.Batch{}
+			fail(wb)
+			return tx.SendBatch(ctx, wb).Close()
+		})
+		if err == nil {
+			t.Fatalf("inBatchTx %d: a division by zero in fn succeeded", i)
+		}
+	}
+	// The pool destroys a connection given back inside a transaction, so
+	// one left so shows as a replacement.
+	if n := s.pool.Stat().NewConnsCount(); n > 4 {
+		t.Errorf("the pool opened %d connections for 4 slots: failed batches left theirs in a transaction", n)
+	}
+}
