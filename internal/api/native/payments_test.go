@@ -690,3 +690,58 @@ func TestNoSecretsFromGatewaysAndPayments(t *testing.T) {
 		t.Error("the check found no payment responses to look at")
 	}
 }
+
+// TestConcurrentRefundsOverHTTP: 50 concurrent refunds of 10 against a
+// captured payment of 100 — exactly ten are 200, the other forty a 4xx
+// (never a 5xx), and the payment ends REFUNDED with 100 refunded. The same
+// for 50 captures of 10 against an authorization of 100.
+func TestConcurrentRefundsOverHTTP(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	a := f.account(t)
+	gw, pm := f.createGateway(t, a.SecretKey), f.createPM(t, a.SecretKey)
+	srv := httptest.NewServer(f.h)
+	t.Cleanup(srv.Close)
+	for _, tc := range []struct {
+		action, status, field string
+		capture               bool
+	}{
+		{"refunds", "REFUNDED", "amount_refunded", true},
+		{"capture", "CAPTURED", "amount_captured", false},
+	} {
+		id := f.createPayment(t, a.SecretKey, paymentBody(pm, gw, 100, tc.capture))["id"].(string)
+		codes := make([]int, 50)
+		var wg sync.WaitGroup
+		for i := range codes {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r, _ := http.NewRequest("POST", srv.URL+"/v1/payments/"+id+"/"+tc.action, strings.NewReader(`{"amount":10}`))
+				r.Header.Set("Content-Type", "application/json")
+				r.Header.Set("Authorization", "Bearer "+a.SecretKey)
+				res, err := srv.Client().Do(r)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				codes[i] = res.StatusCode
+			}()
+		}
+		wg.Wait()
+		ok := 0
+		for _, c := range codes {
+			switch {
+			case c == http.StatusOK:
+				ok++
+			case c < 400 || c >= 500:
+				t.Errorf("%s: a losing request got %d, want a 4xx", tc.action, c)
+			}
+		}
+		p := f.get(t, "/v1/payments/"+id, a.SecretKey).json(t)
+		if ok != 10 || p["status"] != tc.status || p[tc.field] != float64(100) {
+			t.Fatalf("%s: %d succeeded, payment %v with %s %v; want 10, %s, 100", tc.action, ok, p["status"], tc.field, p[tc.field], tc.status)
+		}
+	}
+}
