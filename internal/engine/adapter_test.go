@@ -15,6 +15,8 @@ type countingAdapter struct {
 	*simulator.Simulator
 	mu    sync.Mutex
 	calls []gateway.Request
+	// cvcSent tells, call by call, whether the request carried a CVC.
+	cvcSent []bool
 }
 
 func (c *countingAdapter) seen(r *gateway.Request) {
@@ -23,6 +25,14 @@ func (c *countingAdapter) seen(r *gateway.Request) {
 	cp := *r
 	cp.Card = nil // keep no card data around
 	c.calls = append(c.calls, cp)
+	c.cvcSent = append(c.cvcSent, r.Card != nil && r.Card.CVC != "")
+}
+
+// CVCSent tells, for each call made so far, whether it carried a CVC.
+func (c *countingAdapter) CVCSent() []bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]bool(nil), c.cvcSent...)
 }
 
 // Calls returns the requests made so far.
@@ -60,4 +70,14 @@ func (c *countingAdapter) Refund(ctx context.Context, r *gateway.Request) (gatew
 func (c *countingAdapter) Verify(ctx context.Context, r *gateway.Request) (gateway.Result, error) {
 	c.seen(r)
 	return c.Simulator.Verify(ctx, r)
+}
+
+func (c *countingAdapter) Credit(ctx context.Context, r *gateway.Request) (gateway.Result, error) {
+	c.seen(r)
+	return c.Simulator.Credit(ctx, r)
+}
+
+func (c *countingAdapter) Store(ctx context.Context, r *gateway.Request) (gateway.Result, error) {
+	c.seen(r)
+	return c.Simulator.Store(ctx, r)
 }

@@ -97,7 +97,8 @@ func (e *Engine) clock() time.Time {
 // Ready reports whether the engine's store is reachable.
 func (e *Engine) Ready(ctx context.Context) error { return e.store.Ping(ctx) }
 
-// Events lists the account's events, newest first.
+// Events lists the account's events, newest first (oldest first when
+// p.Ascending).
 func (e *Engine) Events(ctx context.Context, accountID string, p payment.ListParams) ([]*payment.Event, bool, error) {
 	return e.store.Events(ctx, accountID, p)
 }

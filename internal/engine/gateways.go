@@ -396,7 +396,8 @@ func (e *Engine) detail(ctx context.Context, g *payment.Gateway) (*GatewayDetail
 	return d, nil
 }
 
-// Gateways lists the account's gateways, newest first.
+// Gateways lists the account's gateways, newest first (oldest first when
+// p.Ascending).
 func (e *Engine) Gateways(ctx context.Context, accountID string, p payment.ListParams) ([]*GatewayDetail, bool, error) {
 	gs, more, err := e.store.Gateways(ctx, accountID, p)
 	if err != nil {

@@ -293,7 +293,8 @@ func (e *Engine) PaymentMethod(ctx context.Context, accountID, id string) (*paym
 	return e.store.PaymentMethod(ctx, accountID, id)
 }
 
-// PaymentMethods lists the account's payment methods, newest first.
+// PaymentMethods lists the account's payment methods, newest first (oldest
+// first when p.Ascending).
 func (e *Engine) PaymentMethods(ctx context.Context, accountID string, p payment.ListParams) ([]*payment.PaymentMethod, bool, error) {
 	return e.store.PaymentMethods(ctx, accountID, p)
 }

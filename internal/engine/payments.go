@@ -535,7 +535,8 @@ func (e *Engine) Payment(ctx context.Context, accountID, id string) (*payment.Pa
 	return e.store.Payment(ctx, accountID, id)
 }
 
-// Payments lists the account's payments, newest first.
+// Payments lists the account's payments, newest first (oldest first when
+// f.Ascending).
 func (e *Engine) Payments(ctx context.Context, accountID string, f payment.PaymentFilter) ([]*payment.Payment, bool, error) {
 	if f.Status != "" && !knownStatus(f.Status) {
 		return nil, false, payment.Invalid(payment.CodeParameterInvalid, "status", "Unknown status '%s'.", printableName(string(f.Status)))
@@ -551,53 +552,4 @@ func knownStatus(s payment.Status) bool {
 		return true
 	}
 	return false
-}
-
-// Verify asks the gateway to check a card without moving money (a zero or
-// small authorization, as the gateway does it).
-func (e *Engine) Verify(ctx context.Context, p *payment.Principal, pmID, gwID string) (*payment.Operation, error) {
-	if pmID == "" {
-		return nil, payment.Missing("payment_method")
-	}
-	if gwID == "" {
-		return nil, payment.Missing("gateway")
-	}
-	c, err := e.prepareCardCall(ctx, p.Account, pmID, gwID, payment.OpVerify, "", nil)
-	if err != nil {
-		return nil, err
-	}
-	now := e.clock()
-	op := &payment.Operation{ID: payment.NewID(payment.PrefixOperation), AccountID: p.Account.ID, PaymentMethodID: c.pm.ID,
-		GatewayID: c.gw.ID, CredentialVersion: c.gw.CredentialVersion, Kind: payment.OpVerify, Outcome: payment.OutcomePending,
-		CreatedAt: now, UpdatedAt: now}
-	if err := e.store.CreateOperation(ctx, op, newEvent(op.AccountID, "verification.created", op.ID, OperationObjectOf(op), now)); err != nil {
-		return nil, fmt.Errorf("create verification: %w", err)
-	}
-	c.req.Reference = op.ID
-	res := e.invoke(ctx, c.adapter, c.req)
-	if res.Outcome != payment.OutcomeNotSent {
-		e.destroyCVC(ctx, c.pm)
-	}
-	return e.settleOperation(ctx, op.AccountID, op.ID, res)
-}
-
-// settleOperation settles an operation outside any payment.
-func (e *Engine) settleOperation(ctx context.Context, accountID, id string, res gateway.Result) (*payment.Operation, error) {
-	now := e.clock()
-	op, err := e.store.UpdateOperation(context.WithoutCancel(ctx), accountID, id, func(op *payment.Operation) (*payment.Event, error) {
-		if op.Outcome.Settled() || (op.Outcome == payment.OutcomeUnknown && res.Outcome == payment.OutcomeUnknown) {
-			return nil, errAlreadySettled
-		}
-		recordResult(op, res, now)
-		return newEvent(op.AccountID, "verification."+string(res.Outcome), op.ID, OperationObjectOf(op), now), nil
-	})
-	if errors.Is(err, errAlreadySettled) {
-		return e.store.Operation(ctx, accountID, id)
-	}
-	return op, err
-}
-
-// Operation returns the account's operation id (with its transcript).
-func (e *Engine) Operation(ctx context.Context, accountID, id string) (*payment.Operation, error) {
-	return e.store.Operation(ctx, accountID, id)
 }

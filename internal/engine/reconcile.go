@@ -150,7 +150,7 @@ func (e *Engine) retryLater(ctx context.Context, op *payment.Operation, res gate
 				return nil, errAlreadySettled
 			}
 			if bump(o) {
-				return newEvent(o.AccountID, "verification.requires_review", o.ID, OperationObjectOf(o), now), nil
+				return newEvent(o.AccountID, standaloneEventType(o.Kind, "requires_review"), o.ID, OperationObjectOf(o), now), nil
 			}
 			return nil, nil
 		})

@@ -54,11 +54,20 @@ type DataKey struct {
 	CreatedAt time.Time
 }
 
-// ListParams are cursor pagination parameters: newest first, at most Limit
-// items, strictly older than the object StartingAfter.
+// ListParams are cursor pagination parameters: newest first (oldest first
+// when Ascending), at most Limit items, strictly after the object
+// StartingAfter in that order.
 type ListParams struct {
 	Limit         int
 	StartingAfter string
+	// Ascending lists oldest first, as Spreedly's since_token paging does.
+	Ascending bool
+}
+
+// OperationFilter narrows an operation list; empty fields match everything.
+type OperationFilter struct {
+	PaymentMethodID string
+	ListParams
 }
 
 // Store is kassa's storage contract; internal/store/sqlite and
@@ -138,9 +147,10 @@ type PaymentMethodStore interface {
 	CreatePaymentMethod(ctx context.Context, pm *PaymentMethod, ev *Event) error
 	// PaymentMethod returns the account's payment method id, or ErrNotFound.
 	PaymentMethod(ctx context.Context, accountID, id string) (*PaymentMethod, error)
-	// PaymentMethods lists the account's payment methods, newest first.
-	// hasMore reports whether older ones exist. ErrNotFound (param
-	// "starting_after") if StartingAfter is not one of the account's.
+	// PaymentMethods lists the account's payment methods, newest first
+	// (oldest first when p.Ascending). hasMore reports whether more follow
+	// in that order. ErrNotFound (param "starting_after") if StartingAfter
+	// is not one of the account's.
 	PaymentMethods(ctx context.Context, accountID string, p ListParams) (pms []*PaymentMethod, hasMore bool, err error)
 	// UpdatePaymentMethod reads the payment method, calls fn with it inside
 	// one transaction that excludes concurrent updates of the same row, and
@@ -185,7 +195,8 @@ type IdempotencyStore interface {
 
 // EventStore reads events (they are written by the other stores' methods).
 type EventStore interface {
-	// Events lists the account's events, newest first.
+	// Events lists the account's events, newest first (oldest first when
+	// p.Ascending), paginated as PaymentMethods.
 	Events(ctx context.Context, accountID string, p ListParams) (evs []*Event, hasMore bool, err error)
 }
 
@@ -220,7 +231,8 @@ type GatewayStore interface {
 	CreateGateway(ctx context.Context, g *Gateway, cred *CredentialVersion, ev *Event) error
 	// Gateway returns the account's gateway id, or ErrNotFound.
 	Gateway(ctx context.Context, accountID, id string) (*Gateway, error)
-	// Gateways lists the account's gateways, newest first.
+	// Gateways lists the account's gateways, newest first (oldest first
+	// when p.Ascending), paginated as PaymentMethods.
 	Gateways(ctx context.Context, accountID string, p ListParams) ([]*Gateway, bool, error)
 	// UpdateGateway is the read-modify-write of a gateway, as
 	// UpdatePaymentMethod. fn may return a new credential version to insert
@@ -262,8 +274,9 @@ type PaymentStore interface {
 	// Payment returns the account's payment id with its operations (oldest
 	// first), or ErrNotFound.
 	Payment(ctx context.Context, accountID, id string) (*Payment, error)
-	// Payments lists the account's payments matching f, newest first,
-	// each with its operations.
+	// Payments lists the account's payments matching f, newest first
+	// (oldest first when f.Ascending), each with its operations. The
+	// cursor is any payment of the account, matching f or not.
 	Payments(ctx context.Context, accountID string, f PaymentFilter) ([]*Payment, bool, error)
 	// UpdatePayment reads the payment with its operations and calls fn
 	// inside one transaction that excludes every other update of the same
@@ -287,6 +300,13 @@ type PaymentStore interface {
 	UpdateOperation(ctx context.Context, accountID, id string, fn func(*Operation) (*Event, error)) (*Operation, error)
 	// Operation returns the account's operation id, or ErrNotFound.
 	Operation(ctx context.Context, accountID, id string) (*Operation, error)
+	// Operations lists the account's operations (of payments and outside
+	// them) matching f, newest first unless f.Ascending, paginated as
+	// PaymentMethods. The cursor is any operation of the account, matching
+	// f or not (ErrNotFound with Param "starting_after" otherwise). The
+	// operations listed have a nil Transcript (it can be large); Operation
+	// returns it.
+	Operations(ctx context.Context, accountID string, f OperationFilter) ([]*Operation, bool, error)
 	// ClaimUnsettledOperations picks up to limit operations of any account
 	// that need reconciling — outcome unknown, or pending and created at
 	// or before staleBefore — whose NextReconcileAt is unset or not after

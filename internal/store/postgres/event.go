@@ -47,14 +47,16 @@ func scanEvent(row pgx.Row) (*payment.Event, error) {
 	return &ev, nil
 }
 
-// Events lists the account's events, newest first.
+// Events lists the account's events, newest first (oldest first when
+// p.Ascending).
 func (s *Store) Events(ctx context.Context, accountID string, p payment.ListParams) ([]*payment.Event, bool, error) {
 	evs, more, err := list(ctx, s, "event", "events", eventColumns, accountID, p, scanEvent)
 	return evs, more, fail("list events", err)
 }
 
 // list returns a page of table's rows of the account, newest first (by
-// seq), and whether older rows exist. noun names the objects in a
+// seq) or oldest first when p.Ascending, and whether more rows follow in
+// that order. noun names the objects in a
 // starting_after error. table and columns are constants of this package,
 // never input.
 func list[T any](ctx context.Context, s *Store, noun, table, columns, accountID string, p payment.ListParams, scan func(pgx.Row) (T, error)) ([]T, bool, error) {
@@ -65,18 +67,14 @@ func list[T any](ctx context.Context, s *Store, noun, table, columns, accountID 
 		var err error
 		if p.StartingAfter == "" {
 			rows, err = q.Query(ctx, `SELECT `+columns+` FROM `+table+`
-				WHERE account_id = $1 ORDER BY seq DESC LIMIT $2`, accountID, limit+1)
+				WHERE account_id = $1 ORDER BY `+seqOrder(p.Ascending)+` LIMIT $2`, accountID, limit+1)
 		} else {
 			var seq int64
-			err = q.QueryRow(ctx, `SELECT seq FROM `+table+` WHERE account_id = $1 AND id = $2`, accountID, p.StartingAfter).Scan(&seq)
-			if errors.Is(err, pgx.ErrNoRows) {
-				return store.CursorNotFound(noun, p.StartingAfter)
-			}
-			if err != nil {
+			if seq, err = cursorSeq(ctx, q, noun, table, accountID, p.StartingAfter); err != nil {
 				return err
 			}
 			rows, err = q.Query(ctx, `SELECT `+columns+` FROM `+table+`
-				WHERE account_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3`, accountID, seq, limit+1)
+				WHERE account_id = $1 AND `+afterSeq(p.Ascending, "$2")+` ORDER BY `+seqOrder(p.Ascending)+` LIMIT $3`, accountID, seq, limit+1)
 		}
 		if err != nil {
 			return err
@@ -94,4 +92,32 @@ func list[T any](ctx context.Context, s *Store, noun, table, columns, accountID 
 		return items[:limit], true, nil
 	}
 	return items, false, nil
+}
+
+// cursorSeq returns the seq of the account's row id of table, the cursor of
+// a list; ErrNotFound (param "starting_after") if there is none.
+func cursorSeq(ctx context.Context, q querier, noun, table, accountID, id string) (int64, error) {
+	var seq int64
+	err := q.QueryRow(ctx, `SELECT seq FROM `+table+` WHERE account_id = $1 AND id = $2`, accountID, id).Scan(&seq)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, store.CursorNotFound(noun, id)
+	}
+	return seq, err
+}
+
+// afterSeq is the condition on seq of the rows that follow a cursor whose
+// seq is the parameter param ("$2") in a list's order.
+func afterSeq(ascending bool, param string) string {
+	if ascending {
+		return `seq > ` + param
+	}
+	return `seq < ` + param
+}
+
+// seqOrder is the ORDER BY of a list: newest first unless ascending.
+func seqOrder(ascending bool) string {
+	if ascending {
+		return `seq`
+	}
+	return `seq DESC`
 }

@@ -158,7 +158,8 @@ func (s *Store) Gateway(ctx context.Context, accountID, id string) (*payment.Gat
 	return g, nil
 }
 
-// Gateways lists the account's gateways, newest first.
+// Gateways lists the account's gateways, newest first (oldest first when
+// p.Ascending).
 func (s *Store) Gateways(ctx context.Context, accountID string, p payment.ListParams) ([]*payment.Gateway, bool, error) {
 	gs, more, err := list(ctx, s, "gateway", "gateways", gatewayColumns, accountID, p, scanGateway)
 	return gs, more, fail("list gateways", err)

@@ -311,8 +311,9 @@ func (s *Store) Payment(ctx context.Context, accountID, id string) (*payment.Pay
 	return &p, nil
 }
 
-// Payments lists the account's payments matching f, newest first, each
-// with its operations (loaded for the whole page with one more query).
+// Payments lists the account's payments matching f, newest first (oldest
+// first when f.Ascending), each with its operations (loaded for the whole
+// page with one more query).
 func (s *Store) Payments(ctx context.Context, accountID string, f payment.PaymentFilter) ([]*payment.Payment, bool, error) {
 	limit := store.PageLimit(f.Limit)
 	var ps []*payment.Payment
@@ -326,15 +327,12 @@ func (s *Store) Payments(ctx context.Context, accountID string, f payment.Paymen
 			where.WriteString(` AND ` + cond + ` $` + strconv.Itoa(len(args)))
 		}
 		if f.StartingAfter != "" {
-			var seq int64
-			err := tx.QueryRow(ctx, `SELECT seq FROM payments WHERE account_id = $1 AND id = $2`, accountID, f.StartingAfter).Scan(&seq)
-			if errors.Is(err, pgx.ErrNoRows) {
-				return store.CursorNotFound("payment", f.StartingAfter)
-			}
+			seq, err := cursorSeq(ctx, tx, "payment", "payments", accountID, f.StartingAfter)
 			if err != nil {
 				return err
 			}
-			and(`seq <`, seq)
+			args = append(args, seq)
+			where.WriteString(` AND ` + afterSeq(f.Ascending, `$`+strconv.Itoa(len(args))))
 		}
 		if f.Status != "" {
 			and(`status =`, string(f.Status))
@@ -347,7 +345,7 @@ func (s *Store) Payments(ctx context.Context, accountID string, f payment.Paymen
 		}
 		args = append(args, limit+1)
 		rows, err := tx.Query(ctx, `SELECT `+paymentColumns+` FROM payments
-			WHERE `+where.String()+` ORDER BY seq DESC LIMIT $`+strconv.Itoa(len(args)), args...)
+			WHERE `+where.String()+` ORDER BY `+seqOrder(f.Ascending)+` LIMIT $`+strconv.Itoa(len(args)), args...)
 		if err != nil {
 			return err
 		}
@@ -503,6 +501,54 @@ func (s *Store) Operation(ctx context.Context, accountID, id string) (*payment.O
 		return nil, fail("get operation", err)
 	}
 	return op, nil
+}
+
+// operationListColumns are operationColumns with NULL for the transcript:
+// lists leave it out (it is the biggest column by far).
+const operationListColumns = `id, account_id, payment_id, payment_method_id, gateway_id, credential_version,
+	kind, amount, currency, outcome, decline_code, gateway_reference, response_code, message,
+	avs_code, cvv_code, network_transaction_id, NULL::bytea, reconcile_attempts, next_reconcile_at,
+	created_at, updated_at`
+
+// Operations lists the account's operations matching f, of payments and
+// outside them, newest first (oldest first when f.Ascending), without
+// their transcripts. The cursor and the page are read in one snapshot.
+func (s *Store) Operations(ctx context.Context, accountID string, f payment.OperationFilter) ([]*payment.Operation, bool, error) {
+	limit := store.PageLimit(f.Limit)
+	var ops []*payment.Operation
+	more := false
+	err := s.readTx(ctx, func(tx pgx.Tx) error {
+		var where strings.Builder
+		args := []any{accountID}
+		where.WriteString(`account_id = $1`)
+		if f.StartingAfter != "" {
+			seq, err := cursorSeq(ctx, tx, "operation", "operations", accountID, f.StartingAfter)
+			if err != nil {
+				return err
+			}
+			args = append(args, seq)
+			where.WriteString(` AND ` + afterSeq(f.Ascending, `$`+strconv.Itoa(len(args))))
+		}
+		if f.PaymentMethodID != "" {
+			args = append(args, f.PaymentMethodID)
+			where.WriteString(` AND payment_method_id = $` + strconv.Itoa(len(args)))
+		}
+		args = append(args, limit+1)
+		var err error
+		ops, err = collectOperations(tx.Query(ctx, `SELECT `+operationListColumns+` FROM operations
+			WHERE `+where.String()+` ORDER BY `+seqOrder(f.Ascending)+` LIMIT $`+strconv.Itoa(len(args)), args...))
+		if err != nil {
+			return err
+		}
+		if len(ops) > limit {
+			ops, more = ops[:limit], true
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, false, fail("list operations", err)
+	}
+	return ops, more, nil
 }
 
 // UpdateOperation locks an operation outside any payment (FOR UPDATE),

@@ -35,16 +35,17 @@ func scanEvent(sc scanner) (*payment.Event, error) {
 	return &ev, nil
 }
 
-// Events lists the account's events, newest first.
+// Events lists the account's events, newest first (oldest first when
+// p.Ascending).
 func (s *Store) Events(ctx context.Context, accountID string, p payment.ListParams) ([]*payment.Event, bool, error) {
 	evs, more, err := list(ctx, s.reader, "event", "events", eventColumns, accountID, p, scanEvent)
 	return evs, more, fail("list events", err)
 }
 
 // list returns a page of table's rows of the account, newest first (by
-// seq), and whether older rows exist. noun names the objects in a
-// starting_after error. table and columns are constants of this package,
-// never input.
+// seq) or oldest first when p.Ascending, and whether more rows follow in
+// that order. noun names the objects in a starting_after error. table and
+// columns are constants of this package, never input.
 func list[T any](ctx context.Context, db *sql.DB, noun, table, columns, accountID string, p payment.ListParams, scan func(scanner) (T, error)) ([]T, bool, error) {
 	limit := store.PageLimit(p.Limit)
 	// One read transaction: the cursor and the page come from the same
@@ -55,22 +56,18 @@ func list[T any](ctx context.Context, db *sql.DB, noun, table, columns, accountI
 	}
 	defer tx.Rollback()
 
-	var rows *sql.Rows
-	if p.StartingAfter == "" {
-		rows, err = tx.QueryContext(ctx, `SELECT `+columns+` FROM `+table+`
-			WHERE account_id = ? ORDER BY seq DESC LIMIT ?`, accountID, limit+1)
-	} else {
-		var seq int64
-		err = tx.QueryRowContext(ctx, `SELECT seq FROM `+table+` WHERE account_id = ? AND id = ?`, accountID, p.StartingAfter).Scan(&seq)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil, false, store.CursorNotFound(noun, p.StartingAfter)
-		}
+	where := `account_id = ?`
+	args := []any{accountID}
+	if p.StartingAfter != "" {
+		seq, err := cursorSeq(ctx, tx, noun, table, accountID, p.StartingAfter)
 		if err != nil {
 			return nil, false, err
 		}
-		rows, err = tx.QueryContext(ctx, `SELECT `+columns+` FROM `+table+`
-			WHERE account_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?`, accountID, seq, limit+1)
+		where += ` AND ` + afterSeq(p.Ascending)
+		args = append(args, seq)
 	}
+	rows, err := tx.QueryContext(ctx, `SELECT `+columns+` FROM `+table+`
+		WHERE `+where+` ORDER BY `+seqOrder(p.Ascending)+` LIMIT ?`, append(args, limit+1)...)
 	if err != nil {
 		return nil, false, err
 	}
@@ -90,4 +87,32 @@ func list[T any](ctx context.Context, db *sql.DB, noun, table, columns, accountI
 		return items[:limit], true, nil
 	}
 	return items, false, nil
+}
+
+// cursorSeq returns the seq of the account's row id of table, the cursor of
+// a list; ErrNotFound (param "starting_after") if there is none.
+func cursorSeq(ctx context.Context, q querier, noun, table, accountID, id string) (int64, error) {
+	var seq int64
+	err := q.QueryRowContext(ctx, `SELECT seq FROM `+table+` WHERE account_id = ? AND id = ?`, accountID, id).Scan(&seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, store.CursorNotFound(noun, id)
+	}
+	return seq, err
+}
+
+// afterSeq is the condition on seq of the rows that follow a cursor (its
+// seq the next argument) in a list's order.
+func afterSeq(ascending bool) string {
+	if ascending {
+		return `seq > ?`
+	}
+	return `seq < ?`
+}
+
+// seqOrder is the ORDER BY of a list: newest first unless ascending.
+func seqOrder(ascending bool) string {
+	if ascending {
+		return `seq`
+	}
+	return `seq DESC`
 }

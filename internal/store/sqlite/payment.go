@@ -274,8 +274,9 @@ func (s *Store) Payment(ctx context.Context, accountID, id string) (*payment.Pay
 	return p, nil
 }
 
-// Payments lists the account's payments matching f, newest first, each
-// with its operations (loaded for the whole page with one more query).
+// Payments lists the account's payments matching f, newest first (oldest
+// first when f.Ascending), each with its operations (loaded for the whole
+// page with one more query).
 func (s *Store) Payments(ctx context.Context, accountID string, f payment.PaymentFilter) ([]*payment.Payment, bool, error) {
 	limit := store.PageLimit(f.Limit)
 	var ps []*payment.Payment
@@ -284,15 +285,11 @@ func (s *Store) Payments(ctx context.Context, accountID string, f payment.Paymen
 		where := `account_id = ?`
 		args := []any{accountID}
 		if f.StartingAfter != "" {
-			var seq int64
-			err := tx.QueryRowContext(ctx, `SELECT seq FROM payments WHERE account_id = ? AND id = ?`, accountID, f.StartingAfter).Scan(&seq)
-			if errors.Is(err, sql.ErrNoRows) {
-				return store.CursorNotFound("payment", f.StartingAfter)
-			}
+			seq, err := cursorSeq(ctx, tx, "payment", "payments", accountID, f.StartingAfter)
 			if err != nil {
 				return err
 			}
-			where += ` AND seq < ?`
+			where += ` AND ` + afterSeq(f.Ascending)
 			args = append(args, seq)
 		}
 		if f.Status != "" {
@@ -308,7 +305,7 @@ func (s *Store) Payments(ctx context.Context, accountID string, f payment.Paymen
 			args = append(args, f.GatewayID)
 		}
 		rows, err := tx.QueryContext(ctx, `SELECT `+paymentColumns+` FROM payments
-			WHERE `+where+` ORDER BY seq DESC LIMIT ?`, append(args, limit+1)...)
+			WHERE `+where+` ORDER BY `+seqOrder(f.Ascending)+` LIMIT ?`, append(args, limit+1)...)
 		if err != nil {
 			return err
 		}
@@ -453,6 +450,54 @@ func (s *Store) Operation(ctx context.Context, accountID, id string) (*payment.O
 		return nil, fail("get operation", err)
 	}
 	return op, nil
+}
+
+// operationListColumns are operationColumns with NULL for the transcript:
+// lists leave it out (it is the biggest column by far).
+const operationListColumns = `id, account_id, payment_id, payment_method_id, gateway_id, credential_version,
+	kind, amount, currency, outcome, decline_code, gateway_reference, response_code, message,
+	avs_code, cvv_code, network_transaction_id, NULL, reconcile_attempts, next_reconcile_at,
+	created_at, updated_at`
+
+// Operations lists the account's operations matching f, of payments and
+// outside them, newest first (oldest first when f.Ascending), without
+// their transcripts.
+func (s *Store) Operations(ctx context.Context, accountID string, f payment.OperationFilter) ([]*payment.Operation, bool, error) {
+	limit := store.PageLimit(f.Limit)
+	var ops []*payment.Operation
+	more := false
+	err := readTx(ctx, s.reader, func(tx *sql.Tx) error {
+		where := `account_id = ?`
+		args := []any{accountID}
+		if f.StartingAfter != "" {
+			seq, err := cursorSeq(ctx, tx, "operation", "operations", accountID, f.StartingAfter)
+			if err != nil {
+				return err
+			}
+			where += ` AND ` + afterSeq(f.Ascending)
+			args = append(args, seq)
+		}
+		if f.PaymentMethodID != "" {
+			where += ` AND payment_method_id = ?`
+			args = append(args, f.PaymentMethodID)
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT `+operationListColumns+` FROM operations
+			WHERE `+where+` ORDER BY `+seqOrder(f.Ascending)+` LIMIT ?`, append(args, limit+1)...)
+		if err != nil {
+			return err
+		}
+		if ops, err = collect(rows, scanOperation); err != nil {
+			return err
+		}
+		if len(ops) > limit {
+			ops, more = ops[:limit], true
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, false, fail("list operations", err)
+	}
+	return ops, more, nil
 }
 
 // UpdateOperation runs fn on an operation outside any payment inside a

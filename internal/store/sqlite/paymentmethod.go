@@ -107,7 +107,8 @@ func paymentMethod(ctx context.Context, q querier, accountID, id string) (*payme
 	return pm, err
 }
 
-// PaymentMethods lists the account's payment methods, newest first.
+// PaymentMethods lists the account's payment methods, newest first (oldest
+// first when p.Ascending).
 func (s *Store) PaymentMethods(ctx context.Context, accountID string, p payment.ListParams) ([]*payment.PaymentMethod, bool, error) {
 	pms, more, err := list(ctx, s.reader, "payment_method", "payment_methods", paymentMethodColumns, accountID, p, scanPaymentMethod)
 	return pms, more, fail("list payment methods", err)

@@ -65,6 +65,8 @@ func Run(t *testing.T, open func(t *testing.T) payment.Store) {
 		{"VerificationOperations", testVerificationOperations},
 		{"ClaimUnsettledOperations", testClaimUnsettledOperations},
 		{"ClaimConcurrent", testClaimConcurrent},
+		{"ListAscending", testListAscending},
+		{"OperationList", testOperationList},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
