@@ -34,8 +34,9 @@ type Main struct {
 	Stdout io.Writer
 	Stderr io.Writer
 	Getenv func(string) string
-	// OnListen, when set, is told each address serve listens on
-	// ("native" and its address) once it accepts connections.
+	// OnListen, when set, is told each listener serve runs ("native",
+	// "spreedly") and its address once it accepts connections; the main
+	// listener, "native", is told last.
 	OnListen func(name, addr string)
 }
 

@@ -8,7 +8,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"io/fs"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -40,7 +42,9 @@ func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return 
 
 // server is a kassa serve running in-process on port 0.
 type server struct {
-	URL            string
+	URL string
+	// Listeners maps each listener's name to its base URL.
+	Listeners      map[string]string
 	DataDir        string
 	Stdout, Stderr *syncBuffer
 	stop           context.CancelFunc
@@ -55,8 +59,17 @@ func startServer(t *testing.T, dataDir string, getenv func(string) string, extra
 	t.Helper()
 	s := &server{DataDir: dataDir, Stdout: &syncBuffer{}, Stderr: &syncBuffer{}, done: make(chan error, 1)}
 	addr := make(chan string, 1)
+	var mu sync.Mutex
+	s.Listeners = map[string]string{}
 	m := &Main{Stdout: s.Stdout, Stderr: s.Stderr, Getenv: getenv,
-		OnListen: func(name, a string) { addr <- a }}
+		OnListen: func(name, a string) {
+			mu.Lock()
+			s.Listeners[name] = "http://" + a
+			mu.Unlock()
+			if name == "native" {
+				addr <- a
+			}
+		}}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.stop = cancel
 	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir}, extra...)
@@ -666,5 +679,30 @@ func TestKeysRotate(t *testing.T) {
 	}
 	if pan, err := openPAN(onlyNew[0], created.Account, after.ID); err != nil || pan != "5555555555554444" {
 		t.Fatalf("version 2 alone does not open the new account's card: %v", err)
+	}
+}
+
+// TestSpreedlyListeners: the Spreedly dialect answers under /spreedly on the
+// main listener and at the root of its dedicated listener.
+func TestSpreedlyListeners(t *testing.T) {
+	s := startServer(t, filepath.Join(t.TempDir(), "data"), env(nil), "--spreedly-addr", "127.0.0.1:0")
+	dedicated := s.Listeners["spreedly"]
+	if dedicated == "" {
+		t.Fatalf("no spreedly listener: %v", s.Listeners)
+	}
+	for _, u := range []string{s.URL + "/spreedly/v1/gateways_options.json", dedicated + "/v1/gateways_options.json"} {
+		res, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 || !strings.Contains(string(body), `"gateways"`) {
+			t.Errorf("GET %s: %d %.200s", u, res.StatusCode, body)
+		}
+	}
+	// The native API is not on the dedicated listener.
+	if res, err := http.Get(dedicated + "/v1/openapi.json"); err != nil || res.StatusCode != 404 {
+		t.Errorf("native API on the Spreedly listener: %v %v", res.StatusCode, err)
 	}
 }

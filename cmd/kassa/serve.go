@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/kassapay/kassa/internal/api"
 	"github.com/kassapay/kassa/internal/api/native"
+	"github.com/kassapay/kassa/internal/api/spreedly"
 	"github.com/kassapay/kassa/internal/engine"
 	"github.com/kassapay/kassa/internal/gateway"
 	"github.com/kassapay/kassa/internal/gateway/simulator"
@@ -23,12 +25,13 @@ import (
 
 func (m *Main) serve(ctx context.Context, args []string) error {
 	var sf storageFlags
-	var addr, logLevel string
+	var addr, spreedlyAddr, logLevel string
 	var cacheTTL, cvcTTL, sweepEvery, shutdownWait, callTimeout, reconcileEvery time.Duration
 	var maxBody int64
 	fs := newFlagSet("kassa serve", "Usage: kassa serve [flags]\n\nRuns the kassa server. With no flags: SQLite in ./kassa-data, listening on 127.0.0.1:8080,\na development master key generated on first start, and a test-mode account created\n(and its keys printed once) when the database has no accounts.", m.Stderr)
 	sf.register(fs)
-	fs.StringVar(&addr, "addr", "127.0.0.1:8080", "address of the native API listener")
+	fs.StringVar(&addr, "addr", "127.0.0.1:8080", "address of the main listener: the native API at /v1, the Spreedly dialect at /spreedly/v1")
+	fs.StringVar(&spreedlyAddr, "spreedly-addr", "", "optional dedicated listener serving the Spreedly dialect at /v1, for clients that cannot take a path prefix")
 	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.DurationVar(&cacheTTL, "cache-ttl", 24*time.Hour, "how long a payment method that was never retained keeps its card number")
 	fs.DurationVar(&cvcTTL, "cvc-ttl", time.Hour, "how long a CVC is kept for the first authorization")
@@ -63,13 +66,42 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	handler := native.New(eng, native.Options{Logger: log, Registry: reg, MaxBody: maxBody})
-
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", addr, err)
+	spreedlyAPI := spreedly.New(eng, spreedly.Options{Logger: log, Registry: reg, MaxBody: maxBody})
+	mux := http.NewServeMux()
+	mux.Handle("/spreedly/", http.StripPrefix("/spreedly", spreedlyAPI))
+	mux.Handle("/", native.New(eng, native.Options{Logger: log, Registry: reg, MaxBody: maxBody}))
+	listeners := []listener{{name: "native", addr: addr, handler: mux}}
+	if spreedlyAddr != "" {
+		listeners = append(listeners, listener{name: "spreedly", addr: spreedlyAddr, handler: spreedlyAPI})
 	}
-	srv := api.NewServer(addr, handler, log)
+
+	// Bind every listener before serving any, so a bad address fails the
+	// start as a whole.
+	lns := make([]net.Listener, len(listeners))
+	for i, l := range listeners {
+		ln, err := net.Listen("tcp", l.addr)
+		if err != nil {
+			for _, bound := range lns[:i] {
+				bound.Close()
+			}
+			return fmt.Errorf("listen on %s (%s): %w", l.addr, l.name, err)
+		}
+		lns[i] = ln
+	}
+	servers := make([]*http.Server, len(listeners))
+	serveErr := make(chan error, len(listeners))
+	// The main listener comes first in listeners and is announced last,
+	// once every other one is up.
+	for i := len(listeners) - 1; i >= 0; i-- {
+		l, ln := listeners[i], lns[i]
+		srv := api.NewServer(l.addr, l.handler, log)
+		servers[i] = srv
+		go func() { serveErr <- srv.Serve(ln) }()
+		log.Info("kassa listening", "listener", l.name, "addr", ln.Addr().String(), "version", version)
+		if m.OnListen != nil {
+			m.OnListen(l.name, ln.Addr().String())
+		}
+	}
 
 	var wg sync.WaitGroup
 	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
@@ -84,13 +116,6 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		eng.RunReconciler(bgCtx, reconcileEvery)
 	}()
 
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
-	log.Info("kassa listening", "listener", "native", "addr", ln.Addr().String(), "version", version)
-	if m.OnListen != nil {
-		m.OnListen("native", ln.Addr().String())
-	}
-
 	select {
 	case err := <-serveErr:
 		stopBackground()
@@ -101,7 +126,11 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	log.Info("shutting down: draining in-flight requests", "timeout", shutdownWait.String())
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownWait)
 	defer cancel()
-	err = srv.Shutdown(sctx)
+	for _, srv := range servers {
+		if e := srv.Shutdown(sctx); e != nil && err == nil {
+			err = e
+		}
+	}
 	stopBackground()
 	wg.Wait()
 	if err != nil {
@@ -139,4 +168,10 @@ func gatewayRegistry() *gateway.Registry {
 	return gateway.NewRegistry(
 		simulator.New(simulator.Options{}),
 	)
+}
+
+// listener is one address kassa serves and what it serves there.
+type listener struct {
+	name, addr string
+	handler    http.Handler
 }
