@@ -441,3 +441,37 @@ func isKind(err error, k payment.ErrorKind, code string) bool {
 }
 
 func openPostgres(t testing.TB) payment.Store { return pgtest.Open(t) }
+
+func TestRecachePaymentMethod(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		p, _ := f.account(t, false)
+		gw := f.simGateway(t, p, nil).ID
+		pm := f.card(t, p, "4111111111111111", "123")
+		f.pay(t, p, pm.ID, gw, 1000, true) // the first authorization consumes the CVC
+		if got, _ := f.eng.PaymentMethod(ctx, p.Account.ID, pm.ID); got.CVCSealed != nil {
+			t.Fatal("the CVC survived an authorization")
+		}
+		if _, err := f.eng.RecachePaymentMethod(ctx, p.Account.ID, pm.ID, "12"); errCode(err) != payment.CodeInvalidCVC {
+			t.Fatalf("short CVC: %v", err)
+		}
+		got, err := f.eng.RecachePaymentMethod(ctx, p.Account.ID, pm.ID, "456")
+		if err != nil || got.CVCSealed == nil || got.CVCExpiresAt == nil {
+			t.Fatalf("recache: %v", err)
+		}
+		cvc, err := f.vault.Open(ctx, p.Account.ID, payment.PurposeCard, pm.ID+"#cvc", got.CVCSealed)
+		if err != nil || string(cvc) != "456" {
+			t.Fatalf("recached CVC opens to %q, %v", cvc, err)
+		}
+		other, _ := f.account(t, false)
+		if _, err := f.eng.RecachePaymentMethod(ctx, other.Account.ID, pm.ID, "456"); !errors.Is(err, payment.ErrNotFound) {
+			t.Fatalf("recache from another account: %v", err)
+		}
+		if _, err := f.eng.RedactPaymentMethod(ctx, p.Account.ID, pm.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.eng.RecachePaymentMethod(ctx, p.Account.ID, pm.ID, "456"); errCode(err) != payment.CodeInvalidState {
+			t.Fatalf("recache of a redacted card: %v", err)
+		}
+	})
+}

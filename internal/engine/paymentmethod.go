@@ -441,3 +441,35 @@ func (e *Engine) RunSweeper(ctx context.Context, interval time.Duration) {
 		}
 	}
 }
+
+// RecachePaymentMethod gives a payment method a fresh CVC for its next
+// authorization (Spreedly's recache): sealed like the first, destroyed the
+// same way.
+func (e *Engine) RecachePaymentMethod(ctx context.Context, accountID, id, cvc string) (*payment.PaymentMethod, error) {
+	if cvc == "" {
+		return nil, payment.Missing("card.cvc")
+	}
+	pm, err := e.store.PaymentMethod(ctx, accountID, id)
+	if err != nil {
+		return nil, err
+	}
+	if !card.ValidCVC(cvc, pm.Card.Brand) {
+		return nil, payment.Invalid(payment.CodeInvalidCVC, "card.cvc", "The card's security code is invalid.")
+	}
+	// Sealed before the update: the vault may read the store, which the
+	// update's function must not.
+	sealed, err := e.vault.Seal(ctx, accountID, payment.PurposeCard, sealRecord(id, "cvc"), []byte(cvc))
+	if err != nil {
+		return nil, fmt.Errorf("seal cvc: %w", err)
+	}
+	now := e.clock()
+	return e.store.UpdatePaymentMethod(ctx, accountID, id, func(pm *payment.PaymentMethod) (*payment.Event, error) {
+		if pm.StorageState == payment.StorageRedacted {
+			return nil, payment.Conflict(payment.CodeInvalidState, "Payment method %s is redacted and cannot be recached.", pm.ID)
+		}
+		exp := now.Add(e.cfg.CVCTTL)
+		pm.CVCSealed, pm.CVCExpiresAt = sealed, &exp
+		pm.UpdatedAt = now
+		return newEvent(accountID, "payment_method.recached", pm.ID, PaymentMethodObjectOf(pm), now), nil
+	})
+}

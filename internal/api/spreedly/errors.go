@@ -84,7 +84,7 @@ func notFound(noun string) *spError {
 }
 
 // unsupported answers what kassa does not do yet (receivers, 3-D Secure
-// complete / confirm, offsite flows, recache).
+// complete / confirm, offsite flows).
 func unsupported(what string) *spError {
 	return newError(http.StatusUnprocessableEntity, keyUnsupported,
 		"The "+what+" operation is not supported by this server.")

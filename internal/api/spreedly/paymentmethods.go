@@ -330,3 +330,21 @@ func (c *call) redactPaymentMethod() error {
 	}
 	return c.reply(http.StatusOK, localTransaction("RedactPaymentMethod", pm.UpdatedAt, paymentMethodNode(pm)))
 }
+
+// recachePaymentMethod takes a fresh CVC for a payment method's next
+// authorization: a RecacheSensitiveData transaction.
+func (c *call) recachePaymentMethod() error {
+	pm, err := c.paymentMethodRequest()
+	if err != nil {
+		return err
+	}
+	cvc := pm.object("credit_card").str("verification_value")
+	if err := pm.err(); err != nil {
+		return err
+	}
+	updated, err := c.server.eng.RecachePaymentMethod(c.r.Context(), c.p.Account.ID, c.token, cvc)
+	if err != nil {
+		return paymentMethodError(err)
+	}
+	return c.reply(http.StatusOK, localTransaction("RecacheSensitiveData", updated.UpdatedAt, paymentMethodNode(updated)))
+}

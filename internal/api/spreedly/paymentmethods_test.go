@@ -65,11 +65,24 @@ func TestPaymentMethodLifecycleJSON(t *testing.T) {
 	if txn["transaction_type"] != "RetainPaymentMethod" || txn["payment_method"].(map[string]any)["storage_state"] != "retained" {
 		t.Errorf("retained %s", res.body)
 	}
+	// Recache: a fresh CVC for the next authorization.
+	res = f.put(t, a, "/v1/payment_methods/"+token+"/recache.json", `{"payment_method":{"credit_card":{"verification_value":"456"}}}`)
+	if res.status != 200 {
+		t.Fatalf("recache: %d %s", res.status, res.body)
+	}
+	txn = res.obj(t, "transaction")
+	if txn["transaction_type"] != "RecacheSensitiveData" || txn["payment_method"].(map[string]any)["verification_value"] != "XXX" {
+		t.Errorf("recached %s", res.body)
+	}
+	if strings.Contains(string(res.body), "456") {
+		t.Error("the recached CVC is in the response")
+	}
+	wantErrors(t, f.put(t, a, "/v1/payment_methods/"+token+"/recache.json", `{"payment_method":{"credit_card":{"verification_value":"45"}}}`), 422, "verification_value", "errors.invalid")
 	res = f.put(t, a, "/v1/payment_methods/"+token+"/redact.json", "")
 	if res.status != 200 || res.obj(t, "transaction")["payment_method"].(map[string]any)["storage_state"] != "redacted" {
 		t.Fatalf("redact: %d %s", res.status, res.body)
 	}
-	wantErrors(t, f.put(t, a, "/v1/payment_methods/"+token+"/recache.json", ""), 422, "", keyUnsupported)
+	wantErrors(t, f.put(t, a, "/v1/payment_methods/"+token+"/recache.json", `{"payment_method":{"credit_card":{"verification_value":"456"}}}`), 422, "", keyInvalidState)
 
 	// Lists.
 	second := f.createCard(t, a, "5555555555554444")

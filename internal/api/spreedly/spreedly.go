@@ -130,7 +130,7 @@ var routes = []route{
 	{method: "PUT", path: "/v1/payment_methods/{token}", handle: (*call).updatePaymentMethod},
 	{method: "PUT", path: "/v1/payment_methods/{token}/retain", handle: (*call).retainPaymentMethod},
 	{method: "PUT", path: "/v1/payment_methods/{token}/redact", handle: (*call).redactPaymentMethod},
-	{method: "PUT", path: "/v1/payment_methods/{token}/recache", handle: unsupportedHandler("recache")},
+	{method: "PUT", path: "/v1/payment_methods/{token}/recache", handle: (*call).recachePaymentMethod},
 	{method: "GET", path: "/v1/payment_methods/{token}/transactions", handle: (*call).listPaymentMethodTransactions},
 	{method: "GET", path: "/v1/transactions", handle: (*call).listTransactions},
 	{method: "GET", path: "/v1/transactions/{token}", handle: (*call).showTransaction},
