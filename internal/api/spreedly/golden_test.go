@@ -178,10 +178,14 @@ var goldenSteps = []goldenStep{
 	{name: "payment_method_transactions", method: "GET", path: func(s *scenario) string { return "/v1/payment_methods/" + s.declinedCard + "/transactions" }},
 	{name: "transcript", method: "GET", noExt: true, path: func(s *scenario) string { return "/v1/transactions/" + s.purchase + "/transcript" }},
 	{name: "payment_method_recache", method: "PUT", path: func(s *scenario) string { return "/v1/payment_methods/" + s.card + "/recache" },
-		body: func(*scenario) *node { return object("payment_method", object("credit_card", str("verification_value", "456"))) }},
+		body: func(*scenario) *node {
+			return object("payment_method", object("credit_card", str("verification_value", "456")))
+		}},
 	{name: "payment_method_redact", method: "PUT", path: func(s *scenario) string { return "/v1/payment_methods/" + s.card + "/redact" }},
 	{name: "payment_method_recache_redacted", method: "PUT", path: func(s *scenario) string { return "/v1/payment_methods/" + s.card + "/recache" },
-		body: func(*scenario) *node { return object("payment_method", object("credit_card", str("verification_value", "456"))) }},
+		body: func(*scenario) *node {
+			return object("payment_method", object("credit_card", str("verification_value", "456")))
+		}},
 	{name: "route_unknown", method: "GET", path: func(*scenario) string { return "/v1/nothing_here" }},
 }
 
