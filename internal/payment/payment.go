@@ -98,12 +98,19 @@ type StoredCredential struct {
 // Payment is the money object: one amount on one payment method through one
 // gateway, changed only by its operations.
 type Payment struct {
-	ID                    string // pay_…
-	AccountID             string
-	Amount                int64
-	Currency              string
-	GatewayID             string
-	CredentialVersion     int
+	ID        string // pay_…
+	AccountID string
+	Amount    int64
+	Currency  string
+	// GatewayID is the gateway that made (or is making) the payment: with a
+	// router, the one whose attempt answered. Follow-ups go to it.
+	GatewayID         string
+	CredentialVersion int
+	// RouterID is the router gateway the payment was asked of, or empty.
+	RouterID string
+	// RoutingTrace records the router's decision and every attempt (JSON,
+	// as the native API shows it), or is nil without a router.
+	RoutingTrace          []byte
 	PaymentMethodID       string
 	Capture               bool // purchase (true) or authorize only
 	Reference             string

@@ -251,9 +251,10 @@ type GatewayStore interface {
 
 // PaymentFilter narrows a payment list; empty fields match everything.
 type PaymentFilter struct {
-	Status    Status
-	Reference string
-	GatewayID string
+	Status          Status
+	Reference       string
+	GatewayID       string
+	PaymentMethodID string
 	ListParams
 }
 

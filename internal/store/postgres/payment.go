@@ -16,7 +16,7 @@ import (
 	"github.com/kassapay/kassa/internal/store"
 )
 
-const paymentColumns = `id, account_id, amount, currency, gateway_id, credential_version, payment_method_id,
+const paymentColumns = `id, account_id, amount, currency, gateway_id, credential_version, router_id, routing_trace, payment_method_id,
 	capture, reference, description, metadata, stored_credential, gateway_specific_fields,
 	status, amount_authorized, amount_captured, amount_refunded, voided, requires_review, test,
 	created_at, updated_at`
@@ -24,8 +24,9 @@ const paymentColumns = `id, account_id, amount, currency, gateway_id, credential
 func scanPayment(row pgx.Row) (*payment.Payment, error) {
 	var p payment.Payment
 	var metadata, storedCred, gsf []byte
+	var trace *string
 	var status string
-	err := row.Scan(&p.ID, &p.AccountID, &p.Amount, &p.Currency, &p.GatewayID, &p.CredentialVersion, &p.PaymentMethodID,
+	err := row.Scan(&p.ID, &p.AccountID, &p.Amount, &p.Currency, &p.GatewayID, &p.CredentialVersion, &p.RouterID, &trace, &p.PaymentMethodID,
 		&p.Capture, &p.Reference, &p.Description, &metadata, &storedCred, &gsf,
 		&status, &p.AmountAuthorized, &p.AmountCaptured, &p.AmountRefunded, &p.Voided, &p.RequiresReview, &p.Test,
 		&p.CreatedAt, &p.UpdatedAt)
@@ -41,6 +42,9 @@ func scanPayment(row pgx.Row) (*payment.Payment, error) {
 	if p.GatewaySpecificFields, err = store.UnmarshalObject(gsf); err != nil {
 		return nil, fmt.Errorf("payment %s: gateway specific fields: %w", p.ID, err)
 	}
+	if trace != nil {
+		p.RoutingTrace = []byte(*trace)
+	}
 	p.Status = payment.Status(status)
 	p.CreatedAt = utc(p.CreatedAt)
 	p.UpdatedAt = utc(p.UpdatedAt)
@@ -48,7 +52,8 @@ func scanPayment(row pgx.Row) (*payment.Payment, error) {
 }
 
 // paymentJSON encodes the JSON columns of p; storedCred is nil (NULL)
-// when p has no stored credential.
+// when p has no stored credential. The routing trace is already JSON: see
+// routingTrace.
 func paymentJSON(p *payment.Payment) (metadata string, storedCred *string, gsf string, err error) {
 	m, err := json.Marshal(p.Metadata)
 	if err != nil {
@@ -68,6 +73,15 @@ func paymentJSON(p *payment.Payment) (metadata string, storedCred *string, gsf s
 	return string(m), storedCred, string(g), nil
 }
 
+// routingTrace is p's routing trace as stored: its bytes as given (a json
+// column keeps them), NULL when it has none, empty included.
+func routingTrace(p *payment.Payment) *string {
+	if len(p.RoutingTrace) == 0 {
+		return nil
+	}
+	return new(string(p.RoutingTrace))
+}
+
 // queueInsertPayment queues the insert of p's row (not its operations)
 // into b; the caller translates b's error.
 func queueInsertPayment(b *pgx.Batch, p *payment.Payment) error {
@@ -76,8 +90,8 @@ func queueInsertPayment(b *pgx.Batch, p *payment.Payment) error {
 		return err
 	}
 	b.Queue(`INSERT INTO payments (`+paymentColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`,
-		p.ID, p.AccountID, p.Amount, p.Currency, p.GatewayID, p.CredentialVersion, p.PaymentMethodID,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)`,
+		p.ID, p.AccountID, p.Amount, p.Currency, p.GatewayID, p.CredentialVersion, p.RouterID, routingTrace(p), p.PaymentMethodID,
 		p.Capture, p.Reference, p.Description, metadata, storedCred, gsf,
 		string(p.Status), p.AmountAuthorized, p.AmountCaptured, p.AmountRefunded, p.Voided, p.RequiresReview, p.Test,
 		ts(p.CreatedAt), ts(p.UpdatedAt))
@@ -85,8 +99,9 @@ func queueInsertPayment(b *pgx.Batch, p *payment.Payment) error {
 }
 
 // queueUpdatePayment queues into b the write of every field of p but its
-// id, account and creation time. The table's CHECKs refuse amounts that
-// break the money invariants.
+// id, account and creation time: a router's payment changes gateway,
+// credential version and trace as it moves from one attempt to the next.
+// The table's CHECKs refuse amounts that break the money invariants.
 func queueUpdatePayment(b *pgx.Batch, p *payment.Payment) error {
 	metadata, storedCred, gsf, err := paymentJSON(p)
 	if err != nil {
@@ -96,13 +111,15 @@ func queueUpdatePayment(b *pgx.Batch, p *payment.Payment) error {
 		payment_method_id = $7, capture = $8, reference = $9, description = $10,
 		metadata = $11, stored_credential = $12, gateway_specific_fields = $13,
 		status = $14, amount_authorized = $15, amount_captured = $16, amount_refunded = $17,
-		voided = $18, requires_review = $19, test = $20, updated_at = $21
+		voided = $18, requires_review = $19, test = $20, updated_at = $21,
+		router_id = $22, routing_trace = $23
 		WHERE account_id = $1 AND id = $2`,
 		p.AccountID, p.ID, p.Amount, p.Currency, p.GatewayID, p.CredentialVersion,
 		p.PaymentMethodID, p.Capture, p.Reference, p.Description,
 		metadata, storedCred, gsf,
 		string(p.Status), p.AmountAuthorized, p.AmountCaptured, p.AmountRefunded,
-		p.Voided, p.RequiresReview, p.Test, ts(p.UpdatedAt))
+		p.Voided, p.RequiresReview, p.Test, ts(p.UpdatedAt),
+		p.RouterID, routingTrace(p))
 	return nil
 }
 
@@ -342,6 +359,9 @@ func (s *Store) Payments(ctx context.Context, accountID string, f payment.Paymen
 		}
 		if f.GatewayID != "" {
 			and(`gateway_id =`, f.GatewayID)
+		}
+		if f.PaymentMethodID != "" {
+			and(`payment_method_id =`, f.PaymentMethodID)
 		}
 		args = append(args, limit+1)
 		rows, err := tx.Query(ctx, `SELECT `+paymentColumns+` FROM payments

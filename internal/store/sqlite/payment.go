@@ -15,7 +15,7 @@ import (
 	"github.com/kassapay/kassa/internal/store"
 )
 
-const paymentColumns = `id, account_id, amount, currency, gateway_id, credential_version, payment_method_id,
+const paymentColumns = `id, account_id, amount, currency, gateway_id, credential_version, router_id, routing_trace, payment_method_id,
 	capture, reference, description, metadata, stored_credential, gateway_specific_fields,
 	status, amount_authorized, amount_captured, amount_refunded, voided, requires_review, test,
 	created_at, updated_at`
@@ -23,9 +23,9 @@ const paymentColumns = `id, account_id, amount, currency, gateway_id, credential
 func scanPayment(sc scanner) (*payment.Payment, error) {
 	var p payment.Payment
 	var metadata, gsf, status string
-	var storedCred sql.Null[string]
+	var storedCred, trace sql.Null[string]
 	var created, updated int64
-	err := sc.Scan(&p.ID, &p.AccountID, &p.Amount, &p.Currency, &p.GatewayID, &p.CredentialVersion, &p.PaymentMethodID,
+	err := sc.Scan(&p.ID, &p.AccountID, &p.Amount, &p.Currency, &p.GatewayID, &p.CredentialVersion, &p.RouterID, &trace, &p.PaymentMethodID,
 		&p.Capture, &p.Reference, &p.Description, &metadata, &storedCred, &gsf,
 		&status, &p.AmountAuthorized, &p.AmountCaptured, &p.AmountRefunded, &p.Voided, &p.RequiresReview, &p.Test,
 		&created, &updated)
@@ -42,6 +42,9 @@ func scanPayment(sc scanner) (*payment.Payment, error) {
 	}
 	if p.GatewaySpecificFields, err = store.UnmarshalObject([]byte(gsf)); err != nil {
 		return nil, fmt.Errorf("payment %s: gateway specific fields: %w", p.ID, err)
+	}
+	if trace.Valid {
+		p.RoutingTrace = []byte(trace.V)
 	}
 	p.Status = payment.Status(status)
 	p.CreatedAt = fromMicros(created)
@@ -75,8 +78,8 @@ func insertPayment(ctx context.Context, tx *sql.Tx, p *payment.Payment) error {
 		return err
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO payments (`+paymentColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		p.ID, p.AccountID, p.Amount, p.Currency, p.GatewayID, p.CredentialVersion, p.PaymentMethodID,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		p.ID, p.AccountID, p.Amount, p.Currency, p.GatewayID, p.CredentialVersion, p.RouterID, nullString(string(p.RoutingTrace)), p.PaymentMethodID,
 		p.Capture, p.Reference, p.Description, metadata, storedCred, gsf,
 		string(p.Status), p.AmountAuthorized, p.AmountCaptured, p.AmountRefunded, p.Voided, p.RequiresReview, p.Test,
 		micros(p.CreatedAt), micros(p.UpdatedAt))
@@ -84,21 +87,22 @@ func insertPayment(ctx context.Context, tx *sql.Tx, p *payment.Payment) error {
 }
 
 // updatePayment writes back every field of p but its id, account and
-// creation time. The table's CHECKs refuse amounts that break the money
-// invariants.
+// creation time: a router's payment changes gateway, credential version
+// and trace as it moves from one attempt to the next. The table's CHECKs
+// refuse amounts that break the money invariants.
 func updatePayment(ctx context.Context, tx *sql.Tx, p *payment.Payment) error {
 	metadata, storedCred, gsf, err := paymentJSON(p)
 	if err != nil {
 		return err
 	}
 	_, err = tx.ExecContext(ctx, `UPDATE payments SET amount = ?, currency = ?, gateway_id = ?, credential_version = ?,
-		payment_method_id = ?, capture = ?, reference = ?, description = ?,
+		router_id = ?, routing_trace = ?, payment_method_id = ?, capture = ?, reference = ?, description = ?,
 		metadata = ?, stored_credential = ?, gateway_specific_fields = ?,
 		status = ?, amount_authorized = ?, amount_captured = ?, amount_refunded = ?,
 		voided = ?, requires_review = ?, test = ?, updated_at = ?
 		WHERE account_id = ? AND id = ?`,
 		p.Amount, p.Currency, p.GatewayID, p.CredentialVersion,
-		p.PaymentMethodID, p.Capture, p.Reference, p.Description,
+		p.RouterID, nullString(string(p.RoutingTrace)), p.PaymentMethodID, p.Capture, p.Reference, p.Description,
 		metadata, storedCred, gsf,
 		string(p.Status), p.AmountAuthorized, p.AmountCaptured, p.AmountRefunded,
 		p.Voided, p.RequiresReview, p.Test, micros(p.UpdatedAt),
@@ -303,6 +307,10 @@ func (s *Store) Payments(ctx context.Context, accountID string, f payment.Paymen
 		if f.GatewayID != "" {
 			where += ` AND gateway_id = ?`
 			args = append(args, f.GatewayID)
+		}
+		if f.PaymentMethodID != "" {
+			where += ` AND payment_method_id = ?`
+			args = append(args, f.PaymentMethodID)
 		}
 		rows, err := tx.QueryContext(ctx, `SELECT `+paymentColumns+` FROM payments
 			WHERE `+where+` ORDER BY `+seqOrder(f.Ascending)+` LIMIT ?`, append(args, limit+1)...)

@@ -73,6 +73,20 @@ func answered(op *payment.Operation) *payment.Operation {
 	return op
 }
 
+// routingTrace returns a router's trace of attempts on gateways, in JSON
+// written the way no encoder would (spacing, unsorted keys, escapes), so
+// that a store that re-formats it is caught.
+func routingTrace(routerID string, gateways ...string) []byte {
+	b := []byte(`{"router": "` + routerID + `",  "strategy":"priority", "attempts" : [`)
+	for i, g := range gateways {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = fmt.Appendf(b, `{"gateway":%q,"outcome":"declined","note":"\u00e9 \"q\" – ü", "n":%d.0}`, g, i+1)
+	}
+	return append(b, "]}\n"...)
+}
+
 // createPayment stores p with a "payment.created" event and returns the
 // event.
 func createPayment(t *testing.T, s payment.Store, p *payment.Payment) *payment.Event {
@@ -131,6 +145,11 @@ func testPaymentRoundTrip(t *testing.T, s payment.Store) {
 		CreatedAt: t0,
 		UpdatedAt: t0,
 	}
+	// A router's payment: its trace comes back byte for byte, spacing, key
+	// order and escapes included (PostgreSQL's json, not jsonb).
+	routed := newPayment(a.ID, t0)
+	routed.RouterID = payment.NewID(payment.PrefixGateway)
+	routed.RoutingTrace = routingTrace(routed.RouterID, routed.GatewayID)
 	empty := newPayment(a.ID, t0)
 	empty.Metadata = map[string]string{}
 	empty.GatewaySpecificFields = map[string]any{}
@@ -142,7 +161,8 @@ func testPaymentRoundTrip(t *testing.T, s payment.Store) {
 		p    *payment.Payment
 	}{
 		{"every field, operations in insertion order", full},
-		{"no operations, nil maps and stored credential", minimal},
+		{"routed, with a trace", routed},
+		{"no operations, nil maps, stored credential and trace", minimal},
 		{"empty maps and stored credential", empty},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -161,13 +181,29 @@ func testPaymentRoundTrip(t *testing.T, s payment.Store) {
 		})
 	}
 
-	// An empty transcript is stored as none.
+	// An empty transcript or trace is stored as none.
 	p := newPayment(a.ID, t0)
 	p.Operations[0].Transcript = []byte{}
+	p.RoutingTrace = []byte{}
 	createPayment(t, s, p)
-	if got := getPayment(t, s, a.ID, p.ID).Operations[0].Transcript; got != nil {
-		t.Errorf("empty transcript read back as %q, want nil", got)
+	got := getPayment(t, s, a.ID, p.ID)
+	if got.Operations[0].Transcript != nil {
+		t.Errorf("empty transcript read back as %q, want nil", got.Operations[0].Transcript)
 	}
+	if got.RoutingTrace != nil {
+		t.Errorf("empty routing trace read back as %q, want nil", got.RoutingTrace)
+	}
+
+	// A trace that is not JSON is refused by the database, in either
+	// backend.
+	bad := newPayment(a.ID, t0)
+	bad.RouterID = payment.NewID(payment.PrefixGateway)
+	bad.RoutingTrace = []byte(`{"attempts":[`)
+	if err := s.CreatePayment(ctx, bad, nil); err == nil {
+		t.Error("CreatePayment stored a routing trace that is not JSON")
+	}
+	_, err := s.Payment(ctx, a.ID, bad.ID)
+	wantNotFound(t, "payment with a trace that is not JSON", err)
 
 	// Several events with one payment.
 	q := newPayment(a.ID, t0)
@@ -325,14 +361,16 @@ func testPaymentList(t *testing.T, s payment.Store) {
 	ctx := context.Background()
 	a, b := newAccount(t, s), newAccount(t, s)
 	gwX, gwY := payment.NewID(payment.PrefixGateway), payment.NewID(payment.PrefixGateway)
+	pmX, pmY := payment.NewID(payment.PrefixPaymentMethod), payment.NewID(payment.PrefixPaymentMethod)
+	onPMX := func(i int) bool { return i%5 == 0 || i%5 == 3 }
 	statuses := []payment.Status{payment.StatusAuthorized, payment.StatusCaptured, payment.StatusRefunded}
 	var all []*payment.Payment // newest first
 	idx := map[string]int{}
 	for i := range 25 {
 		bp := newPayment(b.ID, t0)
-		bp.GatewayID = gwX
+		bp.GatewayID, bp.PaymentMethodID = gwX, pmX
 		for _, op := range bp.Operations {
-			op.GatewayID = gwX
+			op.GatewayID, op.PaymentMethodID = gwX, pmX
 		}
 		createPayment(t, s, bp)
 
@@ -341,6 +379,11 @@ func testPaymentList(t *testing.T, s payment.Store) {
 		p.Reference = fmt.Sprintf("order-%d", i%4)
 		p.GatewayID = []string{gwX, gwY}[i%2]
 		p.Operations[0].GatewayID = p.GatewayID
+		p.PaymentMethodID = pmY
+		if onPMX(i) {
+			p.PaymentMethodID = pmX
+		}
+		p.Operations[0].PaymentMethodID = p.PaymentMethodID
 		// 1 to 3 operations each, so pages mix payments with several.
 		for j := range i % 3 {
 			p.Operations = append(p.Operations, newOp(p, payment.OpCapture, int64(10+j), payment.OutcomePending, p.CreatedAt))
@@ -409,6 +452,11 @@ func testPaymentList(t *testing.T, s payment.Store) {
 		{"gateway", payment.PaymentFilter{GatewayID: gwY}, func(i int) bool { return i%2 == 1 }},
 		{"status and gateway", payment.PaymentFilter{Status: payment.StatusRefunded, GatewayID: gwX}, func(i int) bool { return i%3 == 2 && i%2 == 0 }},
 		{"all three", payment.PaymentFilter{Status: payment.StatusAuthorized, Reference: "order-0", GatewayID: gwX}, func(i int) bool { return i%3 == 0 && i%4 == 0 }},
+		{"payment method", payment.PaymentFilter{PaymentMethodID: pmX}, onPMX},
+		{"payment method and gateway", payment.PaymentFilter{PaymentMethodID: pmY, GatewayID: gwY}, func(i int) bool { return !onPMX(i) && i%2 == 1 }},
+		{"all four", payment.PaymentFilter{Status: payment.StatusAuthorized, Reference: "order-0", GatewayID: gwX, PaymentMethodID: pmX},
+			func(i int) bool { return i%3 == 0 && i%4 == 0 && onPMX(i) }},
+		{"unknown payment method", payment.PaymentFilter{PaymentMethodID: "pm_none"}, func(int) bool { return false }},
 		{"no match", payment.PaymentFilter{Reference: "order-9"}, func(int) bool { return false }},
 		{"another account's status filter", payment.PaymentFilter{Status: payment.StatusDeclined}, func(int) bool { return false }},
 	} {
@@ -428,6 +476,33 @@ func testPaymentList(t *testing.T, s payment.Store) {
 			}
 		})
 	}
+
+	t.Run("payment method, oldest first", func(t *testing.T) {
+		var want []*payment.Payment
+		for _, p := range slices.Backward(all) {
+			if onPMX(idx[p.ID]) {
+				want = append(want, p)
+			}
+		}
+		for _, limit := range []int{3, 100} {
+			got := pages(t, payment.PaymentFilter{PaymentMethodID: pmX, ListParams: payment.ListParams{Ascending: true}}, limit)
+			equal(t, fmt.Sprintf("payments on pmX, oldest first, in pages of %d", limit), got, want)
+		}
+		// The cursor is a position, whatever the filter: the oldest (i = 0)
+		// is on pmX, the next (i = 1) is not.
+		ps, _, err := s.Payments(ctx, a.ID, payment.PaymentFilter{PaymentMethodID: pmX,
+			ListParams: payment.ListParams{Limit: 2, StartingAfter: all[len(all)-2].ID, Ascending: true}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		equal(t, "payments on pmX, oldest first, after one that is not", ids(ps, payID), ids(want[1:3], payID))
+		ps, _, err = s.Payments(ctx, a.ID, payment.PaymentFilter{PaymentMethodID: pmX,
+			ListParams: payment.ListParams{Limit: 2, StartingAfter: all[len(all)-2].ID}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		equal(t, "payments on pmX, newest first, after one that is not", ids(ps, payID), ids(want[:1], payID))
+	})
 
 	t.Run("cursor outside the filter", func(t *testing.T) {
 		// all[0] (i = 24) is AUTHORIZED: the cursor is a position, whatever
@@ -462,6 +537,24 @@ func testPaymentList(t *testing.T, s payment.Store) {
 		}
 		_, _, err = s.Payments(ctx, a.ID, payment.PaymentFilter{ListParams: payment.ListParams{StartingAfter: bs[0].ID}})
 		wantCursorNotFound(t, "Payments starting after another account's payment", err)
+		// Both accounts have payments on pmX: each sees its own.
+		bs, more, err := s.Payments(ctx, b.ID, payment.PaymentFilter{PaymentMethodID: pmX, ListParams: payment.ListParams{Limit: 100}})
+		if err != nil || more || len(bs) != 25 {
+			t.Fatalf("B's payments on pmX = %d, %v, %v; want its 25", len(bs), more, err)
+		}
+		for _, p := range bs {
+			if p.AccountID != b.ID {
+				t.Errorf("B's payments on pmX hold %s of account %s", p.ID, p.AccountID)
+			}
+		}
+		for _, asc := range []bool{true, false} {
+			_, _, err = s.Payments(ctx, a.ID, payment.PaymentFilter{PaymentMethodID: pmX, ListParams: payment.ListParams{StartingAfter: bs[0].ID, Ascending: asc}})
+			wantCursorNotFound(t, "Payments on pmX starting after B's payment on pmX", err)
+		}
+		bs, _, err = s.Payments(ctx, b.ID, payment.PaymentFilter{PaymentMethodID: pmY})
+		if err != nil || len(bs) != 0 {
+			t.Errorf("B's payments on A's payment method = %d, %v; want none", len(bs), err)
+		}
 		_, _, err = s.Payments(ctx, a.ID, payment.PaymentFilter{Status: payment.StatusCaptured, ListParams: payment.ListParams{StartingAfter: "pay_unknown"}})
 		wantCursorNotFound(t, "Payments starting after an unknown id", err)
 	})
@@ -546,6 +639,7 @@ func testUpdatePayment(t *testing.T, s payment.Store) {
 	t.Run("every field", func(t *testing.T) {
 		got, err := s.UpdatePayment(ctx, a.ID, p.ID, func(q *payment.Payment) (*payment.PaymentChange, error) {
 			q.Amount, q.Currency, q.GatewayID, q.CredentialVersion = 900, "NOK", "gw_routed", 7
+			q.RouterID, q.RoutingTrace = "gw_router", routingTrace("gw_router", "gw_first", "gw_routed")
 			q.PaymentMethodID, q.Capture, q.Reference, q.Description = "pm_other", true, "ref-2", ""
 			q.Metadata, q.StoredCredential, q.GatewaySpecificFields = nil, nil, nil
 			q.AmountAuthorized, q.AmountCaptured, q.AmountRefunded = 900, 900, 900
@@ -558,6 +652,7 @@ func testUpdatePayment(t *testing.T, s payment.Store) {
 		}
 		w := clonePayment(want)
 		w.Amount, w.Currency, w.GatewayID, w.CredentialVersion = 900, "NOK", "gw_routed", 7
+		w.RouterID, w.RoutingTrace = "gw_router", routingTrace("gw_router", "gw_first", "gw_routed")
 		w.PaymentMethodID, w.Capture, w.Reference, w.Description = "pm_other", true, "ref-2", ""
 		w.Metadata, w.StoredCredential, w.GatewaySpecificFields = nil, nil, nil
 		w.AmountAuthorized, w.AmountCaptured, w.AmountRefunded = 900, 900, 900
@@ -651,6 +746,79 @@ func testUpdatePayment(t *testing.T, s payment.Store) {
 			t.Error("fn called for an unknown payment")
 		}
 	})
+}
+
+// testUpdatePaymentRouted follows a router's payment as it cascades: the
+// first gateway declines, the second answers. Each step moves the gateway,
+// credential version and trace of the payment, keeps the operations of
+// earlier attempts as they were, and is read back as written.
+func testUpdatePaymentRouted(t *testing.T, s payment.Store) {
+	ctx := context.Background()
+	a := newAccount(t, s)
+	router, first, second := payment.NewID(payment.PrefixGateway), payment.NewID(payment.PrefixGateway), payment.NewID(payment.PrefixGateway)
+
+	// Created on the first attempt, before any answer.
+	p := newPayment(a.ID, t0)
+	p.Status, p.AmountAuthorized = payment.StatusInitiated, 0
+	p.GatewayID, p.CredentialVersion, p.RouterID = first, 1, router
+	p.RoutingTrace = routingTrace(router)
+	p.Operations[0] = newOp(p, payment.OpAuthorize, 1000, payment.OutcomePending, t0)
+	createPayment(t, s, p)
+	equal(t, "routed payment after create", getPayment(t, s, a.ID, p.ID), p)
+
+	// The first gateway declines: the payment moves to the second, with a
+	// new credential version, and the trace grows.
+	at := t0.Add(time.Second)
+	var retry *payment.Operation
+	got, err := s.UpdatePayment(ctx, a.ID, p.ID, func(q *payment.Payment) (*payment.PaymentChange, error) {
+		equal(t, "payment given to fn", q, p)
+		declined := q.Operations[0]
+		declined.Outcome, declined.DeclineCode, declined.UpdatedAt = payment.OutcomeDeclined, "do_not_honor", at
+		q.GatewayID, q.CredentialVersion = second, 4
+		q.RoutingTrace = routingTrace(router, first)
+		retry = newOp(q, payment.OpAuthorize, 1000, payment.OutcomePending, at)
+		q.Operations = append(q.Operations, retry)
+		q.UpdatedAt = at
+		return &payment.PaymentChange{Operations: []*payment.Operation{declined, retry}}, nil
+	})
+	if err != nil {
+		t.Fatalf("UpdatePayment (next attempt): %v", err)
+	}
+	want := clonePayment(p)
+	want.Operations[0].Outcome, want.Operations[0].DeclineCode, want.Operations[0].UpdatedAt = payment.OutcomeDeclined, "do_not_honor", at
+	want.Operations = append(want.Operations, retry)
+	want.GatewayID, want.CredentialVersion = second, 4
+	want.RoutingTrace = routingTrace(router, first)
+	want.UpdatedAt = at
+	equal(t, "UpdatePayment result after the next attempt", got, want)
+	equal(t, "stored after the next attempt", getPayment(t, s, a.ID, p.ID), want)
+	if got.Operations[0].GatewayID != first || got.Operations[1].GatewayID != second {
+		t.Errorf("attempts on %s and %s, want %s and %s", got.Operations[0].GatewayID, got.Operations[1].GatewayID, first, second)
+	}
+
+	// The payment leaves the router and its trace: both written back as
+	// none.
+	got, err = s.UpdatePayment(ctx, a.ID, p.ID, func(q *payment.Payment) (*payment.PaymentChange, error) {
+		q.RouterID, q.RoutingTrace = "", nil
+		return nil, nil
+	})
+	if err != nil {
+		t.Fatalf("UpdatePayment (no router): %v", err)
+	}
+	want = clonePayment(want)
+	want.RouterID, want.RoutingTrace = "", nil
+	equal(t, "UpdatePayment result without a router", got, want)
+	equal(t, "stored without a router", getPayment(t, s, a.ID, p.ID), want)
+
+	// A trace that is not JSON is refused, and nothing is written.
+	_, err = s.UpdatePayment(ctx, a.ID, p.ID, func(q *payment.Payment) (*payment.PaymentChange, error) {
+		q.RouterID, q.RoutingTrace, q.GatewayID = router, []byte("not json"), first
+		return nil, nil
+	})
+	if err == nil {
+		t.Error("UpdatePayment stored a routing trace that is not JSON")
+	}
+	equal(t, "payment after a refused trace", getPayment(t, s, a.ID, p.ID), want)
 }
 
 // testUpdatePaymentConcurrentRefunds runs the reserve step of 50 refunds

@@ -59,6 +59,7 @@ func Run(t *testing.T, open func(t *testing.T) payment.Store) {
 		{"PaymentList", testPaymentList},
 		{"PaymentIsolation", testPaymentIsolation},
 		{"UpdatePayment", testUpdatePayment},
+		{"UpdatePaymentRouted", testUpdatePaymentRouted},
 		{"UpdatePaymentConcurrentRefunds", testUpdatePaymentConcurrentRefunds},
 		{"UpdatePaymentPanic", testUpdatePaymentPanic},
 		{"PaymentInvariants", testPaymentInvariants},
