@@ -26,7 +26,8 @@ import (
 func (m *Main) serve(ctx context.Context, args []string) error {
 	var sf storageFlags
 	var addr, spreedlyAddr, logLevel string
-	var cacheTTL, cvcTTL, sweepEvery, shutdownWait, callTimeout, reconcileEvery time.Duration
+	var cacheTTL, cvcTTL, sweepEvery, shutdownWait, callTimeout, reconcileEvery, breakerOpenFor time.Duration
+	var breakerThreshold int
 	var maxBody int64
 	fs := newFlagSet("kassa serve", "Usage: kassa serve [flags]\n\nRuns the kassa server. With no flags: SQLite in ./kassa-data, listening on 127.0.0.1:8080,\na development master key generated on first start, and a test-mode account created\n(and its keys printed once) when the database has no accounts.", m.Stderr)
 	sf.register(fs)
@@ -40,6 +41,8 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	fs.Int64Var(&maxBody, "max-body-bytes", 1<<20, "largest request body accepted")
 	fs.DurationVar(&callTimeout, "call-timeout", 30*time.Second, "deadline of one gateway call; a call that runs out is settled later by the reconciler")
 	fs.DurationVar(&reconcileEvery, "reconcile-interval", 2*time.Second, "how often operations with an unknown outcome are looked for")
+	fs.IntVar(&breakerThreshold, "breaker-threshold", 5, "consecutive not-sent or unknown outcomes that open a gateway's circuit breaker")
+	fs.DurationVar(&breakerOpenFor, "breaker-open-for", 30*time.Second, "how long an open circuit breaker skips its gateway before one trial call")
 	if err := parseFlags(fs, args, m.Getenv); err != nil {
 		return err
 	}
@@ -58,14 +61,15 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 	defer st.Close()
 	eng := engine.New(engine.Config{Store: st, Vault: v, Logger: log, CacheTTL: cacheTTL, CVCTTL: cvcTTL,
-		Gateways: gatewayRegistry(), CallTimeout: callTimeout})
+		Gateways: gatewayRegistry(), CallTimeout: callTimeout, BreakerThreshold: breakerThreshold, BreakerOpenFor: breakerOpenFor})
 
 	if err := m.bootstrapAccount(ctx, eng); err != nil {
 		return err
 	}
 
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		newBreakerCollector(eng))
 	spreedlyAPI := spreedly.New(eng, spreedly.Options{Logger: log, Registry: reg, MaxBody: maxBody})
 	mux := http.NewServeMux()
 	mux.Handle("/spreedly/", http.StripPrefix("/spreedly", spreedlyAPI))

@@ -11,6 +11,7 @@ import (
 
 	"github.com/kassapay/kassa/internal/gateway"
 	"github.com/kassapay/kassa/internal/payment"
+	"github.com/kassapay/kassa/internal/routing"
 )
 
 // Config configures an Engine. Store, Vault and Logger are required.
@@ -44,6 +45,12 @@ type Config struct {
 	// ReconcileBackoff is the wait before the second query; it doubles
 	// with each attempt up to an hour. Default 5 s.
 	ReconcileBackoff time.Duration
+	// BreakerThreshold is how many consecutive not-sent or unknown
+	// outcomes open a gateway's circuit breaker. Default 5.
+	BreakerThreshold int
+	// BreakerOpenFor is how long an open breaker rests its gateway before
+	// one trial call. Default 30 s.
+	BreakerOpenFor time.Duration
 }
 
 // Engine is kassa's operations layer. It is safe for concurrent use.
@@ -55,6 +62,8 @@ type Engine struct {
 	cfg   Config
 
 	gateways *gateway.Registry
+	breakers *routing.Breakers
+	split    *splitter
 }
 
 // New returns an Engine for cfg.
@@ -86,7 +95,14 @@ func New(cfg Config) *Engine {
 	if cfg.ReconcileBackoff <= 0 {
 		cfg.ReconcileBackoff = 5 * time.Second
 	}
-	return &Engine{store: cfg.Store, vault: cfg.Vault, log: cfg.Logger, now: cfg.Now, cfg: cfg, gateways: cfg.Gateways}
+	if cfg.BreakerThreshold <= 0 {
+		cfg.BreakerThreshold = 5
+	}
+	if cfg.BreakerOpenFor <= 0 {
+		cfg.BreakerOpenFor = 30 * time.Second
+	}
+	return &Engine{store: cfg.Store, vault: cfg.Vault, log: cfg.Logger, now: cfg.Now, cfg: cfg, gateways: cfg.Gateways,
+		breakers: routing.NewBreakers(cfg.BreakerThreshold, cfg.BreakerOpenFor, cfg.Now), split: newSplitter()}
 }
 
 // clock returns the current time as the stores keep it: UTC, microseconds.

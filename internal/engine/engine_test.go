@@ -89,7 +89,7 @@ func newFixture(t testing.TB, st payment.Store) *fixture {
 	sim := &countingAdapter{Simulator: simulator.New(simulator.Options{Now: clock.Now})}
 	eng := engine.New(engine.Config{Store: st, Vault: v, Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Now: clock.Now, CacheTTL: 24 * time.Hour, CVCTTL: time.Hour, Gateways: gateway.NewRegistry(sim),
-		ReconcileAttempts: 3, ReconcileBackoff: time.Second})
+		ReconcileAttempts: 3, ReconcileBackoff: time.Second, BreakerThreshold: 3, BreakerOpenFor: 30 * time.Second})
 	return &fixture{eng: eng, store: st, vault: v, clock: clock, sim: sim, logs: logs}
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/kassapay/kassa/internal/gateway"
 	"github.com/kassapay/kassa/internal/payment"
+	"github.com/kassapay/kassa/internal/routing"
 )
 
 // GatewayInput asks for a new gateway.
@@ -39,15 +40,18 @@ type GatewayUpdate struct {
 }
 
 // GatewayDetail is a gateway with what is needed to show it: its newest
-// credential version (nil before any) and its type's Spec.
+// credential version (nil before any), its type's Spec, and its circuit
+// breaker as this process sees it.
 type GatewayDetail struct {
 	*payment.Gateway
 	Credentials *payment.CredentialVersion
 	Spec        gateway.Spec
+	Health      routing.BreakerStatus
 }
 
-// GatewayTypes returns the Spec of every gateway type on offer.
-func (e *Engine) GatewayTypes() []gateway.Spec { return e.gateways.Specs() }
+// GatewayTypes returns the Spec of every gateway type on offer, routers
+// last.
+func (e *Engine) GatewayTypes() []gateway.Spec { return append(e.gateways.Specs(), routerSpec) }
 
 // credRecord names the vault record of one credential version.
 func credRecord(gatewayID string, version int) string {
@@ -66,6 +70,9 @@ func principalName(p *payment.Principal) string {
 func (e *Engine) CreateGateway(ctx context.Context, p *payment.Principal, in GatewayInput) (*GatewayDetail, error) {
 	if in.Type == "" {
 		return nil, payment.Missing("type")
+	}
+	if in.Type == RouterType {
+		return e.createRouter(ctx, p, in)
 	}
 	ad, ok := e.gateways.Lookup(in.Type)
 	if !ok {
@@ -380,8 +387,10 @@ func (e *Engine) Gateway(ctx context.Context, accountID, id string) (*GatewayDet
 }
 
 func (e *Engine) detail(ctx context.Context, g *payment.Gateway) (*GatewayDetail, error) {
-	d := &GatewayDetail{Gateway: g}
-	if ad, ok := e.gateways.Lookup(g.Type); ok {
+	d := &GatewayDetail{Gateway: g, Health: e.breakers.Status(g.ID)}
+	if g.Type == RouterType {
+		d.Spec = routerSpec
+	} else if ad, ok := e.gateways.Lookup(g.Type); ok {
 		d.Spec = ad.Spec()
 	} else {
 		d.Spec = gateway.Spec{Type: g.Type}
@@ -429,15 +438,35 @@ func (e *Engine) UpdateGateway(ctx context.Context, p *payment.Principal, id str
 			}
 		}
 	}
+	// A router's settings name other gateways: check them before the
+	// update, whose function must not read the store.
+	var routerSettings map[string]any
+	if cur, err := e.store.Gateway(ctx, p.Account.ID, id); err != nil {
+		return nil, err
+	} else if cur.Type == RouterType {
+		if u.DisabledOperations != nil && len(*u.DisabledOperations) > 0 {
+			return nil, payment.Invalid(payment.CodeParameterUnknown, "disabled_operations", "Disable operations on the gateways a router routes to.")
+		}
+		if u.Settings != nil {
+			if _, routerSettings, err = e.routerConfig(ctx, p.Account.ID, u.Settings); err != nil {
+				return nil, err
+			}
+		}
+	}
 	now := e.clock()
 	var spec gateway.Spec
 	g, err := e.store.UpdateGateway(ctx, p.Account.ID, id, func(g *payment.Gateway) (*payment.CredentialVersion, *payment.Event, error) {
-		ad, ok := e.gateways.Lookup(g.Type)
-		if !ok {
+		if g.Type == RouterType {
+			spec = routerSpec
+			if routerSettings != nil {
+				g.Settings = routerSettings
+			}
+		} else if ad, ok := e.gateways.Lookup(g.Type); ok {
+			spec = ad.Spec()
+		} else {
 			return nil, nil, payment.Conflict(payment.CodeInvalidState, "Gateway type '%s' is not available in this kassa.", g.Type)
 		}
-		spec = ad.Spec()
-		if u.Settings != nil {
+		if u.Settings != nil && g.Type != RouterType {
 			s, err := checkFields("settings", spec.SettingsFields, u.Settings, false)
 			if err != nil {
 				return nil, nil, err
@@ -485,6 +514,9 @@ func (e *Engine) SetGatewayCredentials(ctx context.Context, p *payment.Principal
 	g, err := e.store.Gateway(ctx, p.Account.ID, id)
 	if err != nil {
 		return nil, err
+	}
+	if g.Type == RouterType {
+		return nil, payment.Invalid(payment.CodeParameterUnknown, "credentials", "Routers hold no credentials: set them on the gateways it routes to.")
 	}
 	ad, ok := e.gateways.Lookup(g.Type)
 	if !ok {

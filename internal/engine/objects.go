@@ -7,6 +7,7 @@ import (
 
 	"github.com/kassapay/kassa/internal/gateway"
 	"github.com/kassapay/kassa/internal/payment"
+	"github.com/kassapay/kassa/internal/routing"
 )
 
 // The objects below are kassa's canonical JSON form of its domain objects: the
@@ -147,6 +148,7 @@ type GatewayObject struct {
 	DisabledOperations []payment.OperationKind `json:"disabled_operations"`
 	Credentials        CredentialsObject       `json:"credentials"`
 	Characteristics    []payment.OperationKind `json:"characteristics"`
+	Health             routing.BreakerStatus   `json:"health"`
 	CreatedAt          time.Time               `json:"created_at"`
 	UpdatedAt          time.Time               `json:"updated_at"`
 	RedactedAt         *time.Time              `json:"redacted_at"`
@@ -165,7 +167,7 @@ func GatewayObjectOf(d *GatewayDetail) *GatewayObject {
 		State: string(g.State), Sandbox: g.Sandbox, Settings: g.Settings, MerchantProfileKey: g.MerchantProfileKey,
 		SubMerchantKey: g.SubMerchantKey, DisabledOperations: g.DisabledOperations,
 		Credentials:     CredentialsObject{Version: g.CredentialVersion, Fields: map[string]string{}},
-		Characteristics: characteristics(d.Spec, g), CreatedAt: g.CreatedAt, UpdatedAt: g.UpdatedAt, RedactedAt: g.RedactedAt}
+		Characteristics: characteristics(d.Spec, g), Health: d.Health, CreatedAt: g.CreatedAt, UpdatedAt: g.UpdatedAt, RedactedAt: g.RedactedAt}
 	if o.Settings == nil {
 		o.Settings = map[string]any{}
 	}
@@ -221,6 +223,8 @@ type PaymentObject struct {
 	Capture           bool                    `json:"capture"`
 	Gateway           string                  `json:"gateway"`
 	CredentialVersion int                     `json:"credential_version"`
+	Router            *string                 `json:"router"`
+	RoutingTrace      json.RawMessage         `json:"routing_trace"`
 	PaymentMethod     string                  `json:"payment_method"`
 	Reference         string                  `json:"reference"`
 	Description       string                  `json:"description"`
@@ -273,6 +277,15 @@ func PaymentObjectOf(p *payment.Payment) *PaymentObject {
 		CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
 	if o.Metadata == nil {
 		o.Metadata = map[string]string{}
+	}
+	if p.RouterID != "" {
+		r := p.RouterID
+		o.Router = &r
+	}
+	if len(p.RoutingTrace) > 0 {
+		o.RoutingTrace = json.RawMessage(p.RoutingTrace)
+	} else {
+		o.RoutingTrace = json.RawMessage("null")
 	}
 	for i, op := range p.Operations {
 		o.Operations[i] = OperationObjectOf(op)

@@ -426,14 +426,25 @@ func (e *Engine) Sweep(ctx context.Context) error {
 	return nil
 }
 
+// sweepOnce runs Sweep, logging a failure or a panic instead of ending
+// the process.
+func (e *Engine) sweepOnce(ctx context.Context) {
+	defer func() {
+		if v := recover(); v != nil {
+			e.log.ErrorContext(ctx, "sweep panicked", "panic", fmt.Sprint(v))
+		}
+	}()
+	if err := e.Sweep(ctx); err != nil && ctx.Err() == nil {
+		e.log.ErrorContext(ctx, "sweep failed", "error", err)
+	}
+}
+
 // RunSweeper calls Sweep every interval until ctx ends.
 func (e *Engine) RunSweeper(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		if err := e.Sweep(ctx); err != nil && ctx.Err() == nil {
-			e.log.ErrorContext(ctx, "sweep failed", "error", err)
-		}
+		e.sweepOnce(ctx)
 		select {
 		case <-ctx.Done():
 			return

@@ -49,7 +49,9 @@ func CheckAction(a Action, s payment.Status) error {
 	case ActionCapture:
 		ok = s == payment.StatusAuthorized || s == payment.StatusPartiallyCaptured || s == payment.StatusPartiallyCapturedRefunded
 	case ActionVoid:
-		ok = s == payment.StatusAuthorized
+		// Voiding after a partial capture releases the rest of the
+		// authorization.
+		ok = s == payment.StatusAuthorized || s == payment.StatusPartiallyCaptured || s == payment.StatusPartiallyCapturedRefunded
 	case ActionRefund:
 		ok = s == payment.StatusCaptured || s == payment.StatusPartiallyCaptured ||
 			s == payment.StatusPartiallyCapturedRefunded || s == payment.StatusPartiallyRefunded
@@ -128,6 +130,9 @@ func (e *Engine) CreatePayment(ctx context.Context, p *payment.Principal, in Pay
 	if capture {
 		kind = payment.OpPurchase
 	}
+	if g, err := e.store.Gateway(ctx, p.Account.ID, in.GatewayID); err == nil && g.Type == RouterType {
+		return e.routedPayment(ctx, p, in, kind, g)
+	}
 	c, err := e.prepareCardCall(ctx, p.Account, in.PaymentMethodID, in.GatewayID, kind, in.Currency, in.GatewaySpecificFields)
 	if err != nil {
 		return nil, err
@@ -156,7 +161,7 @@ func (e *Engine) CreatePayment(ctx context.Context, p *payment.Principal, in Pay
 	c.req.Amount, c.req.Currency = in.Amount, in.Currency
 	c.req.Description, c.req.PaymentReference = in.Description, in.Reference
 	c.req.StoredCredential = in.StoredCredential
-	res := e.invoke(ctx, c.adapter, c.req)
+	res := e.invoke(ctx, c.adapter, c.req, op.CreatedAt)
 	if res.Outcome != payment.OutcomeNotSent {
 		// PCI DSS 3.3.1.2: the CVC serves one authorization attempt.
 		e.destroyCVC(ctx, c.pm)
@@ -255,6 +260,10 @@ func (e *Engine) prepareCall(ctx context.Context, acct *payment.Account, gwID st
 	if err != nil {
 		return nil, err
 	}
+	if g.Type == RouterType {
+		return nil, payment.Invalid("operation_not_supported", "gateway",
+			"%s is a router: it routes payments; send %s to one of its gateways.", g.ID, kind)
+	}
 	ad, ok := e.gateways.Lookup(g.Type)
 	if !ok {
 		return nil, payment.Conflict(payment.CodeInvalidState, "Gateway type '%s' is not available in this kassa.", g.Type)
@@ -284,10 +293,20 @@ func (e *Engine) prepareCall(ctx context.Context, acct *payment.Account, gwID st
 
 // invoke calls the adapter with the call deadline. An adapter error is an
 // unknown outcome (something may have been sent), except ErrUnsupported.
-func (e *Engine) invoke(ctx context.Context, ad gateway.Adapter, req *gateway.Request) gateway.Result {
+//
+// The deadline runs from reservedAt, when the operation was reserved: the
+// reconciler takes an operation pending for longer than CallTimeout (plus a
+// margin) for abandoned and may settle it not_sent, so nothing may be sent
+// after that. A call whose reservation is already that old is not made.
+func (e *Engine) invoke(ctx context.Context, ad gateway.Adapter, req *gateway.Request, reservedAt time.Time) gateway.Result {
+	left := reservedAt.Add(e.cfg.CallTimeout).Sub(e.now())
+	if left <= 0 {
+		return gateway.Result{Outcome: payment.OutcomeNotSent, DeclineCode: "reservation_expired",
+			Message: "The operation waited too long for its call and was not sent."}
+	}
 	// The call must finish even if the client goes away: its outcome is
 	// money, and it is settled below either way.
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.cfg.CallTimeout)
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), left)
 	defer cancel()
 	res, err := gateway.Call(cctx, ad, req)
 	switch {
@@ -481,7 +500,7 @@ func (e *Engine) followUp(ctx context.Context, p *payment.Principal, id string, 
 	c.req.PriorReference, c.req.PriorKind = prior.GatewayReference, prior.Kind
 	c.req.GatewaySpecificFields = pay.GatewaySpecificFields
 	c.req.PaymentReference = pay.Reference
-	res := e.invoke(ctx, c.adapter, c.req)
+	res := e.invoke(ctx, c.adapter, c.req, op.CreatedAt)
 	return e.settle(ctx, acct.ID, id, op.ID, res)
 }
 
@@ -501,7 +520,8 @@ func authorization(pay *payment.Payment) *payment.Operation {
 func reserveAmount(pay *payment.Payment, a Action, amount *int64) (int64, error) {
 	switch a {
 	case ActionVoid:
-		return pay.AmountAuthorized, nil
+		// What is released: the part of the authorization not captured.
+		return pay.AmountAuthorized - pay.AmountCaptured, nil
 	case ActionCapture:
 		left := pay.Capturable()
 		if amount == nil {

@@ -60,8 +60,8 @@ func errCode(err error) string {
 func TestActionTable(t *testing.T) {
 	allowed := map[payment.Status][]engine.Action{
 		payment.StatusAuthorized:                {engine.ActionCapture, engine.ActionVoid},
-		payment.StatusPartiallyCaptured:         {engine.ActionCapture, engine.ActionRefund},
-		payment.StatusPartiallyCapturedRefunded: {engine.ActionCapture, engine.ActionRefund},
+		payment.StatusPartiallyCaptured:         {engine.ActionCapture, engine.ActionRefund, engine.ActionVoid},
+		payment.StatusPartiallyCapturedRefunded: {engine.ActionCapture, engine.ActionRefund, engine.ActionVoid},
 		payment.StatusCaptured:                  {engine.ActionRefund},
 		payment.StatusPartiallyRefunded:         {engine.ActionRefund},
 	}
@@ -127,19 +127,32 @@ func TestPaymentLifecycles(t *testing.T) {
 			t.Fatalf("over-capture: %v", err)
 		}
 		a = check(f.eng.Capture(ctx, p, a.ID, amt(400)))(payment.StatusPartiallyCaptured, 1000, 400, 0)
-		_, err = f.eng.Void(ctx, p, a.ID)
-		if errCode(err) != payment.CodeInvalidState {
-			t.Fatalf("void after a capture: %v", err)
-		}
 		a = check(f.eng.Refund(ctx, p, a.ID, amt(100), "damaged"))(payment.StatusPartiallyCapturedRefunded, 1000, 400, 100)
 		_, err = f.eng.Refund(ctx, p, a.ID, amt(301), "")
 		if errCode(err) != "amount_exceeds_refundable" {
 			t.Fatalf("over-refund: %v", err)
 		}
 		a = check(f.eng.Capture(ctx, p, a.ID, nil))(payment.StatusPartiallyRefunded, 1000, 1000, 100)
+		_, err = f.eng.Void(ctx, p, a.ID)
+		if errCode(err) != payment.CodeInvalidState {
+			t.Fatalf("void after a full capture: %v", err)
+		}
 		a = check(f.eng.Refund(ctx, p, a.ID, nil, ""))(payment.StatusRefunded, 1000, 1000, 1000)
 		if len(a.Operations) != 5 {
 			t.Fatalf("%d operations, want 5", len(a.Operations))
+		}
+
+		// Partly captured and all of that refunded: the rest of the
+		// authorization is still held, can be captured or released.
+		h := f.pay(t, p, pm, gw, 1000, false)
+		check(f.eng.Capture(ctx, p, h.ID, amt(400)))(payment.StatusPartiallyCaptured, 1000, 400, 0)
+		h = check(f.eng.Refund(ctx, p, h.ID, nil, ""))(payment.StatusPartiallyCapturedRefunded, 1000, 400, 400)
+		h = check(f.eng.Void(ctx, p, h.ID))(payment.StatusRefunded, 1000, 400, 400)
+		if op := h.Operations[len(h.Operations)-1]; op.Kind != payment.OpVoid || op.Amount != 600 {
+			t.Fatalf("void of the rest: %s of %d, want void of 600", op.Kind, op.Amount)
+		}
+		if _, err := f.eng.Capture(ctx, p, h.ID, nil); errCode(err) != payment.CodeInvalidState {
+			t.Fatalf("capture after the rest was voided: %v", err)
 		}
 
 		v := f.pay(t, p, pm, gw, 500, false)

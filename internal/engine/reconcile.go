@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"time"
 
 	"github.com/kassapay/kassa/internal/gateway"
@@ -36,22 +37,24 @@ func (e *Engine) backoff(n int) time.Duration {
 	return min(d, time.Hour)
 }
 
-// Reconcile runs one pass: it claims due operations and queries each. It
-// returns how many it settled.
+// reconcileBatch bounds one pass. Operations are claimed one at a time, so
+// each claim's lease covers exactly one query.
+const reconcileBatch = 50
+
+// Reconcile runs one pass: it claims due operations one by one and queries
+// each. It returns how many it settled.
 func (e *Engine) Reconcile(ctx context.Context) (int, error) {
-	now := e.clock()
-	ops, err := e.store.ClaimUnsettledOperations(ctx, now, now.Add(-e.staleAfter()), now.Add(e.lease()), e.cfg.ReconcileAttempts, 50)
-	if err != nil {
-		return 0, fmt.Errorf("claim operations to reconcile: %w", err)
-	}
 	settled := 0
-	for _, op := range ops {
-		ok, err := e.reconcileOne(ctx, op)
+	for range reconcileBatch {
+		now := e.clock()
+		ops, err := e.store.ClaimUnsettledOperations(ctx, now, now.Add(-e.staleAfter()), now.Add(e.lease()), e.cfg.ReconcileAttempts, 1)
 		if err != nil {
-			e.log.ErrorContext(ctx, "reconcile operation", "operation", op.ID, "error", err)
-			continue
+			return settled, fmt.Errorf("claim operations to reconcile: %w", err)
 		}
-		if ok {
+		if len(ops) == 0 {
+			return settled, nil
+		}
+		if e.reconcileOne(ctx, ops[0]) {
 			settled++
 		}
 	}
@@ -59,14 +62,26 @@ func (e *Engine) Reconcile(ctx context.Context) (int, error) {
 }
 
 // reconcileOne queries one operation and settles it, or schedules the next
-// attempt. It reports whether the operation is now settled.
-func (e *Engine) reconcileOne(ctx context.Context, op *payment.Operation) (bool, error) {
+// attempt. It reports whether the operation is now settled. A panic (a
+// broken adapter) is logged and counted as a failed attempt, never allowed
+// to take the process down.
+func (e *Engine) reconcileOne(ctx context.Context, op *payment.Operation) (settled bool) {
+	defer func() {
+		if v := recover(); v != nil {
+			e.log.ErrorContext(ctx, "reconcile panicked", "operation", op.ID, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			settled = false
+			e.failAttempt(ctx, op, "Querying the gateway failed inside kassa.")
+		}
+	}()
 	res, err := e.queryOperation(ctx, op)
 	if err != nil {
-		return false, err
+		e.log.ErrorContext(ctx, "query operation", "operation", op.ID, "error", err)
+		e.failAttempt(ctx, op, "Querying the gateway failed inside kassa.")
+		return false
 	}
 	if res.Outcome == payment.OutcomeUnknown {
-		return false, e.retryLater(ctx, op, res)
+		e.failAttempt(ctx, op, res.Message)
+		return false
 	}
 	e.log.InfoContext(ctx, "reconciled operation", "operation", op.ID, "account", op.AccountID, "outcome", res.Outcome)
 	if op.PaymentID == "" {
@@ -74,48 +89,69 @@ func (e *Engine) reconcileOne(ctx context.Context, op *payment.Operation) (bool,
 	} else {
 		_, err = e.settle(ctx, op.AccountID, op.PaymentID, op.ID, res)
 	}
-	return err == nil, err
+	if err != nil {
+		e.log.ErrorContext(ctx, "settle reconciled operation", "operation", op.ID, "error", err)
+	}
+	return err == nil
+}
+
+// failAttempt counts a failed attempt, logging what could not be recorded.
+func (e *Engine) failAttempt(ctx context.Context, op *payment.Operation, message string) {
+	if err := e.retryLater(ctx, op, message); err != nil {
+		e.log.ErrorContext(ctx, "record reconcile attempt", "operation", op.ID, "error", err)
+	}
 }
 
 // queryOperation asks the gateway what became of op. A gateway that cannot
-// say gives an unknown result, never an error.
+// say gives an unknown result. Only the operation's own gateway and
+// credential version are needed: the rules for starting new operations
+// (disabled operations, modes) do not apply to finding out about old ones.
 func (e *Engine) queryOperation(ctx context.Context, op *payment.Operation) (gateway.Result, error) {
 	unknown := func(msg string) gateway.Result {
 		return gateway.Result{Outcome: payment.OutcomeUnknown, Message: msg}
 	}
-	acct, err := e.store.Account(ctx, op.AccountID)
+	g, err := e.store.Gateway(ctx, op.AccountID, op.GatewayID)
 	if err != nil {
 		return gateway.Result{}, err
 	}
-	c, err := e.prepareCall(ctx, acct, op.GatewayID, op.CredentialVersion, op.Kind)
+	ad, ok := e.gateways.Lookup(g.Type)
+	if !ok {
+		return unknown("Gateway type " + g.Type + " is not available in this kassa."), nil
+	}
+	q, ok := ad.(gateway.StatusQuerier)
+	if !ok {
+		return unknown("Gateway type " + g.Type + " cannot be asked about an operation's status."), nil
+	}
+	creds, err := e.openCredentials(ctx, g, op.CredentialVersion)
 	if err != nil {
 		if _, ok := payment.AsError(err); ok {
-			return unknown("The gateway cannot be queried: " + err.Error()), nil
+			return unknown("The gateway's credentials were destroyed, so it cannot be asked."), nil
 		}
 		return gateway.Result{}, err
 	}
-	q, ok := c.adapter.(gateway.StatusQuerier)
-	if !ok {
-		return unknown("Gateway type " + c.spec.Type + " cannot be asked about an operation's status."), nil
-	}
-	c.req.Reference, c.req.Amount, c.req.Currency = op.ID, op.Amount, op.Currency
+	req := &gateway.Request{Kind: op.Kind, Reference: op.ID, Amount: op.Amount, Currency: op.Currency,
+		Config: gateway.Config{GatewayID: g.ID, Credentials: creds, Settings: g.Settings, Sandbox: g.Sandbox,
+			MerchantProfileKey: g.MerchantProfileKey, SubMerchantKey: g.SubMerchantKey}}
 	if op.PaymentID != "" {
 		pay, err := e.store.Payment(ctx, op.AccountID, op.PaymentID)
 		if err != nil {
 			return gateway.Result{}, err
 		}
 		prior := authorization(pay)
-		c.req.PriorReference, c.req.PriorKind = prior.GatewayReference, prior.Kind
+		req.PriorReference, req.PriorKind = prior.GatewayReference, prior.Kind
 	}
 	qctx, cancel := context.WithTimeout(ctx, e.cfg.CallTimeout)
 	defer cancel()
-	res, err := q.QueryStatus(qctx, c.req)
+	res, err := q.QueryStatus(qctx, req)
 	switch {
 	case errors.Is(err, gateway.ErrReferenceNotFound):
 		return gateway.Result{Outcome: payment.OutcomeNotSent, DeclineCode: "not_processed",
 			Message: "The gateway has no record of this operation: it did not happen."}, nil
 	case err != nil:
-		return unknown("Status query failed: " + err.Error()), nil
+		// The adapter's error text may say anything; it goes to the log,
+		// not into the operation.
+		e.log.WarnContext(ctx, "status query failed", "operation", op.ID, "error", err)
+		return unknown("The gateway's status query failed."), nil
 	case res.Outcome == payment.OutcomePending:
 		res.Outcome = payment.OutcomeUnknown
 	}
@@ -124,7 +160,7 @@ func (e *Engine) queryOperation(ctx context.Context, op *payment.Operation) (gat
 
 // retryLater counts a failed attempt on op and schedules the next, or flags
 // the payment for review when attempts are used up.
-func (e *Engine) retryLater(ctx context.Context, op *payment.Operation, res gateway.Result) error {
+func (e *Engine) retryLater(ctx context.Context, op *payment.Operation, message string) error {
 	now := e.clock()
 	bump := func(o *payment.Operation) (giveUp bool) {
 		o.ReconcileAttempts++
@@ -132,7 +168,7 @@ func (e *Engine) retryLater(ctx context.Context, op *payment.Operation, res gate
 			// Abandoned by its process: from now on it is plainly unknown.
 			o.Outcome = payment.OutcomeUnknown
 			if o.Message == "" {
-				o.Message = res.Message
+				o.Message = message
 			}
 		}
 		o.UpdatedAt = now

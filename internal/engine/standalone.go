@@ -75,7 +75,7 @@ func (e *Engine) StandaloneOperation(ctx context.Context, p *payment.Principal, 
 	c.req.Reference = op.ID
 	c.req.Amount, c.req.Currency = amount, currency
 	c.req.Description = in.Description
-	res := e.invoke(ctx, c.adapter, c.req)
+	res := e.invoke(ctx, c.adapter, c.req, op.CreatedAt)
 	if authorizes && res.Outcome != payment.OutcomeNotSent {
 		// PCI DSS 3.3.1.2: the CVC serves one authorization attempt, and
 		// a verification is one.

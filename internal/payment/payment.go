@@ -13,12 +13,12 @@ const (
 	// void, or an unknown follow-up.
 	StatusAuthorized Status = "AUTHORIZED"
 	// StatusPartiallyCaptured: part of the authorization captured; more may
-	// be captured, the captured part refunded.
+	// be captured, the captured part refunded, the rest voided.
 	StatusPartiallyCaptured Status = "PARTIALLY_CAPTURED"
 	// StatusCaptured: all of the authorization captured (or a purchase).
 	StatusCaptured Status = "CAPTURED"
-	// StatusPartiallyCapturedRefunded: partly captured and part of that
-	// refunded.
+	// StatusPartiallyCapturedRefunded: partly captured and some or all of
+	// that refunded; the rest of the authorization is still held.
 	StatusPartiallyCapturedRefunded Status = "PARTIALLY_CAPTURED_REFUNDED"
 	// StatusPartiallyRefunded: fully captured, part of it refunded.
 	StatusPartiallyRefunded Status = "PARTIALLY_REFUNDED"
@@ -230,16 +230,20 @@ func DeriveStatus(p *Payment) Status {
 		return StatusAuthorizationVoided
 	case p.AmountCaptured == 0:
 		return StatusAuthorized
-	case p.AmountRefunded > 0 && p.AmountRefunded >= p.AmountCaptured:
-		return StatusRefunded
 	}
+	// Fully captured, or the rest of the authorization released: nothing
+	// more can be captured.
 	full := p.AmountCaptured >= p.AmountAuthorized || p.Voided
 	switch {
+	case full && p.AmountRefunded >= p.AmountCaptured:
+		return StatusRefunded
 	case full && p.AmountRefunded > 0:
 		return StatusPartiallyRefunded
 	case full:
 		return StatusCaptured
 	case p.AmountRefunded > 0:
+		// Part captured and (some or all of) that refunded; the rest of
+		// the authorization can still be captured or voided.
 		return StatusPartiallyCapturedRefunded
 	}
 	return StatusPartiallyCaptured

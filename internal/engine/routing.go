@@ -1,0 +1,392 @@
+package engine
+
+import (
+	"context"
+	crand "crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+
+	"github.com/kassapay/kassa/internal/gateway"
+	"github.com/kassapay/kassa/internal/payment"
+	"github.com/kassapay/kassa/internal/routing"
+)
+
+// RouterType is the gateway type of routers: gateways that choose among the
+// account's other gateways for each payment (ARCHITECTURE §6).
+const RouterType = "router"
+
+// routerSpec describes routers beside the adapters' Specs. A router holds no
+// credentials; its settings are its rules (internal/routing).
+var routerSpec = gateway.Spec{
+	Type:               RouterType,
+	DisplayName:        "kassa router",
+	CredentialFields:   []gateway.Field{},
+	SettingsFields:     []gateway.Field{},
+	Operations:         []payment.OperationKind{payment.OpAuthorize, payment.OpPurchase, payment.OpCapture, payment.OpVoid, payment.OpRefund},
+	PaymentMethodTypes: []string{payment.PaymentMethodTypeCard},
+	Currencies:         []string{},
+}
+
+// splitter draws the random numbers of weighted splits; math/rand/v2's Rand
+// is not safe for concurrent use.
+type splitter struct {
+	mu sync.Mutex
+	r  *rand.Rand
+}
+
+func newSplitter() *splitter {
+	var seed [32]byte
+	if _, err := crand.Read(seed[:]); err != nil {
+		panic("engine: crypto/rand failed: " + err.Error())
+	}
+	return &splitter{r: rand.New(rand.NewChaCha8(seed))}
+}
+
+func (s *splitter) decide(c *routing.Config, in routing.Input) (routing.Decision, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return c.Decide(in, s.r)
+}
+
+// routerConfig parses and checks a router's settings: every gateway it names
+// must be one of the account's gateways and not a router.
+func (e *Engine) routerConfig(ctx context.Context, accountID string, settings map[string]any) (*routing.Config, map[string]any, error) {
+	if settings == nil {
+		return nil, nil, payment.Missing("settings.rules")
+	}
+	cfg, err := routing.Parse(settings)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, ref := range gatewayRefs(cfg) {
+		g, err := e.store.Gateway(ctx, accountID, ref.id)
+		if errors.Is(err, payment.ErrNotFound) {
+			return nil, nil, payment.Invalid(payment.CodeParameterInvalid, ref.param, "%s: no such gateway '%s'.", ref.param, printableID(ref.id))
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		if g.Type == RouterType {
+			return nil, nil, payment.Invalid(payment.CodeParameterInvalid, ref.param, "%s: %s is a router; a router cannot route to another router.", ref.param, g.ID)
+		}
+	}
+	// Keep the canonical form: what Parse understood, not what was sent.
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("encode router settings: %w", err)
+	}
+	var canonical map[string]any
+	if err := json.Unmarshal(b, &canonical); err != nil {
+		return nil, nil, fmt.Errorf("decode router settings: %w", err)
+	}
+	return cfg, canonical, nil
+}
+
+type gatewayRef struct{ param, id string }
+
+// gatewayRefs lists where a config names gateways, with the param naming
+// each place for errors.
+func gatewayRefs(c *routing.Config) []gatewayRef {
+	var refs []gatewayRef
+	action := func(prefix string, a *routing.Action) {
+		if a == nil {
+			return
+		}
+		if a.Gateway != "" {
+			refs = append(refs, gatewayRef{prefix + ".gateway", a.Gateway})
+		}
+		for i, w := range a.Split {
+			refs = append(refs, gatewayRef{fmt.Sprintf("%s.split[%d].gateway", prefix, i), w.Gateway})
+		}
+		for i, g := range a.Cascade {
+			refs = append(refs, gatewayRef{fmt.Sprintf("%s.cascade[%d]", prefix, i), g})
+		}
+	}
+	for i := range c.Rules {
+		action(fmt.Sprintf("settings.rules[%d].then", i), &c.Rules[i].Then)
+	}
+	action("settings.default", c.Default)
+	return refs
+}
+
+// createRouter makes a router gateway.
+func (e *Engine) createRouter(ctx context.Context, p *payment.Principal, in GatewayInput) (*GatewayDetail, error) {
+	if len(in.Credentials) > 0 {
+		return nil, payment.Invalid(payment.CodeParameterUnknown, "credentials", "Routers hold no credentials: the gateways they route to do.")
+	}
+	if len(in.DisabledOperations) > 0 {
+		return nil, payment.Invalid(payment.CodeParameterUnknown, "disabled_operations", "Disable operations on the gateways a router routes to.")
+	}
+	if err := checkText("description", in.Description, maxNameLen); err != nil {
+		return nil, err
+	}
+	_, settings, err := e.routerConfig(ctx, p.Account.ID, in.Settings)
+	if err != nil {
+		return nil, err
+	}
+	now := e.clock()
+	g := &payment.Gateway{ID: payment.NewID(payment.PrefixGateway), AccountID: p.Account.ID, Type: RouterType,
+		Description: in.Description, State: payment.GatewayRetained, Sandbox: !p.Account.Live, Settings: settings,
+		MerchantProfileKey: in.MerchantProfileKey, SubMerchantKey: in.SubMerchantKey,
+		DisabledOperations: []payment.OperationKind{}, CreatedAt: now, UpdatedAt: now}
+	d := &GatewayDetail{Gateway: g, Spec: routerSpec}
+	if err := e.store.CreateGateway(ctx, g, nil, newEvent(g.AccountID, "gateway.created", g.ID, GatewayObjectOf(d), now)); err != nil {
+		return nil, fmt.Errorf("create router: %w", err)
+	}
+	return d, nil
+}
+
+// trace is a routed payment's routing_trace.
+type trace struct {
+	Router   string         `json:"router"`
+	Rule     *int           `json:"rule"` // nil when pinned
+	Kind     string         `json:"kind"`
+	Reason   string         `json:"reason"`
+	Attempts []traceAttempt `json:"attempts"`
+}
+
+type traceAttempt struct {
+	Gateway     string          `json:"gateway"`
+	Skipped     bool            `json:"skipped"`
+	Reason      string          `json:"reason"`
+	Operation   string          `json:"operation,omitempty"`
+	Outcome     payment.Outcome `json:"outcome,omitempty"`
+	DeclineCode string          `json:"decline_code,omitempty"`
+}
+
+func (t *trace) bytes() []byte {
+	b, err := json.Marshal(t)
+	if err != nil {
+		panic("engine: render routing trace: " + err.Error())
+	}
+	return b
+}
+
+// routedPayment runs a payment through router r: decide, then try each
+// candidate, moving on only when the router's cascade allows it.
+func (e *Engine) routedPayment(ctx context.Context, p *payment.Principal, in PaymentInput, kind payment.OperationKind, r *payment.Gateway) (*payment.Payment, error) {
+	acct := p.Account
+	cfg, err := routing.Parse(r.Settings)
+	if err != nil {
+		return nil, fmt.Errorf("router %s has unreadable settings: %w", r.ID, err)
+	}
+	pm, err := e.store.PaymentMethod(ctx, acct.ID, in.PaymentMethodID)
+	if errors.Is(err, payment.ErrNotFound) {
+		return nil, &payment.Error{Kind: payment.KindNotFound, Code: payment.CodeResourceMissing, Param: "payment_method",
+			Message: fmt.Sprintf("No such payment_method: '%s'", printableID(in.PaymentMethodID))}
+	}
+	if err != nil {
+		return nil, err
+	}
+	initiator := ""
+	if in.StoredCredential != nil {
+		initiator = in.StoredCredential.Initiator
+	}
+	tr := &trace{Router: r.ID}
+	var candidates []string
+	if pinned := e.pinnedGateway(ctx, cfg, pm, initiator); pinned != nil {
+		tr.Kind, candidates = "pinned", []string{pinned.GatewayID}
+		tr.Reason = fmt.Sprintf("merchant-initiated: pinned to %s, the gateway of the first cardholder-initiated payment %s", pinned.GatewayID, pinned.ID)
+	} else {
+		d, err := e.split.decide(cfg, routing.Input{Amount: in.Amount, Currency: in.Currency, CardBrand: pm.Card.Brand,
+			BIN: pm.Card.First6, PaymentMethodType: pm.Type, Initiator: initiator, Metadata: in.Metadata})
+		if err != nil {
+			return nil, err
+		}
+		rule := d.Rule
+		tr.Rule, tr.Kind, tr.Reason, candidates = &rule, d.Kind, d.Reason, d.Candidates
+	}
+
+	var pay *payment.Payment
+	for i, gwID := range candidates {
+		if !e.breakers.Allow(gwID) {
+			tr.Attempts = append(tr.Attempts, traceAttempt{Gateway: gwID, Skipped: true, Reason: "circuit breaker open: the gateway failed repeatedly and is rested"})
+			continue
+		}
+		c, err := e.prepareRoutedCall(ctx, acct, pm.ID, gwID, kind, in)
+		if err != nil {
+			pe, ok := payment.AsError(err)
+			if !ok {
+				return nil, err
+			}
+			tr.Attempts = append(tr.Attempts, traceAttempt{Gateway: gwID, Skipped: true, Reason: "not usable: " + pe.Message})
+			continue
+		}
+		now := e.clock()
+		var op *payment.Operation
+		if pay == nil {
+			pay = &payment.Payment{ID: payment.NewID(payment.PrefixPayment), AccountID: acct.ID, Amount: in.Amount, Currency: in.Currency,
+				GatewayID: c.gw.ID, CredentialVersion: c.gw.CredentialVersion, RouterID: r.ID, PaymentMethodID: pm.ID,
+				Capture: kind == payment.OpPurchase, Reference: in.Reference, Description: in.Description, Metadata: cleanMetadata(in.Metadata),
+				StoredCredential: in.StoredCredential, GatewaySpecificFields: c.req.GatewaySpecificFields, Test: !acct.Live,
+				CreatedAt: now, UpdatedAt: now}
+			op = e.newOperation(pay, kind, in.Amount, now)
+			pay.Operations = []*payment.Operation{op}
+			tr.Attempts = append(tr.Attempts, traceAttempt{Gateway: gwID, Operation: op.ID, Reason: attemptReason(tr.Kind, i)})
+			pay.RoutingTrace = tr.bytes()
+			pay.Status = payment.DeriveStatus(pay)
+			if err := e.store.CreatePayment(ctx, pay, []*payment.Event{
+				newEvent(pay.AccountID, "payment.created", pay.ID, PaymentObjectOf(pay), now)}); err != nil {
+				return nil, fmt.Errorf("create payment: %w", err)
+			}
+		} else {
+			gw, ver := c.gw.ID, c.gw.CredentialVersion
+			_, err := e.store.UpdatePayment(ctx, acct.ID, pay.ID, func(p *payment.Payment) (*payment.PaymentChange, error) {
+				p.GatewayID, p.CredentialVersion = gw, ver
+				op = e.newOperation(p, kind, in.Amount, now)
+				p.Operations = append(p.Operations, op)
+				tr.Attempts = append(tr.Attempts, traceAttempt{Gateway: gwID, Operation: op.ID, Reason: attemptReason(tr.Kind, i)})
+				p.RoutingTrace = tr.bytes()
+				p.Status = payment.DeriveStatus(p)
+				p.UpdatedAt = now
+				return &payment.PaymentChange{Operations: []*payment.Operation{op}}, nil
+			})
+			if err != nil {
+				return nil, fmt.Errorf("reserve attempt %d of %s: %w", i+1, pay.ID, err)
+			}
+		}
+		c.req.Reference, c.req.Amount, c.req.Currency = op.ID, in.Amount, in.Currency
+		c.req.Description, c.req.PaymentReference, c.req.StoredCredential = in.Description, in.Reference, in.StoredCredential
+		res := e.invoke(ctx, c.adapter, c.req, op.CreatedAt)
+		e.breakers.Record(gwID, res.Outcome == payment.OutcomeNotSent || res.Outcome == payment.OutcomeUnknown)
+		if res.Outcome != payment.OutcomeNotSent {
+			e.destroyCVC(ctx, c.pm)
+		}
+		last := &tr.Attempts[len(tr.Attempts)-1]
+		last.Outcome, last.DeclineCode = res.Outcome, res.DeclineCode
+		moveOn := tr.Kind == "cascade" && i < len(candidates)-1 && cfg.CascadeMovesOn(string(res.Outcome), res.DeclineCode)
+		if moveOn {
+			last.Reason += "; moving on: " + cascadeWhy(res)
+		}
+		pay, err = e.settleRouted(ctx, acct.ID, pay.ID, op.ID, res, tr)
+		if err != nil {
+			return nil, err
+		}
+		if !moveOn {
+			return pay, nil
+		}
+	}
+	if pay != nil {
+		// Every later candidate was skipped: the payment ends on its last
+		// attempt, with the trace saying why nothing else was tried.
+		return e.saveTrace(ctx, acct.ID, pay.ID, tr)
+	}
+	reasons := make([]string, len(tr.Attempts))
+	for i, a := range tr.Attempts {
+		reasons[i] = a.Gateway + ": " + a.Reason
+	}
+	return nil, payment.Conflict("no_gateway_available", "Router %s found no gateway it could use (%s).", r.ID, strings.Join(reasons, "; "))
+}
+
+func attemptReason(kind string, i int) string {
+	switch kind {
+	case "cascade":
+		return fmt.Sprintf("cascade position %d", i+1)
+	case "pinned":
+		return "pinned gateway"
+	case "split":
+		return "picked by weighted split"
+	}
+	return "the rule's gateway"
+}
+
+func cascadeWhy(res gateway.Result) string {
+	if res.Outcome == payment.OutcomeNotSent {
+		return "not sent, so safe to try the next gateway"
+	}
+	return "soft decline " + res.DeclineCode + " is listed in cascade_on"
+}
+
+// settleRouted settles an attempt and stores the trace with it.
+func (e *Engine) settleRouted(ctx context.Context, accountID, payID, opID string, res gateway.Result, tr *trace) (*payment.Payment, error) {
+	now := e.clock()
+	pay, err := e.store.UpdatePayment(context.WithoutCancel(ctx), accountID, payID, func(pay *payment.Payment) (*payment.PaymentChange, error) {
+		op := findOperation(pay, opID)
+		if op == nil {
+			return nil, fmt.Errorf("settle: operation %s is not part of payment %s", opID, payID)
+		}
+		pay.RoutingTrace = tr.bytes()
+		if op.Outcome.Settled() || (op.Outcome == payment.OutcomeUnknown && res.Outcome == payment.OutcomeUnknown) {
+			return &payment.PaymentChange{}, nil // the reconciler was first; keep its result
+		}
+		return &payment.PaymentChange{Operations: []*payment.Operation{op}, Events: e.apply(pay, op, res, now)}, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("settle %s: %w", opID, err)
+	}
+	return pay, nil
+}
+
+func (e *Engine) saveTrace(ctx context.Context, accountID, payID string, tr *trace) (*payment.Payment, error) {
+	return e.store.UpdatePayment(context.WithoutCancel(ctx), accountID, payID, func(pay *payment.Payment) (*payment.PaymentChange, error) {
+		pay.RoutingTrace = tr.bytes()
+		return &payment.PaymentChange{}, nil
+	})
+}
+
+// prepareRoutedCall prepares an attempt on one of a router's gateways. The
+// payment's gateway-specific fields go to each gateway as far as its type
+// knows them.
+func (e *Engine) prepareRoutedCall(ctx context.Context, acct *payment.Account, pmID, gwID string, kind payment.OperationKind, in PaymentInput) (*call, error) {
+	g, err := e.store.Gateway(ctx, acct.ID, gwID)
+	if err != nil {
+		return nil, err
+	}
+	var gsf map[string]any
+	if ad, ok := e.gateways.Lookup(g.Type); ok && len(in.GatewaySpecificFields) > 0 {
+		gsf = map[string]any{}
+		for _, f := range ad.Spec().GatewaySpecificFields {
+			if v, ok := in.GatewaySpecificFields[f.Name]; ok {
+				gsf[f.Name] = v
+			}
+		}
+	}
+	return e.prepareCardCall(ctx, acct, pmID, gwID, kind, in.Currency, gsf)
+}
+
+// pinnedGateway finds, for a merchant-initiated payment under a router that
+// pins recurring payments, the payment whose gateway it must use: the first
+// successful cardholder-initiated payment on the same payment method.
+func (e *Engine) pinnedGateway(ctx context.Context, cfg *routing.Config, pm *payment.PaymentMethod, initiator string) *payment.Payment {
+	if !cfg.PinRecurring || initiator != "merchant" {
+		return nil
+	}
+	f := payment.PaymentFilter{PaymentMethodID: pm.ID, ListParams: payment.ListParams{Limit: 100, Ascending: true}}
+	for {
+		pays, more, err := e.store.Payments(ctx, pm.AccountID, f)
+		if err != nil {
+			e.log.ErrorContext(ctx, "look up the pinned gateway", "payment_method", pm.ID, "error", err)
+			return nil
+		}
+		for _, p := range pays {
+			if p.StoredCredential != nil && p.StoredCredential.Initiator == "cardholder" && p.AmountAuthorized > 0 {
+				return p
+			}
+		}
+		if !more || len(pays) == 0 {
+			return nil
+		}
+		f.StartingAfter = pays[len(pays)-1].ID
+	}
+}
+
+func cleanMetadata(md map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range md {
+		if v != "" {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// BreakerStatus is the circuit breaker of gateway id, as this process sees
+// it (breakers are per process: ADR 0007).
+func (e *Engine) BreakerStatus(id string) routing.BreakerStatus { return e.breakers.Status(id) }
+
+// EachBreaker visits every breaker that is not plainly closed.
+func (e *Engine) EachBreaker(fn func(gw string, s routing.BreakerStatus)) { e.breakers.Each(fn) }
