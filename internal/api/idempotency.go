@@ -19,8 +19,8 @@ const (
 	IdempotentReplayedHeader = "Idempotent-Replayed"
 )
 
-// settleTimeout bounds completing or releasing a key after the request; it
-// runs even when the client has gone.
+// settleTimeout bounds storing a key's response after the request; it runs
+// even when the client has gone.
 const settleTimeout = 10 * time.Second
 
 // Idempotency returns middleware that makes a POST carrying an
@@ -34,7 +34,9 @@ const settleTimeout = 10 * time.Second
 // and Content-Type) with "Idempotent-Replayed: true". The same key with
 // another body is idempotency_key_reused (422); while the first request
 // runs, idempotency_key_in_use (409). Requests without the header, and
-// other methods than POST, pass straight through.
+// other methods than POST, pass straight through. The response is stored as
+// it is, for the records' lifetime: a route whose response holds a secret
+// (a new API key) must not run behind this middleware.
 func Idempotency(eng *engine.Engine, log *slog.Logger, render ErrorRenderer) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -78,8 +80,8 @@ func Idempotency(eng *engine.Engine, log *slog.Logger, render ErrorRenderer) fun
 				return
 			}
 
-			// The key is ours: whatever happens next, complete or release
-			// it, even if the client has gone or the handler panics.
+			// The key is ours: whatever happens next, store the answer
+			// under it, even if the client has gone or the handler panics.
 			settle := func(op string, f func(context.Context) error) {
 				sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
 				defer cancel()

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -39,6 +40,9 @@ type HTTPOptions struct {
 	// transport that is not an *http.Transport, Do cannot watch the
 	// connection, and only errors that say so themselves (a failed DNS
 	// lookup, a failed dial, a refused certificate) count as not sent.
+	// Such a transport must not resend requests itself; it sees the
+	// Idempotency-Key and X-Idempotency-Key headers under lower-case names
+	// in the Header map (see Do).
 	Transport http.RoundTripper
 	// Now stamps exchanges; nil means time.Now.
 	Now func() time.Time
@@ -48,8 +52,10 @@ type HTTPOptions struct {
 // transcripts, and the classification of failures into "certainly not sent"
 // and "may have happened". It does not follow redirects (a provider's API
 // answering a payment with a redirect is an answer to look at, not to
-// resend), keeps no cookies and never retries on its own. It is safe for
-// concurrent use; make one per adapter and keep it.
+// resend), keeps no cookies, never retries on its own and keeps its
+// transport from resending a request that may have been written, even one
+// carrying an Idempotency-Key. It is safe for concurrent use; make one per
+// adapter and keep it.
 type HTTPClient struct {
 	client  *http.Client
 	timeout time.Duration
@@ -178,6 +184,20 @@ func (c *HTTPClient) Do(ctx context.Context, req *http.Request, body []byte, scr
 		GotConn: func(httptrace.GotConnInfo) { gotConn.Store(true) },
 	})
 	out := req.Clone(ctx)
+	// http.Transport takes a request whose Header map has an
+	// "Idempotency-Key" or "X-Idempotency-Key" entry for one it may resend
+	// when a reused connection fails after the request was written, body or
+	// no body; the provider may have acted on the first copy. Under a
+	// lower-case name (header names are case-insensitive; HTTP/2 sends them
+	// lower-case anyway) the header still goes out but no longer makes the
+	// request replayable: the transport then resends only a request of
+	// which it wrote nothing.
+	for _, k := range idempotencyHeaders {
+		if v, ok := out.Header[k]; ok {
+			delete(out.Header, k)
+			out.Header[strings.ToLower(k)] = v
+		}
+	}
 	if len(body) > 0 {
 		out.Body = io.NopCloser(bytes.NewReader(body))
 		out.ContentLength = int64(len(body))
@@ -210,6 +230,10 @@ func (c *HTTPClient) Do(ctx context.Context, req *http.Request, body []byte, scr
 	ex.DurationMS = c.now().Sub(start).Milliseconds()
 	return &HTTPResponse{Status: resp.StatusCode, Header: resp.Header, Body: data}, ex, nil
 }
+
+// idempotencyHeaders are the header names that make http.Transport resend
+// a request it may have written.
+var idempotencyHeaders = []string{"Idempotency-Key", "X-Idempotency-Key"}
 
 // certainlyNotSent reports whether err says itself that no connection was
 // made: a failed name lookup, a failed dial, a refused certificate.

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -246,7 +247,7 @@ func TestDoConnectionClosedAfterReadingIsUnknown(t *testing.T) {
 	}))
 	defer srv.Close()
 	req := newRequest(t, "POST", srv.URL)
-	req.Header.Set("Idempotency-Key", "op_1") // makes the request replayable: still not retried here
+	req.Header.Set("Idempotency-Key", "op_1") // a fresh connection: see also TestDoNeverResendsOnAReusedConnection
 	_, _, err := NewHTTPClient(HTTPOptions{}).Do(context.Background(), req, []byte("{}"), nil)
 	checkNetError(t, err, true)
 }
@@ -337,5 +338,72 @@ func TestClassifyNetError(t *testing.T) {
 		if got := ClassifyNetError(tt.err); got != tt.want {
 			t.Errorf("ClassifyNetError(%v) = %q, want %q", tt.err, got, tt.want)
 		}
+	}
+}
+
+// A reused keep-alive connection that drops after the request was read is
+// the case http.Transport resends a POST in when the request carries an
+// idempotency key header. The provider may have acted on the first copy:
+// it must see the request once, and Do must report the outcome unknown.
+func TestDoNeverResendsOnAReusedConnection(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, header string
+		body         []byte
+	}{
+		{"body", "Idempotency-Key", []byte(`{"amount":1737}`)},
+		{"no body", "Idempotency-Key", nil},
+		{"x- header", "X-Idempotency-Key", []byte(`{"amount":1737}`)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var (
+				mu                 sync.Mutex
+				warmAddr, payAddrs = "", []string(nil)
+				gotKey             string
+			)
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				io.ReadAll(r.Body)
+				mu.Lock()
+				defer mu.Unlock()
+				if r.URL.Path == "/warm" {
+					warmAddr = r.RemoteAddr
+					return
+				}
+				payAddrs = append(payAddrs, r.RemoteAddr)
+				gotKey = r.Header.Get(tt.header)
+				conn, _, err := w.(http.Hijacker).Hijack()
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				conn.Close()
+			}))
+			defer srv.Close()
+			// One connection per host: the second request waits for the
+			// first's connection to be idle again instead of dialing.
+			tr := http.DefaultTransport.(*http.Transport).Clone()
+			tr.MaxConnsPerHost = 1
+			c := NewHTTPClient(HTTPOptions{Timeout: 5 * time.Second, Transport: tr})
+			if _, _, err := c.Do(context.Background(), newRequest(t, "GET", srv.URL+"/warm"), nil, nil); err != nil {
+				t.Fatal(err)
+			}
+			req := newRequest(t, "POST", srv.URL+"/pay")
+			req.Header.Set(tt.header, "op_1")
+			_, _, err := c.Do(context.Background(), req, tt.body, nil)
+			checkNetError(t, err, true)
+			mu.Lock()
+			defer mu.Unlock()
+			if len(payAddrs) != 1 {
+				t.Fatalf("the server got the request %d times, want once", len(payAddrs))
+			}
+			if payAddrs[0] != warmAddr {
+				t.Errorf("the request came on connection %s, not on the reused %s", payAddrs[0], warmAddr)
+			}
+			if gotKey != "op_1" {
+				t.Errorf("%s = %q at the server, want op_1", tt.header, gotKey)
+			}
+		})
 	}
 }

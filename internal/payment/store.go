@@ -184,10 +184,6 @@ type IdempotencyStore interface {
 	// CompleteIdempotencyKey stores the response of the claimed key and marks
 	// it completed. ErrNotFound if the account has no such key.
 	CompleteIdempotencyKey(ctx context.Context, accountID, key string, status int, body []byte) error
-	// ReleaseIdempotencyKey deletes an in-flight claim so a retry can run
-	// (the request failed before it changed anything). A key that is absent
-	// or completed is left as it is.
-	ReleaseIdempotencyKey(ctx context.Context, accountID, key string) error
 	// PurgeIdempotencyKeys deletes records created before before and returns
 	// how many it deleted.
 	PurgeIdempotencyKeys(ctx context.Context, before time.Time) (int, error)

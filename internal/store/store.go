@@ -156,3 +156,37 @@ func CheckOperationUpdated(before, after *payment.Operation) error {
 	}
 	return nil
 }
+
+// SnapshotPayment copies p and its operations as they are before an
+// UpdatePayment function may change them, for CheckPaymentUpdated and
+// CheckPaymentChange.
+func SnapshotPayment(p *payment.Payment) (payment.Payment, map[string]payment.Operation) {
+	ops := make(map[string]payment.Operation, len(p.Operations))
+	for _, op := range p.Operations {
+		ops[op.ID] = *op
+	}
+	return *p, ops
+}
+
+// CheckPaymentChange reports operations and events of change that an
+// update of the payment paymentID must not write: those of another payment
+// or account, and changes of an operation's immutable fields. existing are
+// the payment's operations before the update, from SnapshotPayment.
+func CheckPaymentChange(accountID, paymentID string, existing map[string]payment.Operation, change *payment.PaymentChange) error {
+	for _, op := range change.Operations {
+		if err := CheckOperationOwner(accountID, paymentID, op); err != nil {
+			return err
+		}
+		if old, ok := existing[op.ID]; ok {
+			if err := CheckOperationUpdated(&old, op); err != nil {
+				return err
+			}
+		}
+	}
+	for _, ev := range change.Events {
+		if err := CheckEvent(accountID, ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -62,8 +62,8 @@ func TestGatewayTypes(t *testing.T) {
 	f := setup(t)
 	a := f.account(t)
 	types := listData(t, f.get(t, "/v1/gateway_types", a.SecretKey), "/v1/gateway_types")
-	if len(types) != 2 {
-		t.Fatalf("%d gateway types", len(types))
+	if len(types) != 3 || types[2]["type"] != "router" {
+		t.Fatalf("%d gateway types, want the two simulators and the router", len(types))
 	}
 	sim := types[0]
 	want := []string{"object", "type", "name", "credential_fields", "settings_fields", "characteristics",
@@ -122,7 +122,7 @@ func TestGatewayLifecycle(t *testing.T) {
 	}
 	gw := res.json(t)
 	want := []string{"id", "object", "type", "name", "description", "state", "sandbox", "settings", "merchant_profile_key",
-		"sub_merchant_key", "disabled_operations", "credentials", "characteristics", "created_at", "updated_at", "redacted_at"}
+		"sub_merchant_key", "disabled_operations", "credentials", "characteristics", "health", "created_at", "updated_at", "redacted_at"}
 	if got := keysOf(gw); !sameSet(got, want) {
 		t.Errorf("gateway keys %v, want %v", got, want)
 	}

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -293,6 +296,65 @@ func TestIdempotencyClientGone(t *testing.T) {
 				t.Fatalf("%s: retry got %d", tc.path, res.StatusCode)
 			}
 			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}
+
+// The routes that make API keys ignore Idempotency-Key: a stored response
+// would keep the new secret in the database, in plain text, for anyone
+// replaying the key. A retry makes another key.
+func TestIdempotencyKeepsNoSecret(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	a := f.account(t)
+	withKey := func(q req) req {
+		q.key = a.SecretKey
+		q.header = map[string]string{"Idempotency-Key": "k-secret " + q.path}
+		return q
+	}
+	var secrets []string
+	send := func(q req, status int) map[string]any {
+		t.Helper()
+		res := f.do(t, withKey(q))
+		if res.status != status || res.header.Get("Idempotent-Replayed") != "" {
+			t.Fatalf("%s %s: %d %v %s", q.method, q.path, res.status, res.header, res.body)
+		}
+		k := res.json(t)
+		secret, _ := k["secret"].(string)
+		if secret == "" {
+			t.Fatalf("%s %s: no secret in %s", q.method, q.path, res.body)
+		}
+		secrets = append(secrets, secret)
+		return k
+	}
+
+	create := req{method: "POST", path: "/v1/api_keys", body: `{"type":"secret"}`}
+	first, second := send(create, 201), send(create, 201)
+	if first["id"] == second["id"] {
+		t.Fatalf("the retry replayed key %s", first["id"])
+	}
+	// In its grace period the old key is still active: rolling it again
+	// makes a third key.
+	roll := req{method: "POST", path: "/v1/api_keys/" + first["id"].(string) + "/roll", body: `{"expires_in":3600}`}
+	rolled, again := send(roll, 200), send(roll, 200)
+	if rolled["id"] == first["id"] || rolled["id"] == again["id"] {
+		t.Fatalf("rolls made %s and %s of %s", rolled["id"], again["id"], first["id"])
+	}
+
+	var db []byte
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		b, err := os.ReadFile(f.dbPath + suffix)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			t.Fatal(err)
+		}
+		db = append(db, b...)
+	}
+	if len(db) == 0 {
+		t.Fatal("no database read")
+	}
+	for _, s := range secrets {
+		if bytes.Contains(db, []byte(s)) {
+			t.Errorf("the database holds the secret %s…", s[:16])
 		}
 	}
 }

@@ -1,8 +1,9 @@
 // Package native is kassa's own REST API, /v1: JSON in snake_case, bearer
 // API keys, Stripe-shaped errors ({"error":{"type","code","message",
-// "param"}}), Idempotency-Key on every POST and cursor-paginated lists
-// (ARCHITECTURE §5). Its OpenAPI 3.1 document, openapi.json, is served at
-// /v1/openapi.json; a test keeps it in step with the route table below.
+// "param"}}), Idempotency-Key on every POST but those that make API keys,
+// and cursor-paginated lists (ARCHITECTURE §5). Its OpenAPI 3.1 document,
+// openapi.json, is served at /v1/openapi.json; a test keeps it in step with
+// the route table below.
 package native
 
 import (
@@ -83,8 +84,8 @@ var routes = []route{
 	{"GET", "/v1/operations/{id}", secret, (*server).getOperation},
 	{"GET", "/v1/operations/{id}/transcript", secret, (*server).getTranscript},
 	{"GET", "/v1/api_keys", secret, (*server).listAPIKeys},
-	{"POST", "/v1/api_keys", secret, (*server).createAPIKey},
-	{"POST", "/v1/api_keys/{id}/roll", secret, (*server).rollAPIKey},
+	{"POST", "/v1/api_keys", secret, (*server).createAPIKey},         // see secretResponses
+	{"POST", "/v1/api_keys/{id}/roll", secret, (*server).rollAPIKey}, // see secretResponses
 	{"POST", "/v1/api_keys/{id}/revoke", secret, (*server).revokeAPIKey},
 	{"GET", "/v1/events", secret, (*server).listEvents},
 	{"GET", "/v1/account", secret, (*server).getAccount},
@@ -92,6 +93,21 @@ var routes = []route{
 	{"GET", "/healthz", public, (*server).healthz},
 	{"GET", "/readyz", public, (*server).readyz},
 	{"GET", "/metrics", public, (*server).metrics},
+}
+
+// secretResponses are the POST routes whose responses hold a new key's
+// secret. They ignore Idempotency-Key: the idempotency middleware would keep
+// the response in the database for a day, the secret in plain text, and
+// hand it to anyone replaying the key (with an old key in its grace period,
+// say). A retry makes another key instead.
+var secretResponses = map[string]bool{
+	"POST /v1/api_keys":           true,
+	"POST /v1/api_keys/{id}/roll": true,
+}
+
+// idempotent reports whether rt runs behind the idempotency middleware.
+func (rt route) idempotent() bool {
+	return rt.method == http.MethodPost && rt.access != public && !secretResponses[rt.method+" "+rt.path]
 }
 
 // server holds what the handlers share.
@@ -135,13 +151,13 @@ func New(eng *engine.Engine, opts Options) http.Handler {
 }
 
 // endpoint builds the handler of rt: authentication, then idempotency for
-// POSTs, then the route's own handler.
+// POSTs (see idempotent), then the route's own handler.
 func (s *server) endpoint(rt route) http.Handler {
 	h := api.Handle(func(w http.ResponseWriter, r *http.Request) error { return rt.handle(s, w, r) }, s.render)
 	if rt.access == public {
 		return h
 	}
-	if rt.method == http.MethodPost {
+	if rt.idempotent() {
 		h = api.Idempotency(s.eng, s.log, s.render)(h)
 	}
 	return s.authenticate(rt.access, h)

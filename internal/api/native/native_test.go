@@ -791,7 +791,7 @@ func checkOperation(t *testing.T, key string, rt route, raw json.RawMessage) {
 	idempotent := slices.ContainsFunc(op.Parameters, func(p map[string]any) bool {
 		return p["$ref"] == "#/components/parameters/IdempotencyKey"
 	})
-	if wantIdem := rt.method == "POST" && rt.access != public; idempotent != wantIdem {
+	if wantIdem := rt.idempotent(); idempotent != wantIdem {
 		t.Errorf("%s: Idempotency-Key documented %v, mounted %v", key, idempotent, wantIdem)
 	}
 	if rt.access != public {

@@ -73,7 +73,7 @@ func TestPurchase(t *testing.T) {
 	res := f.post(t, "/v1/payments", a.SecretKey, body)
 	p := wantPayment(t, res, 201, "CAPTURED", 2500, 2500, 0)
 	want := []string{"id", "object", "status", "amount", "currency", "amount_authorized", "amount_captured", "amount_refunded",
-		"capture", "gateway", "credential_version", "payment_method", "reference", "description", "metadata", "stored_credential",
+		"capture", "gateway", "credential_version", "router", "routing_trace", "payment_method", "reference", "description", "metadata", "stored_credential",
 		"requires_review", "test", "operations", "created_at", "updated_at"}
 	if got := keysOf(p); !sameSet(got, want) {
 		t.Errorf("payment keys %v, want %v", got, want)
@@ -127,7 +127,6 @@ func TestAuthorizeCaptureRefundVoid(t *testing.T) {
 	wantPayment(t, f.post(t, path+"/capture", a.SecretKey, `{"amount":400}`), 200, "PARTIALLY_CAPTURED", 1000, 400, 0)
 	wantError(t, f.post(t, path+"/capture", a.SecretKey, `{"amount":601}`), 422, "invalid_request_error", "amount_exceeds_capturable", "amount")
 	wantError(t, f.post(t, path+"/refunds", a.SecretKey, `{"amount":401}`), 422, "invalid_request_error", "amount_exceeds_refundable", "amount")
-	wantError(t, f.do(t, req{method: "POST", path: path + "/void", key: a.SecretKey}), 409, "invalid_request_error", "invalid_state", "")
 	wantPayment(t, f.post(t, path+"/refunds", a.SecretKey, `{"amount":100,"reason":"one bike returned"}`), 200, "PARTIALLY_CAPTURED_REFUNDED", 1000, 400, 100)
 	// An empty body captures, or refunds, all that is left.
 	wantPayment(t, f.do(t, req{method: "POST", path: path + "/capture", key: a.SecretKey}), 200, "PARTIALLY_REFUNDED", 1000, 1000, 100)
@@ -140,6 +139,17 @@ func TestAuthorizeCaptureRefundVoid(t *testing.T) {
 		t.Errorf("operations %s", got)
 	}
 	wantError(t, f.post(t, path+"/refunds", a.SecretKey, `{}`), 409, "invalid_request_error", "invalid_state", "")
+	wantError(t, f.do(t, req{method: "POST", path: path + "/void", key: a.SecretKey}), 409, "invalid_request_error", "invalid_state", "")
+
+	// After a partial capture, a void releases the rest of the authorization.
+	p = f.createPayment(t, a.SecretKey, paymentBody(f.createPM(t, a.SecretKey), gw, 1000, false))
+	path = "/v1/payments/" + p["id"].(string)
+	wantPayment(t, f.post(t, path+"/capture", a.SecretKey, `{"amount":400}`), 200, "PARTIALLY_CAPTURED", 1000, 400, 0)
+	p = wantPayment(t, f.do(t, req{method: "POST", path: path + "/void", key: a.SecretKey}), 200, "CAPTURED", 1000, 400, 0)
+	if ops := operations(p); ops[2]["kind"] != "void" || ops[2]["amount"] != 600.0 {
+		t.Errorf("void of the rest: %v", ops[2])
+	}
+	wantError(t, f.post(t, path+"/capture", a.SecretKey, `{}`), 409, "invalid_request_error", "invalid_state", "")
 
 	// Void an authorization; nothing can be captured after it.
 	p = f.createPayment(t, a.SecretKey, paymentBody(f.createPM(t, a.SecretKey), gw, 700, false))

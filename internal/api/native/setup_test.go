@@ -131,6 +131,9 @@ type fixture struct {
 	clock *clock
 	reg   *prometheus.Registry
 	sim   *countingSimulator
+	// dbPath is the SQLite database file; its -wal and -shm files lie
+	// beside it.
+	dbPath string
 
 	mu        sync.Mutex
 	responses []string // every response body, for the leak check
@@ -142,7 +145,8 @@ func setup(t *testing.T, opts ...func(*Options)) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "kassa.db"), sqlite.Options{})
+	dbPath := filepath.Join(dir, "kassa.db")
+	st, err := sqlite.Open(ctx, dbPath, sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +170,7 @@ func setup(t *testing.T, opts ...func(*Options)) *fixture {
 	for _, f := range opts {
 		f(&o)
 	}
-	return &fixture{eng: eng, store: st, h: New(eng, o), logs: logs, clock: clk, reg: reg, sim: sim}
+	return &fixture{eng: eng, store: st, h: New(eng, o), logs: logs, clock: clk, reg: reg, sim: sim, dbPath: dbPath}
 }
 
 // account creates an account with a secret and a publishable key.

@@ -159,6 +159,11 @@ func settingsNode(settings map[string]any) *node {
 func (c *call) gatewaysOptions() error {
 	list := array("gateways")
 	for _, spec := range c.server.eng.GatewayTypes() {
+		if spec.Type == engine.RouterType {
+			// Spreedly has no routers; a router made through the native
+			// API still serves purchases by its token here.
+			continue
+		}
 		creds := array("credentials")
 		for _, f := range spec.CredentialFields {
 			creds.add(object("credential", str("name", f.Name), str("label", f.Label), boolean("safe", !f.Sensitive)))

@@ -51,7 +51,11 @@ func paymentMethodNode(pm *payment.PaymentMethod) *node {
 	md := object("metadata")
 	keys := make([]string, 0, len(pm.Metadata))
 	for k := range pm.Metadata {
-		keys = append(keys, k)
+		// Metadata set through the native API may have keys no XML element
+		// can be named by; both formats leave them out, as anyNode does.
+		if metadataKey.MatchString(k) {
+			keys = append(keys, k)
+		}
 	}
 	sort.Strings(keys)
 	for _, k := range keys {

@@ -1,9 +1,13 @@
 package spreedly
 
 import (
+	"context"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/kassapay/kassa/internal/engine"
 )
 
 func TestPaymentMethodLifecycleJSON(t *testing.T) {
@@ -226,5 +230,37 @@ func TestAccountIsolation(t *testing.T) {
 	// A's card is untouched.
 	if res := f.get(t, a, "/v1/payment_methods/"+pm+".json"); res.obj(t, "payment_method")["storage_state"] != "cached" {
 		t.Errorf("A's card changed: %s", res.body)
+	}
+}
+
+// Metadata set through the native API may have keys no XML element can be
+// named by: the XML stays well-formed, and both formats leave them out.
+func TestPaymentMethodMetadataKeys(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	a := f.account(t)
+	ctx := context.Background()
+	p, err := f.eng.Authenticate(ctx, a.secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pm, err := f.eng.CreatePaymentMethod(ctx, p, engine.PaymentMethodInput{Type: "card",
+		Card:     &engine.CardInput{Number: visa, ExpMonth: 12, ExpYear: 2031, CVC: cvc},
+		Metadata: map[string]string{"a b": "x", "1st": "y", "ok": "z", "x><injected": "w"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := f.get(t, a, "/v1/payment_methods/"+pm.ID+".xml")
+	if res.status != 200 {
+		t.Fatalf("show: %d %s", res.status, res.body)
+	}
+	res.wellFormedXML(t)
+	md := between(string(res.body), "<metadata>", "</metadata>")
+	if strings.TrimSpace(md) != "<ok>z</ok>" {
+		t.Errorf("XML metadata %q, want <ok>z</ok> alone", md)
+	}
+	res = f.get(t, a, "/v1/payment_methods/"+pm.ID+".json")
+	if got := res.obj(t, "payment_method")["metadata"]; !reflect.DeepEqual(got, map[string]any{"ok": "z"}) {
+		t.Errorf("JSON metadata %v, want ok alone", got)
 	}
 }

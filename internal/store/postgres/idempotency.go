@@ -25,7 +25,7 @@ func scanIdempotencyRecord(row pgx.Row) (*payment.IdempotencyRecord, error) {
 }
 
 // claimAttempts bounds the retries of ClaimIdempotencyKey when the record
-// that blocked its claim is gone before it can be read (released at that
+// that blocked its claim is gone before it can be read (purged at that
 // moment).
 const claimAttempts = 5
 
@@ -53,7 +53,7 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, rec *payment.Idempotenc
 			existing, err = scanIdempotencyRecord(q.QueryRow(ctx, `SELECT `+idempotencyColumns+` FROM idempotency_keys
 				WHERE account_id = $1 AND key = $2`, rec.AccountID, rec.Key))
 			if errors.Is(err, pgx.ErrNoRows) {
-				return nil // released meanwhile: try again
+				return nil // purged meanwhile: try again
 			}
 			return err
 		})
@@ -67,7 +67,7 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, rec *payment.Idempotenc
 			return existing, false, nil
 		}
 	}
-	return nil, false, payment.Conflict(payment.CodeIdempotencyInUse, "The idempotency key is being claimed and released repeatedly; retry the request.")
+	return nil, false, payment.Conflict(payment.CodeIdempotencyInUse, "The idempotency key is being claimed and purged repeatedly; retry the request.")
 }
 
 // CompleteIdempotencyKey stores the response of the key's request.
@@ -87,16 +87,6 @@ func (s *Store) CompleteIdempotencyKey(ctx context.Context, accountID, key strin
 		return payment.NotFound("idempotency_key", key)
 	}
 	return nil
-}
-
-// ReleaseIdempotencyKey deletes the key if it is in flight. A completed key
-// stays: its response must still be replayed.
-func (s *Store) ReleaseIdempotencyKey(ctx context.Context, accountID, key string) error {
-	err := s.withConn(ctx, func(q querier) error {
-		_, err := q.Exec(ctx, `DELETE FROM idempotency_keys WHERE account_id = $1 AND key = $2 AND NOT completed`, accountID, key)
-		return err
-	})
-	return fail("release idempotency key", err)
 }
 
 // PurgeIdempotencyKeys deletes the records created before before.

@@ -403,7 +403,7 @@ func (s *Store) UpdatePayment(ctx context.Context, accountID, id string, fn func
 	read.BeginTx(pgx.TxOptions{})
 	queuePayment(read, accountID, id, "FOR UPDATE", &p)
 	err := s.inBatchTx(ctx, read, func(tx pgx.Tx) error {
-		before, ops := snapshot(&p)
+		before, ops := store.SnapshotPayment(&p)
 		change, err := fn(&p)
 		if err != nil {
 			fnErr = err
@@ -415,7 +415,7 @@ func (s *Store) UpdatePayment(ctx context.Context, accountID, id string, fn func
 		if change == nil {
 			change = &payment.PaymentChange{}
 		}
-		if err := checkChange(accountID, id, ops, change); err != nil {
+		if err := store.CheckPaymentChange(accountID, id, ops, change); err != nil {
 			return err
 		}
 		write := &pgx.Batch{}
@@ -440,38 +440,6 @@ func (s *Store) UpdatePayment(ctx context.Context, accountID, id string, fn func
 		return nil, fail("update payment", err)
 	}
 	return &stored, nil
-}
-
-// snapshot copies p and its operations as they are before an update
-// function may change them.
-func snapshot(p *payment.Payment) (payment.Payment, map[string]payment.Operation) {
-	ops := make(map[string]payment.Operation, len(p.Operations))
-	for _, op := range p.Operations {
-		ops[op.ID] = *op
-	}
-	return *p, ops
-}
-
-// checkChange reports operations and events of change that an update of
-// the payment paymentID must not write: those of another payment or
-// account, and changes of an operation's immutable fields.
-func checkChange(accountID, paymentID string, existing map[string]payment.Operation, change *payment.PaymentChange) error {
-	for _, op := range change.Operations {
-		if err := store.CheckOperationOwner(accountID, paymentID, op); err != nil {
-			return err
-		}
-		if old, ok := existing[op.ID]; ok {
-			if err := store.CheckOperationUpdated(&old, op); err != nil {
-				return err
-			}
-		}
-	}
-	for _, ev := range change.Events {
-		if err := store.CheckEvent(accountID, ev); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // CreateOperation inserts an operation outside any payment, and ev.

@@ -75,13 +75,6 @@ func (s *Store) CompleteIdempotencyKey(ctx context.Context, accountID, key strin
 	return nil
 }
 
-// ReleaseIdempotencyKey deletes the key if it is in flight. A completed key
-// stays: its response must still be replayed.
-func (s *Store) ReleaseIdempotencyKey(ctx context.Context, accountID, key string) error {
-	_, err := s.writer.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE account_id = ? AND key = ? AND completed = 0`, accountID, key)
-	return fail("release idempotency key", err)
-}
-
 // PurgeIdempotencyKeys deletes the records created before before.
 func (s *Store) PurgeIdempotencyKeys(ctx context.Context, before time.Time) (int, error) {
 	res, err := s.writer.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE created_at < ?`, micros(before))

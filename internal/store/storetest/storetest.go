@@ -44,7 +44,7 @@ func Run(t *testing.T, open func(t *testing.T) payment.Store) {
 		{"Events", testEvents},
 		{"Idempotency", testIdempotency},
 		{"IdempotencyTakeover", testIdempotencyTakeover},
-		{"IdempotencyReleasePurge", testIdempotencyReleasePurge},
+		{"IdempotencyPurge", testIdempotencyPurge},
 		{"IdempotencyConcurrent", testIdempotencyConcurrent},
 		{"GatewayRoundTrip", testGatewayRoundTrip},
 		{"GatewayConflicts", testGatewayConflicts},
