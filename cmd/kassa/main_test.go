@@ -706,3 +706,53 @@ func TestSpreedlyListeners(t *testing.T) {
 		t.Errorf("native API on the Spreedly listener: %v %v", res.StatusCode, err)
 	}
 }
+
+// TestBreakerMetrics: a gateway that keeps failing shows its breaker in
+// /metrics and on the gateway.
+func TestBreakerMetrics(t *testing.T) {
+	s := startServer(t, filepath.Join(t.TempDir(), "data"), env(nil), "--breaker-threshold", "2")
+	ctx := context.Background()
+	c := client.New(s.URL, s.bootstrapKey(t))
+	g, err := c.CreateGateway(ctx, &client.GatewayParams{Type: "simulator", Settings: map[string]any{"outage": true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pm, err := c.CreatePaymentMethod(ctx, card("4111111111111111", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		p, err := c.CreatePayment(ctx, &client.PaymentParams{Amount: 1000, Currency: "EUR", PaymentMethod: pm.ID, Gateway: g.ID})
+		if err != nil || p.Status != "FAILED" {
+			t.Fatalf("payment through a gateway in outage: %+v %v", p, err)
+		}
+	}
+	res, err := http.Get(s.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	for _, want := range []string{
+		`kassa_gateway_circuit_open{gateway="` + g.ID + `",state="open"} 1`,
+		`kassa_gateway_consecutive_failures{gateway="` + g.ID + `"} 2`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	raw, err := http.NewRequest("GET", s.URL+"/v1/gateways/"+g.ID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw.Header.Set("Authorization", "Bearer "+s.bootstrapKey(t))
+	res, err = http.DefaultClient.Do(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(res.Body)
+	res.Body.Close()
+	if !strings.Contains(string(body), `"health":{"state":"open","consecutive_failures":2`) {
+		t.Errorf("gateway health: %s", body)
+	}
+}

@@ -308,7 +308,15 @@ func (e *Engine) invoke(ctx context.Context, ad gateway.Adapter, req *gateway.Re
 	// money, and it is settled below either way.
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), left)
 	defer cancel()
-	res, err := gateway.Call(cctx, ad, req)
+	res := e.call(cctx, ad, req)
+	// Every call teaches the gateway's breaker, routed or not.
+	e.breakers.Record(req.Config.GatewayID, res.Outcome == payment.OutcomeNotSent || res.Outcome == payment.OutcomeUnknown)
+	return res
+}
+
+// call runs the adapter and turns its errors into outcomes.
+func (e *Engine) call(ctx context.Context, ad gateway.Adapter, req *gateway.Request) gateway.Result {
+	res, err := gateway.Call(ctx, ad, req)
 	switch {
 	case errors.Is(err, gateway.ErrUnsupported):
 		return gateway.Result{Outcome: payment.OutcomeNotSent, DeclineCode: "operation_not_supported", Message: "The gateway does not support this operation."}

@@ -252,7 +252,6 @@ func (e *Engine) routedPayment(ctx context.Context, p *payment.Principal, in Pay
 		c.req.Reference, c.req.Amount, c.req.Currency = op.ID, in.Amount, in.Currency
 		c.req.Description, c.req.PaymentReference, c.req.StoredCredential = in.Description, in.Reference, in.StoredCredential
 		res := e.invoke(ctx, c.adapter, c.req, op.CreatedAt)
-		e.breakers.Record(gwID, res.Outcome == payment.OutcomeNotSent || res.Outcome == payment.OutcomeUnknown)
 		if res.Outcome != payment.OutcomeNotSent {
 			e.destroyCVC(ctx, c.pm)
 		}
