@@ -51,6 +51,11 @@ type Config struct {
 	// BreakerOpenFor is how long an open breaker rests its gateway before
 	// one trial call. Default 30 s.
 	BreakerOpenFor time.Duration
+	// NotificationWait is how long an operation a provider accepted for
+	// asynchronous processing waits for its notification before the
+	// reconciler takes it up (and, unable to ask, flags it for review).
+	// Default 24 h.
+	NotificationWait time.Duration
 }
 
 // Engine is kassa's operations layer. It is safe for concurrent use.
@@ -100,6 +105,9 @@ func New(cfg Config) *Engine {
 	}
 	if cfg.BreakerOpenFor <= 0 {
 		cfg.BreakerOpenFor = 30 * time.Second
+	}
+	if cfg.NotificationWait <= 0 {
+		cfg.NotificationWait = 24 * time.Hour
 	}
 	return &Engine{store: cfg.Store, vault: cfg.Vault, log: cfg.Logger, now: cfg.Now, cfg: cfg, gateways: cfg.Gateways,
 		breakers: routing.NewBreakers(cfg.BreakerThreshold, cfg.BreakerOpenFor, cfg.Now), split: newSplitter()}

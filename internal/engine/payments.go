@@ -309,6 +309,12 @@ func (e *Engine) invoke(ctx context.Context, ad gateway.Adapter, req *gateway.Re
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), left)
 	defer cancel()
 	res := e.call(cctx, ad, req)
+	if res.Outcome == payment.OutcomePending && !ad.Spec().Notifications {
+		// Only a provider that will send a notification may leave an
+		// operation pending; from any other it means nothing is known.
+		e.log.ErrorContext(ctx, "gateway adapter returned pending without notifications", "operation", req.Reference)
+		res.Outcome = payment.OutcomeUnknown
+	}
 	// Every call teaches the gateway's breaker, routed or not.
 	e.breakers.Record(req.Config.GatewayID, res.Outcome == payment.OutcomeNotSent || res.Outcome == payment.OutcomeUnknown)
 	return res
@@ -325,7 +331,8 @@ func (e *Engine) call(ctx context.Context, ad gateway.Adapter, req *gateway.Requ
 		return gateway.Result{Outcome: payment.OutcomeUnknown, Message: "The gateway call ended in an error; its outcome is unknown."}
 	}
 	switch res.Outcome {
-	case payment.OutcomeSucceeded, payment.OutcomeDeclined, payment.OutcomeFailed, payment.OutcomeNotSent, payment.OutcomeUnknown:
+	case payment.OutcomeSucceeded, payment.OutcomeDeclined, payment.OutcomeFailed, payment.OutcomeNotSent, payment.OutcomeUnknown,
+		payment.OutcomePending:
 	default:
 		e.log.ErrorContext(ctx, "gateway adapter returned no outcome", "operation", req.Reference, "outcome", res.Outcome)
 		res.Outcome = payment.OutcomeUnknown
@@ -388,6 +395,7 @@ func findOperation(p *payment.Payment, id string) *payment.Operation {
 // payment.
 func (e *Engine) apply(pay *payment.Payment, op *payment.Operation, res gateway.Result, now time.Time) []*payment.Event {
 	recordResult(op, res, now)
+	e.awaitNotification(op, now)
 	if res.Outcome == payment.OutcomeSucceeded {
 		switch op.Kind {
 		case payment.OpAuthorize:
@@ -412,6 +420,16 @@ func (e *Engine) apply(pay *payment.Payment, op *payment.Operation, res gateway.
 			map[string]any{"id": pay.ID, "from": before, "to": pay.Status, "operation": op.ID}, now))
 	}
 	return evs
+}
+
+// awaitNotification parks an operation the provider accepted for
+// asynchronous processing: its reservation stays, and the reconciler leaves
+// it alone until the notification is overdue.
+func (e *Engine) awaitNotification(op *payment.Operation, now time.Time) {
+	if op.Outcome == payment.OutcomePending {
+		due := now.Add(e.cfg.NotificationWait)
+		op.NextReconcileAt = &due
+	}
 }
 
 // recordResult copies an adapter's result onto an operation.

@@ -108,6 +108,7 @@ func (e *Engine) settleOperation(ctx context.Context, accountID, id string, res 
 			return nil, errAlreadySettled
 		}
 		recordResult(op, res, now)
+		e.awaitNotification(op, now)
 		return newEvent(op.AccountID, standaloneEventType(op.Kind, string(res.Outcome)), op.ID, OperationObjectOf(op), now), nil
 	})
 	if errors.Is(err, errAlreadySettled) {

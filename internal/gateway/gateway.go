@@ -114,7 +114,9 @@ type Request struct {
 }
 
 // Result is what an operation came to. Outcome is one of succeeded,
-// declined, failed, not_sent, unknown (never pending).
+// declined, failed, not_sent, unknown — or pending, from an adapter whose
+// Spec.Notifications is set, when the provider accepted the request and will
+// report its outcome in a notification (Adyen's captures, cancels, refunds).
 type Result struct {
 	Outcome payment.Outcome
 	// DeclineCode is kassa's normalised code for declines and failures
@@ -179,6 +181,27 @@ type (
 		CheckCredentials(ctx context.Context, c Config) error
 	}
 )
+
+// NotificationHandler is implemented by adapters whose Spec.Notifications
+// is set: it authenticates and reads what the provider posts to the
+// gateway's notification endpoint.
+type NotificationHandler interface {
+	// ReadNotifications verifies body (every item's signature, with the
+	// credentials in c) and returns the outcomes it reports. Any error
+	// means nothing in body may be applied.
+	ReadNotifications(ctx context.Context, c Config, body []byte) ([]Notification, error)
+	// NotificationAnswer is the body the provider expects on success
+	// (Adyen's "[accepted]").
+	NotificationAnswer() string
+}
+
+// Notification is one outcome reported by a provider.
+type Notification struct {
+	// Reference is kassa's operation id, as sent in the request.
+	Reference string
+	// Result is the final outcome (never pending or unknown).
+	Result Result
+}
 
 // ErrReferenceNotFound is returned by QueryStatus when the gateway has no
 // record of the reference.

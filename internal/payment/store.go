@@ -227,6 +227,10 @@ type GatewayStore interface {
 	CreateGateway(ctx context.Context, g *Gateway, cred *CredentialVersion, ev *Event) error
 	// Gateway returns the account's gateway id, or ErrNotFound.
 	Gateway(ctx context.Context, accountID, id string) (*Gateway, error)
+	// GatewayByID returns gateway id of whatever account, or ErrNotFound.
+	// Only for callers that authenticate by the gateway itself (a
+	// provider's signed notification); everything else uses Gateway.
+	GatewayByID(ctx context.Context, id string) (*Gateway, error)
 	// Gateways lists the account's gateways, newest first (oldest first
 	// when p.Ascending), paginated as PaymentMethods.
 	Gateways(ctx context.Context, accountID string, p ListParams) ([]*Gateway, bool, error)

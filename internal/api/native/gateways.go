@@ -2,6 +2,7 @@ package native
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 
 	"github.com/kassapay/kassa/internal/api"
@@ -196,4 +197,22 @@ func gatewayResult(w http.ResponseWriter, d *engine.GatewayDetail, err error, id
 		return notFoundAs(err, "gateway", id)
 	}
 	return api.JSON(w, http.StatusOK, engine.GatewayObjectOf(d))
+}
+
+// gatewayNotifications receives a provider's notification for one gateway.
+// It needs no API key: the adapter verifies the provider's signature with
+// the gateway's own credentials, and an unverified body changes nothing.
+func (s *server) gatewayNotifications(w http.ResponseWriter, r *http.Request) error {
+	body, err := api.ReadBody(r)
+	if err != nil {
+		return err
+	}
+	answer, err := s.eng.HandleNotifications(r.Context(), r.PathValue("id"), body)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	_, err = io.WriteString(w, answer)
+	return err
 }

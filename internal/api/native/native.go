@@ -90,6 +90,7 @@ var routes = []route{
 	{"GET", "/v1/events", secret, (*server).listEvents},
 	{"GET", "/v1/account", secret, (*server).getAccount},
 	{"GET", "/v1/openapi.json", public, (*server).openAPI},
+	{"POST", "/v1/gateways/{id}/notifications", public, (*server).gatewayNotifications},
 	{"GET", "/healthz", public, (*server).healthz},
 	{"GET", "/readyz", public, (*server).readyz},
 	{"GET", "/metrics", public, (*server).metrics},

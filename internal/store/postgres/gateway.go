@@ -144,6 +144,24 @@ func (s *Store) CreateGateway(ctx context.Context, g *payment.Gateway, cred *pay
 	return fail("create gateway", err)
 }
 
+// GatewayByID returns gateway id of any account (for notifications, which
+// authenticate by the gateway's own key).
+func (s *Store) GatewayByID(ctx context.Context, id string) (*payment.Gateway, error) {
+	var g *payment.Gateway
+	err := s.withConn(ctx, func(q querier) error {
+		var err error
+		g, err = scanGateway(q.QueryRow(ctx, `SELECT `+gatewayColumns+` FROM gateways WHERE id = $1`, id))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return payment.NotFound("gateway", id)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fail("get gateway", err)
+	}
+	return g, nil
+}
+
 // Gateway returns the account's gateway id.
 func (s *Store) Gateway(ctx context.Context, accountID, id string) (*payment.Gateway, error) {
 	var g *payment.Gateway

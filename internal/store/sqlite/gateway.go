@@ -154,6 +154,19 @@ func (s *Store) Gateway(ctx context.Context, accountID, id string) (*payment.Gat
 	return g, nil
 }
 
+// GatewayByID returns gateway id of any account (for notifications, which
+// authenticate by the gateway's own key).
+func (s *Store) GatewayByID(ctx context.Context, id string) (*payment.Gateway, error) {
+	g, err := scanGateway(s.reader.QueryRowContext(ctx, `SELECT `+gatewayColumns+` FROM gateways WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, payment.NotFound("gateway", id)
+	}
+	if err != nil {
+		return nil, fail("get gateway", err)
+	}
+	return g, nil
+}
+
 // Gateways lists the account's gateways, newest first (oldest first when
 // p.Ascending).
 func (s *Store) Gateways(ctx context.Context, accountID string, p payment.ListParams) ([]*payment.Gateway, bool, error) {

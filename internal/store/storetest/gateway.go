@@ -497,6 +497,15 @@ func testGatewayIsolation(t *testing.T, s payment.Store) {
 
 	_, err := s.Gateway(ctx, b.ID, g.ID)
 	wantNotFound(t, "Gateway of another account's id", err)
+	// GatewayByID is the one unscoped lookup (notifications authenticate by
+	// the gateway's key): it finds the gateway of any account, by id only.
+	byID, err := s.GatewayByID(ctx, g.ID)
+	if err != nil {
+		t.Fatalf("GatewayByID: %v", err)
+	}
+	equal(t, "GatewayByID", byID, g)
+	_, err = s.GatewayByID(ctx, "gw_missing")
+	wantNotFound(t, "GatewayByID of an unknown id", err)
 	_, err = s.CredentialVersion(ctx, b.ID, g.ID, 1)
 	wantNotFound(t, "CredentialVersion of another account's gateway", err)
 	_, err = s.CredentialVersions(ctx, b.ID, g.ID)

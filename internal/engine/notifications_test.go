@@ -1,0 +1,162 @@
+package engine_test
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/kassapay/kassa/internal/engine"
+	"github.com/kassapay/kassa/internal/gateway"
+	"github.com/kassapay/kassa/internal/gateway/simulator"
+	"github.com/kassapay/kassa/internal/payment"
+)
+
+// asyncSim is the simulator answering captures and refunds "pending", as
+// Adyen does, with the real outcome delivered later in a notification
+// signed with the gateway's password. It exercises the engine's
+// asynchronous path; the Adyen adapter has its own tests.
+type asyncSim struct{ *simulator.Simulator }
+
+func (a asyncSim) Spec() gateway.Spec {
+	s := a.Simulator.Spec()
+	s.Type, s.Notifications = "async_sim", true
+	return s
+}
+
+func (a asyncSim) pending(ctx context.Context, r *gateway.Request, call func(context.Context, *gateway.Request) (gateway.Result, error)) (gateway.Result, error) {
+	res, err := call(ctx, r)
+	if err != nil || res.Outcome != payment.OutcomeSucceeded {
+		return res, err
+	}
+	res.Outcome = payment.OutcomePending
+	return res, nil
+}
+
+func (a asyncSim) Capture(ctx context.Context, r *gateway.Request) (gateway.Result, error) {
+	return a.pending(ctx, r, a.Simulator.Capture)
+}
+
+func (a asyncSim) Refund(ctx context.Context, r *gateway.Request) (gateway.Result, error) {
+	return a.pending(ctx, r, a.Simulator.Refund)
+}
+
+type asyncNote struct {
+	Reference string `json:"reference"`
+	Success   bool   `json:"success"`
+	Signature string `json:"signature"`
+}
+
+func sign(key, ref string, ok bool) string {
+	m := hmac.New(sha256.New, []byte(key))
+	fmt.Fprintf(m, "%s:%t", ref, ok)
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+func (a asyncSim) ReadNotifications(_ context.Context, c gateway.Config, body []byte) ([]gateway.Notification, error) {
+	var notes []asyncNote
+	if err := json.Unmarshal(body, &notes); err != nil {
+		return nil, err
+	}
+	var out []gateway.Notification
+	for _, n := range notes {
+		if !hmac.Equal([]byte(n.Signature), []byte(sign(c.Credentials["password"], n.Reference, n.Success))) {
+			return nil, fmt.Errorf("bad signature")
+		}
+		res := gateway.Result{Outcome: payment.OutcomeSucceeded}
+		if !n.Success {
+			res = gateway.Result{Outcome: payment.OutcomeDeclined, DeclineCode: "card_declined"}
+		}
+		out = append(out, gateway.Notification{Reference: n.Reference, Result: res})
+	}
+	return out, nil
+}
+
+func (asyncSim) NotificationAnswer() string { return "[accepted]" }
+
+func TestAsynchronousOutcomesSettleFromNotifications(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		eng := engine.New(engine.Config{Store: f.store, Vault: f.vault, Logger: slog.New(slog.DiscardHandler), Now: f.clock.Now,
+			Gateways: gateway.NewRegistry(asyncSim{simulator.New(simulator.Options{Now: f.clock.Now})}), NotificationWait: time.Hour})
+		na, err := eng.CreateAccount(ctx, "async shop", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, _ := eng.Authenticate(ctx, na.SecretKey)
+		g, err := eng.CreateGateway(ctx, p, engine.GatewayInput{Type: "async_sim", Credentials: map[string]any{"password": "hmac-key-secret"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := visa("")
+		pm, _ := eng.CreatePaymentMethod(ctx, p, engine.PaymentMethodInput{Type: "card", Card: c})
+		pay, err := eng.CreatePayment(ctx, p, engine.PaymentInput{Amount: 1000, Currency: "EUR", PaymentMethodID: pm.ID, GatewayID: g.ID, Capture: ptr(false)})
+		if err != nil || pay.Status != payment.StatusAuthorized {
+			t.Fatalf("authorize: %v %v", pay, err)
+		}
+		pay, err = eng.Capture(ctx, p, pay.ID, ptr(int64(600)))
+		if err != nil || pay.Status != payment.StatusAuthorized || pay.AmountCaptured != 0 {
+			t.Fatalf("capture accepted for processing: %v %v", pay, err)
+		}
+		capture := pay.Operations[1]
+		if capture.Outcome != payment.OutcomePending || capture.GatewayReference == "" {
+			t.Fatalf("pending capture: %+v", capture)
+		}
+		// The reservation holds while the capture is pending.
+		if _, err := eng.Capture(ctx, p, pay.ID, ptr(int64(401))); errCode(err) != "amount_exceeds_capturable" {
+			t.Fatalf("capture beyond the pending one: %v", err)
+		}
+		// The reconciler leaves it to the notification.
+		if n, _ := eng.Reconcile(ctx); n != 0 {
+			t.Fatal("the reconciler took up an operation awaiting its notification")
+		}
+		note := func(ref string, ok bool, sig string) []byte {
+			b, _ := json.Marshal([]asyncNote{{Reference: ref, Success: ok, Signature: sig}})
+			return b
+		}
+		// A bad signature changes nothing and is refused.
+		if _, err := eng.HandleNotifications(ctx, g.ID, note(capture.ID, true, sign("wrong-key", capture.ID, true))); !isUnauthenticated(err) {
+			t.Fatalf("bad signature: %v", err)
+		}
+		if got, _ := eng.Payment(ctx, p.Account.ID, pay.ID); got.AmountCaptured != 0 {
+			t.Fatal("a refused notification captured money")
+		}
+		good := note(capture.ID, true, sign("hmac-key-secret", capture.ID, true))
+		for range 2 { // the second is a duplicate, and harmless
+			answer, err := eng.HandleNotifications(ctx, g.ID, good)
+			if err != nil || answer != "[accepted]" {
+				t.Fatalf("notification: %q %v", answer, err)
+			}
+		}
+		got, _ := eng.Payment(ctx, p.Account.ID, pay.ID)
+		if got.Status != payment.StatusPartiallyCaptured || got.AmountCaptured != 600 {
+			t.Fatalf("after the notification: %s captured %d", got.Status, got.AmountCaptured)
+		}
+		// A refund whose notification never comes is taken up by the
+		// reconciler once overdue — and not before — which asks the
+		// gateway (this one can be asked) and settles it.
+		pay, err = eng.Refund(ctx, p, pay.ID, ptr(int64(100)), "")
+		if err != nil || pay.Operations[2].Outcome != payment.OutcomePending {
+			t.Fatalf("pending refund: %v", err)
+		}
+		if _, err := eng.HandleNotifications(ctx, "gw_nope", good); err == nil {
+			t.Fatal("a notification to an unknown gateway was accepted")
+		}
+		f.clock.Add(30 * time.Minute)
+		if n, _ := eng.Reconcile(ctx); n != 0 {
+			t.Fatal("the reconciler took up the refund before its notification was overdue")
+		}
+		f.clock.Add(2 * time.Hour)
+		if n, err := eng.Reconcile(ctx); n != 1 || err != nil {
+			t.Fatalf("overdue refund: reconciled %d, %v", n, err)
+		}
+		if got, _ := eng.Payment(ctx, p.Account.ID, pay.ID); got.Status != payment.StatusPartiallyCapturedRefunded || got.AmountRefunded != 100 {
+			t.Fatalf("overdue refund: %s refunded %d", got.Status, got.AmountRefunded)
+		}
+	})
+}
