@@ -38,6 +38,7 @@ type fixture struct {
 	clock *fakeClock
 	sim   *countingAdapter
 	logs  *syncBuffer
+	ring  string // the master key file
 }
 
 // syncBuffer collects log output from many goroutines.
@@ -80,6 +81,13 @@ func newFixture(t testing.TB, st payment.Store) *fixture {
 	if _, err := vault.CreateDevKeyFile(ring); err != nil {
 		t.Fatal(err)
 	}
+	return newFixtureOn(t, st, ring)
+}
+
+// newFixtureOn builds an engine with a vault of its own (empty caches) on
+// an existing store and key ring: another kassa process.
+func newFixtureOn(t testing.TB, st payment.Store, ring string) *fixture {
+	t.Helper()
 	v, err := vault.New(st, vault.NewFileSource(ring), vault.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -90,7 +98,7 @@ func newFixture(t testing.TB, st payment.Store) *fixture {
 	eng := engine.New(engine.Config{Store: st, Vault: v, Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Now: clock.Now, CacheTTL: 24 * time.Hour, CVCTTL: time.Hour, Gateways: gateway.NewRegistry(sim),
 		ReconcileAttempts: 3, ReconcileBackoff: time.Second, BreakerThreshold: 3, BreakerOpenFor: 30 * time.Second})
-	return &fixture{eng: eng, store: st, vault: v, clock: clock, sim: sim, logs: logs}
+	return &fixture{eng: eng, store: st, vault: v, clock: clock, sim: sim, logs: logs, ring: ring}
 }
 
 func (f *fixture) account(t testing.TB, live bool) (*payment.Principal, *engine.NewAccount) {

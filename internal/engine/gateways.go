@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -543,27 +544,44 @@ func (e *Engine) SetGatewayCredentials(ctx context.Context, p *payment.Principal
 			}
 		}
 	}
-	now := e.clock()
-	var saved *payment.CredentialVersion
-	g, err = e.store.UpdateGateway(ctx, p.Account.ID, id, func(g *payment.Gateway) (*payment.CredentialVersion, *payment.Event, error) {
+	// The credentials are sealed before the gateway's write transaction:
+	// the vault may itself write (a new data key, a block of nonce uses),
+	// and on SQLite the transaction holds the only writer. The version they
+	// are sealed for is then compare-and-set; a concurrent rotation means
+	// sealing again for the next number.
+	for attempt := 0; ; attempt++ {
+		now := e.clock()
 		v := g.CredentialVersion + 1
 		cv, err := e.sealCredentials(ctx, spec, g, v, creds, description, p, now)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		g.CredentialVersion = v
-		g.State = payment.GatewayRetained
-		g.RedactedAt = nil
-		g.UpdatedAt = now
-		saved = cv
-		return cv, newEvent(g.AccountID, "gateway.credentials_rotated", g.ID,
-			map[string]any{"id": g.ID, "version": v, "created_by": cv.CreatedBy}, now), nil
-	})
-	if err != nil {
-		return nil, err
+		updated, err := e.store.UpdateGateway(ctx, p.Account.ID, id, func(g *payment.Gateway) (*payment.CredentialVersion, *payment.Event, error) {
+			if g.CredentialVersion+1 != v {
+				return nil, nil, errVersionMoved
+			}
+			g.CredentialVersion = v
+			g.State = payment.GatewayRetained
+			g.RedactedAt = nil
+			g.UpdatedAt = now
+			return cv, newEvent(g.AccountID, "gateway.credentials_rotated", g.ID,
+				map[string]any{"id": g.ID, "version": v, "created_by": cv.CreatedBy}, now), nil
+		})
+		if errors.Is(err, errVersionMoved) && attempt < 5 {
+			if g, err = e.store.Gateway(ctx, p.Account.ID, id); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &GatewayDetail{Gateway: updated, Credentials: cv, Spec: spec, Health: e.breakers.Status(id)}, nil
 	}
-	return &GatewayDetail{Gateway: g, Credentials: saved, Spec: spec}, nil
 }
+
+// errVersionMoved reports a credential rotation that lost a race.
+var errVersionMoved = payment.Conflict("credentials_rotated_concurrently", "The gateway's credentials were rotated by another request at the same time; retry.")
 
 // GatewayCredentialHistory lists a gateway's credential versions, newest
 // first (never their values).

@@ -588,3 +588,21 @@ func TestNoSecretsInPaymentRecords(t *testing.T) {
 		}
 	})
 }
+
+// TestRotateCredentialsInAFreshProcess: a process whose vault has nothing
+// cached rotates credentials. Sealing inside the gateway's write
+// transaction would deadlock SQLite's single writer on the vault's own
+// write (reserving nonce uses).
+func TestRotateCredentialsInAFreshProcess(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, f *fixture) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		p, _ := f.account(t, false)
+		g := f.simGateway(t, p, nil)
+		fresh := newFixtureOn(t, f.store, f.ring)
+		d, err := fresh.eng.SetGatewayCredentials(ctx, p, g.ID, map[string]any{"login": "fresh-login"}, "rotated by another process", false)
+		if err != nil || d.CredentialVersion != 2 {
+			t.Fatalf("rotation in a fresh process: %v", err)
+		}
+	})
+}
