@@ -524,6 +524,9 @@ func (e *Engine) followUp(ctx context.Context, p *payment.Principal, id string, 
 	}
 	c.req.Reference, c.req.Amount, c.req.Currency = op.ID, op.Amount, op.Currency
 	c.req.PriorReference, c.req.PriorKind = prior.GatewayReference, prior.Kind
+	if pm, err := e.store.PaymentMethod(ctx, acct.ID, pay.PaymentMethodID); err == nil {
+		c.req.CardLast4 = pm.Card.Last4 // kept after redaction too
+	}
 	c.req.GatewaySpecificFields = pay.GatewaySpecificFields
 	c.req.PaymentReference = pay.Reference
 	res := e.invoke(ctx, c.adapter, c.req, op.CreatedAt)

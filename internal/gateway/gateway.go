@@ -106,7 +106,10 @@ type Request struct {
 	// (capture, void, refund) acts on: the authorization or purchase.
 	PriorReference string
 	// PriorKind is the kind of that operation.
-	PriorKind             payment.OperationKind
+	PriorKind payment.OperationKind
+	// CardLast4 is set on follow-ups: some providers (Authorize.Net
+	// refunds) want the card's last four digits again.
+	CardLast4             string
 	Description           string
 	PaymentReference      string // the merchant's own reference of the payment
 	StoredCredential      *payment.StoredCredential
