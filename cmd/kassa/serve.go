@@ -20,6 +20,8 @@ import (
 	"github.com/kassapay/kassa/internal/api/spreedly"
 	"github.com/kassapay/kassa/internal/engine"
 	"github.com/kassapay/kassa/internal/gateway"
+	"github.com/kassapay/kassa/internal/gateway/adyen"
+	"github.com/kassapay/kassa/internal/gateway/authorizenet"
 	"github.com/kassapay/kassa/internal/gateway/simulator"
 )
 
@@ -171,6 +173,8 @@ func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Disca
 func gatewayRegistry() *gateway.Registry {
 	return gateway.NewRegistry(
 		simulator.New(simulator.Options{}),
+		adyen.New(adyen.Options{}),
+		authorizenet.New(authorizenet.Options{}),
 	)
 }
 

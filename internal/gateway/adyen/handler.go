@@ -1,0 +1,45 @@
+package adyen
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/kassapay/kassa/internal/gateway"
+	"github.com/kassapay/kassa/internal/payment"
+)
+
+var _ gateway.NotificationHandler = (*Adapter)(nil)
+
+// ReadNotifications verifies an Adyen webhook with the gateway's HMAC key
+// and returns the outcomes it settles. Items about another merchant
+// account, or from the live platform to a sandbox gateway (or the reverse),
+// refuse the whole batch: they cannot be this gateway's. Events that settle
+// no operation (a chargeback, a report) are left out.
+func (a *Adapter) ReadNotifications(_ context.Context, c gateway.Config, body []byte) ([]gateway.Notification, error) {
+	items, err := ParseNotification(body, c.Credentials["hmac_key"])
+	if err != nil {
+		return nil, err
+	}
+	var out []gateway.Notification
+	for _, it := range items {
+		if it.MerchantAccount != c.Credentials["merchant_account"] {
+			return nil, fmt.Errorf("adyen: notification for another merchant account")
+		}
+		if it.Live == c.Sandbox {
+			return nil, fmt.Errorf("adyen: notification from the other platform (live=%t, sandbox gateway=%t)", it.Live, c.Sandbox)
+		}
+		outcome, code := it.Outcome()
+		if outcome == "" {
+			continue
+		}
+		res := gateway.Result{Outcome: outcome, DeclineCode: code, GatewayReference: it.PSPReference, Message: it.Reason}
+		if outcome == payment.OutcomeSucceeded && res.Message == "" {
+			res.Message = it.EventCode
+		}
+		out = append(out, gateway.Notification{Reference: it.MerchantReference, Result: res})
+	}
+	return out, nil
+}
+
+// NotificationAnswer is what Adyen expects once a batch is applied.
+func (a *Adapter) NotificationAnswer() string { return Accepted }
