@@ -23,6 +23,7 @@ import (
 	"github.com/kassapay/kassa/internal/gateway/adyen"
 	"github.com/kassapay/kassa/internal/gateway/authorizenet"
 	"github.com/kassapay/kassa/internal/gateway/simulator"
+	"github.com/kassapay/kassa/internal/gateway/stripe"
 )
 
 func (m *Main) serve(ctx context.Context, args []string) error {
@@ -175,6 +176,7 @@ func gatewayRegistry() *gateway.Registry {
 		simulator.New(simulator.Options{}),
 		adyen.New(adyen.Options{}),
 		authorizenet.New(authorizenet.Options{}),
+		stripe.New(stripe.Options{}),
 	)
 }
 
