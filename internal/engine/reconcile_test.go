@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"sync"
@@ -118,6 +119,46 @@ func TestReconcilersShareTheWork(t *testing.T) {
 			if got.Status != payment.StatusCaptured || settled[pay.ID] != 1 {
 				t.Errorf("%s: %s, settled %d times", pay.ID, got.Status, settled[pay.ID])
 			}
+		}
+	})
+}
+
+// TestResolveByHand: a payment the reconciler gave up on is settled by a
+// person, moving money as the provider's answer would, and leaves review.
+func TestResolveByHand(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		p, _ := f.account(t, false)
+		g := f.simGateway(t, p, nil)
+		pay := f.pay(t, p, f.card(t, p, "4100000000000001", "").ID, g.ID, 1000, true)
+		op := pay.Operations[0].ID
+		if _, err := f.eng.ResolveOperation(ctx, p, op, payment.OutcomeSucceeded, "", ""); errCode(err) != payment.CodeParameterMissing {
+			t.Fatalf("without a note: %v", err)
+		}
+		if _, err := f.eng.UpdateGateway(ctx, p, g.ID, engine.GatewayUpdate{Settings: map[string]any{"outage": true}}); err != nil {
+			t.Fatal(err)
+		}
+		for range 3 {
+			f.eng.Reconcile(ctx)
+			f.clock.Add(time.Hour)
+		}
+		if got, _ := f.eng.Payment(ctx, p.Account.ID, pay.ID); !got.RequiresReview {
+			t.Fatal("not flagged for review")
+		}
+		other, _ := f.account(t, false)
+		if _, err := f.eng.ResolveOperation(ctx, other, op, payment.OutcomeSucceeded, "", "checked"); !errors.Is(err, payment.ErrNotFound) {
+			t.Fatalf("another account resolving: %v", err)
+		}
+		res, err := f.eng.ResolveOperation(ctx, p, op, payment.OutcomeSucceeded, "psp-123", "seen in the provider's dashboard")
+		if err != nil || res.Outcome != payment.OutcomeSucceeded || res.GatewayReference != "psp-123" {
+			t.Fatalf("resolve: %+v %v", res, err)
+		}
+		got, _ := f.eng.Payment(ctx, p.Account.ID, pay.ID)
+		if got.Status != payment.StatusCaptured || got.AmountCaptured != 1000 || got.RequiresReview {
+			t.Fatalf("after resolving: %s captured %d review %v", got.Status, got.AmountCaptured, got.RequiresReview)
+		}
+		if _, err := f.eng.ResolveOperation(ctx, p, op, payment.OutcomeFailed, "", "again"); errCode(err) != payment.CodeInvalidState {
+			t.Fatalf("resolving twice: %v", err)
 		}
 	})
 }

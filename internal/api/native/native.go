@@ -83,6 +83,7 @@ var routes = []route{
 	{"POST", "/v1/verifications", secret, (*server).createVerification},
 	{"GET", "/v1/operations/{id}", secret, (*server).getOperation},
 	{"GET", "/v1/operations/{id}/transcript", secret, (*server).getTranscript},
+	{"POST", "/v1/operations/{id}/resolve", secret, (*server).resolveOperation},
 	{"GET", "/v1/api_keys", secret, (*server).listAPIKeys},
 	{"POST", "/v1/api_keys", secret, (*server).createAPIKey},         // see secretResponses
 	{"POST", "/v1/api_keys/{id}/roll", secret, (*server).rollAPIKey}, // see secretResponses

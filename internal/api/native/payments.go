@@ -190,6 +190,30 @@ func (s *server) createVerification(w http.ResponseWriter, r *http.Request) erro
 	return api.JSON(w, http.StatusCreated, engine.OperationObjectOf(op))
 }
 
+// resolveOperationRequest is what a person found at the provider.
+type resolveOperationRequest struct {
+	Outcome          string `json:"outcome"`
+	GatewayReference string `json:"gateway_reference"`
+	Note             string `json:"note"`
+}
+
+func (s *server) resolveOperation(w http.ResponseWriter, r *http.Request) error {
+	p, err := principal(r)
+	if err != nil {
+		return err
+	}
+	var req resolveOperationRequest
+	if err := api.DecodeJSON(r, &req); err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	op, err := s.eng.ResolveOperation(r.Context(), p, id, payment.Outcome(req.Outcome), req.GatewayReference, req.Note)
+	if err != nil {
+		return notFoundAs(err, "operation", id)
+	}
+	return api.JSON(w, http.StatusOK, engine.OperationObjectOf(op))
+}
+
 func (s *server) getOperation(w http.ResponseWriter, r *http.Request) error {
 	p, err := principal(r)
 	if err != nil {
