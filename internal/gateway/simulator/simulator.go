@@ -37,9 +37,10 @@
 //
 // One Simulator holds one ledger for every simulator gateway of the process,
 // keyed by (Config.GatewayID, reference). The ledger lives in memory: it is
-// lost on restart and not shared between kassa processes, and it grows with
-// every operation, so the simulator is for tests, demos and benchmarks,
-// which is all a test-only gateway is for. It never holds card data: per
+// lost on restart and not shared between kassa processes, and it keeps the
+// newest Options.MaxEntries operations and authorizations, so the simulator
+// is for tests, demos and benchmarks, which is all a test-only gateway is
+// for. It never holds card data: per
 // authorization it keeps amounts, currency, the void flag and which
 // follow-up (if any) loses its response.
 package simulator
@@ -102,6 +103,10 @@ type Options struct {
 	// Sleep waits d or until ctx ends, returning ctx's error then; nil
 	// means a timer.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// MaxEntries bounds the ledger: past it, the oldest operations and
+	// authorizations are forgotten (a follow-up on a forgotten
+	// authorization fails with invalid_reference). Default 1,000,000.
+	MaxEntries int
 }
 
 // Simulator is the simulator gateway type. It is safe for concurrent use.
@@ -115,6 +120,9 @@ type Simulator struct {
 	// auths are its successful authorizations and purchases, by gateway
 	// reference.
 	auths map[key]*authorization
+	// opOrder and authOrder hold the keys oldest first, for eviction.
+	opOrder, authOrder []key
+	max                int
 }
 
 // key scopes a reference to one configured gateway.
@@ -166,6 +174,10 @@ func New(opts Options) *Simulator {
 		sleep: opts.Sleep,
 		ops:   map[key]*operation{},
 		auths: map[key]*authorization{},
+		max:   opts.MaxEntries,
+	}
+	if s.max <= 0 {
+		s.max = 1_000_000
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -347,9 +359,12 @@ func (s *Simulator) run(ctx context.Context, kind payment.OperationKind, r *gate
 		res.GatewayReference = newReference()
 	}
 	if res.Outcome == payment.OutcomeSucceeded && (kind == payment.OpAuthorize || kind == payment.OpPurchase) {
-		s.auths[key{r.Config.GatewayID, res.GatewayReference}] = s.newAuthorization(kind, r)
+		ak := key{r.Config.GatewayID, res.GatewayReference}
+		s.auths[ak] = s.newAuthorization(kind, r)
+		s.authOrder = evict(s.auths, append(s.authOrder, ak), s.max)
 	}
 	s.ops[k] = &operation{kind: kind, amount: r.Amount, prior: r.PriorReference, result: res}
+	s.opOrder = evict(s.ops, append(s.opOrder, k), s.max)
 	s.mu.Unlock()
 
 	if lost {
@@ -771,4 +786,14 @@ func (x *exchange) unknown(res gateway.Result, why string) gateway.Result {
 	res.Outcome = payment.OutcomeUnknown
 	x.e.Error = why
 	return x.finish(res)
+}
+
+// evict forgets the oldest keys of m while order holds more than max, and
+// returns what is left of order. The caller holds the lock.
+func evict[V any](m map[key]V, order []key, max int) []key {
+	for len(order) > max {
+		delete(m, order[0])
+		order = order[1:]
+	}
+	return order
 }

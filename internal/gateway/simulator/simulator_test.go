@@ -859,3 +859,31 @@ func TestSharedLedger(t *testing.T) {
 		t.Error("two gateways gave one reference")
 	}
 }
+
+func TestLedgerIsBounded(t *testing.T) {
+	s := New(Options{MaxEntries: 3})
+	ctx := context.Background()
+	var refs []string
+	for i := range 5 {
+		res, err := s.Authorize(ctx, &gateway.Request{Config: gateway.Config{GatewayID: "gw_b"}, Reference: fmt.Sprintf("op_%d", i),
+			Kind: payment.OpAuthorize, Amount: 100, Currency: "EUR", Card: &gateway.Card{Number: "4111111111111111", ExpMonth: 12, ExpYear: 2030}})
+		if err != nil || res.Outcome != payment.OutcomeSucceeded {
+			t.Fatal(res, err)
+		}
+		refs = append(refs, res.GatewayReference)
+	}
+	if len(s.ops) > 3 || len(s.auths) > 3 {
+		t.Fatalf("ledger holds %d operations and %d authorizations, want at most 3", len(s.ops), len(s.auths))
+	}
+	capture := func(prior, ref string) gateway.Result {
+		res, _ := s.Capture(ctx, &gateway.Request{Config: gateway.Config{GatewayID: "gw_b"}, Reference: ref, Kind: payment.OpCapture,
+			Amount: 100, Currency: "EUR", PriorReference: prior, PriorKind: payment.OpAuthorize})
+		return res
+	}
+	if res := capture(refs[0], "op_c0"); res.Outcome != payment.OutcomeFailed || res.DeclineCode != "invalid_reference" {
+		t.Fatalf("capture of a forgotten authorization: %+v", res)
+	}
+	if res := capture(refs[4], "op_c4"); res.Outcome != payment.OutcomeSucceeded {
+		t.Fatalf("capture of a recent authorization: %+v", res)
+	}
+}
