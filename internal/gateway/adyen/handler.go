@@ -11,10 +11,10 @@ import (
 var _ gateway.NotificationHandler = (*Adapter)(nil)
 
 // ReadNotifications verifies an Adyen webhook with the gateway's HMAC key
-// and returns the outcomes it settles. Items about another merchant
-// account, or from the live platform to a sandbox gateway (or the reverse),
-// refuse the whole batch: they cannot be this gateway's. Events that settle
-// no operation (a chargeback, a report) are left out.
+// and returns the outcomes it settles. Items of another merchant account
+// (a company-level webhook serves several) are left out, as are events
+// that settle no operation (a chargeback, a report); a batch from the
+// other platform (live to a sandbox gateway, or the reverse) is refused.
 func (a *Adapter) ReadNotifications(_ context.Context, c gateway.Config, body []byte) ([]gateway.Notification, error) {
 	items, err := ParseNotification(body, c.Credentials["hmac_key"])
 	if err != nil {
@@ -23,7 +23,7 @@ func (a *Adapter) ReadNotifications(_ context.Context, c gateway.Config, body []
 	var out []gateway.Notification
 	for _, it := range items {
 		if it.MerchantAccount != c.Credentials["merchant_account"] {
-			return nil, fmt.Errorf("adyen: notification for another merchant account")
+			continue
 		}
 		if it.Live == c.Sandbox {
 			return nil, fmt.Errorf("adyen: notification from the other platform (live=%t, sandbox gateway=%t)", it.Live, c.Sandbox)

@@ -1,11 +1,13 @@
 package adyen
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"github.com/kassapay/kassa/internal/gateway"
 	"strings"
 	"testing"
 
@@ -270,4 +272,16 @@ func FuzzParseNotification(f *testing.F) {
 			t.Errorf("the error quotes the key: %v", err)
 		}
 	})
+}
+
+func TestReadNotificationsSkipsOtherMerchantAccounts(t *testing.T) {
+	other := newItem("CAPTURE", "true", "QJCMPCF5VQ7TX4P5", "993617895204576J", "op_other", 600)
+	other["merchantAccountCode"] = "SomeoneElse"
+	ours := newItem("CAPTURE", "true", "QJCMPCF5VQ7TX4P4", "993617895204576J", "op_ours", 600)
+	body := batch(t, other.signed(t, testHMACKey), ours.signed(t, testHMACKey))
+	notes, err := New(Options{}).ReadNotifications(context.Background(), gateway.Config{Sandbox: true,
+		Credentials: map[string]string{"hmac_key": testHMACKey, "merchant_account": testMerchant}}, body)
+	if err != nil || len(notes) != 1 || notes[0].Reference != "op_ours" {
+		t.Fatalf("notes = %+v, %v; want only op_ours", notes, err)
+	}
 }

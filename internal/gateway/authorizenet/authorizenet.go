@@ -321,6 +321,11 @@ func classify(resp *gateway.HTTPResponse) gateway.Result {
 		case "3":
 			res.Outcome = payment.OutcomeFailed
 			res.DeclineCode = reasonCode(reason, CodeProcessingError)
+			if mayHaveAuthorized[reason] {
+				// "Failed" means nothing happened; these say an
+				// authorization may be on the card after all.
+				res.Outcome, res.DeclineCode = payment.OutcomeUnknown, ""
+			}
 		case "4":
 			res.Outcome = payment.OutcomeUnknown
 			res.Message = "Held for review by Authorize.Net's fraud filters: " + res.Message
@@ -471,16 +476,23 @@ func (a *Adapter) queryByInvoice(ctx context.Context, r *gateway.Request) (gatew
 
 // statusResult maps the transactionStatus of the transaction an authorize,
 // purchase or refund created.
+// mayHaveAuthorized are error reasons after which an authorization may
+// exist: 36 (approved, but settlement failed) and 120–122 (the authorizer
+// timed out or failed and the automatic void failed too).
+var mayHaveAuthorized = map[string]bool{"36": true, "120": true, "121": true, "122": true}
+
 func statusResult(status string) gateway.Result {
 	res := gateway.Result{ResponseCode: status, Message: "Transaction status " + status}
 	switch status {
 	case "authorizedPendingCapture", "capturedPendingSettlement", "refundPendingSettlement",
 		"settledSuccessfully", "refundSettledSuccessfully", "pendingFinalSettlement", "pendingSettlement",
-		"approvedReview", "authorizedPendingRelease",
-		// It happened; what came later (a void, the authorization's expiry)
-		// is another operation.
-		"voided", "couldNotVoid", "expired":
+		"approvedReview", "authorizedPendingRelease", "couldNotVoid":
 		res.Outcome = payment.OutcomeSucceeded
+	case "voided", "expired":
+		// kassa sends no void while an authorization's outcome is unknown:
+		// a fraud filter or the merchant voided it, or it lapsed. No money
+		// is held or collected, so for kassa it did not go through.
+		res.Outcome, res.DeclineCode = payment.OutcomeDeclined, CodeCardDeclined
 	case "declined", "failedReview":
 		res.Outcome, res.DeclineCode = payment.OutcomeDeclined, CodeCardDeclined
 	case "generalError", "communicationError", "settlementError":

@@ -163,6 +163,11 @@ func TestOutcomes(t *testing.T) {
 			outcome: payment.OutcomeFailed, code: "processing_error", ref: "2149186900", avs: "P"},
 		{name: "unlisted error", status: 200, body: declined("3", "999", "Something else.", "", ""),
 			outcome: payment.OutcomeFailed, code: "processing_error", ref: "2149186900"},
+		// An authorization may exist after these: unknown, never failed.
+		{name: "approved but settlement failed", status: 200, body: declined("3", "36", "The authorization was approved but settlement failed.", "", ""),
+			outcome: payment.OutcomeUnknown, ref: "2149186900"},
+		{name: "timeout and the void failed", status: 200, body: declined("3", "121", "The processor timed out and the automatic void failed.", "", ""),
+			outcome: payment.OutcomeUnknown, ref: "2149186900"},
 		{name: "held for review", status: 200, body: heldForReview, outcome: payment.OutcomeUnknown,
 			ref: "2149186851", avs: "Y", cvv: "M"},
 		{name: "E00007 authentication failed", status: 200, body: authFailed, outcome: payment.OutcomeFailed, code: "invalid_credentials"},
@@ -474,6 +479,8 @@ func TestQueryStatusByInvoice(t *testing.T) {
 		}, payment.OutcomeSucceeded, "", "2149186848", false},
 		{"declined", 1, func(int) string { return summary("2149186900", "declined", testWireRef) }, payment.OutcomeDeclined, "card_declined", "2149186900", false},
 		{"under review", 1, func(int) string { return summary("2149186851", "FDSPendingReview", testWireRef) }, payment.OutcomeUnknown, "", "2149186851", false},
+		// kassa sent no void: the fraud filter or the merchant voided it.
+		{"voided by someone else", 1, func(int) string { return summary("2149186852", "voided", testWireRef) }, payment.OutcomeDeclined, "card_declined", "2149186852", false},
 		{"on the second page", 1001, func(n int) string {
 			if n == 1 {
 				return others
