@@ -56,6 +56,11 @@ type Config struct {
 	// reconciler takes it up (and, unable to ask, flags it for review).
 	// Default 24 h.
 	NotificationWait time.Duration
+	// UnknownGrace is how long after an unknown outcome the reconciler
+	// first asks the gateway: a provider may still be processing a call
+	// that timed out here, and asking at once could find no record and
+	// wrongly conclude it never happened. Default 2 min.
+	UnknownGrace time.Duration
 }
 
 // Engine is kassa's operations layer. It is safe for concurrent use.
@@ -108,6 +113,9 @@ func New(cfg Config) *Engine {
 	}
 	if cfg.NotificationWait <= 0 {
 		cfg.NotificationWait = 24 * time.Hour
+	}
+	if cfg.UnknownGrace <= 0 {
+		cfg.UnknownGrace = 2 * time.Minute
 	}
 	return &Engine{store: cfg.Store, vault: cfg.Vault, log: cfg.Logger, now: cfg.Now, cfg: cfg, gateways: cfg.Gateways,
 		breakers: routing.NewBreakers(cfg.BreakerThreshold, cfg.BreakerOpenFor, cfg.Now), split: newSplitter()}

@@ -72,10 +72,44 @@ func (e *Engine) applyNotification(ctx context.Context, g *payment.Gateway, n ga
 		e.log.WarnContext(ctx, "notification for another gateway's operation ignored", "gateway", g.ID, "operation", op.ID)
 		return nil
 	}
+	if op.Outcome == payment.OutcomeSucceeded && n.Result.Outcome != payment.OutcomeSucceeded {
+		// A provider reverses what it reported done (Adyen's
+		// CAPTURE_FAILED, REFUND_FAILED): money kassa counts may not be
+		// there. A person must look; nothing is moved back blindly.
+		return e.flagReversal(ctx, op, n.Result)
+	}
 	if op.PaymentID == "" {
 		_, err = e.settleOperation(ctx, op.AccountID, op.ID, n.Result)
 	} else {
 		_, err = e.settle(ctx, op.AccountID, op.PaymentID, op.ID, n.Result)
+	}
+	return err
+}
+
+// flagReversal records that the provider reports a succeeded operation as
+// failed after all, and puts its payment up for review.
+func (e *Engine) flagReversal(ctx context.Context, op *payment.Operation, res gateway.Result) error {
+	now := e.clock()
+	data := map[string]any{"operation": op.ID, "kind": op.Kind, "reported_outcome": res.Outcome,
+		"decline_code": res.DeclineCode, "message": res.Message}
+	if op.PaymentID == "" {
+		e.log.WarnContext(ctx, "provider reversed an operation outside any payment", "operation", op.ID)
+		return nil
+	}
+	_, err := e.store.UpdatePayment(ctx, op.AccountID, op.PaymentID, func(pay *payment.Payment) (*payment.PaymentChange, error) {
+		data["payment"] = pay.ID
+		if pay.RequiresReview {
+			return nil, errAlreadySettled // already flagged: a duplicate
+		}
+		pay.RequiresReview = true
+		pay.UpdatedAt = now
+		return &payment.PaymentChange{Events: []*payment.Event{newEvent(pay.AccountID, "payment.reversal_reported", pay.ID, data, now)}}, nil
+	})
+	if errors.Is(err, errAlreadySettled) {
+		return nil
+	}
+	if err == nil {
+		e.log.WarnContext(ctx, "provider reversed a succeeded operation: payment needs review", "payment", op.PaymentID, "operation", op.ID)
 	}
 	return err
 }

@@ -137,6 +137,29 @@ func TestAsynchronousOutcomesSettleFromNotifications(t *testing.T) {
 		if got.Status != payment.StatusPartiallyCaptured || got.AmountCaptured != 600 {
 			t.Fatalf("after the notification: %s captured %d", got.Status, got.AmountCaptured)
 		}
+		// The provider then reports the capture failed after all (Adyen's
+		// CAPTURE_FAILED): nothing is moved back blindly, the payment goes
+		// to review, once.
+		reversal := note(capture.ID, false, sign("hmac-key-secret", capture.ID, false))
+		for range 2 {
+			if _, err := eng.HandleNotifications(ctx, g.ID, reversal); err != nil {
+				t.Fatalf("reversal: %v", err)
+			}
+		}
+		got, _ = eng.Payment(ctx, p.Account.ID, pay.ID)
+		if !got.RequiresReview || got.AmountCaptured != 600 {
+			t.Fatalf("after a reversal: review %v, captured %d", got.RequiresReview, got.AmountCaptured)
+		}
+		evs, _, _ := eng.Events(ctx, p.Account.ID, payment.ListParams{Limit: 100})
+		reversals := 0
+		for _, ev := range evs {
+			if ev.Type == "payment.reversal_reported" {
+				reversals++
+			}
+		}
+		if reversals != 1 {
+			t.Fatalf("%d reversal events, want 1", reversals)
+		}
 		// A refund whose notification never comes is taken up by the
 		// reconciler once overdue — and not before — which asks the
 		// gateway (this one can be asked) and settles it.

@@ -422,14 +422,22 @@ func (e *Engine) apply(pay *payment.Payment, op *payment.Operation, res gateway.
 	return evs
 }
 
-// awaitNotification parks an operation the provider accepted for
-// asynchronous processing: its reservation stays, and the reconciler leaves
-// it alone until the notification is overdue.
+// awaitNotification schedules the reconciler's first look at an operation
+// just settled as pending or unknown. A pending one (the provider accepted
+// it for asynchronous processing) waits for its notification; an unknown
+// one waits out UnknownGrace, while the provider may still be working on
+// it. Either way the reservation stays.
 func (e *Engine) awaitNotification(op *payment.Operation, now time.Time) {
-	if op.Outcome == payment.OutcomePending {
-		due := now.Add(e.cfg.NotificationWait)
-		op.NextReconcileAt = &due
+	var due time.Time
+	switch op.Outcome {
+	case payment.OutcomePending:
+		due = now.Add(e.cfg.NotificationWait)
+	case payment.OutcomeUnknown:
+		due = now.Add(e.cfg.UnknownGrace)
+	default:
+		return
 	}
+	op.NextReconcileAt = &due
 }
 
 // recordResult copies an adapter's result onto an operation.
@@ -444,9 +452,6 @@ func recordResult(op *payment.Operation, res gateway.Result, now time.Time) {
 		if b, err := json.Marshal(res.Transcript); err == nil {
 			op.Transcript = b
 		}
-	}
-	if res.Outcome == payment.OutcomeUnknown {
-		op.NextReconcileAt = nil // due at once
 	}
 	op.UpdatedAt = now
 }

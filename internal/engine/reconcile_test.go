@@ -83,6 +83,7 @@ func TestReconcilersShareTheWork(t *testing.T) {
 		for range 12 {
 			pays = append(pays, f.pay(t, p, pm, gw, 1000, true))
 		}
+		f.clock.Add(3 * time.Minute) // past the grace of an unknown outcome
 		other := engine.New(engine.Config{Store: f.store, Vault: f.vault, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 			Now: f.clock.Now, Gateways: gateway.NewRegistry(f.sim)})
 		var wg sync.WaitGroup
@@ -138,6 +139,7 @@ func TestResolveByHand(t *testing.T) {
 		if _, err := f.eng.UpdateGateway(ctx, p, g.ID, engine.GatewayUpdate{Settings: map[string]any{"outage": true}}); err != nil {
 			t.Fatal(err)
 		}
+		f.clock.Add(3 * time.Minute) // past the grace of an unknown outcome
 		for range 3 {
 			f.eng.Reconcile(ctx)
 			f.clock.Add(time.Hour)
