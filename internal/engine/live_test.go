@@ -80,3 +80,47 @@ func TestLiveAccountRules(t *testing.T) {
 		t.Fatalf("non-sandbox gateway on a test account: %v", err)
 	}
 }
+
+// singleCapture is the simulator declared as a provider that captures an
+// authorization once (as Stripe and Authorize.Net do).
+type singleCapture struct{ *simulator.Simulator }
+
+func (s singleCapture) Spec() gateway.Spec {
+	sp := s.Simulator.Spec()
+	sp.Type, sp.SingleCapture = "single_capture", true
+	return sp
+}
+
+// TestSingleCaptureGateways: after a partial capture the rest is released,
+// and neither a second capture nor a void is sent.
+func TestSingleCaptureGateways(t *testing.T) {
+	st := openSQLite(t)
+	f := newFixture(t, st)
+	eng := engine.New(engine.Config{Store: st, Vault: f.vault, Logger: slog.New(slog.DiscardHandler), Now: f.clock.Now,
+		Gateways: gateway.NewRegistry(singleCapture{simulator.New(simulator.Options{Now: f.clock.Now})})})
+	ctx := context.Background()
+	na, _ := eng.CreateAccount(ctx, "shop", false)
+	p, _ := eng.Authenticate(ctx, na.SecretKey)
+	g, err := eng.CreateGateway(ctx, p, engine.GatewayInput{Type: "single_capture"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pm, _ := eng.CreatePaymentMethod(ctx, p, engine.PaymentMethodInput{Type: "card", Card: visa("")})
+	pay, err := eng.CreatePayment(ctx, p, engine.PaymentInput{Amount: 1000, Currency: "EUR", PaymentMethodID: pm.ID, GatewayID: g.ID, Capture: ptr(false)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pay, err = eng.Capture(ctx, p, pay.ID, ptr(int64(400)))
+	if err != nil || pay.Status != payment.StatusCaptured || pay.AmountCaptured != 400 || !pay.Voided {
+		t.Fatalf("partial capture: %v %v", pay, err)
+	}
+	if _, err := eng.Capture(ctx, p, pay.ID, ptr(int64(100))); errCode(err) != payment.CodeInvalidState {
+		t.Fatalf("second capture: %v", err)
+	}
+	if _, err := eng.Void(ctx, p, pay.ID); errCode(err) != payment.CodeInvalidState {
+		t.Fatalf("void after the capture: %v", err)
+	}
+	if r, err := eng.Refund(ctx, p, pay.ID, nil, ""); err != nil || r.AmountRefunded != 400 || r.Status != payment.StatusRefunded {
+		t.Fatalf("refund of what was captured: %v %v", r, err)
+	}
+}

@@ -516,6 +516,12 @@ func (e *Engine) followUp(ctx context.Context, p *payment.Principal, id string, 
 			}
 		}
 		prior = authorization(pay)
+		if c.spec.SingleCapture && a == ActionCapture && slices.ContainsFunc(pay.Operations, func(o *payment.Operation) bool {
+			return o.Kind == payment.OpCapture && o.Outcome != payment.OutcomeDeclined && o.Outcome != payment.OutcomeFailed && o.Outcome != payment.OutcomeNotSent
+		}) {
+			return nil, payment.Conflict(payment.CodeInvalidState,
+				"Gateway %s captures an authorization once, and this one has a capture already.", pay.GatewayID)
+		}
 		n, err := reserveAmount(pay, a, amount)
 		if err != nil {
 			return nil, err
@@ -535,7 +541,28 @@ func (e *Engine) followUp(ctx context.Context, p *payment.Principal, id string, 
 	c.req.GatewaySpecificFields = pay.GatewaySpecificFields
 	c.req.PaymentReference = pay.Reference
 	res := e.invoke(ctx, c.adapter, c.req, op.CreatedAt)
-	return e.settle(ctx, acct.ID, id, op.ID, res)
+	settled, err := e.settle(ctx, acct.ID, id, op.ID, res)
+	if err != nil || a != ActionCapture || !c.spec.SingleCapture || res.Outcome != payment.OutcomeSucceeded {
+		return settled, err
+	}
+	return e.releaseRemainder(ctx, acct.ID, id)
+}
+
+// releaseRemainder records that a single-capture provider released the
+// uncaptured rest of an authorization with its capture.
+func (e *Engine) releaseRemainder(ctx context.Context, accountID, id string) (*payment.Payment, error) {
+	now := e.clock()
+	return e.store.UpdatePayment(context.WithoutCancel(ctx), accountID, id, func(pay *payment.Payment) (*payment.PaymentChange, error) {
+		if pay.Voided || pay.AmountCaptured >= pay.AmountAuthorized || pay.Unsettled() {
+			return &payment.PaymentChange{}, nil
+		}
+		released := pay.AmountAuthorized - pay.AmountCaptured
+		pay.Voided = true
+		pay.Status = payment.DeriveStatus(pay)
+		pay.UpdatedAt = now
+		return &payment.PaymentChange{Events: []*payment.Event{newEvent(accountID, "payment.remainder_released", pay.ID,
+			map[string]any{"id": pay.ID, "released": released, "reason": "the gateway captures an authorization once"}, now)}}, nil
+	})
 }
 
 // authorization is the payment's successful authorize or purchase.

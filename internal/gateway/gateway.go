@@ -49,6 +49,10 @@ type Spec struct {
 	GatewaySpecificFields []Field                 `json:"gateway_specific_fields"`
 	// Currencies the gateway accepts; empty means any kassa knows.
 	Currencies []string `json:"currencies"`
+	// SingleCapture providers capture an authorization once: a partial
+	// capture releases the rest (Stripe, Authorize.Net). kassa then refuses
+	// further captures and a void, and records the rest as released.
+	SingleCapture bool `json:"single_capture"`
 	// TestOnly gateways (the simulator) serve test accounts only.
 	TestOnly bool `json:"test_only"`
 	// Notifications: the provider reports outcomes asynchronously to a

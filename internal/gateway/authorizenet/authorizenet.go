@@ -113,8 +113,9 @@ func New(opts Options) *Adapter {
 // Spec describes the type.
 func (a *Adapter) Spec() gateway.Spec {
 	return gateway.Spec{
-		Type:        Type,
-		DisplayName: "Authorize.Net",
+		SingleCapture: true,
+		Type:          Type,
+		DisplayName:   "Authorize.Net",
 		CredentialFields: []gateway.Field{
 			// The login id identifies the account; alone it moves nothing.
 			{Name: "api_login_id", Label: "API login ID", Kind: gateway.KindString, Required: true},

@@ -151,8 +151,9 @@ var gatewaySpecificFields = []gateway.Field{
 // Spec describes the Stripe gateway type.
 func (a *Adapter) Spec() gateway.Spec {
 	return gateway.Spec{
-		Type:        Type,
-		DisplayName: "Stripe",
+		SingleCapture: true,
+		Type:          Type,
+		DisplayName:   "Stripe",
 		CredentialFields: []gateway.Field{
 			{Name: "secret_key", Label: "Secret key (sk_test_… / sk_live_…, or a restricted rk_ key)",
 				Kind: gateway.KindString, Required: true, Sensitive: true},
