@@ -315,8 +315,12 @@ func (e *Engine) invoke(ctx context.Context, ad gateway.Adapter, req *gateway.Re
 		e.log.ErrorContext(ctx, "gateway adapter returned pending without notifications", "operation", req.Reference)
 		res.Outcome = payment.OutcomeUnknown
 	}
-	// Every call teaches the gateway's breaker, routed or not.
-	e.breakers.Record(req.Config.GatewayID, res.Outcome == payment.OutcomeNotSent || res.Outcome == payment.OutcomeUnknown)
+	// Every call teaches the gateway's breaker, routed or not — except
+	// what kassa itself decided not to send, which says nothing of the
+	// gateway's health.
+	if res.DeclineCode != "operation_not_supported" {
+		e.breakers.Record(req.Config.GatewayID, res.Outcome == payment.OutcomeNotSent || res.Outcome == payment.OutcomeUnknown)
+	}
 	return res
 }
 
