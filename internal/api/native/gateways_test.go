@@ -67,7 +67,7 @@ func TestGatewayTypes(t *testing.T) {
 	}
 	sim := types[0]
 	want := []string{"object", "type", "name", "credential_fields", "settings_fields", "characteristics",
-		"payment_method_types", "gateway_specific_fields", "currencies", "test_only", "notifications"}
+		"payment_method_types", "gateway_specific_fields", "currencies", "single_capture", "test_only", "notifications"}
 	if got := keysOf(sim); !sameSet(got, want) {
 		t.Errorf("gateway type keys %v, want %v", got, want)
 	}
