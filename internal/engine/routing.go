@@ -202,6 +202,11 @@ func (e *Engine) routedPayment(ctx context.Context, p *payment.Principal, in Pay
 	}
 
 	var pay *payment.Payment
+	// carry is an attempt the cascade moves on from: its result is settled
+	// in the same transaction that reserves the next attempt, so the
+	// payment never shows a terminal status between attempts. It moved no
+	// money (a cascade moves on only after not sent or a decline).
+	var carry *carried
 	for i, gwID := range candidates {
 		if !e.breakers.Allow(gwID) {
 			tr.Attempts = append(tr.Attempts, traceAttempt{Gateway: gwID, Skipped: true, Reason: "circuit breaker open: the gateway failed repeatedly and is rested"})
@@ -236,6 +241,15 @@ func (e *Engine) routedPayment(ctx context.Context, p *payment.Principal, in Pay
 		} else {
 			gw, ver := c.gw.ID, c.gw.CredentialVersion
 			_, err := e.store.UpdatePayment(ctx, acct.ID, pay.ID, func(p *payment.Payment) (*payment.PaymentChange, error) {
+				ch := &payment.PaymentChange{}
+				if carry != nil {
+					if prev := findOperation(p, carry.op); prev != nil && !prev.Outcome.Settled() {
+						recordResult(prev, carry.res, now)
+						ch.Operations = append(ch.Operations, prev)
+						ch.Events = append(ch.Events, newEvent(acct.ID, "payment.attempt."+string(carry.res.Outcome), p.ID,
+							map[string]any{"id": p.ID, "operation": prev.ID, "gateway": prev.GatewayID, "decline_code": prev.DeclineCode}, now))
+					}
+				}
 				p.GatewayID, p.CredentialVersion = gw, ver
 				op = e.newOperation(p, kind, in.Amount, now)
 				p.Operations = append(p.Operations, op)
@@ -243,11 +257,13 @@ func (e *Engine) routedPayment(ctx context.Context, p *payment.Principal, in Pay
 				p.RoutingTrace = tr.bytes()
 				p.Status = payment.DeriveStatus(p)
 				p.UpdatedAt = now
-				return &payment.PaymentChange{Operations: []*payment.Operation{op}}, nil
+				ch.Operations = append(ch.Operations, op)
+				return ch, nil
 			})
 			if err != nil {
 				return nil, fmt.Errorf("reserve attempt %d of %s: %w", i+1, pay.ID, err)
 			}
+			carry = nil
 		}
 		c.req.Reference, c.req.Amount, c.req.Currency = op.ID, in.Amount, in.Currency
 		c.req.Description, c.req.PaymentReference, c.req.StoredCredential = in.Description, in.Reference, in.StoredCredential
@@ -260,19 +276,16 @@ func (e *Engine) routedPayment(ctx context.Context, p *payment.Principal, in Pay
 		moveOn := tr.Kind == "cascade" && i < len(candidates)-1 && cfg.CascadeMovesOn(string(res.Outcome), res.DeclineCode)
 		if moveOn {
 			last.Reason += "; moving on: " + cascadeWhy(res)
+			carry = &carried{op: op.ID, res: res}
+			continue
 		}
-		pay, err = e.settleRouted(ctx, acct.ID, pay.ID, op.ID, res, tr)
-		if err != nil {
-			return nil, err
-		}
-		if !moveOn {
-			return pay, nil
-		}
+		return e.settleRouted(ctx, acct.ID, pay.ID, op.ID, res, tr)
 	}
-	if pay != nil {
-		// Every later candidate was skipped: the payment ends on its last
-		// attempt, with the trace saying why nothing else was tried.
-		return e.saveTrace(ctx, acct.ID, pay.ID, tr)
+	if carry != nil {
+		// Every later candidate was skipped: the payment ends on the
+		// attempt it moved on from, with the trace saying why nothing
+		// else was tried.
+		return e.settleRouted(ctx, acct.ID, pay.ID, carry.op, carry.res, tr)
 	}
 	reasons := make([]string, len(tr.Attempts))
 	for i, a := range tr.Attempts {
@@ -300,6 +313,12 @@ func cascadeWhy(res gateway.Result) string {
 	return "soft decline " + res.DeclineCode + " is listed in cascade_on"
 }
 
+// carried is an attempt's result held until the next attempt is reserved.
+type carried struct {
+	op  string
+	res gateway.Result
+}
+
 // settleRouted settles an attempt and stores the trace with it.
 func (e *Engine) settleRouted(ctx context.Context, accountID, payID, opID string, res gateway.Result, tr *trace) (*payment.Payment, error) {
 	now := e.clock()
@@ -318,13 +337,6 @@ func (e *Engine) settleRouted(ctx context.Context, accountID, payID, opID string
 		return nil, fmt.Errorf("settle %s: %w", opID, err)
 	}
 	return pay, nil
-}
-
-func (e *Engine) saveTrace(ctx context.Context, accountID, payID string, tr *trace) (*payment.Payment, error) {
-	return e.store.UpdatePayment(context.WithoutCancel(ctx), accountID, payID, func(pay *payment.Payment) (*payment.PaymentChange, error) {
-		pay.RoutingTrace = tr.bytes()
-		return &payment.PaymentChange{}, nil
-	})
 }
 
 // prepareRoutedCall prepares an attempt on one of a router's gateways. The

@@ -81,6 +81,35 @@ func TestCascade(t *testing.T) {
 		if err != nil || c.Status != payment.StatusCaptured || c.Operations[2].GatewayID != b {
 			t.Fatalf("capture after a cascade: %v %v", c, err)
 		}
+		// Between attempts the payment never showed a terminal status: the
+		// first attempt's result was settled with the second's reservation.
+		evs, _, _ := f.eng.Events(ctx, p.Account.ID, payment.ListParams{Limit: 100})
+		attempts := 0
+		for _, ev := range evs {
+			if ev.ObjectID != pay.ID {
+				continue
+			}
+			if ev.Type == "payment.status_changed" && strings.Contains(string(ev.Data), `"to":"FAILED"`) {
+				t.Errorf("the cascade published FAILED mid-route: %s", ev.Data)
+			}
+			if ev.Type == "payment.attempt.not_sent" {
+				attempts++
+			}
+		}
+		if attempts != 1 {
+			t.Fatalf("%d payment.attempt.not_sent events, want 1", attempts)
+		}
+
+		// When every later candidate is skipped, the payment ends on the
+		// attempt it moved on from.
+		if _, err := f.eng.RedactGateway(ctx, p.Account.ID, b); err != nil {
+			t.Fatal(err)
+		}
+		pay = f.pay(t, p, pm, r.ID, 1000, true)
+		tr = traceOf(t, pay)
+		if pay.Status != payment.StatusFailed || len(pay.Operations) != 1 || len(tr.Attempts) != 2 || !tr.Attempts[1].Skipped {
+			t.Fatalf("cascade with nothing left: %s, %d operations, trace %s", pay.Status, len(pay.Operations), pay.RoutingTrace)
+		}
 	})
 }
 
