@@ -130,10 +130,14 @@ func (e *Engine) CreatePayment(ctx context.Context, p *payment.Principal, in Pay
 	if capture {
 		kind = payment.OpPurchase
 	}
-	if g, err := e.store.Gateway(ctx, p.Account.ID, in.GatewayID); err == nil && g.Type == RouterType {
+	g, err := e.loadGateway(ctx, p.Account, in.GatewayID)
+	if err != nil {
+		return nil, err
+	}
+	if g.Type == RouterType {
 		return e.routedPayment(ctx, p, in, kind, g)
 	}
-	c, err := e.prepareCardCall(ctx, p.Account, in.PaymentMethodID, in.GatewayID, kind, in.Currency, in.GatewaySpecificFields)
+	c, err := e.prepareCardCall(ctx, p.Account, in.PaymentMethodID, g, kind, in.Currency, in.GatewaySpecificFields)
 	if err != nil {
 		return nil, err
 	}
@@ -198,7 +202,7 @@ func checkCurrency(c string) error {
 // prepareCardCall loads and checks everything an operation on a card needs:
 // the payment method (opened), the gateway and its newest credentials, and
 // the mode rules between account, gateway and card.
-func (e *Engine) prepareCardCall(ctx context.Context, acct *payment.Account, pmID, gwID string, kind payment.OperationKind,
+func (e *Engine) prepareCardCall(ctx context.Context, acct *payment.Account, pmID string, g *payment.Gateway, kind payment.OperationKind,
 	currency string, gsf map[string]any) (*call, error) {
 	pm, err := e.store.PaymentMethod(ctx, acct.ID, pmID)
 	if errors.Is(err, payment.ErrNotFound) {
@@ -212,7 +216,7 @@ func (e *Engine) prepareCardCall(ctx context.Context, acct *payment.Account, pmI
 		return nil, &payment.Error{Kind: payment.KindConflict, Code: payment.CodeInvalidState, Param: "payment_method",
 			Message: fmt.Sprintf("Payment method %s is redacted: its card number is gone.", pm.ID)}
 	}
-	c, err := e.prepareCall(ctx, acct, gwID, 0, kind)
+	c, err := e.prepareCall(ctx, acct, g, 0, kind)
 	if err != nil {
 		return nil, err
 	}
@@ -251,15 +255,20 @@ func (e *Engine) prepareCardCall(ctx context.Context, acct *payment.Account, pmI
 
 // prepareCall loads the gateway, checks it may run kind for acct, and opens
 // credential version v (0: the newest).
-func (e *Engine) prepareCall(ctx context.Context, acct *payment.Account, gwID string, v int, kind payment.OperationKind) (*call, error) {
+// loadGateway reads the account's gateway gwID, named as the request's
+// "gateway" param when it does not exist.
+func (e *Engine) loadGateway(ctx context.Context, acct *payment.Account, gwID string) (*payment.Gateway, error) {
 	g, err := e.store.Gateway(ctx, acct.ID, gwID)
 	if errors.Is(err, payment.ErrNotFound) {
 		return nil, &payment.Error{Kind: payment.KindNotFound, Code: payment.CodeResourceMissing, Param: "gateway",
 			Message: fmt.Sprintf("No such gateway: '%s'", printableID(gwID))}
 	}
-	if err != nil {
-		return nil, err
-	}
+	return g, err
+}
+
+// prepareCall checks that gateway g may run kind for acct and opens its
+// credential version v (0: the newest).
+func (e *Engine) prepareCall(ctx context.Context, acct *payment.Account, g *payment.Gateway, v int, kind payment.OperationKind) (*call, error) {
 	if g.Type == RouterType {
 		return nil, payment.Invalid("operation_not_supported", "gateway",
 			"%s is a router: it routes payments; send %s to one of its gateways.", g.ID, kind)
@@ -497,7 +506,11 @@ func (e *Engine) followUp(ctx context.Context, p *payment.Principal, id string, 
 		return nil, err
 	}
 	kind := payment.OperationKind(a)
-	c, err := e.prepareCall(ctx, acct, pay.GatewayID, pay.CredentialVersion, kind)
+	g, err := e.loadGateway(ctx, acct, pay.GatewayID)
+	if err != nil {
+		return nil, err
+	}
+	c, err := e.prepareCall(ctx, acct, g, pay.CredentialVersion, kind)
 	if err != nil {
 		if pe, ok := payment.AsError(err); ok && pe.Param == "gateway" {
 			pe.Param = "" // the gateway is the payment's, not a parameter

@@ -356,7 +356,7 @@ func (e *Engine) prepareRoutedCall(ctx context.Context, acct *payment.Account, p
 			}
 		}
 	}
-	return e.prepareCardCall(ctx, acct, pmID, gwID, kind, in.Currency, gsf)
+	return e.prepareCardCall(ctx, acct, pmID, g, kind, in.Currency, gsf)
 }
 
 // pinnedGateway finds, for a merchant-initiated payment under a router that

@@ -55,7 +55,11 @@ func (e *Engine) StandaloneOperation(ctx context.Context, p *payment.Principal, 
 	if err := checkText("description", in.Description, maxAddressLen); err != nil {
 		return nil, err
 	}
-	c, err := e.prepareCardCall(ctx, p.Account, in.PaymentMethodID, in.GatewayID, in.Kind, currency, in.GatewaySpecificFields)
+	g, err := e.loadGateway(ctx, p.Account, in.GatewayID)
+	if err != nil {
+		return nil, err
+	}
+	c, err := e.prepareCardCall(ctx, p.Account, in.PaymentMethodID, g, in.Kind, currency, in.GatewaySpecificFields)
 	if err != nil {
 		return nil, err
 	}
