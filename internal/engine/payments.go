@@ -170,7 +170,7 @@ func (e *Engine) CreatePayment(ctx context.Context, p *payment.Principal, in Pay
 		// PCI DSS 3.3.1.2: the CVC serves one authorization attempt.
 		e.destroyCVC(ctx, c.pm)
 	}
-	return e.settle(ctx, pay.AccountID, pay.ID, op.ID, res)
+	return e.settle(ctx, pay.AccountID, pay.ID, op.ID, res, nil)
 }
 
 func (e *Engine) newOperation(pay *payment.Payment, kind payment.OperationKind, amount int64, now time.Time) *payment.Operation {
@@ -372,15 +372,23 @@ func (e *Engine) destroyCVC(ctx context.Context, pm *payment.PaymentMethod) {
 // settled the operation first.
 var errAlreadySettled = errors.New("operation already settled")
 
-// settle writes res as the outcome of operation opID of payment payID.
-func (e *Engine) settle(ctx context.Context, accountID, payID, opID string, res gateway.Result) (*payment.Payment, error) {
+// settle writes res as the outcome of operation opID of payment payID, by
+// compare-and-set: an operation already settled keeps its first result.
+// A routed payment passes its trace, which is stored either way.
+func (e *Engine) settle(ctx context.Context, accountID, payID, opID string, res gateway.Result, tr *trace) (*payment.Payment, error) {
 	now := e.clock()
 	pay, err := e.store.UpdatePayment(context.WithoutCancel(ctx), accountID, payID, func(pay *payment.Payment) (*payment.PaymentChange, error) {
 		op := findOperation(pay, opID)
 		if op == nil {
 			return nil, fmt.Errorf("settle: operation %s is not part of payment %s", opID, payID)
 		}
+		if tr != nil {
+			pay.RoutingTrace = tr.bytes()
+		}
 		if op.Outcome.Settled() || (op.Outcome == payment.OutcomeUnknown && res.Outcome == payment.OutcomeUnknown) {
+			if tr != nil {
+				return &payment.PaymentChange{}, nil // keep the first result; store the trace
+			}
 			return nil, errAlreadySettled
 		}
 		return &payment.PaymentChange{Operations: []*payment.Operation{op}, Events: e.apply(pay, op, res, now)}, nil
@@ -558,7 +566,7 @@ func (e *Engine) followUp(ctx context.Context, p *payment.Principal, id string, 
 	c.req.GatewaySpecificFields = pay.GatewaySpecificFields
 	c.req.PaymentReference = pay.Reference
 	res := e.invoke(ctx, c.adapter, c.req, op.CreatedAt)
-	settled, err := e.settle(ctx, acct.ID, id, op.ID, res)
+	settled, err := e.settle(ctx, acct.ID, id, op.ID, res, nil)
 	if err != nil || a != ActionCapture || !c.spec.SingleCapture || res.Outcome != payment.OutcomeSucceeded {
 		return settled, err
 	}

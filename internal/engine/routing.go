@@ -279,13 +279,13 @@ func (e *Engine) routedPayment(ctx context.Context, p *payment.Principal, in Pay
 			carry = &carried{op: op.ID, res: res}
 			continue
 		}
-		return e.settleRouted(ctx, acct.ID, pay.ID, op.ID, res, tr)
+		return e.settle(ctx, acct.ID, pay.ID, op.ID, res, tr)
 	}
 	if carry != nil {
 		// Every later candidate was skipped: the payment ends on the
 		// attempt it moved on from, with the trace saying why nothing
 		// else was tried.
-		return e.settleRouted(ctx, acct.ID, pay.ID, carry.op, carry.res, tr)
+		return e.settle(ctx, acct.ID, pay.ID, carry.op, carry.res, tr)
 	}
 	reasons := make([]string, len(tr.Attempts))
 	for i, a := range tr.Attempts {
@@ -317,26 +317,6 @@ func cascadeWhy(res gateway.Result) string {
 type carried struct {
 	op  string
 	res gateway.Result
-}
-
-// settleRouted settles an attempt and stores the trace with it.
-func (e *Engine) settleRouted(ctx context.Context, accountID, payID, opID string, res gateway.Result, tr *trace) (*payment.Payment, error) {
-	now := e.clock()
-	pay, err := e.store.UpdatePayment(context.WithoutCancel(ctx), accountID, payID, func(pay *payment.Payment) (*payment.PaymentChange, error) {
-		op := findOperation(pay, opID)
-		if op == nil {
-			return nil, fmt.Errorf("settle: operation %s is not part of payment %s", opID, payID)
-		}
-		pay.RoutingTrace = tr.bytes()
-		if op.Outcome.Settled() || (op.Outcome == payment.OutcomeUnknown && res.Outcome == payment.OutcomeUnknown) {
-			return &payment.PaymentChange{}, nil // the reconciler was first; keep its result
-		}
-		return &payment.PaymentChange{Operations: []*payment.Operation{op}, Events: e.apply(pay, op, res, now)}, nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("settle %s: %w", opID, err)
-	}
-	return pay, nil
 }
 
 // prepareRoutedCall prepares an attempt on one of a router's gateways. The
