@@ -397,8 +397,11 @@ type Payment struct {
 	Test           bool `json:"test"`
 	// Operations are the payment's operations, oldest first.
 	Operations []*Operation `json:"operations"`
-	CreatedAt  time.Time    `json:"created_at"`
-	UpdatedAt  time.Time    `json:"updated_at"`
+	// Operation is the operation this request made: set on the answers
+	// to Capture, Void and Refund.
+	Operation *Operation `json:"operation,omitempty"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
 }
 
 // Stored credential initiators and reasons (the card networks'

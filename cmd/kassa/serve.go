@@ -29,7 +29,7 @@ import (
 func (m *Main) serve(ctx context.Context, args []string) error {
 	var sf storageFlags
 	var addr, spreedlyAddr, logLevel string
-	var cacheTTL, cvcTTL, sweepEvery, shutdownWait, callTimeout, reconcileEvery, breakerOpenFor time.Duration
+	var cacheTTL, cvcTTL, sweepEvery, shutdownWait, callTimeout, staleAfter, reconcileEvery, breakerOpenFor time.Duration
 	var breakerThreshold int
 	var maxBody int64
 	fs := newFlagSet("kassa serve", "Usage: kassa serve [flags]\n\nRuns the kassa server. With no flags: SQLite in ./kassa-data, listening on 127.0.0.1:8080,\na development master key generated on first start, and a test-mode account created\n(and its keys printed once) when the database has no accounts.", m.Stderr)
@@ -43,6 +43,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	fs.DurationVar(&shutdownWait, "shutdown-timeout", 30*time.Second, "how long shutdown waits for in-flight requests")
 	fs.Int64Var(&maxBody, "max-body-bytes", 1<<20, "largest request body accepted")
 	fs.DurationVar(&callTimeout, "call-timeout", 30*time.Second, "deadline of one gateway call; a call that runs out is settled later by the reconciler")
+	fs.DurationVar(&staleAfter, "stale-after", 0, "how long an operation may stay pending before it is taken for abandoned by a process that died, and its gateway asked (0: --call-timeout + 30s; must exceed --call-timeout)")
 	fs.DurationVar(&reconcileEvery, "reconcile-interval", 2*time.Second, "how often operations with an unknown outcome are looked for")
 	fs.IntVar(&breakerThreshold, "breaker-threshold", 5, "consecutive not-sent or unknown outcomes that open a gateway's circuit breaker")
 	fs.DurationVar(&breakerOpenFor, "breaker-open-for", 30*time.Second, "how long an open circuit breaker skips its gateway before one trial call")
@@ -56,6 +57,9 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if sweepEvery <= 0 || reconcileEvery <= 0 || callTimeout <= 0 {
 		return errors.New("--sweep-interval, --reconcile-interval and --call-timeout must be positive")
 	}
+	if staleAfter != 0 && staleAfter <= callTimeout {
+		return errors.New("--stale-after must exceed --call-timeout: a call may be sent until then")
+	}
 	log := slog.New(slog.NewJSONHandler(m.Stderr, &slog.HandlerOptions{Level: level}))
 
 	st, v, err := sf.openVault(ctx, m.Getenv, m.Stderr)
@@ -64,7 +68,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 	defer st.Close()
 	eng := engine.New(engine.Config{Store: st, Vault: v, Logger: log, CacheTTL: cacheTTL, CVCTTL: cvcTTL,
-		Gateways: gatewayRegistry(), CallTimeout: callTimeout, BreakerThreshold: breakerThreshold, BreakerOpenFor: breakerOpenFor})
+		Gateways: gatewayRegistry(), CallTimeout: callTimeout, StaleAfter: staleAfter, BreakerThreshold: breakerThreshold, BreakerOpenFor: breakerOpenFor})
 
 	if err := m.bootstrapAccount(ctx, eng); err != nil {
 		return err

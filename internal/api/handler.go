@@ -6,7 +6,9 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/kassapay/kassa/internal/payment"
 )
@@ -19,6 +21,16 @@ type Handler func(w http.ResponseWriter, r *http.Request) error
 // ErrorRenderer writes err as one dialect's error response: its status (see
 // Status and Resolve), its envelope and any headers the dialect adds.
 type ErrorRenderer func(w http.ResponseWriter, r *http.Request, err error)
+
+// SetRetryAfter sets the Retry-After header (whole seconds, rounded up)
+// when err says when a retry may succeed. Every dialect's renderer calls it.
+func SetRetryAfter(w http.ResponseWriter, err error) {
+	e, ok := payment.AsError(err)
+	if !ok || e.RetryAfter <= 0 {
+		return
+	}
+	w.Header().Set("Retry-After", strconv.FormatInt(int64((e.RetryAfter+time.Second-1)/time.Second), 10))
+}
 
 // Handle adapts h into an http.Handler whose errors render writes.
 func Handle(h Handler, render ErrorRenderer) http.Handler {

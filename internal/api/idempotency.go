@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kassapay/kassa/internal/engine"
+	"github.com/kassapay/kassa/internal/failpoint"
 	"github.com/kassapay/kassa/internal/payment"
 )
 
@@ -24,19 +25,26 @@ const (
 const settleTimeout = 10 * time.Second
 
 // Idempotency returns middleware that makes a POST carrying an
-// Idempotency-Key header safe to retry (ARCHITECTURE §5). It must run after
-// authentication: the key belongs to the principal's account.
+// Idempotency-Key header safe to retry (ARCHITECTURE §5, ADR 0008). It must
+// run after authentication: the key belongs to the principal's account.
 //
-// The first request with a key claims it and runs; its response is stored
+// The first request with a key claims it and runs with the claim in its
+// context, so that the engine binds the key to the payment or operation the
+// request reserves, in the reserving transaction. Its response is stored
 // whatever its status (a panic is stored as the 500 it answers), because a
-// request that failed late may already have moved money. A later request with the same key and the
-// same method, path and body gets the stored response again (status, body
-// and Content-Type) with "Idempotent-Replayed: true". The same key with
-// another body is idempotency_key_reused (422); while the first request
-// runs, idempotency_key_in_use (409). Requests without the header, and
-// other methods than POST, pass straight through. The response is stored as
-// it is, for the records' lifetime: a route whose response holds a secret
-// (a new API key) must not run behind this middleware.
+// request that failed late may already have moved money. A later request
+// with the same key and the same method, path and body gets the stored
+// response again (status, body and Content-Type) with
+// "Idempotent-Replayed: true". The same key with another body is
+// idempotency_key_reused (422); while the first request runs,
+// idempotency_key_in_use (409, with Retry-After). A first request that
+// reserved and never answered (the process died) is recovered: once its
+// operation has settled the retry runs the handler, which the engine
+// answers from what the key is bound to without acting again, and that
+// answer is stored. Requests without the header, and other methods than
+// POST, pass straight through. The response is stored as it is, for the
+// records' lifetime: a route whose response holds a secret (a new API key)
+// must not run behind this middleware.
 func Idempotency(eng *engine.Engine, log *slog.Logger, render ErrorRenderer) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -62,8 +70,7 @@ func Idempotency(eng *engine.Engine, log *slog.Logger, render ErrorRenderer) fun
 				return
 			}
 			ctx := r.Context()
-			account := p.Account.ID
-			claim, err := eng.ClaimIdempotencyKey(ctx, account, key, r.Method, r.URL.Path, body)
+			claim, err := eng.ClaimIdempotencyKey(ctx, p.Account.ID, key, r.Method, r.URL.Path, body)
 			if err != nil {
 				render(w, r, err)
 				return
@@ -79,27 +86,29 @@ func Idempotency(eng *engine.Engine, log *slog.Logger, render ErrorRenderer) fun
 				w.Write(stored)
 				return
 			}
+			if claim.Recovering() {
+				// The answer is rebuilt from what the first request
+				// reserved: it is a replay of that request.
+				w.Header().Set(IdempotentReplayedHeader, "true")
+			}
 
 			// The key is ours: whatever happens next, store the answer
 			// under it, even if the client has gone or the handler panics.
-			settle := func(op string, f func(context.Context) error) {
+			// If storing fails the answer is still sent; the key then
+			// stays in flight, bound to what the request reserved, and a
+			// retry recovers the answer from it.
+			complete := func(status int, contentType string, body []byte) {
 				sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
 				defer cancel()
-				if err := f(sctx); err != nil {
-					log.LogAttrs(ctx, slog.LevelError, "idempotency key not settled",
-						slog.String("request_id", RequestIDFrom(ctx)), slog.String("op", op), slog.String("error", err.Error()))
+				err := eng.CompleteIdempotencyKey(sctx, claim, status, encodeStored(contentType, body))
+				switch {
+				case errors.Is(err, payment.ErrIdempotencyClaimLost):
+					log.LogAttrs(ctx, slog.LevelInfo, "idempotency key taken over by a recovering retry",
+						slog.String("request_id", RequestIDFrom(ctx)))
+				case err != nil:
+					log.LogAttrs(ctx, slog.LevelError, "idempotency key not completed",
+						slog.String("request_id", RequestIDFrom(ctx)), slog.String("error", err.Error()))
 				}
-			}
-			// Once the handler has run, its answer is stored whatever its
-			// status: a 5xx may come after a gateway call, and releasing the
-			// key would let a retry charge again (Stripe stores such results
-			// too). If storing fails the answer is still sent; the key then
-			// stays in flight until its lock passes.
-			complete := func(status int, contentType string, body []byte) {
-				stored := encodeStored(contentType, body)
-				settle("complete", func(sctx context.Context) error {
-					return eng.CompleteIdempotencyKey(sctx, account, key, status, stored)
-				})
 			}
 			finished := false
 			defer func() {
@@ -112,12 +121,14 @@ func Idempotency(eng *engine.Engine, log *slog.Logger, render ErrorRenderer) fun
 					complete(pw.statusCode(), pw.header.Get("Content-Type"), pw.buf.Bytes())
 				}
 			}()
+			r = r.WithContext(engine.WithIdempotencyClaim(ctx, claim))
 			r.Body = readCloser{bytes.NewReader(body)}
 			cw := &captureWriter{header: w.Header()}
 			next.ServeHTTP(cw, r)
 			finished = true
 
 			status := cw.statusCode()
+			failpoint.Hit(failpoint.BeforeComplete, "")
 			complete(status, w.Header().Get("Content-Type"), cw.buf.Bytes())
 			w.WriteHeader(status)
 			w.Write(cw.buf.Bytes())

@@ -31,8 +31,10 @@ type Config struct {
 	// (and minimum) 24 h.
 	IdempotencyTTL time.Duration
 	// IdempotencyLock bounds how long a request may hold its key in flight
-	// before a retry may take the key over. Default 5 min: longer than any
-	// request can run (CallTimeout and the server's timeouts).
+	// before reserving anything; a retry after it takes the key over (and
+	// the first request, should it still run, can no longer reserve).
+	// Once a request has reserved, its key follows the operation instead
+	// (ADR 0008). Default 1 min.
 	IdempotencyLock time.Duration
 
 	// Gateways are the gateway types on offer. Required for payments.
@@ -56,6 +58,12 @@ type Config struct {
 	// reconciler takes it up (and, unable to ask, flags it for review).
 	// Default 24 h.
 	NotificationWait time.Duration
+	// StaleAfter is how long an operation may stay pending before it is
+	// taken for abandoned by its process and its gateway is asked about
+	// it. It must exceed CallTimeout (no call is sent later than that
+	// after its reservation), with a margin for the process to settle.
+	// Default CallTimeout + 30 s.
+	StaleAfter time.Duration
 	// UnknownGrace is how long after an unknown outcome the reconciler
 	// first asks the gateway: a provider may still be processing a call
 	// that timed out here, and asking at once could find no record and
@@ -91,13 +99,16 @@ func New(cfg Config) *Engine {
 		cfg.IdempotencyTTL = 24 * time.Hour
 	}
 	if cfg.IdempotencyLock <= 0 {
-		cfg.IdempotencyLock = 5 * time.Minute
+		cfg.IdempotencyLock = time.Minute
 	}
 	if cfg.Gateways == nil {
 		cfg.Gateways = gateway.NewRegistry()
 	}
 	if cfg.CallTimeout <= 0 {
 		cfg.CallTimeout = 30 * time.Second
+	}
+	if cfg.StaleAfter <= cfg.CallTimeout {
+		cfg.StaleAfter = cfg.CallTimeout + 30*time.Second
 	}
 	if cfg.ReconcileAttempts <= 0 {
 		cfg.ReconcileAttempts = 10

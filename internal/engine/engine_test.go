@@ -422,7 +422,7 @@ func TestIdempotencyClaims(t *testing.T) {
 		if _, err := f.eng.ClaimIdempotencyKey(ctx, acct, "k1", "POST", "/v1/payment_methods", body); !isKind(err, payment.KindConflict, payment.CodeIdempotencyInUse) {
 			t.Fatalf("claim while in flight: %v", err)
 		}
-		if err := f.eng.CompleteIdempotencyKey(ctx, acct, "k1", 201, []byte(`{"id":"pm_1"}`)); err != nil {
+		if err := f.eng.CompleteIdempotencyKey(ctx, c, 201, []byte(`{"id":"pm_1"}`)); err != nil {
 			t.Fatal(err)
 		}
 		c, err = f.eng.ClaimIdempotencyKey(ctx, acct, "k1", "POST", "/v1/payment_methods", body)

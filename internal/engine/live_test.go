@@ -110,17 +110,17 @@ func TestSingleCaptureGateways(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pay, err = eng.Capture(ctx, p, pay.ID, ptr(int64(400)))
+	pay, _, err = eng.Capture(ctx, p, pay.ID, ptr(int64(400)))
 	if err != nil || pay.Status != payment.StatusCaptured || pay.AmountCaptured != 400 || !pay.Voided {
 		t.Fatalf("partial capture: %v %v", pay, err)
 	}
-	if _, err := eng.Capture(ctx, p, pay.ID, ptr(int64(100))); errCode(err) != payment.CodeInvalidState {
+	if _, _, err := eng.Capture(ctx, p, pay.ID, ptr(int64(100))); errCode(err) != payment.CodeInvalidState {
 		t.Fatalf("second capture: %v", err)
 	}
-	if _, err := eng.Void(ctx, p, pay.ID); errCode(err) != payment.CodeInvalidState {
+	if _, _, err := eng.Void(ctx, p, pay.ID); errCode(err) != payment.CodeInvalidState {
 		t.Fatalf("void after the capture: %v", err)
 	}
-	if r, err := eng.Refund(ctx, p, pay.ID, nil, ""); err != nil || r.AmountRefunded != 400 || r.Status != payment.StatusRefunded {
+	if r, _, err := eng.Refund(ctx, p, pay.ID, nil, ""); err != nil || r.AmountRefunded != 400 || r.Status != payment.StatusRefunded {
 		t.Fatalf("refund of what was captured: %v %v", r, err)
 	}
 }

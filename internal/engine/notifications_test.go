@@ -99,7 +99,7 @@ func TestAsynchronousOutcomesSettleFromNotifications(t *testing.T) {
 		if err != nil || pay.Status != payment.StatusAuthorized {
 			t.Fatalf("authorize: %v %v", pay, err)
 		}
-		pay, err = eng.Capture(ctx, p, pay.ID, ptr(int64(600)))
+		pay, _, err = eng.Capture(ctx, p, pay.ID, ptr(int64(600)))
 		if err != nil || pay.Status != payment.StatusAuthorized || pay.AmountCaptured != 0 {
 			t.Fatalf("capture accepted for processing: %v %v", pay, err)
 		}
@@ -108,7 +108,7 @@ func TestAsynchronousOutcomesSettleFromNotifications(t *testing.T) {
 			t.Fatalf("pending capture: %+v", capture)
 		}
 		// The reservation holds while the capture is pending.
-		if _, err := eng.Capture(ctx, p, pay.ID, ptr(int64(401))); errCode(err) != "amount_exceeds_capturable" {
+		if _, _, err := eng.Capture(ctx, p, pay.ID, ptr(int64(401))); errCode(err) != "amount_exceeds_capturable" {
 			t.Fatalf("capture beyond the pending one: %v", err)
 		}
 		// The reconciler leaves it to the notification.
@@ -163,7 +163,7 @@ func TestAsynchronousOutcomesSettleFromNotifications(t *testing.T) {
 		// A refund whose notification never comes is taken up by the
 		// reconciler once overdue — and not before — which asks the
 		// gateway (this one can be asked) and settles it.
-		pay, err = eng.Refund(ctx, p, pay.ID, ptr(int64(100)), "")
+		pay, _, err = eng.Refund(ctx, p, pay.ID, ptr(int64(100)), "")
 		if err != nil || pay.Operations[2].Outcome != payment.OutcomePending {
 			t.Fatalf("pending refund: %v", err)
 		}

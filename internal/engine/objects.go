@@ -233,8 +233,12 @@ type PaymentObject struct {
 	RequiresReview    bool                    `json:"requires_review"`
 	Test              bool                    `json:"test"`
 	Operations        []*OperationObject      `json:"operations"`
-	CreatedAt         time.Time               `json:"created_at"`
-	UpdatedAt         time.Time               `json:"updated_at"`
+	// Operation is the operation the request made, on the answers to
+	// capture, void and refund: operations made concurrently by other
+	// requests are in Operations too.
+	Operation *OperationObject `json:"operation,omitempty"`
+	CreatedAt time.Time        `json:"created_at"`
+	UpdatedAt time.Time        `json:"updated_at"`
 }
 
 // StoredCredentialObject says who started a payment on a stored card, and

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kassapay/kassa/internal/card"
+	"github.com/kassapay/kassa/internal/failpoint"
 	"github.com/kassapay/kassa/internal/gateway"
 	"github.com/kassapay/kassa/internal/payment"
 )
@@ -96,7 +97,16 @@ type call struct {
 // CreatePayment authorizes (or purchases) in.Amount on a payment method
 // through a gateway. A decline is not an error: the payment is returned with
 // status DECLINED.
+//
+// Under an Idempotency-Key claim (WithIdempotencyClaim) the reservation
+// binds the key to the payment; a claim recovering an earlier request
+// returns that request's payment and does nothing else.
 func (e *Engine) CreatePayment(ctx context.Context, p *payment.Principal, in PaymentInput) (*payment.Payment, error) {
+	claim := claimFrom(ctx)
+	if claim.Recovering() {
+		pay, _, err := e.recoveredPayment(ctx, claim)
+		return pay, err
+	}
 	if err := checkAmount("amount", in.Amount); err != nil {
 		return nil, err
 	}
@@ -157,9 +167,8 @@ func (e *Engine) CreatePayment(ctx context.Context, p *payment.Principal, in Pay
 	op := e.newOperation(pay, kind, in.Amount, now)
 	pay.Operations = []*payment.Operation{op}
 	pay.Status = payment.DeriveStatus(pay)
-	if err := e.store.CreatePayment(ctx, pay, []*payment.Event{
-		newEvent(pay.AccountID, "payment.created", pay.ID, PaymentObjectOf(pay), now)}); err != nil {
-		return nil, fmt.Errorf("create payment: %w", err)
+	if err := e.reservePayment(ctx, claim, pay, now); err != nil {
+		return nil, err
 	}
 	c.req.Reference = op.ID
 	c.req.Amount, c.req.Currency = in.Amount, in.Currency
@@ -170,7 +179,23 @@ func (e *Engine) CreatePayment(ctx context.Context, p *payment.Principal, in Pay
 		// PCI DSS 3.3.1.2: the CVC serves one authorization attempt.
 		e.destroyCVC(ctx, c.pm)
 	}
-	return e.settle(ctx, pay.AccountID, pay.ID, op.ID, res, nil)
+	pay, err = e.settle(ctx, pay.AccountID, pay.ID, op.ID, res, nil)
+	failpoint.Hit(failpoint.AfterSettle, string(kind))
+	return pay, err
+}
+
+// reservePayment stores a new payment with its first operation pending,
+// binding the request's Idempotency-Key (if any) to it in the same
+// transaction.
+func (e *Engine) reservePayment(ctx context.Context, claim *IdempotencyClaim, pay *payment.Payment, now time.Time) error {
+	op := pay.Operations[0]
+	if err := e.store.CreatePayment(ctx, pay, []*payment.Event{
+		newEvent(pay.AccountID, "payment.created", pay.ID, PaymentObjectOf(pay), now)}, claim.reserveMark(pay.ID, op.ID)); err != nil {
+		return fmt.Errorf("create payment: %w", err)
+	}
+	claim.bound()
+	failpoint.Hit(failpoint.AfterReserve, string(op.Kind))
+	return nil
 }
 
 func (e *Engine) newOperation(pay *payment.Payment, kind payment.OperationKind, amount int64, now time.Time) *payment.Operation {
@@ -318,6 +343,7 @@ func (e *Engine) invoke(ctx context.Context, ad gateway.Adapter, req *gateway.Re
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), left)
 	defer cancel()
 	res := e.call(cctx, ad, req)
+	failpoint.Hit(failpoint.AfterCall, string(req.Kind))
 	if res.Outcome == payment.OutcomePending && !ad.Spec().Notifications {
 		// Only a provider that will send a notification may leave an
 		// operation pending; from any other it means nothing is known.
@@ -375,8 +401,12 @@ var errAlreadySettled = errors.New("operation already settled")
 // settle writes res as the outcome of operation opID of payment payID, by
 // compare-and-set: an operation already settled keeps its first result.
 // A routed payment passes its trace, which is stored either way.
+//
+// The settle marks the request's Idempotency-Key (when this request
+// reserved under one) in the same transaction.
 func (e *Engine) settle(ctx context.Context, accountID, payID, opID string, res gateway.Result, tr *trace) (*payment.Payment, error) {
 	now := e.clock()
+	mark := claimFrom(ctx).settleMark()
 	pay, err := e.store.UpdatePayment(context.WithoutCancel(ctx), accountID, payID, func(pay *payment.Payment) (*payment.PaymentChange, error) {
 		op := findOperation(pay, opID)
 		if op == nil {
@@ -387,11 +417,12 @@ func (e *Engine) settle(ctx context.Context, accountID, payID, opID string, res 
 		}
 		if op.Outcome.Settled() || (op.Outcome == payment.OutcomeUnknown && res.Outcome == payment.OutcomeUnknown) {
 			if tr != nil {
-				return &payment.PaymentChange{}, nil // keep the first result; store the trace
+				// Keep the first result; store the trace.
+				return &payment.PaymentChange{Idempotency: mark}, nil
 			}
 			return nil, errAlreadySettled
 		}
-		return &payment.PaymentChange{Operations: []*payment.Operation{op}, Events: e.apply(pay, op, res, now)}, nil
+		return &payment.PaymentChange{Operations: []*payment.Operation{op}, Events: e.apply(pay, op, res, now), Idempotency: mark}, nil
 	})
 	if errors.Is(err, errAlreadySettled) {
 		return e.store.Payment(ctx, accountID, payID)
@@ -478,19 +509,22 @@ func recordResult(op *payment.Operation, res gateway.Result, now time.Time) {
 }
 
 // Capture captures amount (nil: all that is left) of an authorized payment.
-func (e *Engine) Capture(ctx context.Context, p *payment.Principal, id string, amount *int64) (*payment.Payment, error) {
+// It returns the payment and the capture operation this call made (other
+// operations may have been added concurrently: answer from this one).
+func (e *Engine) Capture(ctx context.Context, p *payment.Principal, id string, amount *int64) (*payment.Payment, *payment.Operation, error) {
 	return e.followUp(ctx, p, id, ActionCapture, amount)
 }
 
-// Void releases an authorization before any capture.
-func (e *Engine) Void(ctx context.Context, p *payment.Principal, id string) (*payment.Payment, error) {
+// Void releases an authorization before any capture, as Capture.
+func (e *Engine) Void(ctx context.Context, p *payment.Principal, id string) (*payment.Payment, *payment.Operation, error) {
 	return e.followUp(ctx, p, id, ActionVoid, nil)
 }
 
-// Refund refunds amount (nil: all that is left) of what was captured.
-func (e *Engine) Refund(ctx context.Context, p *payment.Principal, id string, amount *int64, reason string) (*payment.Payment, error) {
+// Refund refunds amount (nil: all that is left) of what was captured, as
+// Capture.
+func (e *Engine) Refund(ctx context.Context, p *payment.Principal, id string, amount *int64, reason string) (*payment.Payment, *payment.Operation, error) {
 	if err := checkText("reason", reason, maxAddressLen); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	return e.followUp(ctx, p, id, ActionRefund, amount)
 }
@@ -498,32 +532,38 @@ func (e *Engine) Refund(ctx context.Context, p *payment.Principal, id string, am
 // followUp runs capture, void or refund through the reserve → call → settle
 // protocol: the reservation is made under the payment's row lock counting
 // operations still in flight, so concurrent follow-ups can never exceed
-// what is capturable or refundable.
-func (e *Engine) followUp(ctx context.Context, p *payment.Principal, id string, a Action, amount *int64) (*payment.Payment, error) {
+// what is capturable or refundable. The reservation binds the request's
+// Idempotency-Key; a claim recovering an earlier request answers with that
+// request's operation and does nothing else.
+func (e *Engine) followUp(ctx context.Context, p *payment.Principal, id string, a Action, amount *int64) (*payment.Payment, *payment.Operation, error) {
+	claim := claimFrom(ctx)
+	if claim.Recovering() {
+		return e.recoveredPayment(ctx, claim)
+	}
 	if amount != nil {
 		if err := checkAmount("amount", *amount); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	acct := p.Account
 	pay, err := e.store.Payment(ctx, acct.ID, id)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := CheckAction(a, pay.Status); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	kind := payment.OperationKind(a)
 	g, err := e.loadGateway(ctx, acct, pay.GatewayID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	c, err := e.prepareCall(ctx, acct, g, pay.CredentialVersion, kind)
 	if err != nil {
 		if pe, ok := payment.AsError(err); ok && pe.Param == "gateway" {
 			pe.Param = "" // the gateway is the payment's, not a parameter
 		}
-		return nil, err
+		return nil, nil, err
 	}
 	now := e.clock()
 	var op *payment.Operation
@@ -553,11 +593,13 @@ func (e *Engine) followUp(ctx context.Context, p *payment.Principal, id string, 
 		}
 		op = e.newOperation(pay, kind, n, now)
 		pay.Operations = append(pay.Operations, op)
-		return &payment.PaymentChange{Operations: []*payment.Operation{op}}, nil
+		return &payment.PaymentChange{Operations: []*payment.Operation{op}, Idempotency: claim.reserveMark(pay.ID, op.ID)}, nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	claim.bound()
+	failpoint.Hit(failpoint.AfterReserve, string(kind))
 	c.req.Reference, c.req.Amount, c.req.Currency = op.ID, op.Amount, op.Currency
 	c.req.PriorReference, c.req.PriorKind = prior.GatewayReference, prior.Kind
 	if pm, err := e.store.PaymentMethod(ctx, acct.ID, pay.PaymentMethodID); err == nil {
@@ -567,10 +609,14 @@ func (e *Engine) followUp(ctx context.Context, p *payment.Principal, id string, 
 	c.req.PaymentReference = pay.Reference
 	res := e.invoke(ctx, c.adapter, c.req, op.CreatedAt)
 	settled, err := e.settle(ctx, acct.ID, id, op.ID, res, nil)
-	if err != nil || a != ActionCapture || !c.spec.SingleCapture || res.Outcome != payment.OutcomeSucceeded {
-		return settled, err
+	failpoint.Hit(failpoint.AfterSettle, string(kind))
+	if err == nil && a == ActionCapture && c.spec.SingleCapture && res.Outcome == payment.OutcomeSucceeded {
+		settled, err = e.releaseRemainder(ctx, acct.ID, id)
 	}
-	return e.releaseRemainder(ctx, acct.ID, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	return settled, findOperation(settled, op.ID), nil
 }
 
 // releaseRemainder records that a single-capture provider released the

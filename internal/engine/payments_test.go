@@ -99,7 +99,7 @@ func TestPaymentLifecycles(t *testing.T) {
 		gw := f.simGateway(t, p, nil).ID
 		pm := f.card(t, p, "4111111111111111", "123").ID
 		amt := func(n int64) *int64 { return &n }
-		check := func(pay *payment.Payment, err error) func(status payment.Status, auth, capt, ref int64) *payment.Payment {
+		check := func(pay *payment.Payment, _ *payment.Operation, err error) func(status payment.Status, auth, capt, ref int64) *payment.Payment {
 			t.Helper()
 			if err != nil {
 				t.Fatal(err)
@@ -118,23 +118,23 @@ func TestPaymentLifecycles(t *testing.T) {
 			}
 		}
 		a := f.pay(t, p, pm, gw, 1000, false)
-		check(a, nil)(payment.StatusAuthorized, 1000, 0, 0)
-		_, err := f.eng.Refund(ctx, p, a.ID, nil, "")
+		check(a, nil, nil)(payment.StatusAuthorized, 1000, 0, 0)
+		_, _, err := f.eng.Refund(ctx, p, a.ID, nil, "")
 		if errCode(err) != payment.CodeInvalidState {
 			t.Fatalf("refund of an authorization: %v", err)
 		}
-		_, err = f.eng.Capture(ctx, p, a.ID, amt(1001))
+		_, _, err = f.eng.Capture(ctx, p, a.ID, amt(1001))
 		if errCode(err) != "amount_exceeds_capturable" {
 			t.Fatalf("over-capture: %v", err)
 		}
 		a = check(f.eng.Capture(ctx, p, a.ID, amt(400)))(payment.StatusPartiallyCaptured, 1000, 400, 0)
 		a = check(f.eng.Refund(ctx, p, a.ID, amt(100), "damaged"))(payment.StatusPartiallyCapturedRefunded, 1000, 400, 100)
-		_, err = f.eng.Refund(ctx, p, a.ID, amt(301), "")
+		_, _, err = f.eng.Refund(ctx, p, a.ID, amt(301), "")
 		if errCode(err) != "amount_exceeds_refundable" {
 			t.Fatalf("over-refund: %v", err)
 		}
 		a = check(f.eng.Capture(ctx, p, a.ID, nil))(payment.StatusPartiallyRefunded, 1000, 1000, 100)
-		_, err = f.eng.Void(ctx, p, a.ID)
+		_, _, err = f.eng.Void(ctx, p, a.ID)
 		if errCode(err) != payment.CodeInvalidState {
 			t.Fatalf("void after a full capture: %v", err)
 		}
@@ -152,32 +152,32 @@ func TestPaymentLifecycles(t *testing.T) {
 		if op := h.Operations[len(h.Operations)-1]; op.Kind != payment.OpVoid || op.Amount != 600 {
 			t.Fatalf("void of the rest: %s of %d, want void of 600", op.Kind, op.Amount)
 		}
-		if _, err := f.eng.Capture(ctx, p, h.ID, nil); errCode(err) != payment.CodeInvalidState {
+		if _, _, err := f.eng.Capture(ctx, p, h.ID, nil); errCode(err) != payment.CodeInvalidState {
 			t.Fatalf("capture after the rest was voided: %v", err)
 		}
 
 		v := f.pay(t, p, pm, gw, 500, false)
 		check(f.eng.Void(ctx, p, v.ID))(payment.StatusAuthorizationVoided, 500, 0, 0)
-		_, err = f.eng.Capture(ctx, p, v.ID, nil)
+		_, _, err = f.eng.Capture(ctx, p, v.ID, nil)
 		if errCode(err) != payment.CodeInvalidState {
 			t.Fatalf("capture after void: %v", err)
 		}
 
 		pur := f.pay(t, p, pm, gw, 700, true)
-		check(pur, nil)(payment.StatusCaptured, 700, 700, 0)
+		check(pur, nil, nil)(payment.StatusCaptured, 700, 700, 0)
 
 		declined := f.pay(t, p, f.card(t, p, "4000000000009995", "").ID, gw, 700, true)
-		check(declined, nil)(payment.StatusDeclined, 0, 0, 0)
+		check(declined, nil, nil)(payment.StatusDeclined, 0, 0, 0)
 		if op := declined.Operations[0]; op.Outcome != payment.OutcomeDeclined || op.DeclineCode != "insufficient_funds" {
 			t.Fatalf("decline operation = %+v", op)
 		}
 		soft := f.pay(t, p, pm, gw, 1005, true)
-		check(soft, nil)(payment.StatusDeclined, 0, 0, 0)
+		check(soft, nil, nil)(payment.StatusDeclined, 0, 0, 0)
 		if soft.Operations[0].DeclineCode != "do_not_honor" {
 			t.Fatalf(".05 amount declined with %q", soft.Operations[0].DeclineCode)
 		}
 		notSent := f.pay(t, p, pm, gw, 1013, true)
-		check(notSent, nil)(payment.StatusFailed, 0, 0, 0)
+		check(notSent, nil, nil)(payment.StatusFailed, 0, 0, 0)
 		if notSent.Operations[0].Outcome != payment.OutcomeNotSent {
 			t.Fatalf(".13 amount: outcome %s", notSent.Operations[0].Outcome)
 		}
@@ -204,11 +204,11 @@ func TestConcurrentRefundsAndCaptures(t *testing.T) {
 			code    string
 		}{
 			{"refunds", true, func(id string) error {
-				_, err := f.eng.Refund(ctx, p, id, ptr(int64(10)), "")
+				_, _, err := f.eng.Refund(ctx, p, id, ptr(int64(10)), "")
 				return err
 			}, func(p *payment.Payment) bool { return p.AmountRefunded == 100 && p.Status == payment.StatusRefunded }, "amount_exceeds_refundable"},
 			{"captures", false, func(id string) error {
-				_, err := f.eng.Capture(ctx, p, id, ptr(int64(10)))
+				_, _, err := f.eng.Capture(ctx, p, id, ptr(int64(10)))
 				return err
 			}, func(p *payment.Payment) bool { return p.AmountCaptured == 100 && p.Status == payment.StatusCaptured }, "amount_exceeds_capturable"},
 		} {
@@ -264,7 +264,7 @@ func TestLostResponsesAreReconciled(t *testing.T) {
 				t.Fatalf("lost response: %s / %s, want UNKNOWN", pay.Status, pay.Operations[0].Outcome)
 			}
 		}
-		if _, err := f.eng.Capture(ctx, p, auth.ID, nil); errCode(err) != payment.CodeInvalidState {
+		if _, _, err := f.eng.Capture(ctx, p, auth.ID, nil); errCode(err) != payment.CodeInvalidState {
 			t.Fatalf("capture on an UNKNOWN authorization: %v, want invalid_state", err)
 		}
 		// The provider may still be working on a call that timed out: the
@@ -287,12 +287,12 @@ func TestLostResponsesAreReconciled(t *testing.T) {
 		}
 		// The authorization, now known, can be captured (this card loses
 		// only authorize and purchase responses).
-		if c, err := f.eng.Capture(ctx, p, auth.ID, nil); err != nil || c.Status != payment.StatusCaptured {
+		if c, _, err := f.eng.Capture(ctx, p, auth.ID, nil); err != nil || c.Status != payment.StatusCaptured {
 			t.Fatalf("capture after reconciliation: %v %v", c, err)
 		}
 		// A capture whose response is lost is reconciled too.
 		capLost := f.pay(t, p, f.card(t, p, "4100000000000019", "").ID, gw, 300, false)
-		c, err := f.eng.Capture(ctx, p, capLost.ID, nil)
+		c, _, err := f.eng.Capture(ctx, p, capLost.ID, nil)
 		if err != nil || c.Status != payment.StatusUnknown || c.AmountCaptured != 0 {
 			t.Fatalf("lost capture: %v %v", c, err)
 		}
@@ -367,7 +367,7 @@ func TestCredentialPinningAndRedaction(t *testing.T) {
 		if pw := rot.Credentials.Public["password"]; pw != "••••"+"cret" || rot.Credentials.Public["login"] != "••••" {
 			t.Fatalf("credentials shown as %v", rot.Credentials.Public)
 		}
-		c, err := f.eng.Capture(ctx, p, pay.ID, nil)
+		c, _, err := f.eng.Capture(ctx, p, pay.ID, nil)
 		if err != nil || c.Status != payment.StatusCaptured || c.Operations[1].CredentialVersion != 1 {
 			t.Fatalf("capture after rotation: %v %v", c, err)
 		}
@@ -394,7 +394,7 @@ func TestCredentialPinningAndRedaction(t *testing.T) {
 		if _, err := f.eng.CreatePayment(ctx, p, engine.PaymentInput{Amount: 100, Currency: "EUR", PaymentMethodID: pm, GatewayID: g.ID}); errCode(err) != "gateway_redacted" {
 			t.Fatalf("payment on a redacted gateway: %v", err)
 		}
-		if _, err := f.eng.Refund(ctx, p, newPay.ID, nil, ""); errCode(err) != "gateway_redacted" {
+		if _, _, err := f.eng.Refund(ctx, p, newPay.ID, nil, ""); errCode(err) != "gateway_redacted" {
 			t.Fatalf("refund on a redacted gateway: %v", err)
 		}
 		if got, err := f.eng.Payment(ctx, p.Account.ID, pay.ID); err != nil || got.Status != payment.StatusCaptured {
@@ -559,10 +559,10 @@ func TestNoSecretsInPaymentRecords(t *testing.T) {
 		for _, id := range []string{pm.ID, pmCVC.ID} {
 			pay := f.pay(t, p, id, g.ID, 1000, false)
 			add(engine.PaymentObjectOf(pay))
-			if pay, err = f.eng.Capture(ctx, p, pay.ID, nil); err != nil {
+			if pay, _, err = f.eng.Capture(ctx, p, pay.ID, nil); err != nil {
 				t.Fatal(err)
 			}
-			if pay, err = f.eng.Refund(ctx, p, pay.ID, nil, ""); err != nil {
+			if pay, _, err = f.eng.Refund(ctx, p, pay.ID, nil, ""); err != nil {
 				t.Fatal(err)
 			}
 			add(engine.PaymentObjectOf(pay))

@@ -23,7 +23,7 @@ import (
 
 // staleAfter is how long an operation may stay pending before it is taken
 // for abandoned: longer than any call may run.
-func (e *Engine) staleAfter() time.Duration { return e.cfg.CallTimeout + 30*time.Second }
+func (e *Engine) staleAfter() time.Duration { return e.cfg.StaleAfter }
 
 // lease is how long a claimed operation is reserved for its claimant.
 func (e *Engine) lease() time.Duration { return e.cfg.CallTimeout + 15*time.Second }
@@ -181,7 +181,7 @@ func (e *Engine) retryLater(ctx context.Context, op *payment.Operation, message 
 		return false
 	}
 	if op.PaymentID == "" {
-		_, err := e.store.UpdateOperation(ctx, op.AccountID, op.ID, func(o *payment.Operation) (*payment.Event, error) {
+		_, err := e.store.UpdateOperation(ctx, op.AccountID, op.ID, nil, func(o *payment.Operation) (*payment.Event, error) {
 			if o.Outcome.Settled() {
 				return nil, errAlreadySettled
 			}

@@ -28,7 +28,7 @@ func (f *fixture) crashedPayment(t *testing.T, p *payment.Principal, gw, pm stri
 		PaymentMethodID: pm, GatewayID: gw, CredentialVersion: 1, Kind: payment.OpPurchase, Amount: 1000, Currency: "EUR",
 		Outcome: payment.OutcomePending, CreatedAt: now, UpdatedAt: now}
 	pay.Operations = []*payment.Operation{op}
-	if err := f.store.CreatePayment(ctx, pay, nil); err != nil {
+	if err := f.store.CreatePayment(ctx, pay, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	if sent {

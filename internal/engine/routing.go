@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/kassapay/kassa/internal/failpoint"
 	"github.com/kassapay/kassa/internal/gateway"
 	"github.com/kassapay/kassa/internal/payment"
 	"github.com/kassapay/kassa/internal/routing"
@@ -234,9 +235,8 @@ func (e *Engine) routedPayment(ctx context.Context, p *payment.Principal, in Pay
 			tr.Attempts = append(tr.Attempts, traceAttempt{Gateway: gwID, Operation: op.ID, Reason: attemptReason(tr.Kind, i)})
 			pay.RoutingTrace = tr.bytes()
 			pay.Status = payment.DeriveStatus(pay)
-			if err := e.store.CreatePayment(ctx, pay, []*payment.Event{
-				newEvent(pay.AccountID, "payment.created", pay.ID, PaymentObjectOf(pay), now)}); err != nil {
-				return nil, fmt.Errorf("create payment: %w", err)
+			if err := e.reservePayment(ctx, claimFrom(ctx), pay, now); err != nil {
+				return nil, err
 			}
 		} else {
 			gw, ver := c.gw.ID, c.gw.CredentialVersion
@@ -279,7 +279,9 @@ func (e *Engine) routedPayment(ctx context.Context, p *payment.Principal, in Pay
 			carry = &carried{op: op.ID, res: res}
 			continue
 		}
-		return e.settle(ctx, acct.ID, pay.ID, op.ID, res, tr)
+		settled, err := e.settle(ctx, acct.ID, pay.ID, op.ID, res, tr)
+		failpoint.Hit(failpoint.AfterSettle, string(kind))
+		return settled, err
 	}
 	if carry != nil {
 		// Every later candidate was skipped: the payment ends on the

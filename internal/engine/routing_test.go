@@ -77,7 +77,7 @@ func TestCascade(t *testing.T) {
 			!strings.Contains(tr.Attempts[0].Reason, "not sent") || tr.Attempts[1].Outcome != "succeeded" {
 			t.Fatalf("trace: %s", pay.RoutingTrace)
 		}
-		c, err := f.eng.Capture(ctx, p, pay.ID, nil)
+		c, _, err := f.eng.Capture(ctx, p, pay.ID, nil)
 		if err != nil || c.Status != payment.StatusCaptured || c.Operations[2].GatewayID != b {
 			t.Fatalf("capture after a cascade: %v %v", c, err)
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/kassapay/kassa/internal/failpoint"
 	"github.com/kassapay/kassa/internal/gateway"
 	"github.com/kassapay/kassa/internal/payment"
 )
@@ -30,7 +31,14 @@ type StandaloneInput struct {
 // reserve → call → settle protocol with the operation itself as the
 // reservation: an unknown outcome is left to the reconciler. A decline is
 // not an error: the operation is returned with outcome declined.
+//
+// As with payments, the reservation binds the request's Idempotency-Key and
+// a recovering claim answers with the operation it is bound to.
 func (e *Engine) StandaloneOperation(ctx context.Context, p *payment.Principal, in StandaloneInput) (*payment.Operation, error) {
+	claim := claimFrom(ctx)
+	if claim.Recovering() {
+		return e.store.Operation(ctx, p.Account.ID, claim.recover.OperationID)
+	}
 	var amount int64
 	var currency string
 	switch in.Kind {
@@ -73,9 +81,12 @@ func (e *Engine) StandaloneOperation(ctx context.Context, p *payment.Principal, 
 	op := &payment.Operation{ID: payment.NewID(payment.PrefixOperation), AccountID: p.Account.ID, PaymentMethodID: c.pm.ID,
 		GatewayID: c.gw.ID, CredentialVersion: c.gw.CredentialVersion, Kind: in.Kind, Amount: amount, Currency: currency,
 		Outcome: payment.OutcomePending, CreatedAt: now, UpdatedAt: now}
-	if err := e.store.CreateOperation(ctx, op, newEvent(op.AccountID, standaloneEventType(op.Kind, "created"), op.ID, OperationObjectOf(op), now)); err != nil {
+	if err := e.store.CreateOperation(ctx, op, newEvent(op.AccountID, standaloneEventType(op.Kind, "created"), op.ID, OperationObjectOf(op), now),
+		claim.reserveMark("", op.ID)); err != nil {
 		return nil, fmt.Errorf("create %s operation: %w", op.Kind, err)
 	}
+	claim.bound()
+	failpoint.Hit(failpoint.AfterReserve, string(op.Kind))
 	c.req.Reference = op.ID
 	c.req.Amount, c.req.Currency = amount, currency
 	c.req.Description = in.Description
@@ -85,7 +96,9 @@ func (e *Engine) StandaloneOperation(ctx context.Context, p *payment.Principal, 
 		// a verification is one.
 		e.destroyCVC(ctx, c.pm)
 	}
-	return e.settleOperation(ctx, op.AccountID, op.ID, res)
+	settled, err := e.settleOperation(ctx, op.AccountID, op.ID, res)
+	failpoint.Hit(failpoint.AfterSettle, string(op.Kind))
+	return settled, err
 }
 
 // Verify asks the gateway to check a card without moving money (a zero or
@@ -107,7 +120,7 @@ func standaloneEventType(kind payment.OperationKind, what string) string {
 // settleOperation settles an operation outside any payment.
 func (e *Engine) settleOperation(ctx context.Context, accountID, id string, res gateway.Result) (*payment.Operation, error) {
 	now := e.clock()
-	op, err := e.store.UpdateOperation(context.WithoutCancel(ctx), accountID, id, func(op *payment.Operation) (*payment.Event, error) {
+	op, err := e.store.UpdateOperation(context.WithoutCancel(ctx), accountID, id, claimFrom(ctx).settleMark(), func(op *payment.Operation) (*payment.Event, error) {
 		if op.Outcome.Settled() || (op.Outcome == payment.OutcomeUnknown && res.Outcome == payment.OutcomeUnknown) {
 			return nil, errAlreadySettled
 		}

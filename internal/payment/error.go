@@ -3,6 +3,7 @@ package payment
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // ErrorKind classifies an Error for the API layer, which maps each kind to a
@@ -64,7 +65,10 @@ type Error struct {
 	// Param names the offending request field in the native API's dotted
 	// form ("card.exp_month"), or is empty.
 	Param string
-	Err   error
+	// RetryAfter, when positive, tells the client when a retry may
+	// succeed (the Retry-After header of a 409 or 429).
+	RetryAfter time.Duration
+	Err        error
 }
 
 func (e *Error) Error() string {
@@ -100,6 +104,12 @@ var (
 	ErrConflict = &Error{Kind: KindConflict}
 	ErrInvalid  = &Error{Kind: KindInvalid}
 )
+
+// ErrIdempotencyClaimLost reports that a request's Idempotency-Key was taken
+// over by a retry while the request ran: the request must not reserve
+// anything (the retry answers for the key). It is a conflict.
+var ErrIdempotencyClaimLost = &Error{Kind: KindConflict, Code: CodeIdempotencyInUse,
+	Message: "A retry with this Idempotency-Key took it over while this request ran; this request did nothing."}
 
 // NotFound reports that no object of the given noun and id exists in the
 // caller's account.

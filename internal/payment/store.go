@@ -20,11 +20,22 @@ type Event struct {
 }
 
 // IdempotencyRecord is one Idempotency-Key of one account. While the first
-// request runs it is in flight (Completed false, LockedUntil in the future);
-// afterwards it holds the response to replay.
+// request runs it is in flight (Completed false); afterwards it holds the
+// response to replay.
+//
+// A request that moves money binds its key to what it reserved in the
+// reserving transaction itself (its recovery point, ADR 0008), so that a
+// retry after any crash finds the payment and the operation instead of
+// running again.
 type IdempotencyRecord struct {
 	AccountID string
-	Key       string
+	// Key is a keyed MAC of the client's Idempotency-Key, never the key
+	// itself: a client may send anything there, a card number included.
+	Key string
+	// Token identifies the claim that holds the key in flight. Taking a
+	// key over gives it a new token; binding or completing under an old
+	// one fails (ErrIdempotencyClaimLost) or does nothing.
+	Token string
 	// Method and Path of the first request ("POST", "/v1/payment_methods").
 	Method string
 	Path   string
@@ -32,12 +43,49 @@ type IdempotencyRecord struct {
 	// hold a card number, so a plain hash would not do.
 	RequestHash []byte
 	Completed   bool
-	// LockedUntil bounds an in-flight claim: a request that died without
-	// completing frees the key for a retry after it.
-	LockedUntil    time.Time
+	// LockedUntil bounds an in-flight claim that has reserved nothing: a
+	// request that died before reserving frees the key for a retry after
+	// it. Once bound, the key follows its operation instead.
+	LockedUntil time.Time
+	// Point is how far the first request got (RecoveryStarted while it has
+	// reserved nothing); PaymentID and OperationID are what it reserved.
+	Point          RecoveryPoint
+	PaymentID      string
+	OperationID    string
 	ResponseStatus int
 	ResponseBody   []byte
 	CreatedAt      time.Time
+}
+
+// RecoveryPoint is how far the first request of an Idempotency-Key got.
+type RecoveryPoint string
+
+const (
+	// RecoveryStarted: claimed; nothing reserved yet. A retry after the
+	// claim's lock may run the request again: nothing was sent.
+	RecoveryStarted RecoveryPoint = "started"
+	// RecoveryReserved: the request reserved PaymentID/OperationID (in the
+	// same transaction). A retry answers from them once they settle and
+	// never calls the gateway again.
+	RecoveryReserved RecoveryPoint = "reserved"
+	// RecoverySettled: the request settled its operation (in the same
+	// transaction); only storing its response may be missing.
+	RecoverySettled RecoveryPoint = "settled"
+)
+
+// IdempotencyMark moves an in-flight key to Point inside another write
+// transaction: the reserve (RecoveryReserved, with the ids; if the claim
+// Token no longer holds the key the whole transaction fails with
+// ErrIdempotencyClaimLost, so nothing is reserved) or the settle
+// (RecoverySettled; a key taken over meanwhile, or never bound, is left
+// alone and the settle goes on).
+type IdempotencyMark struct {
+	AccountID   string
+	Key         string
+	Token       string
+	Point       RecoveryPoint
+	PaymentID   string
+	OperationID string
 }
 
 // DataKey is one version of an account's data-encryption key for one
@@ -174,16 +222,23 @@ type PaymentMethodStore interface {
 
 // IdempotencyStore keeps Idempotency-Key records.
 type IdempotencyStore interface {
-	// ClaimIdempotencyKey inserts rec as in flight. If the key exists and is
-	// completed, or in flight with LockedUntil after rec.CreatedAt, it
-	// returns the existing record and claimed false, writing nothing. An
-	// existing in-flight record whose lock has passed is taken over (its
-	// request died): rec replaces it and claimed is true. existing is nil
-	// whenever claimed is true.
+	// ClaimIdempotencyKey inserts rec (Point RecoveryStarted) as in
+	// flight. If the key exists it returns the existing record and claimed
+	// false, writing nothing — unless it is in flight at RecoveryStarted
+	// with LockedUntil not after rec.CreatedAt (its request died before
+	// reserving anything): then rec replaces it and claimed is true.
+	// existing is nil whenever claimed is true.
 	ClaimIdempotencyKey(ctx context.Context, rec *IdempotencyRecord) (existing *IdempotencyRecord, claimed bool, err error)
-	// CompleteIdempotencyKey stores the response of the claimed key and marks
-	// it completed. ErrNotFound if the account has no such key.
-	CompleteIdempotencyKey(ctx context.Context, accountID, key string, status int, body []byte) error
+	// TakeOverIdempotencyKey gives the in-flight key a new claim token
+	// (and lock deadline), by compare-and-set on its current token: a
+	// retry recovering a request that died after reserving. ErrConflict if
+	// the key is completed or holds another token now.
+	TakeOverIdempotencyKey(ctx context.Context, accountID, key, token, newToken string, lockedUntil time.Time) error
+	// CompleteIdempotencyKey stores the response of the key's request and
+	// marks it completed, if token still holds it. ErrIdempotencyClaimLost
+	// if another claim took the key over (its answer is the one kept);
+	// ErrNotFound if the account has no such key.
+	CompleteIdempotencyKey(ctx context.Context, accountID, key, token string, status int, body []byte) error
 	// PurgeIdempotencyKeys deletes records created before before and returns
 	// how many it deleted.
 	PurgeIdempotencyKeys(ctx context.Context, before time.Time) (int, error)
@@ -265,13 +320,16 @@ type PaymentChange struct {
 	// must belong to the payment.
 	Operations []*Operation
 	Events     []*Event
+	// Idempotency, when set, marks the request's Idempotency-Key in the
+	// same transaction (see IdempotencyMark).
+	Idempotency *IdempotencyMark
 }
 
 // PaymentStore keeps payments and their operations.
 type PaymentStore interface {
 	// CreatePayment inserts p, its operations (p.Operations) and events,
-	// atomically.
-	CreatePayment(ctx context.Context, p *Payment, evs []*Event) error
+	// and applies mark (which may be nil), atomically.
+	CreatePayment(ctx context.Context, p *Payment, evs []*Event, mark *IdempotencyMark) error
 	// Payment returns the account's payment id with its operations (oldest
 	// first), or ErrNotFound.
 	Payment(ctx context.Context, accountID, id string) (*Payment, error)
@@ -293,12 +351,15 @@ type PaymentStore interface {
 	// payment returned is the one stored.
 	UpdatePayment(ctx context.Context, accountID, id string, fn func(*Payment) (*PaymentChange, error)) (*Payment, error)
 	// CreateOperation inserts an operation outside any payment (a
-	// verification; PaymentID empty) with its event (which may be nil).
-	CreateOperation(ctx context.Context, op *Operation, ev *Event) error
+	// verification; PaymentID empty) with its event (which may be nil),
+	// and applies mark (which may be nil), atomically.
+	CreateOperation(ctx context.Context, op *Operation, ev *Event, mark *IdempotencyMark) error
 	// UpdateOperation is the read-modify-write of an operation outside any
-	// payment, as UpdatePayment; fn's event may be nil. An operation of a
-	// payment is an error (it changes only through UpdatePayment).
-	UpdateOperation(ctx context.Context, accountID, id string, fn func(*Operation) (*Event, error)) (*Operation, error)
+	// payment, as UpdatePayment; fn's event may be nil, and mark (which
+	// may be nil) is applied in the same transaction when fn succeeds. An
+	// operation of a payment is an error (it changes only through
+	// UpdatePayment).
+	UpdateOperation(ctx context.Context, accountID, id string, mark *IdempotencyMark, fn func(*Operation) (*Event, error)) (*Operation, error)
 	// Operation returns the account's operation id, or ErrNotFound.
 	Operation(ctx context.Context, accountID, id string) (*Operation, error)
 	// Operations lists the account's operations (of payments and outside

@@ -32,6 +32,7 @@ type errorObject struct {
 // render is the native API's api.ErrorRenderer.
 func (s *server) render(w http.ResponseWriter, r *http.Request, err error) {
 	status, e := api.Resolve(s.log, r, err)
+	api.SetRetryAfter(w, err)
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="kassa"`)
 	}

@@ -116,8 +116,8 @@ func (s *server) capturePayment(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	id := r.PathValue("id")
-	pay, err := s.eng.Capture(r.Context(), p, id, req.Amount)
-	return paymentResult(w, pay, err, id)
+	pay, op, err := s.eng.Capture(r.Context(), p, id, req.Amount)
+	return followUpResult(w, pay, op, err, id)
 }
 
 // voidRequest is the optional body of POST /v1/payments/{id}/void: an
@@ -133,8 +133,8 @@ func (s *server) voidPayment(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	id := r.PathValue("id")
-	pay, err := s.eng.Void(r.Context(), p, id)
-	return paymentResult(w, pay, err, id)
+	pay, op, err := s.eng.Void(r.Context(), p, id)
+	return followUpResult(w, pay, op, err, id)
 }
 
 // refundRequest is the optional body of POST /v1/payments/{id}/refunds.
@@ -154,8 +154,19 @@ func (s *server) refundPayment(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	id := r.PathValue("id")
-	pay, err := s.eng.Refund(r.Context(), p, id, req.Amount, req.Reason)
-	return paymentResult(w, pay, err, id)
+	pay, op, err := s.eng.Refund(r.Context(), p, id, req.Amount, req.Reason)
+	return followUpResult(w, pay, op, err, id)
+}
+
+// followUpResult answers a capture, void or refund of the payment id: the
+// payment, with the operation this request made beside its list.
+func followUpResult(w http.ResponseWriter, pay *payment.Payment, op *payment.Operation, err error, id string) error {
+	if err != nil {
+		return notFoundAs(err, "payment", id)
+	}
+	o := engine.PaymentObjectOf(pay)
+	o.Operation = engine.OperationObjectOf(op)
+	return api.JSON(w, http.StatusOK, o)
 }
 
 // paymentResult answers an operation on the payment id.

@@ -340,7 +340,7 @@ func TestTranscriptOfNothing(t *testing.T) {
 	now := f.clock.Now()
 	op := &payment.Operation{ID: payment.NewID(payment.PrefixOperation), AccountID: a.Account.ID, PaymentMethodID: pm, GatewayID: gw,
 		CredentialVersion: 1, Kind: payment.OpVerify, Outcome: payment.OutcomePending, CreatedAt: now, UpdatedAt: now}
-	if err := f.store.CreateOperation(context.Background(), op, nil); err != nil {
+	if err := f.store.CreateOperation(context.Background(), op, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	res := f.get(t, "/v1/operations/"+op.ID+"/transcript", a.SecretKey)

@@ -229,6 +229,7 @@ func errorsNode(items []errorItem) *node {
 // render is the dialect's api.ErrorRenderer.
 func (s *server) render(w http.ResponseWriter, r *http.Request, err error) {
 	se := s.translate(r, err)
+	api.SetRetryAfter(w, err)
 	if se.status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Basic realm="Spreedly"`)
 	}

@@ -489,20 +489,21 @@ func (c *call) followUp(action engine.Action) error {
 	if hasAmount {
 		amt = &amount
 	}
-	var pay *payment.Payment
+	// The answer is the operation this request made: others may have been
+	// added to the payment meanwhile.
+	var made *payment.Operation
 	switch action {
 	case engine.ActionCapture:
-		pay, err = c.server.eng.Capture(ctx, c.p, op.PaymentID, amt)
+		_, made, err = c.server.eng.Capture(ctx, c.p, op.PaymentID, amt)
 	case engine.ActionVoid:
-		pay, err = c.server.eng.Void(ctx, c.p, op.PaymentID)
+		_, made, err = c.server.eng.Void(ctx, c.p, op.PaymentID)
 	default:
-		pay, err = c.server.eng.Refund(ctx, c.p, op.PaymentID, amt, "")
+		_, made, err = c.server.eng.Refund(ctx, c.p, op.PaymentID, amt, "")
 	}
 	if err != nil {
 		return err
 	}
-	newest := pay.Operations[len(pay.Operations)-1]
-	t, err := c.loadContext(newest)
+	t, err := c.loadContext(made)
 	if err != nil {
 		return err
 	}

@@ -6,19 +6,22 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/kassapay/kassa/internal/payment"
 )
 
-const idempotencyColumns = `account_id, key, method, path, request_hash, completed, locked_until,
-	response_status, response_body, created_at`
+const idempotencyColumns = `account_id, key, token, method, path, request_hash, completed, locked_until,
+	point, payment_id, operation_id, response_status, response_body, created_at`
 
 func scanIdempotencyRecord(row pgx.Row) (*payment.IdempotencyRecord, error) {
 	var r payment.IdempotencyRecord
-	if err := row.Scan(&r.AccountID, &r.Key, &r.Method, &r.Path, &r.RequestHash, &r.Completed, &r.LockedUntil,
-		&r.ResponseStatus, &r.ResponseBody, &r.CreatedAt); err != nil {
+	var point string
+	if err := row.Scan(&r.AccountID, &r.Key, &r.Token, &r.Method, &r.Path, &r.RequestHash, &r.Completed, &r.LockedUntil,
+		&point, &r.PaymentID, &r.OperationID, &r.ResponseStatus, &r.ResponseBody, &r.CreatedAt); err != nil {
 		return nil, err
 	}
+	r.Point = payment.RecoveryPoint(point)
 	r.LockedUntil = utc(r.LockedUntil)
 	r.CreatedAt = utc(r.CreatedAt)
 	return &r, nil
@@ -29,24 +32,25 @@ func scanIdempotencyRecord(row pgx.Row) (*payment.IdempotencyRecord, error) {
 // moment).
 const claimAttempts = 5
 
-// ClaimIdempotencyKey inserts rec as in flight, unless the key is completed
-// or still locked by another request. One INSERT … ON CONFLICT DO UPDATE …
-// WHERE decides atomically: concurrent claims of one key wait on the row
-// and then see the winner's lock.
+// ClaimIdempotencyKey inserts rec as in flight, unless the key exists and
+// is completed, bound to what its request reserved, or still locked. One
+// INSERT … ON CONFLICT DO UPDATE … WHERE decides atomically: concurrent
+// claims of one key wait on the row and then see the winner's lock.
 func (s *Store) ClaimIdempotencyKey(ctx context.Context, rec *payment.IdempotencyRecord) (*payment.IdempotencyRecord, bool, error) {
 	for range claimAttempts {
 		var existing *payment.IdempotencyRecord
 		claimed := false
 		err := s.withConn(ctx, func(q querier) error {
 			err := q.QueryRow(ctx, `INSERT INTO idempotency_keys AS k (`+idempotencyColumns+`)
-				VALUES ($1, $2, $3, $4, $5, false, $6, 0, NULL, $7)
+				VALUES ($1, $2, $3, $4, $5, $6, false, $7, 'started', '', '', 0, NULL, $8)
 				ON CONFLICT (account_id, key) DO UPDATE SET
-					method = EXCLUDED.method, path = EXCLUDED.path, request_hash = EXCLUDED.request_hash,
-					completed = false, locked_until = EXCLUDED.locked_until,
+					token = EXCLUDED.token, method = EXCLUDED.method, path = EXCLUDED.path,
+					request_hash = EXCLUDED.request_hash, completed = false, locked_until = EXCLUDED.locked_until,
+					point = 'started', payment_id = '', operation_id = '',
 					response_status = 0, response_body = NULL, created_at = EXCLUDED.created_at
-				WHERE NOT k.completed AND k.locked_until <= EXCLUDED.created_at
+				WHERE NOT k.completed AND k.point = 'started' AND k.locked_until <= EXCLUDED.created_at
 				RETURNING true`,
-				rec.AccountID, rec.Key, rec.Method, rec.Path, rec.RequestHash, ts(rec.LockedUntil), ts(rec.CreatedAt)).Scan(&claimed)
+				rec.AccountID, rec.Key, rec.Token, rec.Method, rec.Path, rec.RequestHash, ts(rec.LockedUntil), ts(rec.CreatedAt)).Scan(&claimed)
 			if err == nil || !errors.Is(err, pgx.ErrNoRows) {
 				return translate(err, rec.AccountID)
 			}
@@ -70,23 +74,71 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, rec *payment.Idempotenc
 	return nil, false, payment.Conflict(payment.CodeIdempotencyInUse, "The idempotency key is being claimed and purged repeatedly; retry the request.")
 }
 
-// CompleteIdempotencyKey stores the response of the key's request.
-// ErrNotFound if the account has no such key.
-func (s *Store) CompleteIdempotencyKey(ctx context.Context, accountID, key string, status int, body []byte) error {
+// TakeOverIdempotencyKey swaps the in-flight key's token, if it still holds
+// token.
+func (s *Store) TakeOverIdempotencyKey(ctx context.Context, accountID, key, token, newToken string, lockedUntil time.Time) error {
 	var n int64
 	err := s.withConn(ctx, func(q querier) error {
-		tag, err := q.Exec(ctx, `UPDATE idempotency_keys SET completed = true, response_status = $3, response_body = $4
-			WHERE account_id = $1 AND key = $2`, accountID, key, status, body)
+		tag, err := q.Exec(ctx, `UPDATE idempotency_keys SET token = $5, locked_until = $4
+			WHERE account_id = $1 AND key = $2 AND token = $3 AND NOT completed`, accountID, key, token, ts(lockedUntil), newToken)
 		n = tag.RowsAffected()
 		return err
 	})
 	if err != nil {
-		return fail("complete idempotency key", err)
+		return fail("take over idempotency key", err)
 	}
 	if n == 0 {
-		return payment.NotFound("idempotency_key", key)
+		return payment.Conflict(payment.CodeIdempotencyInUse, "Another request took this Idempotency-Key over first.")
 	}
 	return nil
+}
+
+// CompleteIdempotencyKey stores the response of the key's request, if
+// token still holds the key.
+func (s *Store) CompleteIdempotencyKey(ctx context.Context, accountID, key, token string, status int, body []byte) error {
+	var done, exists bool
+	err := s.withConn(ctx, func(q querier) error {
+		// One statement: whether this claim completed the key, and whether
+		// the key exists at all.
+		return q.QueryRow(ctx, `WITH u AS (
+				UPDATE idempotency_keys SET completed = true, response_status = $4, response_body = $5
+				WHERE account_id = $1 AND key = $2 AND token = $3 AND NOT completed
+				RETURNING 1)
+			SELECT EXISTS (SELECT 1 FROM u), EXISTS (SELECT 1 FROM idempotency_keys WHERE account_id = $1 AND key = $2)`,
+			accountID, key, token, status, body).Scan(&done, &exists)
+	})
+	switch {
+	case err != nil:
+		return fail("complete idempotency key", err)
+	case done:
+		return nil
+	case !exists:
+		return payment.NotFound("idempotency_key", key)
+	}
+	return payment.ErrIdempotencyClaimLost
+}
+
+// queueMark queues mark into b (see payment.IdempotencyMark). A reserving
+// mark whose claim was taken over fails b with ErrIdempotencyClaimLost, so
+// b must run in a transaction that its failure rolls back.
+func queueMark(b *pgx.Batch, mark *payment.IdempotencyMark) {
+	if mark == nil {
+		return
+	}
+	if mark.Point == payment.RecoveryReserved {
+		b.Queue(`UPDATE idempotency_keys SET point = 'reserved', payment_id = $4, operation_id = $5
+			WHERE account_id = $1 AND key = $2 AND token = $3 AND NOT completed AND point = 'started'`,
+			mark.AccountID, mark.Key, mark.Token, mark.PaymentID, mark.OperationID).Exec(func(tag pgconn.CommandTag) error {
+			if tag.RowsAffected() == 0 {
+				return payment.ErrIdempotencyClaimLost
+			}
+			return nil
+		})
+		return
+	}
+	b.Queue(`UPDATE idempotency_keys SET point = $4
+		WHERE account_id = $1 AND key = $2 AND token = $3 AND NOT completed AND point = 'reserved'`,
+		mark.AccountID, mark.Key, mark.Token, string(mark.Point))
 }
 
 // PurgeIdempotencyKeys deletes the records created before before.
@@ -98,4 +150,14 @@ func (s *Store) PurgeIdempotencyKeys(ctx context.Context, before time.Time) (int
 		return err
 	})
 	return int(n), fail("purge idempotency keys", err)
+}
+
+// markIdempotencyKey applies mark inside tx, as queueMark.
+func markIdempotencyKey(ctx context.Context, tx pgx.Tx, mark *payment.IdempotencyMark) error {
+	if mark == nil {
+		return nil
+	}
+	b := &pgx.Batch{}
+	queueMark(b, mark)
+	return tx.SendBatch(ctx, b).Close()
 }

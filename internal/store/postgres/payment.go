@@ -292,7 +292,7 @@ func (s *Store) readTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 }
 
 // CreatePayment inserts p, its operations and evs in one transaction.
-func (s *Store) CreatePayment(ctx context.Context, p *payment.Payment, evs []*payment.Event) error {
+func (s *Store) CreatePayment(ctx context.Context, p *payment.Payment, evs []*payment.Event, mark *payment.IdempotencyMark) error {
 	for _, op := range p.Operations {
 		if err := store.CheckOperationOwner(p.AccountID, p.ID, op); err != nil {
 			return err
@@ -303,8 +303,12 @@ func (s *Store) CreatePayment(ctx context.Context, p *payment.Payment, evs []*pa
 			return err
 		}
 	}
-	// One round trip, and one (implicit) transaction.
+	// One round trip, and one (implicit) transaction — two round trips
+	// with a mark, whose check must be able to roll the batch back.
 	b := &pgx.Batch{}
+	if mark != nil {
+		b.BeginTx(pgx.TxOptions{})
+	}
 	if err := queueInsertPayment(b, p); err != nil {
 		return fail("create payment", err)
 	}
@@ -314,7 +318,11 @@ func (s *Store) CreatePayment(ctx context.Context, p *payment.Payment, evs []*pa
 	for _, ev := range evs {
 		queueEvent(b, ev)
 	}
-	return fail("create payment", translate(s.sendBatch(ctx, b), p.AccountID))
+	if mark == nil {
+		return fail("create payment", translate(s.sendBatch(ctx, b), p.AccountID))
+	}
+	queueMark(b, mark)
+	return fail("create payment", translate(s.inBatchTx(ctx, b, func(pgx.Tx) error { return nil }), p.AccountID))
 }
 
 // Payment returns the account's payment id with its operations, read in
@@ -428,6 +436,7 @@ func (s *Store) UpdatePayment(ctx context.Context, accountID, id string, fn func
 		for _, ev := range change.Events {
 			queueEvent(write, ev)
 		}
+		queueMark(write, change.Idempotency)
 		// Read back what was stored: times as the store keeps them, the
 		// operations in order, JSON as it comes back.
 		queuePayment(write, accountID, id, "", &stored)
@@ -443,7 +452,7 @@ func (s *Store) UpdatePayment(ctx context.Context, accountID, id string, fn func
 }
 
 // CreateOperation inserts an operation outside any payment, and ev.
-func (s *Store) CreateOperation(ctx context.Context, op *payment.Operation, ev *payment.Event) error {
+func (s *Store) CreateOperation(ctx context.Context, op *payment.Operation, ev *payment.Event, mark *payment.IdempotencyMark) error {
 	if op == nil {
 		return errors.New("postgres: create operation: nil operation")
 	}
@@ -460,9 +469,11 @@ func (s *Store) CreateOperation(ctx context.Context, op *payment.Operation, ev *
 			return err
 		}
 		if ev != nil {
-			return insertEvent(ctx, tx, ev)
+			if err := insertEvent(ctx, tx, ev); err != nil {
+				return err
+			}
 		}
-		return nil
+		return markIdempotencyKey(ctx, tx, mark)
 	})
 	return fail("create operation", err)
 }
@@ -543,7 +554,8 @@ func (s *Store) Operations(ctx context.Context, accountID string, f payment.Oper
 // runs fn on it and writes back its mutable fields and fn's event. An
 // operation of a payment is changed through UpdatePayment only, under the
 // payment's lock.
-func (s *Store) UpdateOperation(ctx context.Context, accountID, id string, fn func(*payment.Operation) (*payment.Event, error)) (*payment.Operation, error) {
+func (s *Store) UpdateOperation(ctx context.Context, accountID, id string, mark *payment.IdempotencyMark,
+	fn func(*payment.Operation) (*payment.Event, error)) (*payment.Operation, error) {
 	var op *payment.Operation
 	var fnErr error
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
@@ -575,6 +587,9 @@ func (s *Store) UpdateOperation(ctx context.Context, accountID, id string, fn fu
 			if err := insertEvent(ctx, tx, ev); err != nil {
 				return err
 			}
+		}
+		if err := markIdempotencyKey(ctx, tx, mark); err != nil {
+			return err
 		}
 		op, err = operation(ctx, tx, accountID, id, "")
 		return err

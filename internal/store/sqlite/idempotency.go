@@ -9,24 +9,26 @@ import (
 	"github.com/kassapay/kassa/internal/payment"
 )
 
-const idempotencyColumns = `account_id, key, method, path, request_hash, completed, locked_until,
-	response_status, response_body, created_at`
+const idempotencyColumns = `account_id, key, token, method, path, request_hash, completed, locked_until,
+	point, payment_id, operation_id, response_status, response_body, created_at`
 
 func scanIdempotencyRecord(sc scanner) (*payment.IdempotencyRecord, error) {
 	var r payment.IdempotencyRecord
 	var locked, created int64
-	if err := sc.Scan(&r.AccountID, &r.Key, &r.Method, &r.Path, &r.RequestHash, &r.Completed, &locked,
-		&r.ResponseStatus, &r.ResponseBody, &created); err != nil {
+	var point string
+	if err := sc.Scan(&r.AccountID, &r.Key, &r.Token, &r.Method, &r.Path, &r.RequestHash, &r.Completed, &locked,
+		&point, &r.PaymentID, &r.OperationID, &r.ResponseStatus, &r.ResponseBody, &created); err != nil {
 		return nil, err
 	}
+	r.Point = payment.RecoveryPoint(point)
 	r.LockedUntil = fromMicros(locked)
 	r.CreatedAt = fromMicros(created)
 	return &r, nil
 }
 
-// ClaimIdempotencyKey inserts rec as in flight, unless the key is completed
-// or still locked by another request. The writer's IMMEDIATE transaction
-// makes the check and the write one step.
+// ClaimIdempotencyKey inserts rec as in flight, unless the key exists and
+// is completed, bound to what its request reserved, or still locked. The
+// writer's IMMEDIATE transaction makes the check and the write one step.
 func (s *Store) ClaimIdempotencyKey(ctx context.Context, rec *payment.IdempotencyRecord) (*payment.IdempotencyRecord, bool, error) {
 	var existing *payment.IdempotencyRecord
 	err := s.write(ctx, func(tx *sql.Tx) error {
@@ -36,18 +38,20 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, rec *payment.Idempotenc
 		case errors.Is(err, sql.ErrNoRows):
 		case err != nil:
 			return err
-		case r.Completed || r.LockedUntil.After(rec.CreatedAt):
+		case r.Completed || r.Point != payment.RecoveryStarted || r.LockedUntil.After(rec.CreatedAt):
 			existing = r
 			return nil
 		}
-		// New, or taken over from a request that died: rec replaces it.
+		// New, or taken over from a request that died before reserving
+		// anything: rec replaces it.
 		_, err = tx.ExecContext(ctx, `INSERT INTO idempotency_keys (`+idempotencyColumns+`)
-			VALUES (?, ?, ?, ?, ?, 0, ?, 0, NULL, ?)
+			VALUES (?, ?, ?, ?, ?, ?, 0, ?, 'started', '', '', 0, NULL, ?)
 			ON CONFLICT (account_id, key) DO UPDATE SET
-				method = excluded.method, path = excluded.path, request_hash = excluded.request_hash,
-				completed = 0, locked_until = excluded.locked_until,
+				token = excluded.token, method = excluded.method, path = excluded.path,
+				request_hash = excluded.request_hash, completed = 0, locked_until = excluded.locked_until,
+				point = 'started', payment_id = '', operation_id = '',
 				response_status = 0, response_body = NULL, created_at = excluded.created_at`,
-			rec.AccountID, rec.Key, rec.Method, rec.Path, rec.RequestHash, micros(rec.LockedUntil), micros(rec.CreatedAt))
+			rec.AccountID, rec.Key, rec.Token, rec.Method, rec.Path, rec.RequestHash, micros(rec.LockedUntil), micros(rec.CreatedAt))
 		return translate(err, rec.AccountID)
 	})
 	if err != nil {
@@ -59,20 +63,69 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, rec *payment.Idempotenc
 	return nil, true, nil
 }
 
-// CompleteIdempotencyKey stores the response of the key's request.
-// ErrNotFound if the account has no such key.
-func (s *Store) CompleteIdempotencyKey(ctx context.Context, accountID, key string, status int, body []byte) error {
+// TakeOverIdempotencyKey swaps the in-flight key's token, if it still holds
+// token.
+func (s *Store) TakeOverIdempotencyKey(ctx context.Context, accountID, key, token, newToken string, lockedUntil time.Time) error {
+	res, err := s.writer.ExecContext(ctx, `UPDATE idempotency_keys SET token = ?, locked_until = ?
+		WHERE account_id = ? AND key = ? AND token = ? AND completed = 0`, newToken, micros(lockedUntil), accountID, key, token)
+	if err != nil {
+		return fail("take over idempotency key", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fail("take over idempotency key", err)
+	} else if n == 0 {
+		return payment.Conflict(payment.CodeIdempotencyInUse, "Another request took this Idempotency-Key over first.")
+	}
+	return nil
+}
+
+// CompleteIdempotencyKey stores the response of the key's request, if
+// token still holds the key.
+func (s *Store) CompleteIdempotencyKey(ctx context.Context, accountID, key, token string, status int, body []byte) error {
 	res, err := s.writer.ExecContext(ctx, `UPDATE idempotency_keys SET completed = 1, response_status = ?, response_body = ?
-		WHERE account_id = ? AND key = ?`, status, body, accountID, key)
+		WHERE account_id = ? AND key = ? AND token = ? AND completed = 0`, status, body, accountID, key, token)
 	if err != nil {
 		return fail("complete idempotency key", err)
 	}
 	if n, err := res.RowsAffected(); err != nil {
 		return fail("complete idempotency key", err)
 	} else if n == 0 {
-		return payment.NotFound("idempotency_key", key)
+		var one int
+		err := s.reader.QueryRowContext(ctx, `SELECT 1 FROM idempotency_keys WHERE account_id = ? AND key = ?`, accountID, key).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return payment.NotFound("idempotency_key", key)
+		}
+		if err != nil {
+			return fail("complete idempotency key", err)
+		}
+		return payment.ErrIdempotencyClaimLost
 	}
 	return nil
+}
+
+// markIdempotencyKey applies mark inside tx (see payment.IdempotencyMark).
+func markIdempotencyKey(ctx context.Context, tx *sql.Tx, mark *payment.IdempotencyMark) error {
+	if mark == nil {
+		return nil
+	}
+	if mark.Point == payment.RecoveryReserved {
+		res, err := tx.ExecContext(ctx, `UPDATE idempotency_keys SET point = 'reserved', payment_id = ?, operation_id = ?
+			WHERE account_id = ? AND key = ? AND token = ? AND completed = 0 AND point = 'started'`,
+			mark.PaymentID, mark.OperationID, mark.AccountID, mark.Key, mark.Token)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return payment.ErrIdempotencyClaimLost
+		}
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE idempotency_keys SET point = ?
+		WHERE account_id = ? AND key = ? AND token = ? AND completed = 0 AND point = 'reserved'`,
+		string(mark.Point), mark.AccountID, mark.Key, mark.Token)
+	return err
 }
 
 // PurgeIdempotencyKeys deletes the records created before before.

@@ -234,7 +234,7 @@ func loadOperations(ctx context.Context, q querier, accountID string, ps []*paym
 }
 
 // CreatePayment inserts p, its operations and evs in one transaction.
-func (s *Store) CreatePayment(ctx context.Context, p *payment.Payment, evs []*payment.Event) error {
+func (s *Store) CreatePayment(ctx context.Context, p *payment.Payment, evs []*payment.Event, mark *payment.IdempotencyMark) error {
 	for _, op := range p.Operations {
 		if err := store.CheckOperationOwner(p.AccountID, p.ID, op); err != nil {
 			return err
@@ -259,7 +259,7 @@ func (s *Store) CreatePayment(ctx context.Context, p *payment.Payment, evs []*pa
 				return err
 			}
 		}
-		return nil
+		return markIdempotencyKey(ctx, tx, mark)
 	})
 	return fail("create payment", err)
 }
@@ -371,6 +371,9 @@ func (s *Store) UpdatePayment(ctx context.Context, accountID, id string, fn func
 				return err
 			}
 		}
+		if err := markIdempotencyKey(ctx, tx, change.Idempotency); err != nil {
+			return err
+		}
 		// Read back what was stored: times as the store keeps them, the
 		// operations in order.
 		p, err = paymentByID(ctx, tx, accountID, id)
@@ -386,7 +389,7 @@ func (s *Store) UpdatePayment(ctx context.Context, accountID, id string, fn func
 }
 
 // CreateOperation inserts an operation outside any payment, and ev.
-func (s *Store) CreateOperation(ctx context.Context, op *payment.Operation, ev *payment.Event) error {
+func (s *Store) CreateOperation(ctx context.Context, op *payment.Operation, ev *payment.Event, mark *payment.IdempotencyMark) error {
 	if op == nil {
 		return errors.New("sqlite: create operation: nil operation")
 	}
@@ -403,9 +406,11 @@ func (s *Store) CreateOperation(ctx context.Context, op *payment.Operation, ev *
 			return err
 		}
 		if ev != nil {
-			return insertEvent(ctx, tx, ev)
+			if err := insertEvent(ctx, tx, ev); err != nil {
+				return err
+			}
 		}
-		return nil
+		return markIdempotencyKey(ctx, tx, mark)
 	})
 	return fail("create operation", err)
 }
@@ -480,7 +485,8 @@ func (s *Store) Operations(ctx context.Context, accountID string, f payment.Oper
 // writer transaction and writes back its mutable fields and fn's event.
 // An operation of a payment is changed through UpdatePayment only, under
 // the payment's lock.
-func (s *Store) UpdateOperation(ctx context.Context, accountID, id string, fn func(*payment.Operation) (*payment.Event, error)) (*payment.Operation, error) {
+func (s *Store) UpdateOperation(ctx context.Context, accountID, id string, mark *payment.IdempotencyMark,
+	fn func(*payment.Operation) (*payment.Event, error)) (*payment.Operation, error) {
 	var op *payment.Operation
 	var fnErr error
 	err := s.write(ctx, func(tx *sql.Tx) error {
@@ -510,6 +516,9 @@ func (s *Store) UpdateOperation(ctx context.Context, accountID, id string, fn fu
 			if err := insertEvent(ctx, tx, ev); err != nil {
 				return err
 			}
+		}
+		if err := markIdempotencyKey(ctx, tx, mark); err != nil {
+			return err
 		}
 		op, err = operation(ctx, tx, accountID, id)
 		return err

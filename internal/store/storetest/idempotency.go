@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -14,6 +15,8 @@ func newIdem(accountID, key string, created time.Time) *payment.IdempotencyRecor
 	return &payment.IdempotencyRecord{
 		AccountID:   accountID,
 		Key:         key,
+		Token:       payment.RandomString(16),
+		Point:       payment.RecoveryStarted,
 		Method:      "POST",
 		Path:        "/v1/payment_methods",
 		RequestHash: []byte("mac:" + payment.RandomString(16)),
@@ -68,7 +71,7 @@ func testIdempotency(t *testing.T, s payment.Store) {
 	mustClaim(t, s, newIdem(b.ID, "key-1", t0))
 
 	body := []byte(`{"id":"pm_123"}`)
-	if err := s.CompleteIdempotencyKey(ctx, a.ID, "key-1", 201, body); err != nil {
+	if err := s.CompleteIdempotencyKey(ctx, a.ID, "key-1", first.Token, 201, body); err != nil {
 		t.Fatalf("CompleteIdempotencyKey: %v", err)
 	}
 	done := *first
@@ -80,13 +83,14 @@ func testIdempotency(t *testing.T, s payment.Store) {
 	mustNotClaim(t, s, newIdem(a.ID, "key-1", t0.Add(48*time.Hour)), &done)
 
 	wantNotFound(t, "CompleteIdempotencyKey of an unknown key",
-		s.CompleteIdempotencyKey(ctx, a.ID, "key-unknown", 200, nil))
+		s.CompleteIdempotencyKey(ctx, a.ID, "key-unknown", first.Token, 200, nil))
 	wantNotFound(t, "CompleteIdempotencyKey of another account's key",
-		s.CompleteIdempotencyKey(ctx, "T00000000", "key-1", 200, nil))
+		s.CompleteIdempotencyKey(ctx, "T00000000", "key-1", first.Token, 200, nil))
 
 	// An empty response body is a response too.
-	mustClaim(t, s, newIdem(a.ID, "key-2", t0))
-	if err := s.CompleteIdempotencyKey(ctx, a.ID, "key-2", 204, nil); err != nil {
+	k2 := newIdem(a.ID, "key-2", t0)
+	mustClaim(t, s, k2)
+	if err := s.CompleteIdempotencyKey(ctx, a.ID, "key-2", k2.Token, 204, nil); err != nil {
 		t.Fatal(err)
 	}
 	existing, _ := claim(t, s, newIdem(a.ID, "key-2", t0.Add(time.Hour)))
@@ -120,8 +124,9 @@ func testIdempotencyPurge(t *testing.T, s payment.Store) {
 	ctx := context.Background()
 	a, b := newAccount(t, s), newAccount(t, s)
 
-	mustClaim(t, s, newIdem(a.ID, "key", t0))
-	if err := s.CompleteIdempotencyKey(ctx, a.ID, "key", 200, []byte("{}")); err != nil {
+	k := newIdem(a.ID, "key", t0)
+	mustClaim(t, s, k)
+	if err := s.CompleteIdempotencyKey(ctx, a.ID, "key", k.Token, 200, []byte("{}")); err != nil {
 		t.Fatal(err)
 	}
 
@@ -194,5 +199,137 @@ func testIdempotencyConcurrent(t *testing.T, s payment.Store) {
 	}
 	for _, r := range losers {
 		equal(t, "record seen by a losing claim", r.existing, recs[winner])
+	}
+}
+
+// testIdempotencyRecovery checks recovery points: a key bound to what its
+// request reserved, in the reserving transaction, is never taken over by
+// its lock's end; a reservation under a claim that was taken over is
+// refused and rolls back; completion and the settled mark go by token.
+func testIdempotencyRecovery(t *testing.T, s payment.Store) {
+	ctx := context.Background()
+	a := newAccount(t, s)
+
+	// Reserving under the claim binds the key to the payment, atomically.
+	rec := newIdem(a.ID, "pay-1", t0)
+	mustClaim(t, s, rec)
+	p := newPayment(a.ID, t0)
+	p.Operations[0].Outcome = payment.OutcomePending
+	mark := &payment.IdempotencyMark{AccountID: a.ID, Key: rec.Key, Token: rec.Token, Point: payment.RecoveryReserved,
+		PaymentID: p.ID, OperationID: p.Operations[0].ID}
+	if err := s.CreatePayment(ctx, p, nil, mark); err != nil {
+		t.Fatalf("CreatePayment with a mark: %v", err)
+	}
+	bound := *rec
+	bound.Point, bound.PaymentID, bound.OperationID = payment.RecoveryReserved, p.ID, p.Operations[0].ID
+	// Long after its lock, a bound key is still not taken over: the retry
+	// must answer from the payment, never run again.
+	mustNotClaim(t, s, newIdem(a.ID, "pay-1", t0.Add(time.Hour)), &bound)
+
+	// A second reservation under the same claim is refused: one key, one
+	// reservation.
+	again := newPayment(a.ID, t0)
+	if err := s.CreatePayment(ctx, again, nil, mark); !errors.Is(err, payment.ErrIdempotencyClaimLost) {
+		t.Errorf("second reservation under one claim: err = %v, want ErrIdempotencyClaimLost", err)
+	}
+	wantNotFound(t, "the refused reservation's payment", func() error { _, err := s.Payment(ctx, a.ID, again.ID); return err }())
+
+	// Settling marks the key in the settle's transaction.
+	settleMark := &payment.IdempotencyMark{AccountID: a.ID, Key: rec.Key, Token: rec.Token, Point: payment.RecoverySettled}
+	if _, err := s.UpdatePayment(ctx, a.ID, p.ID, func(q *payment.Payment) (*payment.PaymentChange, error) {
+		q.Operations[0].Outcome = payment.OutcomeSucceeded
+		return &payment.PaymentChange{Operations: q.Operations[:1], Idempotency: settleMark}, nil
+	}); err != nil {
+		t.Fatalf("UpdatePayment with a settle mark: %v", err)
+	}
+	settled := bound
+	settled.Point = payment.RecoverySettled
+	mustNotClaim(t, s, newIdem(a.ID, "pay-1", t0.Add(time.Hour)), &settled)
+
+	// A retry takes the key over by compare-and-set on its token; the
+	// first request's completion then loses and stores nothing.
+	next := payment.RandomString(16)
+	if err := s.TakeOverIdempotencyKey(ctx, a.ID, rec.Key, rec.Token, next, t0.Add(2*time.Minute)); err != nil {
+		t.Fatalf("TakeOverIdempotencyKey: %v", err)
+	}
+	wantConflict(t, "TakeOverIdempotencyKey with a stale token",
+		s.TakeOverIdempotencyKey(ctx, a.ID, rec.Key, rec.Token, payment.RandomString(16), t0.Add(2*time.Minute)))
+	if err := s.CompleteIdempotencyKey(ctx, a.ID, rec.Key, rec.Token, 500, []byte("late")); !errors.Is(err, payment.ErrIdempotencyClaimLost) {
+		t.Errorf("completion under a lost claim: err = %v, want ErrIdempotencyClaimLost", err)
+	}
+	// A settle mark under a lost claim changes nothing and fails nothing.
+	if _, err := s.UpdatePayment(ctx, a.ID, p.ID, func(q *payment.Payment) (*payment.PaymentChange, error) {
+		return &payment.PaymentChange{Idempotency: settleMark}, nil
+	}); err != nil {
+		t.Errorf("UpdatePayment with a stale settle mark: %v", err)
+	}
+	if err := s.CompleteIdempotencyKey(ctx, a.ID, rec.Key, next, 201, []byte("answer")); err != nil {
+		t.Fatalf("completion by the retry: %v", err)
+	}
+	done := settled
+	done.Token, done.LockedUntil = next, t0.Add(2*time.Minute)
+	done.Completed, done.ResponseStatus, done.ResponseBody = true, 201, []byte("answer")
+	mustNotClaim(t, s, newIdem(a.ID, "pay-1", t0.Add(time.Hour)), &done)
+	wantConflict(t, "TakeOverIdempotencyKey of a completed key",
+		s.TakeOverIdempotencyKey(ctx, a.ID, rec.Key, next, payment.RandomString(16), t0.Add(3*time.Minute)))
+
+	// A claim taken over before its request reserved: the late
+	// reservation is refused and nothing of it is stored.
+	slow := newIdem(a.ID, "slow", t0)
+	mustClaim(t, s, slow)
+	retry := newIdem(a.ID, "slow", slow.LockedUntil)
+	mustClaim(t, s, retry)
+	late := newPayment(a.ID, t0)
+	err := s.CreatePayment(ctx, late, nil, &payment.IdempotencyMark{AccountID: a.ID, Key: slow.Key, Token: slow.Token,
+		Point: payment.RecoveryReserved, PaymentID: late.ID, OperationID: late.Operations[0].ID})
+	if !errors.Is(err, payment.ErrIdempotencyClaimLost) {
+		t.Errorf("reservation under a claim taken over: err = %v, want ErrIdempotencyClaimLost", err)
+	}
+	wantNotFound(t, "the late reservation's payment", func() error { _, err := s.Payment(ctx, a.ID, late.ID); return err }())
+
+	// Operations outside payments bind and settle the same way, and a
+	// follow-up binds through UpdatePayment.
+	vk := newIdem(a.ID, "verify", t0)
+	mustClaim(t, s, vk)
+	op := newVerification(a.ID, t0)
+	if err := s.CreateOperation(ctx, op, nil, &payment.IdempotencyMark{AccountID: a.ID, Key: vk.Key, Token: vk.Token,
+		Point: payment.RecoveryReserved, OperationID: op.ID}); err != nil {
+		t.Fatalf("CreateOperation with a mark: %v", err)
+	}
+	if _, err := s.UpdateOperation(ctx, a.ID, op.ID, &payment.IdempotencyMark{AccountID: a.ID, Key: vk.Key, Token: vk.Token,
+		Point: payment.RecoverySettled}, func(o *payment.Operation) (*payment.Event, error) {
+		o.Outcome = payment.OutcomeSucceeded
+		return nil, nil
+	}); err != nil {
+		t.Fatalf("UpdateOperation with a mark: %v", err)
+	}
+	vdone := *vk
+	vdone.Point, vdone.OperationID = payment.RecoverySettled, op.ID
+	mustNotClaim(t, s, newIdem(a.ID, "verify", t0.Add(time.Hour)), &vdone)
+
+	ck := newIdem(a.ID, "capture", t0)
+	mustClaim(t, s, ck)
+	var capture *payment.Operation
+	if _, err := s.UpdatePayment(ctx, a.ID, p.ID, func(q *payment.Payment) (*payment.PaymentChange, error) {
+		capture = newOp(q, payment.OpCapture, 100, payment.OutcomePending, t0)
+		return &payment.PaymentChange{Operations: []*payment.Operation{capture}, Idempotency: &payment.IdempotencyMark{
+			AccountID: a.ID, Key: ck.Key, Token: ck.Token, Point: payment.RecoveryReserved, PaymentID: q.ID, OperationID: capture.ID}}, nil
+	}); err != nil {
+		t.Fatalf("UpdatePayment binding a follow-up: %v", err)
+	}
+	cbound := *ck
+	cbound.Point, cbound.PaymentID, cbound.OperationID = payment.RecoveryReserved, p.ID, capture.ID
+	mustNotClaim(t, s, newIdem(a.ID, "capture", t0.Add(time.Hour)), &cbound)
+	// A refused follow-up binding rolls the whole update back.
+	_, err = s.UpdatePayment(ctx, a.ID, p.ID, func(q *payment.Payment) (*payment.PaymentChange, error) {
+		o := newOp(q, payment.OpCapture, 100, payment.OutcomePending, t0)
+		return &payment.PaymentChange{Operations: []*payment.Operation{o}, Idempotency: &payment.IdempotencyMark{
+			AccountID: a.ID, Key: ck.Key, Token: ck.Token, Point: payment.RecoveryReserved, PaymentID: q.ID, OperationID: o.ID}}, nil
+	})
+	if !errors.Is(err, payment.ErrIdempotencyClaimLost) {
+		t.Errorf("second follow-up binding: err = %v, want ErrIdempotencyClaimLost", err)
+	}
+	if got := getPayment(t, s, a.ID, p.ID); len(got.Operations) != 2 {
+		t.Errorf("payment has %d operations after a refused binding, want 2", len(got.Operations))
 	}
 }

@@ -31,7 +31,7 @@ func newVerification(accountID string, created time.Time) *payment.Operation {
 func createVerification(t *testing.T, s payment.Store, op *payment.Operation) *payment.Event {
 	t.Helper()
 	ev := newEvent(op.AccountID, "operation.created", op.ID, op.CreatedAt)
-	if err := s.CreateOperation(context.Background(), op, ev); err != nil {
+	if err := s.CreateOperation(context.Background(), op, ev, nil); err != nil {
 		t.Fatalf("CreateOperation: %v", err)
 	}
 	return ev
@@ -61,14 +61,14 @@ func testVerificationOperations(t *testing.T, s payment.Store) {
 	full.Outcome, full.DeclineCode = payment.OutcomeDeclined, "do_not_honor"
 	full.ReconcileAttempts, full.NextReconcileAt = 2, ptr(t0.Add(time.Minute))
 	full.UpdatedAt = t0.Add(time.Second)
-	if err := s.CreateOperation(ctx, full, nil); err != nil {
+	if err := s.CreateOperation(ctx, full, nil, nil); err != nil {
 		t.Fatalf("CreateOperation without event: %v", err)
 	}
 	equal(t, "Operation with every field", getOp(t, s, a.ID, full.ID), full)
 
 	now := t0.Add(time.Minute)
 	var settledEv *payment.Event
-	got, err := s.UpdateOperation(ctx, a.ID, op.ID, func(o *payment.Operation) (*payment.Event, error) {
+	got, err := s.UpdateOperation(ctx, a.ID, op.ID, nil, func(o *payment.Operation) (*payment.Event, error) {
 		equal(t, "operation given to fn", o, op)
 		o.Outcome = payment.OutcomeSucceeded
 		o.ResponseCode, o.Message, o.AVSCode, o.CVVCode = "85", "No reason to decline", "M", "M"
@@ -133,7 +133,7 @@ func testVerificationOperations(t *testing.T, s payment.Store) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := s.UpdateOperation(ctx, a.ID, op.ID, tc.fn)
+			_, err := s.UpdateOperation(ctx, a.ID, op.ID, nil, tc.fn)
 			if err == nil {
 				t.Error("UpdateOperation succeeded")
 			}
@@ -147,14 +147,14 @@ func testVerificationOperations(t *testing.T, s payment.Store) {
 	t.Run("conflicts and bad operations", func(t *testing.T) {
 		dup := newVerification(a.ID, t0)
 		dup.ID = op.ID
-		wantConflict(t, "CreateOperation with a taken id", s.CreateOperation(ctx, dup, nil))
+		wantConflict(t, "CreateOperation with a taken id", s.CreateOperation(ctx, dup, nil, nil))
 		inPayment := newVerification(a.ID, t0)
 		inPayment.PaymentID = "pay_x"
-		if err := s.CreateOperation(ctx, inPayment, nil); err == nil {
+		if err := s.CreateOperation(ctx, inPayment, nil, nil); err == nil {
 			t.Error("CreateOperation accepted an operation of a payment")
 		}
 		badEv := newVerification(a.ID, t0)
-		if err := s.CreateOperation(ctx, badEv, newEvent(b.ID, "operation.created", badEv.ID, t0)); err == nil {
+		if err := s.CreateOperation(ctx, badEv, newEvent(b.ID, "operation.created", badEv.ID, t0), nil); err == nil {
 			t.Error("CreateOperation accepted an event of another account")
 		}
 		for _, o := range []*payment.Operation{inPayment, badEv} {
@@ -163,14 +163,14 @@ func testVerificationOperations(t *testing.T, s payment.Store) {
 		}
 		nothingWritten(t)
 		ghost := newVerification("T00000000", t0)
-		wantNotFound(t, "CreateOperation for an unknown account", s.CreateOperation(ctx, ghost, nil))
+		wantNotFound(t, "CreateOperation for an unknown account", s.CreateOperation(ctx, ghost, nil, nil))
 	})
 
 	t.Run("isolation", func(t *testing.T) {
 		_, err := s.Operation(ctx, b.ID, op.ID)
 		wantNotFound(t, "Operation of another account's id", err)
 		called := false
-		_, err = s.UpdateOperation(ctx, b.ID, op.ID, func(o *payment.Operation) (*payment.Event, error) {
+		_, err = s.UpdateOperation(ctx, b.ID, op.ID, nil, func(o *payment.Operation) (*payment.Event, error) {
 			called = true
 			o.Outcome = payment.OutcomeFailed
 			return nil, nil
@@ -179,7 +179,7 @@ func testVerificationOperations(t *testing.T, s payment.Store) {
 		if called {
 			t.Error("UpdateOperation called fn for another account's operation")
 		}
-		_, err = s.UpdateOperation(ctx, a.ID, "op_unknown", func(o *payment.Operation) (*payment.Event, error) {
+		_, err = s.UpdateOperation(ctx, a.ID, "op_unknown", nil, func(o *payment.Operation) (*payment.Event, error) {
 			called = true
 			return nil, nil
 		})
@@ -195,7 +195,7 @@ func testVerificationOperations(t *testing.T, s payment.Store) {
 		p := newPayment(a.ID, t0)
 		createPayment(t, s, p)
 		called := false
-		_, err := s.UpdateOperation(ctx, a.ID, p.Operations[0].ID, func(o *payment.Operation) (*payment.Event, error) {
+		_, err := s.UpdateOperation(ctx, a.ID, p.Operations[0].ID, nil, func(o *payment.Operation) (*payment.Event, error) {
 			called = true
 			return nil, nil
 		})

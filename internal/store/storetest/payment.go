@@ -92,7 +92,7 @@ func routingTrace(routerID string, gateways ...string) []byte {
 func createPayment(t *testing.T, s payment.Store, p *payment.Payment) *payment.Event {
 	t.Helper()
 	ev := newEvent(p.AccountID, "payment.created", p.ID, p.CreatedAt)
-	if err := s.CreatePayment(context.Background(), p, []*payment.Event{ev}); err != nil {
+	if err := s.CreatePayment(context.Background(), p, []*payment.Event{ev}, nil); err != nil {
 		t.Fatalf("CreatePayment: %v", err)
 	}
 	return ev
@@ -199,7 +199,7 @@ func testPaymentRoundTrip(t *testing.T, s payment.Store) {
 	bad := newPayment(a.ID, t0)
 	bad.RouterID = payment.NewID(payment.PrefixGateway)
 	bad.RoutingTrace = []byte(`{"attempts":[`)
-	if err := s.CreatePayment(ctx, bad, nil); err == nil {
+	if err := s.CreatePayment(ctx, bad, nil, nil); err == nil {
 		t.Error("CreatePayment stored a routing trace that is not JSON")
 	}
 	_, err := s.Payment(ctx, a.ID, bad.ID)
@@ -211,7 +211,7 @@ func testPaymentRoundTrip(t *testing.T, s payment.Store) {
 		newEvent(a.ID, "payment.created", q.ID, t0),
 		newEvent(a.ID, "payment.authorized", q.ID, t0),
 	}
-	if err := s.CreatePayment(ctx, q, evs); err != nil {
+	if err := s.CreatePayment(ctx, q, evs, nil); err != nil {
 		t.Fatal(err)
 	}
 	slices.Reverse(evs)
@@ -342,7 +342,7 @@ func testPaymentConflicts(t *testing.T, s payment.Store) {
 			if evs == nil {
 				evs = []*payment.Event{newEvent(a.ID, "payment.created", q.ID, t0)}
 			}
-			err := s.CreatePayment(ctx, q, evs)
+			err := s.CreatePayment(ctx, q, evs, nil)
 			if tc.conflict {
 				wantConflict(t, "CreatePayment", err)
 			} else if err == nil {
@@ -353,7 +353,7 @@ func testPaymentConflicts(t *testing.T, s payment.Store) {
 	}
 
 	ghost := newPayment("T00000000", t0)
-	err := s.CreatePayment(ctx, ghost, []*payment.Event{newEvent(ghost.AccountID, "payment.created", ghost.ID, t0)})
+	err := s.CreatePayment(ctx, ghost, []*payment.Event{newEvent(ghost.AccountID, "payment.created", ghost.ID, t0)}, nil)
 	wantNotFound(t, "CreatePayment for an unknown account", err)
 }
 

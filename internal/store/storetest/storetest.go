@@ -46,6 +46,7 @@ func Run(t *testing.T, open func(t *testing.T) payment.Store) {
 		{"IdempotencyTakeover", testIdempotencyTakeover},
 		{"IdempotencyPurge", testIdempotencyPurge},
 		{"IdempotencyConcurrent", testIdempotencyConcurrent},
+		{"IdempotencyRecovery", testIdempotencyRecovery},
 		{"GatewayRoundTrip", testGatewayRoundTrip},
 		{"GatewayConflicts", testGatewayConflicts},
 		{"GatewayPagination", testGatewayPagination},

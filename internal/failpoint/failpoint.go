@@ -1,0 +1,31 @@
+// Package failpoint lets crash tests stop kassa at named points of the
+// operation protocol, so that a test can kill the process exactly there.
+//
+// In a normal build Hit does nothing and costs nothing. Built with
+// `-tags failpoints`, Hit blocks forever when the environment variable
+// KASSA_FAILPOINT names its point — "after_reserve", or
+// "after_reserve:capture" for one operation kind only — after writing
+// "FAILPOINT <point> <kind>" to standard error, which is the test's cue to
+// send SIGKILL.
+package failpoint
+
+// The points, in protocol order.
+const (
+	// AfterReserve: the operation is reserved (and the Idempotency-Key
+	// bound), nothing is sent yet.
+	AfterReserve = "after_reserve"
+	// InCall: the provider (the simulator) has recorded the operation; its
+	// answer has not reached kassa.
+	InCall = "in_call"
+	// AfterCall: kassa has the provider's answer and has not settled it.
+	AfterCall = "after_call"
+	// AfterSettle: the outcome is settled; the answer is not stored under
+	// the Idempotency-Key nor sent.
+	AfterSettle = "after_settle"
+	// BeforeComplete: the handler has answered; the answer is not stored
+	// under the Idempotency-Key nor sent. Its kind is empty.
+	BeforeComplete = "before_complete"
+)
+
+// Env names the variable that arms a point.
+const Env = "KASSA_FAILPOINT"
