@@ -14,7 +14,6 @@ import (
 	"github.com/kassapay/kassa/internal/store/pgtest"
 )
 
-
 // TestConcurrentFollowUpsAnswerTheirOwnOperation sends 200 follow-ups at
 // once — captures on one authorization, refunds on one purchase, voids of
 // many authorizations — through the native API and the Spreedly dialect,
