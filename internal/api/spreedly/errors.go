@@ -26,6 +26,9 @@ const (
 	keyGatewayMissing = "errors.gateway_not_found"
 	keyPMMissing      = "errors.payment_method_not_found"
 	keyTxnMissing     = "errors.transaction_not_found"
+	// kassa's own, for its Idempotency-Key: a request with the key is
+	// still running.
+	keyIdempotencyInUse = "errors.idempotency_key_in_use"
 )
 
 const accessDeniedMessage = "Unable to authenticate using the given environment_key and access_token.  Please check your credentials."
@@ -189,6 +192,10 @@ func (s *server) translate(r *http.Request, err error) *spError {
 		return newError(status, keyUnsupportedCT, e.Message)
 	case status == http.StatusBadRequest:
 		return newError(status, keyMalformed, e.Message)
+	case status == http.StatusConflict && e.Code == payment.CodeIdempotencyInUse:
+		// Not a state of the object: the same request is in flight, and
+		// a retry after Retry-After may be answered.
+		return newError(http.StatusConflict, keyIdempotencyInUse, e.Message)
 	case status == http.StatusConflict:
 		return newError(http.StatusUnprocessableEntity, keyInvalidState, e.Message)
 	}

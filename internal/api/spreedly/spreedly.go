@@ -152,6 +152,8 @@ func unsupportedHandler(what string) func(*call) error {
 type server struct {
 	eng *engine.Engine
 	log *slog.Logger
+	// idempotent wraps a POST's handler in the Idempotency-Key protocol.
+	idempotent func(http.Handler) http.Handler
 }
 
 // New returns the Spreedly dialect over eng with its middleware: request
@@ -164,6 +166,7 @@ func New(eng *engine.Engine, opts Options) http.Handler {
 		opts.Registry = prometheus.NewRegistry()
 	}
 	s := &server{eng: eng, log: opts.Logger}
+	s.idempotent = api.Idempotency(eng, opts.Logger, s.render)
 	mux := api.NewMux()
 	for _, rt := range routes {
 		if rt.raw {
@@ -209,6 +212,18 @@ func (s *server) endpoint(rt route, file string) http.Handler {
 			}
 			c.p = p
 			c.r = r.WithContext(api.WithPrincipal(r.Context(), p))
+			if r.Method == http.MethodPost {
+				// Spreedly has no Idempotency-Key; kassa honours one on
+				// every POST, as its own API does, with the same recovery
+				// after a crash (ADR 0008).
+				s.idempotent(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					c.w, c.r = w, r
+					if err := rt.handle(c); err != nil {
+						s.render(w, r, err)
+					}
+				})).ServeHTTP(c.w, c.r)
+				return nil
+			}
 		}
 		return rt.handle(c)
 	}, s.render)
