@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -119,8 +120,26 @@ func (s *Store) Migrate(ctx context.Context) error {
 				c.Close(uctx)
 			}
 		}()
-		_, err := store.Migrate(ctx, migrator{c}, Migrations(), s.now, s.log)
-		return err
+		n, err := store.Migrate(ctx, migrator{c}, Migrations(), s.now, s.log)
+		if err != nil || n == 0 {
+			return err
+		}
+		// New tables and indexes get statistics now rather than when
+		// autovacuum (which a server may run rarely, or not at all) gets
+		// to them: without them the planner may walk an account's
+		// operations where one payment's would do.
+		rows, err := c.Query(ctx, `SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname = current_schema()`)
+		if err != nil {
+			return fmt.Errorf("analyze after migrating: %w", err)
+		}
+		tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return fmt.Errorf("analyze after migrating: %w", err)
+		}
+		if _, err := c.Exec(ctx, `ANALYZE `+strings.Join(tables, ", ")); err != nil {
+			return fmt.Errorf("analyze after migrating: %w", err)
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("postgres: %w", err)

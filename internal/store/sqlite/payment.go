@@ -203,6 +203,16 @@ func paymentByID(ctx context.Context, q querier, accountID, id string) (*payment
 	return p, nil
 }
 
+// operationsOfPaymentsSQL reads the operations of n payments of one
+// account (arguments: the account, then the payment ids) by the payments'
+// index, whatever the account's size: +account_id keeps the planner off
+// (account_id, seq), which it would otherwise take for the ORDER BY, and
+// the order only matters within a payment.
+func operationsOfPaymentsSQL(n int) string {
+	return `SELECT ` + operationColumns + ` FROM operations
+		WHERE +account_id = ? AND payment_id IN (?` + strings.Repeat(", ?", n-1) + `) ORDER BY payment_id, seq`
+}
+
 // loadOperations sets the Operations of ps, all of accountID, oldest
 // first, with one query.
 func loadOperations(ctx context.Context, q querier, accountID string, ps []*payment.Payment) error {
@@ -217,8 +227,7 @@ func loadOperations(ctx context.Context, q querier, accountID string, ps []*paym
 		p.Operations = nil
 		args = append(args, p.ID)
 	}
-	rows, err := q.QueryContext(ctx, `SELECT `+operationColumns+` FROM operations
-		WHERE account_id = ? AND payment_id IN (?`+strings.Repeat(", ?", len(ps)-1)+`) ORDER BY seq`, args...)
+	rows, err := q.QueryContext(ctx, operationsOfPaymentsSQL(len(ps)), args...)
 	if err != nil {
 		return err
 	}

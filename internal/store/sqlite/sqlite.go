@@ -177,9 +177,15 @@ func connect(ctx context.Context, db *sql.DB) error {
 // processes may run it at once: each migration is one BEGIN IMMEDIATE
 // transaction that first checks whether another process applied it.
 func (s *Store) Migrate(ctx context.Context) error {
-	_, err := store.Migrate(ctx, migrator{s.writer}, Migrations(), s.now, s.log)
+	n, err := store.Migrate(ctx, migrator{s.writer}, Migrations(), s.now, s.log)
 	if err != nil {
 		return fmt.Errorf("sqlite: %w", err)
+	}
+	if n > 0 {
+		// New tables and indexes: let the planner know them.
+		if _, err := s.writer.ExecContext(ctx, `PRAGMA optimize=0x10002`); err != nil {
+			return fmt.Errorf("sqlite: optimize after migrating: %w", err)
+		}
 	}
 	return nil
 }

@@ -1,0 +1,45 @@
+package sqlite
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestOperationsOfAPaymentUseItsIndex: reading a payment's operations
+// must not walk every operation of its account, or every settle gets
+// slower as the account grows. The plan is checked, not a timing.
+func TestOperationsOfAPaymentUseItsIndex(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "kassa.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, n := range []int{1, 3} {
+		args := []any{"T00000001"}
+		for range n {
+			args = append(args, "pay_x")
+		}
+		rows, err := s.reader.QueryContext(ctx, `EXPLAIN QUERY PLAN `+operationsOfPaymentsSQL(n), args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, notUsed int
+			var detail string
+			if err := rows.Scan(&id, &parent, &notUsed, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		joined := strings.Join(plan, "; ")
+		if !strings.Contains(joined, "USING INDEX operations_payment_seq") || strings.Contains(joined, "operations_account_seq") ||
+			strings.Contains(joined, "SCAN operations") {
+			t.Errorf("plan for %d payments: %s; want a search by operations_payment_seq", n, joined)
+		}
+	}
+}
