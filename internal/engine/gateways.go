@@ -8,6 +8,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -259,6 +260,9 @@ func checkFields(group string, fields []gateway.Field, in map[string]any, requir
 			if s == "" {
 				continue
 			}
+			if err := checkFieldText(group, param, s); err != nil {
+				return nil, err
+			}
 			out[k] = s
 		case gateway.KindBoolean:
 			b, ok := v.(bool)
@@ -271,6 +275,9 @@ func checkFields(group string, fields []gateway.Field, in map[string]any, requir
 			if !ok {
 				return nil, payment.Invalid(payment.CodeParameterInvalid, param, "%s must be an integer.", param)
 			}
+			if err := checkFieldText(group, param, strconv.FormatInt(n, 10)); err != nil {
+				return nil, err
+			}
 			out[k] = n
 		}
 	}
@@ -282,6 +289,60 @@ func checkFields(group string, fields []gateway.Field, in map[string]any, requir
 		}
 	}
 	return out, nil
+}
+
+// checkFieldText refuses a card number in the value of a declared field.
+// Settings and gateway-specific fields are stored and shown in the clear
+// (a payment keeps its gateway-specific fields); credentials are sealed,
+// and are identifiers the provider chose — a merchant id of 15 digits may
+// well pass Luhn — so they are left alone.
+func checkFieldText(group, param, s string) error {
+	if group == "credentials" {
+		return nil
+	}
+	return CheckNoCardNumber(param, s)
+}
+
+// checkFreeForm refuses a card number anywhere in v, a value decoded from a
+// request (objects, arrays, strings, numbers), named param. It runs before
+// a value's declared fields are known — a router learns its gateway only
+// when it decides — so that a card number is refused with a 422 whichever
+// gateway the payment would take. A key that holds one is not repeated:
+// the error then names param.
+func checkFreeForm(param string, v any) error {
+	switch v := v.(type) {
+	case map[string]any:
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys) // report the same field first every time
+		for _, k := range keys {
+			if err := CheckNoCardNumber(param, k); err != nil {
+				return err
+			}
+			if err := checkFreeForm(param+"."+k, v[k]); err != nil {
+				return err
+			}
+		}
+	case []any:
+		for i, e := range v {
+			if err := checkFreeForm(fmt.Sprintf("%s[%d]", param, i), e); err != nil {
+				return err
+			}
+		}
+	case string:
+		return CheckNoCardNumber(param, v)
+	case json.Number:
+		return CheckNoCardNumber(param, v.String())
+	case float64:
+		return CheckNoCardNumber(param, strconv.FormatFloat(v, 'f', -1, 64))
+	case int64:
+		return CheckNoCardNumber(param, strconv.FormatInt(v, 10))
+	case int:
+		return CheckNoCardNumber(param, strconv.Itoa(v))
+	}
+	return nil
 }
 
 // asInt accepts the ways an integer arrives from JSON decoding.

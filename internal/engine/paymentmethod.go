@@ -223,10 +223,18 @@ func checkText(param, s string, max int) error {
 			return payment.Invalid(payment.CodeParameterInvalid, param, "%s must not contain control characters.", param)
 		}
 	}
+	return CheckNoCardNumber(param, s)
+}
+
+// CheckNoCardNumber refuses s, the value of param, if it holds what looks
+// like a card number (card.ContainsPAN). Free text is stored, logged in
+// events and shown in the clear: a card number pasted into it would escape
+// the vault. The engine checks every free-text field it stores; a dialect
+// calls this for a field of its own that it echoes without storing. The
+// error names param and never repeats s.
+func CheckNoCardNumber(param, s string) error {
 	if card.ContainsPAN(s) {
-		// Free text is stored and shown in the clear: a card number pasted
-		// into it would escape the vault.
-		return payment.Invalid("card_number_in_text", param, "%s must not contain a card number: vault cards as payment methods.", param)
+		return payment.Invalid(payment.CodeCardNumberInText, param, "%s must not contain a card number: vault cards as payment methods.", param)
 	}
 	return nil
 }
@@ -258,8 +266,10 @@ func checkEmail(email string) error {
 	if email == "" {
 		return nil
 	}
-	if len(email) > maxEmailLen {
-		return payment.Invalid(payment.CodeParameterInvalid, "email", "email must be at most %d characters.", maxEmailLen)
+	// An address is stored and shown like any free text, and a card
+	// number is a valid local part ("4000056655665556@example.com").
+	if err := checkText("email", email, maxEmailLen); err != nil {
+		return err
 	}
 	a, err := mail.ParseAddress(email)
 	if err != nil || a.Address != email || a.Name != "" {
@@ -279,7 +289,11 @@ func checkMetadata(md map[string]string) error {
 			return payment.Invalid(payment.CodeParameterInvalid, "metadata", "metadata keys must be 1 to %d characters.", maxMetadataKeyLen)
 		}
 		if err := checkText("metadata."+k, k, maxMetadataKeyLen); err != nil {
-			return payment.Invalid(payment.CodeParameterInvalid, "metadata", "metadata keys must be printable text without card numbers.")
+			// Named "metadata": the param must not repeat the key.
+			if pe, ok := payment.AsError(err); ok && pe.Code == payment.CodeCardNumberInText {
+				return payment.Invalid(payment.CodeCardNumberInText, "metadata", "metadata keys must not contain a card number.")
+			}
+			return payment.Invalid(payment.CodeParameterInvalid, "metadata", "metadata keys must be printable text.")
 		}
 		if err := checkText("metadata."+k, v, maxMetadataValLen); err != nil {
 			return err

@@ -127,6 +127,9 @@ func (e *Engine) CreatePayment(ctx context.Context, p *payment.Principal, in Pay
 	if err := checkMetadata(in.Metadata); err != nil {
 		return nil, err
 	}
+	if err := checkFreeForm("gateway_specific_fields", in.GatewaySpecificFields); err != nil {
+		return nil, err
+	}
 	if sc := in.StoredCredential; sc != nil {
 		if !slices.Contains(initiators, sc.Initiator) {
 			return nil, payment.Invalid(payment.CodeParameterInvalid, "stored_credential.initiator", "stored_credential.initiator must be one of cardholder, merchant.")

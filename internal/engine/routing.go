@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sort"
 	"strings"
 	"sync"
 
@@ -63,6 +64,14 @@ func (e *Engine) routerConfig(ctx context.Context, accountID string, settings ma
 	if err != nil {
 		return nil, nil, err
 	}
+	// Metadata conditions are kept in the router's settings, shown in the
+	// clear. Payment metadata never holds a card number, so a condition
+	// that did could match nothing anyway.
+	for i, r := range cfg.Rules {
+		if err := checkConditionMetadata(fmt.Sprintf("settings.rules[%d].when.metadata", i), r.When.Metadata); err != nil {
+			return nil, nil, err
+		}
+	}
 	for _, ref := range gatewayRefs(cfg) {
 		g, err := e.store.Gateway(ctx, accountID, ref.id)
 		if errors.Is(err, payment.ErrNotFound) {
@@ -85,6 +94,26 @@ func (e *Engine) routerConfig(ctx context.Context, accountID string, settings ma
 		return nil, nil, fmt.Errorf("decode router settings: %w", err)
 	}
 	return cfg, canonical, nil
+}
+
+// checkConditionMetadata refuses a card number in the keys and values of a
+// rule's metadata condition, named by param (the key only when it holds
+// none).
+func checkConditionMetadata(param string, md map[string]string) error {
+	keys := make([]string, 0, len(md))
+	for k := range md {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys) // report the same key first every time
+	for _, k := range keys {
+		if err := CheckNoCardNumber(param, k); err != nil {
+			return err
+		}
+		if err := CheckNoCardNumber(param+"."+k, md[k]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 type gatewayRef struct{ param, id string }
@@ -122,8 +151,12 @@ func (e *Engine) createRouter(ctx context.Context, p *payment.Principal, in Gate
 	if len(in.DisabledOperations) > 0 {
 		return nil, payment.Invalid(payment.CodeParameterUnknown, "disabled_operations", "Disable operations on the gateways a router routes to.")
 	}
-	if err := checkText("description", in.Description, maxNameLen); err != nil {
-		return nil, err
+	for _, f := range []struct{ param, v string }{
+		{"description", in.Description}, {"merchant_profile_key", in.MerchantProfileKey}, {"sub_merchant_key", in.SubMerchantKey},
+	} {
+		if err := checkText(f.param, f.v, maxNameLen); err != nil {
+			return nil, err
+		}
 	}
 	_, settings, err := e.routerConfig(ctx, p.Account.ID, in.Settings)
 	if err != nil {

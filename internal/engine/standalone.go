@@ -63,6 +63,9 @@ func (e *Engine) StandaloneOperation(ctx context.Context, p *payment.Principal, 
 	if err := checkText("description", in.Description, maxAddressLen); err != nil {
 		return nil, err
 	}
+	if err := checkFreeForm("gateway_specific_fields", in.GatewaySpecificFields); err != nil {
+		return nil, err
+	}
 	g, err := e.loadGateway(ctx, p.Account, in.GatewayID)
 	if err != nil {
 		return nil, err

@@ -52,6 +52,10 @@ const (
 	CodeBodyTooLarge         = "body_too_large"
 	CodeUnsupportedMediaType = "unsupported_media_type"
 	CodeInternal             = "internal_error"
+
+	// CodeCardNumberInText refuses a card number in a free-text field (a
+	// name, an email, metadata), where it would be stored in the clear.
+	CodeCardNumberInText = "card_number_in_text"
 )
 
 // Error is the error kassa's layers return for anything a caller did wrong or

@@ -123,6 +123,12 @@ func messageFor(attribute, key string) string {
 	return h + " is invalid"
 }
 
+// cardNumberMessage refuses a card number in a free-text attribute.
+// Spreedly has no key of its own for it: it is errors.invalid.
+func cardNumberMessage(attribute string) string {
+	return humanize(attribute) + " must not contain a card number"
+}
+
 // attributeOf names an engine parameter as a Spreedly request field.
 func attributeOf(param string) string {
 	switch param {
@@ -212,6 +218,8 @@ func (s *server) translate(r *http.Request, err error) *spError {
 		item.message = messageFor(attribute, keyInvalid)
 	case "operation_not_supported", "operation_disabled":
 		item.key = keyUnsupported
+	case payment.CodeCardNumberInText:
+		item.message = cardNumberMessage(attribute)
 	}
 	if item.message == "" {
 		item.message = messageFor(attribute, item.key)

@@ -137,6 +137,26 @@ func country(s string) string {
 	return s
 }
 
+// nameError names a card number the engine refused in the holder name by
+// the attribute that carried it: the engine sees one name, which Spreedly
+// takes as full_name or as first_name and last_name. A number split across
+// first and last name stays full_name.
+func nameError(err error, cc *fields) error {
+	pe, ok := payment.AsError(err)
+	if !ok || pe.Code != payment.CodeCardNumberInText || pe.Param != "card.holder_name" {
+		return err
+	}
+	attr := "full_name"
+	for _, a := range []string{"full_name", "first_name", "last_name"} {
+		if engine.CheckNoCardNumber(a, cc.str(a)) != nil {
+			attr = a
+			break
+		}
+	}
+	return &spError{status: http.StatusUnprocessableEntity,
+		items: []errorItem{{attribute: attr, key: keyInvalid, message: cardNumberMessage(attr)}}}
+}
+
 func billingOf(cc *fields) *payment.Address {
 	a := payment.Address{Line1: cc.str("address1"), Line2: cc.str("address2"), City: cc.str("city"),
 		State: cc.str("state"), PostalCode: cc.text("zip"), Country: country(cc.str("country"))}
@@ -198,7 +218,7 @@ func (c *call) createPaymentMethod() error {
 		return err
 	}
 	if err := c.server.eng.ValidatePaymentMethod(in); err != nil {
-		return err
+		return nameError(err, cc)
 	}
 	if !c.p.Account.Live {
 		digits, err := card.Normalize(in.Card.Number)
@@ -314,7 +334,7 @@ func (c *call) updatePaymentMethod() error {
 	}
 	updated, err := c.server.eng.UpdatePaymentMethod(ctx, c.p.Account.ID, c.token, u)
 	if err != nil {
-		return paymentMethodError(err)
+		return paymentMethodError(nameError(err, src))
 	}
 	return c.reply(http.StatusOK, paymentMethodNode(updated))
 }

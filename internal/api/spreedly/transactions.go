@@ -290,6 +290,13 @@ func (c *call) readGatewayAction(needsAmount bool) (*gatewayAction, error) {
 	if err := tx.err(); err != nil {
 		return nil, err
 	}
+	// The engine checks what it stores; email and ip are only echoed in
+	// the transaction, which must not show a card number either.
+	for _, f := range []struct{ attr, v string }{{"email", a.email}, {"ip", a.ip}} {
+		if err := engine.CheckNoCardNumber(f.attr, f.v); err != nil {
+			return nil, err
+		}
+	}
 	if initiator != "" {
 		sc := &payment.StoredCredential{Initiator: initiator}
 		switch reason {
