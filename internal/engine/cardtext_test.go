@@ -187,7 +187,7 @@ func testCardNumberInText(t *testing.T, f *fixture) {
 			return err
 		}},
 		{"refund reason", "reason", func(s string) error {
-			_, err := f.eng.Refund(ctx, p, pay.ID, nil, s)
+			_, _, err := f.eng.Refund(ctx, p, pay.ID, nil, s)
 			return err
 		}},
 		{"verification description", "description", func(s string) error {
