@@ -2,7 +2,7 @@
 // payment service provider that keeps its own ledger, so that every test,
 // demo and benchmark can run authorize, capture, refund, void and the
 // reconciler against something that behaves like a real gateway. Its
-// behaviour is fixed by shared/reference/simulator.md; in short:
+// behaviour is fixed by kassa's simulator reference; in short:
 //
 // By card number (any future expiry, any CVC): the reference's table of
 // succeeding and declining cards; the "lost response" cards, whose
@@ -35,14 +35,23 @@
 // acting again; the same Reference with another kind, amount or prior
 // reference fails with idempotency_key_reused.
 //
-// One Simulator holds one ledger for every simulator gateway of the process,
-// keyed by (Config.GatewayID, reference). The ledger lives in memory: it is
-// lost on restart and not shared between kassa processes, and it keeps the
-// newest Options.MaxEntries operations and authorizations, so the simulator
-// is for tests, demos and benchmarks, which is all a test-only gateway is
-// for. It never holds card data: per
-// authorization it keeps amounts, currency, the void flag and which
-// follow-up (if any) loses its response.
+// One Simulator holds one Ledger for every simulator gateway of the
+// process, keyed by (Config.GatewayID, reference). kassa (cmd/kassa) gives
+// it a ledger in kassa's own database (tables simulator_operations and
+// simulator_authorizations), written in a transaction of its own at call
+// time, as an outside provider would: it survives a restart, and the kassa
+// processes sharing one database share it, so an authorization made by
+// one can be captured by another and the reconciler learns what a crashed
+// process's call did. Without Options.Ledger the ledger lives in memory
+// (MemoryLedger: lost on restart, private to the process, bounded by
+// Options.MaxEntries), which is what unit tests use. A call whose
+// recording fails is answered unknown, a status query that cannot read the
+// ledger likewise: the reconciler asks again. Each ledger entry
+// counts the calls that reached it (payment.SimulatorOperation.Calls), so
+// tests can check that kassa called the gateway once per operation. The
+// ledger never holds card data: per operation it keeps what was asked and
+// answered, per authorization the amounts, currency, the void flag and
+// which follow-up (if any) loses its response.
 package simulator
 
 import (
@@ -55,7 +64,6 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/kassapay/kassa/internal/card"
@@ -98,58 +106,26 @@ const InvalidLogin = "invalid"
 
 // Options configure a Simulator.
 type Options struct {
-	// Now is the clock (expiry checks, transcripts); nil means time.Now.
+	// Now is the clock (expiry checks, transcripts, ledger times); nil
+	// means time.Now.
 	Now func() time.Time
 	// Sleep waits d or until ctx ends, returning ctx's error then; nil
 	// means a timer.
 	Sleep func(ctx context.Context, d time.Duration) error
-	// MaxEntries bounds the ledger: past it, the oldest operations and
-	// authorizations are forgotten (a follow-up on a forgotten
-	// authorization fails with invalid_reference). Default 1,000,000.
+	// Ledger keeps what the simulator processed; nil means a MemoryLedger
+	// of MaxEntries.
+	Ledger Ledger
+	// MaxEntries bounds the MemoryLedger made when Ledger is nil (see
+	// NewMemoryLedger); it does not apply to a Ledger given. 0 means
+	// DefaultMaxEntries.
 	MaxEntries int
 }
 
 // Simulator is the simulator gateway type. It is safe for concurrent use.
 type Simulator struct {
-	now   func() time.Time
-	sleep func(context.Context, time.Duration) error
-
-	mu sync.Mutex
-	// ops are the operations it processed, by kassa's reference.
-	ops map[key]*operation
-	// auths are its successful authorizations and purchases, by gateway
-	// reference.
-	auths map[key]*authorization
-	// opOrder and authOrder hold the keys oldest first, for eviction.
-	opOrder, authOrder []key
-	max                int
-}
-
-// key scopes a reference to one configured gateway.
-type key struct{ gateway, ref string }
-
-// operation is what the ledger remembers of a processed request: enough to
-// recognise a repeat and to answer it, or a status query, as the first time.
-type operation struct {
-	kind   payment.OperationKind
-	amount int64
-	prior  string
-	// result is what really happened, without transcript: for a lost
-	// response, the success.
-	result gateway.Result
-}
-
-// authorization is the ledger of one successful authorization or purchase.
-type authorization struct {
-	kind       payment.OperationKind
-	currency   string
-	authorized int64
-	captured   int64
-	refunded   int64
-	voided     bool
-	// losesResponse is the follow-up kind (capture, refund, void) whose
-	// response the simulator loses, from the card it was made with.
-	losesResponse payment.OperationKind
+	now    func() time.Time
+	sleep  func(context.Context, time.Duration) error
+	ledger Ledger
 }
 
 var (
@@ -166,18 +142,13 @@ var (
 	_ gateway.CredentialChecker = (*Simulator)(nil)
 )
 
-// New returns a Simulator with an empty ledger. Make one per process and
-// register it once: every simulator gateway shares it.
+// New returns a Simulator over opts.Ledger, or over an empty MemoryLedger.
+// Make one per process and register it once: every simulator gateway
+// shares it.
 func New(opts Options) *Simulator {
-	s := &Simulator{
-		now:   opts.Now,
-		sleep: opts.Sleep,
-		ops:   map[key]*operation{},
-		auths: map[key]*authorization{},
-		max:   opts.MaxEntries,
-	}
-	if s.max <= 0 {
-		s.max = 1_000_000
+	s := &Simulator{now: opts.Now, sleep: opts.Sleep, ledger: opts.Ledger}
+	if s.ledger == nil {
+		s.ledger = NewMemoryLedger(opts.MaxEntries)
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -267,7 +238,7 @@ func (s *Simulator) Store(ctx context.Context, r *gateway.Request) (gateway.Resu
 // QueryStatus returns what became of the operation r.Reference: its
 // recorded result (succeeded, declined or failed; the success of a lost
 // response), ErrReferenceNotFound if the simulator never processed it, or
-// an unknown Result during an outage.
+// an unknown Result during an outage or when its ledger cannot be read.
 func (s *Simulator) QueryStatus(ctx context.Context, r *gateway.Request) (gateway.Result, error) {
 	if r == nil {
 		return gateway.Result{}, errors.New("simulator: nil request")
@@ -281,17 +252,16 @@ func (s *Simulator) QueryStatus(ctx context.Context, r *gateway.Request) (gatewa
 	if set.outage {
 		return x.unknown(gateway.Result{Message: "Gateway unavailable (outage)"}, "dial: connection refused"), nil
 	}
-	s.mu.Lock()
-	op, ok := s.ops[key{r.Config.GatewayID, r.Reference}]
-	var res gateway.Result
-	if ok {
-		res = op.result
-	}
-	s.mu.Unlock()
-	if !ok {
+	op, err := s.ledger.SimulatorOperation(ctx, r.Config.GatewayID, r.Reference)
+	switch {
+	case errors.Is(err, payment.ErrNotFound):
 		return gateway.Result{}, fmt.Errorf("simulator: %w", gateway.ErrReferenceNotFound)
+	case err != nil:
+		// The gateway cannot say: the reconciler asks again later.
+		return x.unknown(gateway.Result{Message: "Status query failed: the gateway could not read its ledger."},
+			"ledger: "+err.Error()), nil
 	}
-	return x.answer(res), nil
+	return x.answer(result(op.Result)), nil
 }
 
 // CheckCredentials accepts any credentials but a login of InvalidLogin.
@@ -344,43 +314,50 @@ func (s *Simulator) run(ctx context.Context, kind payment.OperationKind, r *gate
 		return x.notSent("Not sent: connection refused (amount ending in 13).", "dial: connection refused"), nil
 	}
 
-	k := key{r.Config.GatewayID, r.Reference}
-	s.mu.Lock()
-	if op, ok := s.ops[k]; ok {
-		s.mu.Unlock()
-		if op.kind != kind || op.amount != r.Amount || op.prior != r.PriorReference {
+	call := &payment.SimulatorOperation{GatewayID: r.Config.GatewayID, Reference: r.Reference,
+		Kind: kind, Amount: r.Amount, PriorReference: r.PriorReference, CreatedAt: s.now()}
+	var lost bool
+	op, err := s.ledger.RecordSimulatorCall(ctx, call,
+		func(auth *payment.SimulatorAuthorization) (payment.SimulatorResult, *payment.SimulatorAuthorization, error) {
+			var res gateway.Result
+			res, lost = s.decide(kind, r, auth)
+			if res.Outcome == payment.OutcomeSucceeded || res.Outcome == payment.OutcomeDeclined {
+				res.GatewayReference = newReference()
+			}
+			var opened *payment.SimulatorAuthorization
+			if res.Outcome == payment.OutcomeSucceeded && (kind == payment.OpAuthorize || kind == payment.OpPurchase) {
+				opened = newAuthorization(kind, r, res.GatewayReference)
+			}
+			return stored(res), opened, nil
+		})
+	if err != nil {
+		// The request arrived, and the gateway failed while acting on it:
+		// whether it was recorded, a status query tells.
+		return x.unknown(gateway.Result{Message: "The gateway failed while recording the request."},
+			"ledger: "+err.Error()), nil
+	}
+	if op.Calls > 1 {
+		// A repeat of a reference the ledger knows.
+		if op.Kind != kind || op.Amount != r.Amount || op.PriorReference != r.PriorReference {
 			return x.answer(failed(payment.CodeIdempotencyMismatch, "12",
 				"The reference was already used for another request.")), nil
 		}
-		return x.answer(op.result), nil
+		return x.answer(result(op.Result)), nil
 	}
-	res, lost := s.decide(kind, r)
-	if res.Outcome == payment.OutcomeSucceeded || res.Outcome == payment.OutcomeDeclined {
-		res.GatewayReference = newReference()
-	}
-	if res.Outcome == payment.OutcomeSucceeded && (kind == payment.OpAuthorize || kind == payment.OpPurchase) {
-		ak := key{r.Config.GatewayID, res.GatewayReference}
-		s.auths[ak] = s.newAuthorization(kind, r)
-		s.authOrder = evict(s.auths, append(s.authOrder, ak), s.max)
-	}
-	s.ops[k] = &operation{kind: kind, amount: r.Amount, prior: r.PriorReference, result: res}
-	s.opOrder = evict(s.ops, append(s.opOrder, k), s.max)
-	s.mu.Unlock()
-
 	if lost {
 		return x.unknown(gateway.Result{Message: "The response was lost after the gateway received the request."},
 			"read: connection reset by peer"), nil
 	}
-	return x.answer(res), nil
+	return x.answer(result(op.Result)), nil
 }
 
-// decide works out the result of a new request and applies it to the ledger.
-// lost reports that the request succeeded but its response is to be lost.
-// s.mu is held.
-func (s *Simulator) decide(kind payment.OperationKind, r *gateway.Request) (res gateway.Result, lost bool) {
+// decide works out the result of a new request, applying it to auth, the
+// authorization a follow-up acts on (nil if there is none). lost reports
+// that the request succeeded but its response is to be lost.
+func (s *Simulator) decide(kind payment.OperationKind, r *gateway.Request, auth *payment.SimulatorAuthorization) (res gateway.Result, lost bool) {
 	switch kind {
 	case payment.OpCapture, payment.OpVoid, payment.OpRefund:
-		return s.followUp(kind, r)
+		return followUp(kind, r, auth)
 	}
 
 	digits, _, err := card.Validate(r.Card.Number)
@@ -435,11 +412,10 @@ func (s *Simulator) decide(kind payment.OperationKind, r *gateway.Request) (res 
 	return res, lost
 }
 
-// followUp decides a capture, void or refund against the ledger. s.mu is
-// held.
-func (s *Simulator) followUp(kind payment.OperationKind, r *gateway.Request) (gateway.Result, bool) {
-	a, ok := s.auths[key{r.Config.GatewayID, r.PriorReference}]
-	if !ok {
+// followUp decides a capture, void or refund against a, the authorization
+// r.PriorReference (nil if the ledger has none), and applies it to a.
+func followUp(kind payment.OperationKind, r *gateway.Request, a *payment.SimulatorAuthorization) (gateway.Result, bool) {
+	if a == nil {
 		return failed(CodeInvalidReference, "12",
 			"No successful authorization or purchase has this reference."), false
 	}
@@ -448,7 +424,7 @@ func (s *Simulator) followUp(kind payment.OperationKind, r *gateway.Request) (ga
 			return failed(CodeInvalidAmount, "13", "The amount must be positive."), false
 		}
 	}
-	if r.Currency != "" && r.Currency != a.currency {
+	if r.Currency != "" && r.Currency != a.Currency {
 		return failed(CodeCurrencyMismatch, "12", "The currency differs from the authorization's."), false
 	}
 	if res, ok := requested(r); ok {
@@ -457,50 +433,66 @@ func (s *Simulator) followUp(kind payment.OperationKind, r *gateway.Request) (ga
 	switch kind {
 	case payment.OpCapture:
 		switch {
-		case a.voided:
+		case a.Voided:
 			return failed(CodeAlreadyVoided, "12", "The authorization was voided."), false
-		case a.kind == payment.OpPurchase || a.captured == a.authorized:
+		case a.Kind == payment.OpPurchase || a.Captured == a.Authorized:
 			return failed(CodeAlreadyCaptured, "12", "The authorization is fully captured."), false
-		case r.Amount > a.authorized-a.captured:
+		case r.Amount > a.Authorized-a.Captured:
 			return failed(CodeAmountExceedsAuthorized, "13",
-				fmt.Sprintf("At most %d can be captured.", a.authorized-a.captured)), false
+				fmt.Sprintf("At most %d can be captured.", a.Authorized-a.Captured)), false
 		case minorPart(r.Amount) == 5:
 			return declined(DeclineDoNotHonor), false
 		}
-		a.captured += r.Amount
+		a.Captured += r.Amount
 	case payment.OpVoid:
 		switch {
-		case a.voided:
+		case a.Voided:
 			return failed(CodeAlreadyVoided, "12", "The authorization was voided."), false
-		case a.kind == payment.OpPurchase || a.captured == a.authorized:
+		case a.Kind == payment.OpPurchase || a.Captured == a.Authorized:
 			return failed(CodeAlreadyCaptured, "12", "The authorization is fully captured."), false
 		}
-		a.voided = true
+		a.Voided = true
 	case payment.OpRefund:
 		switch {
-		case r.Amount > a.captured-a.refunded:
+		case r.Amount > a.Captured-a.Refunded:
 			return failed(CodeAmountExceedsCaptured, "13",
-				fmt.Sprintf("At most %d can be refunded.", a.captured-a.refunded)), false
+				fmt.Sprintf("At most %d can be refunded.", a.Captured-a.Refunded)), false
 		case minorPart(r.Amount) == 5:
 			return declined(DeclineDoNotHonor), false
 		}
-		a.refunded += r.Amount
+		a.Refunded += r.Amount
 	}
-	return succeeded(), a.losesResponse == kind
+	return succeeded(), a.LosesResponse == kind
 }
 
 // newAuthorization opens the ledger of a successful authorization or
-// purchase.
-func (s *Simulator) newAuthorization(kind payment.OperationKind, r *gateway.Request) *authorization {
-	a := &authorization{kind: kind, currency: r.Currency, authorized: r.Amount}
+// purchase with gateway reference ref. It keeps no card data: only which
+// follow-up, if any, the card makes lose its response.
+func newAuthorization(kind payment.OperationKind, r *gateway.Request, ref string) *payment.SimulatorAuthorization {
+	a := &payment.SimulatorAuthorization{GatewayID: r.Config.GatewayID, GatewayReference: ref,
+		Kind: kind, Currency: r.Currency, Authorized: r.Amount}
 	if kind == payment.OpPurchase {
-		a.captured = r.Amount
+		a.Captured = r.Amount
 	}
 	digits, _ := card.Normalize(r.Card.Number)
 	if l := cards[digits].losesResponse; l != payment.OpAuthorize {
-		a.losesResponse = l
+		a.LosesResponse = l
 	}
 	return a
+}
+
+// stored is res as the ledger keeps it: without transcript.
+func stored(res gateway.Result) payment.SimulatorResult {
+	return payment.SimulatorResult{Outcome: res.Outcome, GatewayReference: res.GatewayReference,
+		DeclineCode: res.DeclineCode, ResponseCode: res.ResponseCode, Message: res.Message,
+		AVSCode: res.AVSCode, CVVCode: res.CVVCode, NetworkTransactionID: res.NetworkTransactionID}
+}
+
+// result is the Result of a stored answer.
+func result(r payment.SimulatorResult) gateway.Result {
+	return gateway.Result{Outcome: r.Outcome, GatewayReference: r.GatewayReference,
+		DeclineCode: r.DeclineCode, ResponseCode: r.ResponseCode, Message: r.Message,
+		AVSCode: r.AVSCode, CVVCode: r.CVVCode, NetworkTransactionID: r.NetworkTransactionID}
 }
 
 // requested returns the result the gateway-specific fields ask for, if any.
@@ -550,7 +542,7 @@ type behaviour struct {
 	losesResponse payment.OperationKind
 }
 
-// cards is the table of shared/reference/simulator.md; the succeeding cards
+// cards is the reference's card table; the succeeding cards
 // need no entry.
 var cards = map[string]behaviour{
 	"4012888888881881":    {decline: DeclineCardDeclined},
@@ -786,14 +778,4 @@ func (x *exchange) unknown(res gateway.Result, why string) gateway.Result {
 	res.Outcome = payment.OutcomeUnknown
 	x.e.Error = why
 	return x.finish(res)
-}
-
-// evict forgets the oldest keys of m while order holds more than max, and
-// returns what is left of order. The caller holds the lock.
-func evict[V any](m map[key]V, order []key, max int) []key {
-	for len(order) > max {
-		delete(m, order[0])
-		order = order[1:]
-	}
-	return order
 }

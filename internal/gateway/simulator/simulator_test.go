@@ -202,7 +202,7 @@ func TestSpec(t *testing.T) {
 	}
 }
 
-// The card table of shared/reference/simulator.md, every row.
+// The simulator reference's card table, every row.
 var cardTable = []struct {
 	number  string
 	outcome payment.Outcome // of authorize and purchase
@@ -872,8 +872,9 @@ func TestLedgerIsBounded(t *testing.T) {
 		}
 		refs = append(refs, res.GatewayReference)
 	}
-	if len(s.ops) > 3 || len(s.auths) > 3 {
-		t.Fatalf("ledger holds %d operations and %d authorizations, want at most 3", len(s.ops), len(s.auths))
+	l := s.ledger.(*MemoryLedger)
+	if len(l.ops) > 3 || len(l.auths) > 3 {
+		t.Fatalf("ledger holds %d operations and %d authorizations, want at most 3", len(l.ops), len(l.auths))
 	}
 	capture := func(prior, ref string) gateway.Result {
 		res, _ := s.Capture(ctx, &gateway.Request{Config: gateway.Config{GatewayID: "gw_b"}, Reference: ref, Kind: payment.OpCapture,
