@@ -190,3 +190,19 @@ func CheckPaymentChange(accountID, paymentID string, existing map[string]payment
 	}
 	return nil
 }
+
+// CheckSimulatorDecision reports what a simulator ledger must not record
+// as the decision of the new operation call: a result other than
+// succeeded, declined or failed, or an opened authorization of another
+// gateway.
+func CheckSimulatorDecision(call *payment.SimulatorOperation, res payment.SimulatorResult, opened *payment.SimulatorAuthorization) error {
+	switch res.Outcome {
+	case payment.OutcomeSucceeded, payment.OutcomeDeclined, payment.OutcomeFailed:
+	default:
+		return fmt.Errorf("store: simulator operation %s/%s decided %q; want succeeded, declined or failed", call.GatewayID, call.Reference, res.Outcome)
+	}
+	if opened != nil && opened.GatewayID != call.GatewayID {
+		return fmt.Errorf("store: simulator operation %s/%s opened an authorization of gateway %s", call.GatewayID, call.Reference, opened.GatewayID)
+	}
+	return nil
+}

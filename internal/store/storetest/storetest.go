@@ -69,6 +69,8 @@ func Run(t *testing.T, open func(t *testing.T) payment.Store) {
 		{"ClaimConcurrent", testClaimConcurrent},
 		{"ListAscending", testListAscending},
 		{"OperationList", testOperationList},
+		{"SimulatorLedger", testSimulatorLedger},
+		{"SimulatorLedgerConcurrent", testSimulatorLedgerConcurrent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

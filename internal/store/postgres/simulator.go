@@ -1,0 +1,166 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/kassapay/kassa/internal/payment"
+	"github.com/kassapay/kassa/internal/store"
+)
+
+// The simulator gateway's ledger (simulator.Ledger, which this package
+// cannot name): tables simulator_operations and simulator_authorizations.
+
+const simulatorOperationColumns = `gateway_id, reference, kind, amount, prior_reference,
+	outcome, gateway_reference, decline_code, response_code, message, avs_code, cvv_code, network_transaction_id,
+	calls, created_at, updated_at`
+
+func scanSimulatorOperation(row pgx.Row) (*payment.SimulatorOperation, error) {
+	var op payment.SimulatorOperation
+	var kind, outcome string
+	r := &op.Result
+	if err := row.Scan(&op.GatewayID, &op.Reference, &kind, &op.Amount, &op.PriorReference,
+		&outcome, &r.GatewayReference, &r.DeclineCode, &r.ResponseCode, &r.Message, &r.AVSCode, &r.CVVCode, &r.NetworkTransactionID,
+		&op.Calls, &op.CreatedAt, &op.UpdatedAt); err != nil {
+		return nil, err
+	}
+	op.Kind = payment.OperationKind(kind)
+	r.Outcome = payment.Outcome(outcome)
+	op.CreatedAt = utc(op.CreatedAt)
+	op.UpdatedAt = utc(op.UpdatedAt)
+	return &op, nil
+}
+
+const simulatorAuthorizationColumns = `gateway_id, gateway_reference, kind, currency,
+	authorized, captured, refunded, voided, loses_response`
+
+func scanSimulatorAuthorization(row pgx.Row) (*payment.SimulatorAuthorization, error) {
+	var a payment.SimulatorAuthorization
+	var kind, loses string
+	if err := row.Scan(&a.GatewayID, &a.GatewayReference, &kind, &a.Currency,
+		&a.Authorized, &a.Captured, &a.Refunded, &a.Voided, &loses); err != nil {
+		return nil, err
+	}
+	a.Kind = payment.OperationKind(kind)
+	a.LosesResponse = payment.OperationKind(loses)
+	return &a, nil
+}
+
+// RecordSimulatorCall records one call of the simulator gateway (see
+// simulator.Ledger): a repeat of a known reference counts one more call;
+// a new reference is decided against its authorization and stored, in one
+// transaction. INSERT … ON CONFLICT claims the reference: a concurrent
+// call with the same reference waits on the claimed row until this
+// transaction ends, then counts as a repeat and reads the decided result.
+// SELECT … FOR UPDATE locks the authorization, so concurrent follow-ups
+// of one authorization (from any process) are decided one after another.
+// The claim is always taken before the authorization's lock, so two calls
+// never wait on each other in a cycle.
+func (s *Store) RecordSimulatorCall(ctx context.Context, call *payment.SimulatorOperation,
+	decide func(auth *payment.SimulatorAuthorization) (payment.SimulatorResult, *payment.SimulatorAuthorization, error),
+) (*payment.SimulatorOperation, error) {
+	var op *payment.SimulatorOperation
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		op, err = scanSimulatorOperation(tx.QueryRow(ctx, `INSERT INTO simulator_operations AS o (`+simulatorOperationColumns+`)
+			VALUES ($1, $2, $3, $4, $5, 'pending', '', '', '', '', '', '', '', 1, $6, $6)
+			ON CONFLICT (gateway_id, reference) DO UPDATE SET calls = o.calls + 1, updated_at = EXCLUDED.updated_at
+			RETURNING `+simulatorOperationColumns,
+			call.GatewayID, call.Reference, string(call.Kind), call.Amount, call.PriorReference, ts(call.CreatedAt)))
+		if err != nil || op.Calls > 1 {
+			return err
+		}
+
+		var auth *payment.SimulatorAuthorization
+		if call.PriorReference != "" {
+			auth, err = scanSimulatorAuthorization(tx.QueryRow(ctx, `SELECT `+simulatorAuthorizationColumns+`
+				FROM simulator_authorizations WHERE gateway_id = $1 AND gateway_reference = $2 FOR UPDATE`,
+				call.GatewayID, call.PriorReference))
+			if errors.Is(err, pgx.ErrNoRows) {
+				auth, err = nil, nil
+			}
+			if err != nil {
+				return err
+			}
+		}
+		var before payment.SimulatorAuthorization
+		if auth != nil {
+			before = *auth
+		}
+		res, opened, err := decide(auth)
+		if err != nil {
+			return err
+		}
+		if err := store.CheckSimulatorDecision(call, res, opened); err != nil {
+			return err
+		}
+
+		op.Result = res
+		b := &pgx.Batch{}
+		b.Queue(`UPDATE simulator_operations SET outcome = $3, gateway_reference = $4,
+			decline_code = $5, response_code = $6, message = $7, avs_code = $8, cvv_code = $9, network_transaction_id = $10
+			WHERE gateway_id = $1 AND reference = $2`,
+			call.GatewayID, call.Reference, string(res.Outcome), res.GatewayReference, res.DeclineCode, res.ResponseCode,
+			res.Message, res.AVSCode, res.CVVCode, res.NetworkTransactionID)
+		if auth != nil && (auth.Captured != before.Captured || auth.Refunded != before.Refunded || auth.Voided != before.Voided) {
+			b.Queue(`UPDATE simulator_authorizations SET captured = $3, refunded = $4, voided = $5, updated_at = $6
+				WHERE gateway_id = $1 AND gateway_reference = $2`,
+				before.GatewayID, before.GatewayReference, auth.Captured, auth.Refunded, auth.Voided, ts(call.CreatedAt))
+		}
+		if opened != nil {
+			b.Queue(`INSERT INTO simulator_authorizations (`+simulatorAuthorizationColumns+`, created_at, updated_at)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)`,
+				opened.GatewayID, opened.GatewayReference, string(opened.Kind), opened.Currency,
+				opened.Authorized, opened.Captured, opened.Refunded, opened.Voided, string(opened.LosesResponse),
+				ts(call.CreatedAt))
+		}
+		return translate(tx.SendBatch(ctx, b).Close(), "")
+	})
+	if err != nil {
+		return nil, fail("record simulator call", err)
+	}
+	return op, nil
+}
+
+// SimulatorOperation returns the simulator's operation reference of
+// gatewayID, or ErrNotFound.
+func (s *Store) SimulatorOperation(ctx context.Context, gatewayID, reference string) (*payment.SimulatorOperation, error) {
+	var op *payment.SimulatorOperation
+	err := s.withConn(ctx, func(q querier) error {
+		var err error
+		op, err = scanSimulatorOperation(q.QueryRow(ctx, `SELECT `+simulatorOperationColumns+`
+			FROM simulator_operations WHERE gateway_id = $1 AND reference = $2`, gatewayID, reference))
+		return err
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, payment.NotFound("simulator operation", reference)
+	}
+	if err != nil {
+		return nil, fail("read simulator operation", err)
+	}
+	return op, nil
+}
+
+// SimulatorOperations returns every simulator operation of gatewayID, by
+// creation time then reference.
+func (s *Store) SimulatorOperations(ctx context.Context, gatewayID string) ([]*payment.SimulatorOperation, error) {
+	var ops []*payment.SimulatorOperation
+	err := s.withConn(ctx, func(q querier) error {
+		rows, err := q.Query(ctx, `SELECT `+simulatorOperationColumns+`
+			FROM simulator_operations WHERE gateway_id = $1 ORDER BY created_at, reference COLLATE "C"`, gatewayID)
+		if err != nil {
+			return err
+		}
+		ops, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (*payment.SimulatorOperation, error) { return scanSimulatorOperation(r) })
+		return err
+	})
+	if err != nil {
+		return nil, fail("list simulator operations", err)
+	}
+	if ops == nil {
+		ops = []*payment.SimulatorOperation{}
+	}
+	return ops, nil
+}
