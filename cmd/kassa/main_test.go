@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/kassapay/kassa/client"
+	"github.com/kassapay/kassa/internal/gateway/simulator"
 	"github.com/kassapay/kassa/internal/payment"
 	"github.com/kassapay/kassa/internal/store/pgtest"
 	"github.com/kassapay/kassa/internal/store/sqlite"
@@ -268,9 +269,37 @@ func testEndToEnd(t *testing.T, dbArgs []string) {
 	if got, err := client.New(s2.URL, created.SecretKey).Account(ctx); err != nil || got.ID != created.Account {
 		t.Fatalf("after restart: %+v %v", got, err)
 	}
-	if got, err := client.New(s2.URL, s.bootstrapKey(t)).Payment(ctx, pay.ID); err != nil ||
+	c2 := client.New(s2.URL, s.bootstrapKey(t))
+	if got, err := c2.Payment(ctx, pay.ID); err != nil ||
 		got.Status != pay.Status || got.AmountCaptured != pay.AmountCaptured || len(got.Operations) != len(pay.Operations) {
 		t.Fatalf("payment after restart: %+v %v, want status %s", got, err, pay.Status)
+	}
+	// The simulator's ledger is in the database: what it authorized before
+	// the restart can be captured after it.
+	if got, err := c2.CapturePayment(ctx, pay.ID, &client.CaptureParams{Amount: new(int64(400))}); err != nil ||
+		got.AmountCaptured != 1000 || got.Operations[len(got.Operations)-1].Outcome != client.OutcomeSucceeded {
+		t.Fatalf("capture of the rest after restart: %+v %v", got, err)
+	}
+
+	// The ledger counted one call per operation of the gateway.
+	s2.Stop(t)
+	sf := storageFlags{dataDir: dir}
+	if len(dbArgs) == 2 {
+		sf.databaseURL = dbArgs[1]
+	}
+	st, err := sf.openStore(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ops, err := st.(simulator.Ledger).SimulatorOperations(ctx, pay.Gateway)
+	if err != nil || len(ops) < 5 {
+		t.Fatalf("simulator operations: %d, %v; want at least authorize, capture, refund, purchase, verify", len(ops), err)
+	}
+	for _, op := range ops {
+		if op.Calls != 1 || !strings.HasPrefix(op.Reference, "op_") {
+			t.Errorf("simulator operation %s (%s) reached the gateway %d times, want once", op.Reference, op.Kind, op.Calls)
+		}
 	}
 }
 

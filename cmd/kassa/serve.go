@@ -24,6 +24,9 @@ import (
 	"github.com/kassapay/kassa/internal/gateway/authorizenet"
 	"github.com/kassapay/kassa/internal/gateway/simulator"
 	"github.com/kassapay/kassa/internal/gateway/stripe"
+	"github.com/kassapay/kassa/internal/payment"
+	"github.com/kassapay/kassa/internal/store/postgres"
+	"github.com/kassapay/kassa/internal/store/sqlite"
 )
 
 func (m *Main) serve(ctx context.Context, args []string) error {
@@ -67,8 +70,12 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	defer st.Close()
+	gateways, err := gatewayRegistry(st)
+	if err != nil {
+		return err
+	}
 	eng := engine.New(engine.Config{Store: st, Vault: v, Logger: log, CacheTTL: cacheTTL, CVCTTL: cvcTTL,
-		Gateways: gatewayRegistry(), CallTimeout: callTimeout, StaleAfter: staleAfter, BreakerThreshold: breakerThreshold, BreakerOpenFor: breakerOpenFor})
+		Gateways: gateways, CallTimeout: callTimeout, StaleAfter: staleAfter, BreakerThreshold: breakerThreshold, BreakerOpenFor: breakerOpenFor})
 
 	if err := m.bootstrapAccount(ctx, eng); err != nil {
 		return err
@@ -174,14 +181,26 @@ func (m *Main) bootstrapAccount(ctx context.Context, eng *engine.Engine) error {
 
 func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-// gatewayRegistry is every gateway type this build of kassa offers.
-func gatewayRegistry() *gateway.Registry {
+// Both stores keep the simulator's ledger in kassa's database.
+var (
+	_ simulator.Ledger = (*sqlite.Store)(nil)
+	_ simulator.Ledger = (*postgres.Store)(nil)
+)
+
+// gatewayRegistry is every gateway type this build of kassa offers. The
+// simulator keeps its ledger in st, so that it survives a restart and is
+// shared by every kassa process on the database, as a provider's would be.
+func gatewayRegistry(st payment.Store) (*gateway.Registry, error) {
+	ledger, ok := st.(simulator.Ledger)
+	if !ok {
+		return nil, fmt.Errorf("store %T cannot keep the simulator's ledger", st)
+	}
 	return gateway.NewRegistry(
-		simulator.New(simulator.Options{}),
+		simulator.New(simulator.Options{Ledger: ledger}),
 		adyen.New(adyen.Options{}),
 		authorizenet.New(authorizenet.Options{}),
 		stripe.New(stripe.Options{}),
-	)
+	), nil
 }
 
 // listener is one address kassa serves and what it serves there.
