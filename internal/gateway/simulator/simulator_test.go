@@ -26,7 +26,7 @@ const (
 var testNow = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
 
 // fixture is a Simulator with a fixed clock and a Sleep that records what
-// it was asked and fails when told to.
+// it was asked and fails when told to, over ledger l (nil: in memory).
 type fixture struct {
 	*Simulator
 	mu       sync.Mutex
@@ -34,11 +34,12 @@ type fixture struct {
 	sleepErr error
 }
 
-func setup(t *testing.T) *fixture {
+func setup(t *testing.T, l Ledger) *fixture {
 	t.Helper()
 	f := &fixture{}
 	f.Simulator = New(Options{
-		Now: func() time.Time { return testNow },
+		Ledger: l,
+		Now:    func() time.Time { return testNow },
 		Sleep: func(ctx context.Context, d time.Duration) error {
 			f.mu.Lock()
 			defer f.mu.Unlock()
@@ -253,138 +254,144 @@ var cardTable = []struct {
 
 func TestCardTable(t *testing.T) {
 	t.Parallel()
-	f := setup(t)
-	for _, tc := range cardTable {
-		for _, kind := range []payment.OperationKind{payment.OpAuthorize, payment.OpPurchase} {
-			r := &gateway.Request{Kind: kind, Amount: 1000, Currency: "EUR", Card: testCard(tc.number)}
-			res := f.call(t, r)
-			want(t, string(kind)+" "+tc.number, res, tc.outcome, tc.code)
-			switch res.Outcome {
-			case payment.OutcomeSucceeded:
-				if !strings.HasPrefix(res.GatewayReference, "sim_") || len(res.NetworkTransactionID) != 15 ||
-					res.AVSCode != "Y" || res.CVVCode != "M" || res.ResponseCode != "00" {
-					t.Errorf("%s %s: result %+v", kind, tc.number, res)
+	forEachLedger(t, func(t *testing.T, open func(*testing.T) Ledger) {
+		f := setup(t, open(t))
+		for _, tc := range cardTable {
+			for _, kind := range []payment.OperationKind{payment.OpAuthorize, payment.OpPurchase} {
+				r := &gateway.Request{Kind: kind, Amount: 1000, Currency: "EUR", Card: testCard(tc.number)}
+				res := f.call(t, r)
+				want(t, string(kind)+" "+tc.number, res, tc.outcome, tc.code)
+				switch res.Outcome {
+				case payment.OutcomeSucceeded:
+					if !strings.HasPrefix(res.GatewayReference, "sim_") || len(res.NetworkTransactionID) != 15 ||
+						res.AVSCode != "Y" || res.CVVCode != "M" || res.ResponseCode != "00" {
+						t.Errorf("%s %s: result %+v", kind, tc.number, res)
+					}
+				case payment.OutcomeDeclined:
+					if res.GatewayReference == "" || res.NetworkTransactionID != "" || res.ResponseCode == "" || res.Message == "" {
+						t.Errorf("%s %s: result %+v", kind, tc.number, res)
+					}
+				case payment.OutcomeUnknown:
+					if res.GatewayReference != "" || res.NetworkTransactionID != "" {
+						t.Errorf("%s %s: a lost response carries %+v", kind, tc.number, res)
+					}
 				}
-			case payment.OutcomeDeclined:
-				if res.GatewayReference == "" || res.NetworkTransactionID != "" || res.ResponseCode == "" || res.Message == "" {
-					t.Errorf("%s %s: result %+v", kind, tc.number, res)
-				}
-			case payment.OutcomeUnknown:
-				if res.GatewayReference != "" || res.NetworkTransactionID != "" {
-					t.Errorf("%s %s: a lost response carries %+v", kind, tc.number, res)
+			}
+			// Verify and credit follow the declines; only authorize and
+			// purchase lose their response.
+			verifyWant, creditWant := tc.outcome, tc.outcome
+			if tc.outcome == payment.OutcomeUnknown {
+				verifyWant, creditWant = payment.OutcomeSucceeded, payment.OutcomeSucceeded
+			}
+			res := f.call(t, &gateway.Request{Kind: payment.OpVerify, Card: testCard(tc.number)})
+			want(t, "verify "+tc.number, res, verifyWant, tc.code)
+			res = f.call(t, &gateway.Request{Kind: payment.OpCredit, Amount: 500, Currency: "EUR", Card: testCard(tc.number)})
+			want(t, "credit "+tc.number, res, creditWant, tc.code)
+			// Store only checks the card.
+			res = f.call(t, &gateway.Request{Kind: payment.OpStore, Card: testCard(tc.number)})
+			if tc.code == payment.CodeInvalidNumber {
+				want(t, "store "+tc.number, res, payment.OutcomeFailed, payment.CodeInvalidNumber)
+			} else {
+				want(t, "store "+tc.number, res, payment.OutcomeSucceeded, "")
+				if res.GatewayReference == "" {
+					t.Errorf("store %s: no gateway reference", tc.number)
 				}
 			}
 		}
-		// Verify and credit follow the declines; only authorize and
-		// purchase lose their response.
-		verifyWant, creditWant := tc.outcome, tc.outcome
-		if tc.outcome == payment.OutcomeUnknown {
-			verifyWant, creditWant = payment.OutcomeSucceeded, payment.OutcomeSucceeded
-		}
-		res := f.call(t, &gateway.Request{Kind: payment.OpVerify, Card: testCard(tc.number)})
-		want(t, "verify "+tc.number, res, verifyWant, tc.code)
-		res = f.call(t, &gateway.Request{Kind: payment.OpCredit, Amount: 500, Currency: "EUR", Card: testCard(tc.number)})
-		want(t, "credit "+tc.number, res, creditWant, tc.code)
-		// Store only checks the card.
-		res = f.call(t, &gateway.Request{Kind: payment.OpStore, Card: testCard(tc.number)})
-		if tc.code == payment.CodeInvalidNumber {
-			want(t, "store "+tc.number, res, payment.OutcomeFailed, payment.CodeInvalidNumber)
-		} else {
-			want(t, "store "+tc.number, res, payment.OutcomeSucceeded, "")
-			if res.GatewayReference == "" {
-				t.Errorf("store %s: no gateway reference", tc.number)
-			}
-		}
-	}
+	})
 }
 
 func TestCardChecks(t *testing.T) {
 	t.Parallel()
-	f := setup(t)
-	expired := testCard("4111111111111111")
-	expired.ExpMonth, expired.ExpYear = 5, 2026 // testNow is in June 2026
-	res := f.call(t, &gateway.Request{Kind: payment.OpAuthorize, Amount: 1000, Currency: "EUR", Card: expired})
-	want(t, "expired card", res, payment.OutcomeDeclined, "expired_card")
+	forEachLedger(t, func(t *testing.T, open func(*testing.T) Ledger) {
+		f := setup(t, open(t))
+		expired := testCard("4111111111111111")
+		expired.ExpMonth, expired.ExpYear = 5, 2026 // testNow is in June 2026
+		res := f.call(t, &gateway.Request{Kind: payment.OpAuthorize, Amount: 1000, Currency: "EUR", Card: expired})
+		want(t, "expired card", res, payment.OutcomeDeclined, "expired_card")
 
-	bad := testCard("4111111111111111")
-	bad.ExpMonth = 13
-	res = f.call(t, &gateway.Request{Kind: payment.OpAuthorize, Amount: 1000, Currency: "EUR", Card: bad})
-	want(t, "bad expiry month", res, payment.OutcomeFailed, payment.CodeInvalidExpiryMonth)
+		bad := testCard("4111111111111111")
+		bad.ExpMonth = 13
+		res = f.call(t, &gateway.Request{Kind: payment.OpAuthorize, Amount: 1000, Currency: "EUR", Card: bad})
+		want(t, "bad expiry month", res, payment.OutcomeFailed, payment.CodeInvalidExpiryMonth)
 
-	noCVC := testCard("4111 1111 1111 1111")
-	noCVC.CVC = ""
-	res = f.call(t, &gateway.Request{Kind: payment.OpAuthorize, Amount: 1000, Currency: "EUR", Card: noCVC})
-	want(t, "spaced number without CVC", res, payment.OutcomeSucceeded, "")
-	if res.CVVCode != "P" {
-		t.Errorf("CVV code without a CVC = %q", res.CVVCode)
-	}
+		noCVC := testCard("4111 1111 1111 1111")
+		noCVC.CVC = ""
+		res = f.call(t, &gateway.Request{Kind: payment.OpAuthorize, Amount: 1000, Currency: "EUR", Card: noCVC})
+		want(t, "spaced number without CVC", res, payment.OutcomeSucceeded, "")
+		if res.CVVCode != "P" {
+			t.Errorf("CVV code without a CVC = %q", res.CVVCode)
+		}
 
-	res = f.call(t, &gateway.Request{Kind: payment.OpAuthorize, Amount: 0, Currency: "EUR", Card: testCard("4111111111111111")})
-	want(t, "zero amount", res, payment.OutcomeFailed, "invalid_amount")
-	res = f.call(t, &gateway.Request{Kind: payment.OpPurchase, Amount: 100, Card: testCard("4111111111111111")})
-	want(t, "no currency", res, payment.OutcomeFailed, "invalid_currency")
+		res = f.call(t, &gateway.Request{Kind: payment.OpAuthorize, Amount: 0, Currency: "EUR", Card: testCard("4111111111111111")})
+		want(t, "zero amount", res, payment.OutcomeFailed, "invalid_amount")
+		res = f.call(t, &gateway.Request{Kind: payment.OpPurchase, Amount: 100, Card: testCard("4111111111111111")})
+		want(t, "no currency", res, payment.OutcomeFailed, "invalid_currency")
 
-	// A request without a card is a programming error.
-	if _, err := f.Authorize(context.Background(), &gateway.Request{Config: config(nil), Reference: newRef(), Amount: 1}); err == nil {
-		t.Error("authorize without a card: no error")
-	}
+		// A request without a card is a programming error.
+		if _, err := f.Authorize(context.Background(), &gateway.Request{Config: config(nil), Reference: newRef(), Amount: 1}); err == nil {
+			t.Error("authorize without a card: no error")
+		}
+	})
 }
 
 func TestByRequest(t *testing.T) {
 	t.Parallel()
-	f := setup(t)
-	tests := []struct {
-		name    string
-		amount  int64
-		fields  map[string]any
-		outcome payment.Outcome
-		code    string
-	}{
-		{"minor part 05", 1005, nil, payment.OutcomeDeclined, "do_not_honor"},
-		{"minor part 05, small", 5, nil, payment.OutcomeDeclined, "do_not_honor"},
-		{"minor part 13", 1013, nil, payment.OutcomeNotSent, ""},
-		{"minor part 50", 1050, nil, payment.OutcomeSucceeded, ""},
-		{"simulate_decline", 1000, map[string]any{"simulate_decline": true}, payment.OutcomeDeclined, "card_declined"},
-		{"simulate_decline as text", 1000, map[string]any{"simulate_decline": "true"}, payment.OutcomeDeclined, "card_declined"},
-		{"simulate_decline false", 1000, map[string]any{"simulate_decline": false}, payment.OutcomeSucceeded, ""},
-		{"simulate_error", 1000, map[string]any{"simulate_error": true}, payment.OutcomeFailed, "processing_error"},
-		{"simulate_error wins", 1000, map[string]any{"simulate_error": "true", "simulate_decline": true}, payment.OutcomeFailed, "processing_error"},
-	}
-	for _, tt := range tests {
-		for _, kind := range []payment.OperationKind{payment.OpAuthorize, payment.OpPurchase, payment.OpCredit} {
-			r := &gateway.Request{Kind: kind, Amount: tt.amount, Currency: "EUR", Card: testCard("4111111111111111"),
-				GatewaySpecificFields: tt.fields}
-			res := f.call(t, r)
-			want(t, tt.name+" "+string(kind), res, tt.outcome, tt.code)
-			_, err := f.QueryStatus(context.Background(), r)
-			if tt.outcome == payment.OutcomeNotSent {
-				if !errors.Is(err, gateway.ErrReferenceNotFound) {
-					t.Errorf("%s: a request not sent is known to the gateway (%v)", tt.name, err)
+	forEachLedger(t, func(t *testing.T, open func(*testing.T) Ledger) {
+		f := setup(t, open(t))
+		tests := []struct {
+			name    string
+			amount  int64
+			fields  map[string]any
+			outcome payment.Outcome
+			code    string
+		}{
+			{"minor part 05", 1005, nil, payment.OutcomeDeclined, "do_not_honor"},
+			{"minor part 05, small", 5, nil, payment.OutcomeDeclined, "do_not_honor"},
+			{"minor part 13", 1013, nil, payment.OutcomeNotSent, ""},
+			{"minor part 50", 1050, nil, payment.OutcomeSucceeded, ""},
+			{"simulate_decline", 1000, map[string]any{"simulate_decline": true}, payment.OutcomeDeclined, "card_declined"},
+			{"simulate_decline as text", 1000, map[string]any{"simulate_decline": "true"}, payment.OutcomeDeclined, "card_declined"},
+			{"simulate_decline false", 1000, map[string]any{"simulate_decline": false}, payment.OutcomeSucceeded, ""},
+			{"simulate_error", 1000, map[string]any{"simulate_error": true}, payment.OutcomeFailed, "processing_error"},
+			{"simulate_error wins", 1000, map[string]any{"simulate_error": "true", "simulate_decline": true}, payment.OutcomeFailed, "processing_error"},
+		}
+		for _, tt := range tests {
+			for _, kind := range []payment.OperationKind{payment.OpAuthorize, payment.OpPurchase, payment.OpCredit} {
+				r := &gateway.Request{Kind: kind, Amount: tt.amount, Currency: "EUR", Card: testCard("4111111111111111"),
+					GatewaySpecificFields: tt.fields}
+				res := f.call(t, r)
+				want(t, tt.name+" "+string(kind), res, tt.outcome, tt.code)
+				_, err := f.QueryStatus(context.Background(), r)
+				if tt.outcome == payment.OutcomeNotSent {
+					if !errors.Is(err, gateway.ErrReferenceNotFound) {
+						t.Errorf("%s: a request not sent is known to the gateway (%v)", tt.name, err)
+					}
+					if res.Transcript.Exchanges[0].Error == "" || res.Transcript.Exchanges[0].Status != 0 {
+						t.Errorf("%s: exchange %+v", tt.name, res.Transcript.Exchanges[0])
+					}
+				} else if err != nil {
+					t.Errorf("%s: QueryStatus: %v", tt.name, err)
 				}
-				if res.Transcript.Exchanges[0].Error == "" || res.Transcript.Exchanges[0].Status != 0 {
-					t.Errorf("%s: exchange %+v", tt.name, res.Transcript.Exchanges[0])
-				}
-			} else if err != nil {
-				t.Errorf("%s: QueryStatus: %v", tt.name, err)
 			}
 		}
-	}
 
-	// The amount rules apply to follow-ups too.
-	auth := f.authorize(t, "4111111111111111", 10000)
-	want(t, "capture 05", f.followUp(t, payment.OpCapture, auth.GatewayReference, 1005), payment.OutcomeDeclined, "do_not_honor")
-	want(t, "capture 13", f.followUp(t, payment.OpCapture, auth.GatewayReference, 1013), payment.OutcomeNotSent, "")
-	want(t, "capture", f.followUp(t, payment.OpCapture, auth.GatewayReference, 5000), payment.OutcomeSucceeded, "")
-	want(t, "refund 05", f.followUp(t, payment.OpRefund, auth.GatewayReference, 105), payment.OutcomeDeclined, "do_not_honor")
-	want(t, "refund 13", f.followUp(t, payment.OpRefund, auth.GatewayReference, 113), payment.OutcomeNotSent, "")
-	// Neither moved money: all 5000 can still be refunded.
-	want(t, "refund all", f.followUp(t, payment.OpRefund, auth.GatewayReference, 5000), payment.OutcomeSucceeded, "")
-	// A void has no amount of its own.
-	auth = f.authorize(t, "4111111111111111", 10000)
-	want(t, "void", f.followUp(t, payment.OpVoid, auth.GatewayReference, 1013), payment.OutcomeSucceeded, "")
-	// A verification only when it has an amount.
-	res := f.call(t, &gateway.Request{Kind: payment.OpVerify, Amount: 105, Currency: "EUR", Card: testCard("4111111111111111")})
-	want(t, "verify 105", res, payment.OutcomeDeclined, "do_not_honor")
+		// The amount rules apply to follow-ups too.
+		auth := f.authorize(t, "4111111111111111", 10000)
+		want(t, "capture 05", f.followUp(t, payment.OpCapture, auth.GatewayReference, 1005), payment.OutcomeDeclined, "do_not_honor")
+		want(t, "capture 13", f.followUp(t, payment.OpCapture, auth.GatewayReference, 1013), payment.OutcomeNotSent, "")
+		want(t, "capture", f.followUp(t, payment.OpCapture, auth.GatewayReference, 5000), payment.OutcomeSucceeded, "")
+		want(t, "refund 05", f.followUp(t, payment.OpRefund, auth.GatewayReference, 105), payment.OutcomeDeclined, "do_not_honor")
+		want(t, "refund 13", f.followUp(t, payment.OpRefund, auth.GatewayReference, 113), payment.OutcomeNotSent, "")
+		// Neither moved money: all 5000 can still be refunded.
+		want(t, "refund all", f.followUp(t, payment.OpRefund, auth.GatewayReference, 5000), payment.OutcomeSucceeded, "")
+		// A void has no amount of its own.
+		auth = f.authorize(t, "4111111111111111", 10000)
+		want(t, "void", f.followUp(t, payment.OpVoid, auth.GatewayReference, 1013), payment.OutcomeSucceeded, "")
+		// A verification only when it has an amount.
+		res := f.call(t, &gateway.Request{Kind: payment.OpVerify, Amount: 105, Currency: "EUR", Card: testCard("4111111111111111")})
+		want(t, "verify 105", res, payment.OutcomeDeclined, "do_not_honor")
+	})
 }
 
 func TestLedger(t *testing.T) {
@@ -426,94 +433,100 @@ func TestLedger(t *testing.T) {
 			cap_(100, fail, "already_captured"), void(fail, "already_captured"),
 			ref(6000, ok, ""), ref(4000, ok, ""), ref(1, fail, "amount_exceeds_captured")}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			f := setup(t)
-			var auth gateway.Result
-			if tt.purchase {
-				auth = f.purchase(t, number, 10000)
-			} else {
-				auth = f.authorize(t, number, 10000)
-			}
-			for i, s := range tt.steps {
-				res := f.followUp(t, s.kind, auth.GatewayReference, s.amount)
-				want(t, fmt.Sprintf("step %d: %s %d", i, s.kind, s.amount), res, s.outcome, s.code)
-				if res.Outcome == ok && (res.GatewayReference == "" || res.GatewayReference == auth.GatewayReference) {
-					t.Errorf("step %d: gateway reference %q", i, res.GatewayReference)
+	forEachLedger(t, func(t *testing.T, open func(*testing.T) Ledger) {
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				t.Parallel()
+				f := setup(t, open(t))
+				var auth gateway.Result
+				if tt.purchase {
+					auth = f.purchase(t, number, 10000)
+				} else {
+					auth = f.authorize(t, number, 10000)
 				}
-			}
-		})
-	}
+				for i, s := range tt.steps {
+					res := f.followUp(t, s.kind, auth.GatewayReference, s.amount)
+					want(t, fmt.Sprintf("step %d: %s %d", i, s.kind, s.amount), res, s.outcome, s.code)
+					if res.Outcome == ok && (res.GatewayReference == "" || res.GatewayReference == auth.GatewayReference) {
+						t.Errorf("step %d: gateway reference %q", i, res.GatewayReference)
+					}
+				}
+			})
+		}
+	})
 }
 
 func TestLedgerReferences(t *testing.T) {
 	t.Parallel()
-	f := setup(t)
-	want(t, "unknown prior", f.followUp(t, payment.OpCapture, "sim_nope", 100), payment.OutcomeFailed, "invalid_reference")
-	want(t, "no prior", f.followUp(t, payment.OpRefund, "", 100), payment.OutcomeFailed, "invalid_reference")
+	forEachLedger(t, func(t *testing.T, open func(*testing.T) Ledger) {
+		f := setup(t, open(t))
+		want(t, "unknown prior", f.followUp(t, payment.OpCapture, "sim_nope", 100), payment.OutcomeFailed, "invalid_reference")
+		want(t, "no prior", f.followUp(t, payment.OpRefund, "", 100), payment.OutcomeFailed, "invalid_reference")
 
-	declined := f.authorize(t, "4012888888881881", 1000)
-	want(t, "capture of a decline", f.followUp(t, payment.OpCapture, declined.GatewayReference, 100), payment.OutcomeFailed, "invalid_reference")
+		declined := f.authorize(t, "4012888888881881", 1000)
+		want(t, "capture of a decline", f.followUp(t, payment.OpCapture, declined.GatewayReference, 100), payment.OutcomeFailed, "invalid_reference")
 
-	stored := f.call(t, &gateway.Request{Kind: payment.OpStore, Card: testCard("4111111111111111")})
-	want(t, "capture of a stored card", f.followUp(t, payment.OpCapture, stored.GatewayReference, 100), payment.OutcomeFailed, "invalid_reference")
+		stored := f.call(t, &gateway.Request{Kind: payment.OpStore, Card: testCard("4111111111111111")})
+		want(t, "capture of a stored card", f.followUp(t, payment.OpCapture, stored.GatewayReference, 100), payment.OutcomeFailed, "invalid_reference")
 
-	auth := f.authorize(t, "4111111111111111", 1000)
-	// Another gateway does not know this gateway's authorization.
-	other := config(nil)
-	other.GatewayID = "gw_other"
-	res := f.call(t, &gateway.Request{Kind: payment.OpCapture, Config: other, Amount: 100, Currency: "EUR", PriorReference: auth.GatewayReference})
-	want(t, "capture on another gateway", res, payment.OutcomeFailed, "invalid_reference")
+		auth := f.authorize(t, "4111111111111111", 1000)
+		// Another gateway does not know this gateway's authorization.
+		other := config(nil)
+		other.GatewayID = "gw_other"
+		res := f.call(t, &gateway.Request{Kind: payment.OpCapture, Config: other, Amount: 100, Currency: "EUR", PriorReference: auth.GatewayReference})
+		want(t, "capture on another gateway", res, payment.OutcomeFailed, "invalid_reference")
 
-	res = f.call(t, &gateway.Request{Kind: payment.OpCapture, Amount: 100, Currency: "USD", PriorReference: auth.GatewayReference})
-	want(t, "capture in another currency", res, payment.OutcomeFailed, "currency_mismatch")
-	// A follow-up may leave the currency out.
-	res = f.call(t, &gateway.Request{Kind: payment.OpCapture, Amount: 100, PriorReference: auth.GatewayReference})
-	want(t, "capture without currency", res, payment.OutcomeSucceeded, "")
+		res = f.call(t, &gateway.Request{Kind: payment.OpCapture, Amount: 100, Currency: "USD", PriorReference: auth.GatewayReference})
+		want(t, "capture in another currency", res, payment.OutcomeFailed, "currency_mismatch")
+		// A follow-up may leave the currency out.
+		res = f.call(t, &gateway.Request{Kind: payment.OpCapture, Amount: 100, PriorReference: auth.GatewayReference})
+		want(t, "capture without currency", res, payment.OutcomeSucceeded, "")
+	})
 }
 
 func TestIdempotentRepeat(t *testing.T) {
 	t.Parallel()
-	f := setup(t)
-	auth := &gateway.Request{Kind: payment.OpAuthorize, Reference: newRef(), Amount: 10000, Currency: "EUR", Card: testCard("4111111111111111")}
-	first := f.call(t, auth)
-	again := f.call(t, auth)
-	if first.GatewayReference == "" || again.GatewayReference != first.GatewayReference ||
-		again.NetworkTransactionID != first.NetworkTransactionID || again.Outcome != first.Outcome {
-		t.Errorf("repeat = %+v, first %+v", again, first)
-	}
+	forEachLedger(t, func(t *testing.T, open func(*testing.T) Ledger) {
+		f := setup(t, open(t))
+		auth := &gateway.Request{Kind: payment.OpAuthorize, Reference: newRef(), Amount: 10000, Currency: "EUR", Card: testCard("4111111111111111")}
+		first := f.call(t, auth)
+		again := f.call(t, auth)
+		if first.GatewayReference == "" || again.GatewayReference != first.GatewayReference ||
+			again.NetworkTransactionID != first.NetworkTransactionID || again.Outcome != first.Outcome {
+			t.Errorf("repeat = %+v, first %+v", again, first)
+		}
 
-	capture := &gateway.Request{Kind: payment.OpCapture, Reference: newRef(), Amount: 6000, Currency: "EUR", PriorReference: first.GatewayReference}
-	c1 := f.call(t, capture)
-	c2 := f.call(t, capture)
-	want(t, "capture", c1, payment.OutcomeSucceeded, "")
-	if c2.GatewayReference != c1.GatewayReference || c2.Outcome != c1.Outcome {
-		t.Errorf("repeated capture = %+v, first %+v", c2, c1)
-	}
-	// Captured once: 4000 remain.
-	want(t, "capture the rest", f.followUp(t, payment.OpCapture, first.GatewayReference, 4000), payment.OutcomeSucceeded, "")
+		capture := &gateway.Request{Kind: payment.OpCapture, Reference: newRef(), Amount: 6000, Currency: "EUR", PriorReference: first.GatewayReference}
+		c1 := f.call(t, capture)
+		c2 := f.call(t, capture)
+		want(t, "capture", c1, payment.OutcomeSucceeded, "")
+		if c2.GatewayReference != c1.GatewayReference || c2.Outcome != c1.Outcome {
+			t.Errorf("repeated capture = %+v, first %+v", c2, c1)
+		}
+		// Captured once: 4000 remain.
+		want(t, "capture the rest", f.followUp(t, payment.OpCapture, first.GatewayReference, 4000), payment.OutcomeSucceeded, "")
 
-	// A failure repeats as it was, even once the ledger would allow it.
-	over := &gateway.Request{Kind: payment.OpRefund, Reference: newRef(), Amount: 10001, Currency: "EUR", PriorReference: first.GatewayReference}
-	want(t, "over-refund", f.call(t, over), payment.OutcomeFailed, "amount_exceeds_captured")
-	want(t, "over-refund again", f.call(t, over), payment.OutcomeFailed, "amount_exceeds_captured")
+		// A failure repeats as it was, even once the ledger would allow it.
+		over := &gateway.Request{Kind: payment.OpRefund, Reference: newRef(), Amount: 10001, Currency: "EUR", PriorReference: first.GatewayReference}
+		want(t, "over-refund", f.call(t, over), payment.OutcomeFailed, "amount_exceeds_captured")
+		want(t, "over-refund again", f.call(t, over), payment.OutcomeFailed, "amount_exceeds_captured")
 
-	declined := &gateway.Request{Kind: payment.OpPurchase, Reference: newRef(), Amount: 1000, Currency: "EUR", Card: testCard("4000000000009995")}
-	d1, d2 := f.call(t, declined), f.call(t, declined)
-	if d1.Outcome != payment.OutcomeDeclined || d2.GatewayReference != d1.GatewayReference || d2.DeclineCode != d1.DeclineCode {
-		t.Errorf("repeated decline = %+v, first %+v", d2, d1)
-	}
+		declined := &gateway.Request{Kind: payment.OpPurchase, Reference: newRef(), Amount: 1000, Currency: "EUR", Card: testCard("4000000000009995")}
+		d1, d2 := f.call(t, declined), f.call(t, declined)
+		if d1.Outcome != payment.OutcomeDeclined || d2.GatewayReference != d1.GatewayReference || d2.DeclineCode != d1.DeclineCode {
+			t.Errorf("repeated decline = %+v, first %+v", d2, d1)
+		}
 
-	// The same reference for another request is refused, and acts on
-	// nothing.
-	other := *capture
-	other.Amount = 100
-	want(t, "reference reused", f.call(t, &other), payment.OutcomeFailed, payment.CodeIdempotencyMismatch)
-	other = *capture
-	other.Kind = payment.OpRefund
-	want(t, "reference reused for another kind", f.call(t, &other), payment.OutcomeFailed, payment.CodeIdempotencyMismatch)
-	want(t, "first capture still stands", f.call(t, capture), payment.OutcomeSucceeded, "")
+		// The same reference for another request is refused, and acts on
+		// nothing.
+		other := *capture
+		other.Amount = 100
+		want(t, "reference reused", f.call(t, &other), payment.OutcomeFailed, payment.CodeIdempotencyMismatch)
+		other = *capture
+		other.Kind = payment.OpRefund
+		want(t, "reference reused for another kind", f.call(t, &other), payment.OutcomeFailed, payment.CodeIdempotencyMismatch)
+		want(t, "first capture still stands", f.call(t, capture), payment.OutcomeSucceeded, "")
+	})
 }
 
 func TestLostResponse(t *testing.T) {
@@ -532,161 +545,167 @@ func TestLostResponse(t *testing.T) {
 		{"4100000000000043", payment.OpVoid},
 		{"5100000000000040", payment.OpVoid},
 	}
-	for _, tt := range tests {
-		t.Run(string(tt.lost)+" "+tt.number, func(t *testing.T) {
-			t.Parallel()
-			f := setup(t)
-			kind := payment.OpAuthorize
-			if tt.lost == payment.OpPurchase {
-				kind = payment.OpPurchase
-			}
-			first := &gateway.Request{Kind: kind, Reference: newRef(), Amount: 10000, Currency: "EUR", Card: testCard(tt.number)}
-			lost := first
-			if tt.lost != payment.OpAuthorize && tt.lost != payment.OpPurchase {
-				auth := f.call(t, first)
-				want(t, "authorize", auth, payment.OutcomeSucceeded, "")
-				if tt.lost == payment.OpRefund {
-					want(t, "capture", f.followUp(t, payment.OpCapture, auth.GatewayReference, 10000), payment.OutcomeSucceeded, "")
+	forEachLedger(t, func(t *testing.T, open func(*testing.T) Ledger) {
+		for _, tt := range tests {
+			t.Run(string(tt.lost)+" "+tt.number, func(t *testing.T) {
+				t.Parallel()
+				f := setup(t, open(t))
+				kind := payment.OpAuthorize
+				if tt.lost == payment.OpPurchase {
+					kind = payment.OpPurchase
 				}
-				lost = &gateway.Request{Kind: tt.lost, Reference: newRef(), Amount: 10000, Currency: "EUR", PriorReference: auth.GatewayReference}
-			}
+				first := &gateway.Request{Kind: kind, Reference: newRef(), Amount: 10000, Currency: "EUR", Card: testCard(tt.number)}
+				lost := first
+				if tt.lost != payment.OpAuthorize && tt.lost != payment.OpPurchase {
+					auth := f.call(t, first)
+					want(t, "authorize", auth, payment.OutcomeSucceeded, "")
+					if tt.lost == payment.OpRefund {
+						want(t, "capture", f.followUp(t, payment.OpCapture, auth.GatewayReference, 10000), payment.OutcomeSucceeded, "")
+					}
+					lost = &gateway.Request{Kind: tt.lost, Reference: newRef(), Amount: 10000, Currency: "EUR", PriorReference: auth.GatewayReference}
+				}
 
-			res := f.call(t, lost)
-			want(t, "lost "+string(tt.lost), res, payment.OutcomeUnknown, "")
-			if res.GatewayReference != "" || res.Transcript.Exchanges[0].Status != 0 || res.Transcript.Exchanges[0].Error == "" {
-				t.Errorf("lost response = %+v, exchange %+v", res, res.Transcript.Exchanges[0])
-			}
+				res := f.call(t, lost)
+				want(t, "lost "+string(tt.lost), res, payment.OutcomeUnknown, "")
+				if res.GatewayReference != "" || res.Transcript.Exchanges[0].Status != 0 || res.Transcript.Exchanges[0].Error == "" {
+					t.Errorf("lost response = %+v, exchange %+v", res, res.Transcript.Exchanges[0])
+				}
 
-			// The reconciler asks: it happened.
-			q, err := f.QueryStatus(context.Background(), lost)
-			if err != nil {
-				t.Fatalf("QueryStatus: %v", err)
-			}
-			checkTranscript(t, lost, q)
-			want(t, "status", q, payment.OutcomeSucceeded, "")
-			if q.GatewayReference == "" {
-				t.Error("status has no gateway reference")
-			}
-			// A repeat returns the now-known success and does not act again.
-			again := f.call(t, lost)
-			want(t, "repeat", again, payment.OutcomeSucceeded, "")
-			if again.GatewayReference != q.GatewayReference {
-				t.Errorf("repeat reference %q, status said %q", again.GatewayReference, q.GatewayReference)
-			}
+				// The reconciler asks: it happened.
+				q, err := f.QueryStatus(context.Background(), lost)
+				if err != nil {
+					t.Fatalf("QueryStatus: %v", err)
+				}
+				checkTranscript(t, lost, q)
+				want(t, "status", q, payment.OutcomeSucceeded, "")
+				if q.GatewayReference == "" {
+					t.Error("status has no gateway reference")
+				}
+				// A repeat returns the now-known success and does not act again.
+				again := f.call(t, lost)
+				want(t, "repeat", again, payment.OutcomeSucceeded, "")
+				if again.GatewayReference != q.GatewayReference {
+					t.Errorf("repeat reference %q, status said %q", again.GatewayReference, q.GatewayReference)
+				}
 
-			// The ledger moved once.
-			switch tt.lost {
-			case payment.OpAuthorize:
-				want(t, "capture all", f.followUp(t, payment.OpCapture, q.GatewayReference, 10000), payment.OutcomeSucceeded, "")
-			case payment.OpPurchase:
-				want(t, "refund all", f.followUp(t, payment.OpRefund, q.GatewayReference, 10000), payment.OutcomeSucceeded, "")
-			case payment.OpCapture:
-				want(t, "capture more", f.followUp(t, payment.OpCapture, lost.PriorReference, 1), payment.OutcomeFailed, "already_captured")
-			case payment.OpRefund:
-				want(t, "refund more", f.followUp(t, payment.OpRefund, lost.PriorReference, 1), payment.OutcomeFailed, "amount_exceeds_captured")
-			case payment.OpVoid:
-				want(t, "capture after void", f.followUp(t, payment.OpCapture, lost.PriorReference, 1), payment.OutcomeFailed, "already_voided")
-			}
-			// Every new operation of the class loses its response again.
-			switch tt.lost {
-			case payment.OpAuthorize, payment.OpPurchase:
-				want(t, "new authorization", f.authorize(t, tt.number, 500), payment.OutcomeUnknown, "")
-			case payment.OpRefund:
-				auth := f.purchase(t, tt.number, 500)
-				want(t, "new refund", f.followUp(t, payment.OpRefund, auth.GatewayReference, 100), payment.OutcomeUnknown, "")
-				want(t, "another refund", f.followUp(t, payment.OpRefund, auth.GatewayReference, 100), payment.OutcomeUnknown, "")
-			}
-		})
-	}
+				// The ledger moved once.
+				switch tt.lost {
+				case payment.OpAuthorize:
+					want(t, "capture all", f.followUp(t, payment.OpCapture, q.GatewayReference, 10000), payment.OutcomeSucceeded, "")
+				case payment.OpPurchase:
+					want(t, "refund all", f.followUp(t, payment.OpRefund, q.GatewayReference, 10000), payment.OutcomeSucceeded, "")
+				case payment.OpCapture:
+					want(t, "capture more", f.followUp(t, payment.OpCapture, lost.PriorReference, 1), payment.OutcomeFailed, "already_captured")
+				case payment.OpRefund:
+					want(t, "refund more", f.followUp(t, payment.OpRefund, lost.PriorReference, 1), payment.OutcomeFailed, "amount_exceeds_captured")
+				case payment.OpVoid:
+					want(t, "capture after void", f.followUp(t, payment.OpCapture, lost.PriorReference, 1), payment.OutcomeFailed, "already_voided")
+				}
+				// Every new operation of the class loses its response again.
+				switch tt.lost {
+				case payment.OpAuthorize, payment.OpPurchase:
+					want(t, "new authorization", f.authorize(t, tt.number, 500), payment.OutcomeUnknown, "")
+				case payment.OpRefund:
+					auth := f.purchase(t, tt.number, 500)
+					want(t, "new refund", f.followUp(t, payment.OpRefund, auth.GatewayReference, 100), payment.OutcomeUnknown, "")
+					want(t, "another refund", f.followUp(t, payment.OpRefund, auth.GatewayReference, 100), payment.OutcomeUnknown, "")
+				}
+			})
+		}
+	})
 }
 
 func TestQueryStatus(t *testing.T) {
 	t.Parallel()
-	f := setup(t)
-	ok := &gateway.Request{Kind: payment.OpAuthorize, Reference: newRef(), Amount: 1000, Currency: "EUR", Card: testCard("4111111111111111")}
-	res := f.call(t, ok)
-	q, err := f.QueryStatus(context.Background(), ok)
-	if err != nil || q.Outcome != payment.OutcomeSucceeded || q.GatewayReference != res.GatewayReference || q.NetworkTransactionID != res.NetworkTransactionID {
-		t.Errorf("QueryStatus = %+v, %v; result was %+v", q, err, res)
-	}
-	if !strings.HasSuffix(q.Transcript.Exchanges[0].URL, "/status") {
-		t.Errorf("status URL %q", q.Transcript.Exchanges[0].URL)
-	}
+	forEachLedger(t, func(t *testing.T, open func(*testing.T) Ledger) {
+		f := setup(t, open(t))
+		ok := &gateway.Request{Kind: payment.OpAuthorize, Reference: newRef(), Amount: 1000, Currency: "EUR", Card: testCard("4111111111111111")}
+		res := f.call(t, ok)
+		q, err := f.QueryStatus(context.Background(), ok)
+		if err != nil || q.Outcome != payment.OutcomeSucceeded || q.GatewayReference != res.GatewayReference || q.NetworkTransactionID != res.NetworkTransactionID {
+			t.Errorf("QueryStatus = %+v, %v; result was %+v", q, err, res)
+		}
+		if !strings.HasSuffix(q.Transcript.Exchanges[0].URL, "/status") {
+			t.Errorf("status URL %q", q.Transcript.Exchanges[0].URL)
+		}
 
-	dec := &gateway.Request{Kind: payment.OpAuthorize, Reference: newRef(), Amount: 1000, Currency: "EUR", Card: testCard("4000000000009987")}
-	f.call(t, dec)
-	q, err = f.QueryStatus(context.Background(), dec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want(t, "status of a decline", q, payment.OutcomeDeclined, "lost_card")
+		dec := &gateway.Request{Kind: payment.OpAuthorize, Reference: newRef(), Amount: 1000, Currency: "EUR", Card: testCard("4000000000009987")}
+		f.call(t, dec)
+		q, err = f.QueryStatus(context.Background(), dec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want(t, "status of a decline", q, payment.OutcomeDeclined, "lost_card")
 
-	failed := &gateway.Request{Kind: payment.OpCapture, Reference: newRef(), Amount: 1000, Currency: "EUR", PriorReference: "sim_x"}
-	f.call(t, failed)
-	q, err = f.QueryStatus(context.Background(), failed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want(t, "status of a failure", q, payment.OutcomeFailed, "invalid_reference")
+		failed := &gateway.Request{Kind: payment.OpCapture, Reference: newRef(), Amount: 1000, Currency: "EUR", PriorReference: "sim_x"}
+		f.call(t, failed)
+		q, err = f.QueryStatus(context.Background(), failed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want(t, "status of a failure", q, payment.OutcomeFailed, "invalid_reference")
 
-	_, err = f.QueryStatus(context.Background(), &gateway.Request{Config: config(nil), Reference: "op_never", Kind: payment.OpAuthorize})
-	if !errors.Is(err, gateway.ErrReferenceNotFound) {
-		t.Errorf("QueryStatus of an unknown reference: %v", err)
-	}
-	// References are per gateway.
-	other := *ok
-	other.Config.GatewayID = "gw_other"
-	if _, err := f.QueryStatus(context.Background(), &other); !errors.Is(err, gateway.ErrReferenceNotFound) {
-		t.Errorf("QueryStatus on another gateway: %v", err)
-	}
+		_, err = f.QueryStatus(context.Background(), &gateway.Request{Config: config(nil), Reference: "op_never", Kind: payment.OpAuthorize})
+		if !errors.Is(err, gateway.ErrReferenceNotFound) {
+			t.Errorf("QueryStatus of an unknown reference: %v", err)
+		}
+		// References are per gateway.
+		other := *ok
+		other.Config.GatewayID = "gw_other"
+		if _, err := f.QueryStatus(context.Background(), &other); !errors.Is(err, gateway.ErrReferenceNotFound) {
+			t.Errorf("QueryStatus on another gateway: %v", err)
+		}
+	})
 }
 
 func TestOutage(t *testing.T) {
 	t.Parallel()
-	f := setup(t)
-	auth := f.authorize(t, "4111111111111111", 10000)
-	down := map[string]any{"outage": true}
-	reqs := []*gateway.Request{
-		{Kind: payment.OpAuthorize, Amount: 1000, Currency: "EUR", Card: testCard("4111111111111111")},
-		{Kind: payment.OpPurchase, Amount: 1000, Currency: "EUR", Card: testCard("4100000000000001")},
-		{Kind: payment.OpVerify, Card: testCard("4111111111111111")},
-		{Kind: payment.OpCredit, Amount: 1000, Currency: "EUR", Card: testCard("4111111111111111")},
-		{Kind: payment.OpStore, Card: testCard("4111111111111111")},
-		{Kind: payment.OpCapture, Amount: 10000, Currency: "EUR", PriorReference: auth.GatewayReference},
-		{Kind: payment.OpRefund, Amount: 1, Currency: "EUR", PriorReference: auth.GatewayReference},
-		{Kind: payment.OpVoid, PriorReference: auth.GatewayReference},
-	}
-	for _, r := range reqs {
-		r.Config = config(down)
-		res := f.call(t, r)
-		want(t, "outage "+string(r.Kind), res, payment.OutcomeNotSent, "")
-		// While it is down the gateway cannot say; once it is up, it never
-		// saw the request.
-		q, err := f.QueryStatus(context.Background(), r)
-		if err != nil || q.Outcome != payment.OutcomeUnknown {
-			t.Errorf("QueryStatus during an outage = %+v, %v", q, err)
+	forEachLedger(t, func(t *testing.T, open func(*testing.T) Ledger) {
+		f := setup(t, open(t))
+		auth := f.authorize(t, "4111111111111111", 10000)
+		down := map[string]any{"outage": true}
+		reqs := []*gateway.Request{
+			{Kind: payment.OpAuthorize, Amount: 1000, Currency: "EUR", Card: testCard("4111111111111111")},
+			{Kind: payment.OpPurchase, Amount: 1000, Currency: "EUR", Card: testCard("4100000000000001")},
+			{Kind: payment.OpVerify, Card: testCard("4111111111111111")},
+			{Kind: payment.OpCredit, Amount: 1000, Currency: "EUR", Card: testCard("4111111111111111")},
+			{Kind: payment.OpStore, Card: testCard("4111111111111111")},
+			{Kind: payment.OpCapture, Amount: 10000, Currency: "EUR", PriorReference: auth.GatewayReference},
+			{Kind: payment.OpRefund, Amount: 1, Currency: "EUR", PriorReference: auth.GatewayReference},
+			{Kind: payment.OpVoid, PriorReference: auth.GatewayReference},
 		}
-		up := *r
-		up.Config = config(map[string]any{"outage": false})
-		if _, err := f.QueryStatus(context.Background(), &up); !errors.Is(err, gateway.ErrReferenceNotFound) {
-			t.Errorf("%s during an outage was recorded (%v)", r.Kind, err)
+		for _, r := range reqs {
+			r.Config = config(down)
+			res := f.call(t, r)
+			want(t, "outage "+string(r.Kind), res, payment.OutcomeNotSent, "")
+			// While it is down the gateway cannot say; once it is up, it never
+			// saw the request.
+			q, err := f.QueryStatus(context.Background(), r)
+			if err != nil || q.Outcome != payment.OutcomeUnknown {
+				t.Errorf("QueryStatus during an outage = %+v, %v", q, err)
+			}
+			up := *r
+			up.Config = config(map[string]any{"outage": false})
+			if _, err := f.QueryStatus(context.Background(), &up); !errors.Is(err, gateway.ErrReferenceNotFound) {
+				t.Errorf("%s during an outage was recorded (%v)", r.Kind, err)
+			}
 		}
-	}
-	// Nothing was captured.
-	want(t, "capture after the outage", f.followUp(t, payment.OpCapture, auth.GatewayReference, 10000), payment.OutcomeSucceeded, "")
+		// Nothing was captured.
+		want(t, "capture after the outage", f.followUp(t, payment.OpCapture, auth.GatewayReference, 10000), payment.OutcomeSucceeded, "")
 
-	err := f.CheckCredentials(context.Background(), config(down))
-	if err == nil {
-		t.Error("CheckCredentials during an outage succeeded")
-	} else if _, ok := payment.AsError(err); ok {
-		t.Errorf("CheckCredentials during an outage says the credentials are bad: %v", err)
-	}
+		err := f.CheckCredentials(context.Background(), config(down))
+		if err == nil {
+			t.Error("CheckCredentials during an outage succeeded")
+		} else if _, ok := payment.AsError(err); ok {
+			t.Errorf("CheckCredentials during an outage says the credentials are bad: %v", err)
+		}
+	})
 }
 
 func TestLatency(t *testing.T) {
 	t.Parallel()
 	for _, v := range []any{250, int64(250), float64(250), json.Number("250"), "250"} {
-		f := setup(t)
+		f := setup(t, nil)
 		set := map[string]any{"latency_ms": v}
 		r := &gateway.Request{Kind: payment.OpAuthorize, Config: config(set), Amount: 1000, Currency: "EUR", Card: testCard("4111111111111111")}
 		want(t, fmt.Sprintf("latency %T", v), f.call(t, r), payment.OutcomeSucceeded, "")
@@ -702,7 +721,7 @@ func TestLatency(t *testing.T) {
 	}
 
 	// No latency, no sleep.
-	f := setup(t)
+	f := setup(t, nil)
 	f.authorize(t, "4111111111111111", 1000)
 	if len(f.slept) != 0 {
 		t.Errorf("slept %v without latency", f.slept)
@@ -760,7 +779,7 @@ func TestRealSleepHonoursContext(t *testing.T) {
 
 func TestCheckCredentials(t *testing.T) {
 	t.Parallel()
-	f := setup(t)
+	f := setup(t, nil)
 	if err := f.CheckCredentials(context.Background(), config(nil)); err != nil {
 		t.Errorf("CheckCredentials: %v", err)
 	}
@@ -778,7 +797,7 @@ func TestCheckCredentials(t *testing.T) {
 
 func TestTranscriptNeverLeaks(t *testing.T) {
 	t.Parallel()
-	f := setup(t)
+	f := setup(t, nil)
 	// Every call of the other tests goes through checkTranscript; here the
 	// secrets are the kind a scrubber finds hardest: short, and spelled
 	// like JSON.
@@ -803,61 +822,65 @@ func TestTranscriptNeverLeaks(t *testing.T) {
 
 func TestConcurrentCaptures(t *testing.T) {
 	t.Parallel()
-	f := setup(t)
-	auth := f.authorize(t, "4111111111111111", 100)
-	var (
-		wg        sync.WaitGroup
-		mu        sync.Mutex
-		succeeded int
-		codes     = map[string]int{}
-	)
-	for range 50 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			res, err := f.Capture(context.Background(), &gateway.Request{Config: config(nil), Reference: newRef(),
-				Kind: payment.OpCapture, Amount: 10, Currency: "EUR", PriorReference: auth.GatewayReference})
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			if res.Outcome == payment.OutcomeSucceeded {
-				succeeded++
-			} else {
-				codes[res.DeclineCode]++
-			}
-		}()
-	}
-	wg.Wait()
-	if succeeded != 10 {
-		t.Errorf("%d captures of 10 succeeded on an authorization of 100 (failures %v)", succeeded, codes)
-	}
-	for code := range codes {
-		if code != "already_captured" && code != "amount_exceeds_authorized" {
-			t.Errorf("unexpected failure code %q", code)
+	forEachLedger(t, func(t *testing.T, open func(*testing.T) Ledger) {
+		f := setup(t, open(t))
+		auth := f.authorize(t, "4111111111111111", 100)
+		var (
+			wg        sync.WaitGroup
+			mu        sync.Mutex
+			succeeded int
+			codes     = map[string]int{}
+		)
+		for range 50 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				res, err := f.Capture(context.Background(), &gateway.Request{Config: config(nil), Reference: newRef(),
+					Kind: payment.OpCapture, Amount: 10, Currency: "EUR", PriorReference: auth.GatewayReference})
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if res.Outcome == payment.OutcomeSucceeded {
+					succeeded++
+				} else {
+					codes[res.DeclineCode]++
+				}
+			}()
 		}
-	}
+		wg.Wait()
+		if succeeded != 10 {
+			t.Errorf("%d captures of 10 succeeded on an authorization of 100 (failures %v)", succeeded, codes)
+		}
+		for code := range codes {
+			if code != "already_captured" && code != "amount_exceeds_authorized" {
+				t.Errorf("unexpected failure code %q", code)
+			}
+		}
+	})
 }
 
 func TestSharedLedger(t *testing.T) {
 	t.Parallel()
-	// Two configured gateways on one Simulator: the same kassa reference is
-	// two operations, one on each.
-	f := setup(t)
-	a := &gateway.Request{Kind: payment.OpAuthorize, Reference: "op_same", Amount: 1000, Currency: "EUR", Card: testCard("4111111111111111")}
-	a.Config = config(nil)
-	b := *a
-	b.Config = config(nil)
-	b.Config.GatewayID = "gw_b"
-	b.Amount = 2000
-	ra, rb := f.call(t, a), f.call(t, &b)
-	want(t, "gateway a", ra, payment.OutcomeSucceeded, "")
-	want(t, "gateway b", rb, payment.OutcomeSucceeded, "")
-	if ra.GatewayReference == rb.GatewayReference {
-		t.Error("two gateways gave one reference")
-	}
+	forEachLedger(t, func(t *testing.T, open func(*testing.T) Ledger) {
+		// Two configured gateways on one Simulator: the same kassa reference is
+		// two operations, one on each.
+		f := setup(t, open(t))
+		a := &gateway.Request{Kind: payment.OpAuthorize, Reference: "op_same", Amount: 1000, Currency: "EUR", Card: testCard("4111111111111111")}
+		a.Config = config(nil)
+		b := *a
+		b.Config = config(nil)
+		b.Config.GatewayID = "gw_b"
+		b.Amount = 2000
+		ra, rb := f.call(t, a), f.call(t, &b)
+		want(t, "gateway a", ra, payment.OutcomeSucceeded, "")
+		want(t, "gateway b", rb, payment.OutcomeSucceeded, "")
+		if ra.GatewayReference == rb.GatewayReference {
+			t.Error("two gateways gave one reference")
+		}
+	})
 }
 
 func TestLedgerIsBounded(t *testing.T) {
