@@ -67,6 +67,7 @@ import (
 	"time"
 
 	"github.com/kassapay/kassa/internal/card"
+	"github.com/kassapay/kassa/internal/failpoint"
 	"github.com/kassapay/kassa/internal/gateway"
 	"github.com/kassapay/kassa/internal/payment"
 )
@@ -336,6 +337,9 @@ func (s *Simulator) run(ctx context.Context, kind payment.OperationKind, r *gate
 		return x.unknown(gateway.Result{Message: "The gateway failed while recording the request."},
 			"ledger: "+err.Error()), nil
 	}
+	// Crash tests stop kassa here: the provider has acted, its answer has
+	// not reached kassa.
+	failpoint.Hit(failpoint.InCall, string(kind))
 	if op.Calls > 1 {
 		// A repeat of a reference the ledger knows.
 		if op.Kind != kind || op.Amount != r.Amount || op.PriorReference != r.PriorReference {
