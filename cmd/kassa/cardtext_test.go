@@ -60,6 +60,7 @@ func TestNoPastedCardNumberAtRest(t *testing.T) {
 		name, method, path, body string
 		spreedly                 bool
 		want                     string // what names the field in the error
+		idemKey                  string // an Idempotency-Key to send instead of a plain one
 	}
 	var reqs []request
 	for _, f := range forms {
@@ -92,6 +93,12 @@ func TestNoPastedCardNumberAtRest(t *testing.T) {
 			sp("email", "POST", "/gateways/"+gw.ID+"/purchase.xml", `<transaction><payment_method_token>`+pm.ID+`</payment_method_token>`+
 				`<amount>100</amount><currency_code>EUR</currency_code><email>`+x(f)+`</email></transaction>`, "email"),
 		)
+		// The Idempotency-Key is text too: refused, never stored.
+		nk := native("idempotency key", "POST", "/payments", `{"amount":100,"currency":"EUR","payment_method":"`+pm.ID+`","gateway":"`+gw.ID+`"}`, "Idempotency-Key")
+		nk.idemKey = f
+		sk := sp("idempotency key", "POST", "/gateways/"+gw.ID+"/purchase.json", `{"transaction":{"payment_method_token":"`+pm.ID+`","amount":100,"currency_code":"EUR"}}`, "Idempotency-Key")
+		sk.idemKey = f
+		reqs = append(reqs, nk, sk)
 	}
 	for i, r := range reqs {
 		hr, err := http.NewRequest(r.method, s.URL+r.path, strings.NewReader(r.body))
@@ -110,6 +117,9 @@ func TestNoPastedCardNumberAtRest(t *testing.T) {
 			// Whatever the server keeps of an idempotent request's answer
 			// must not hold the number either.
 			hr.Header.Set("Idempotency-Key", fmt.Sprintf("pasted-%d", i))
+		}
+		if r.idemKey != "" {
+			hr.Header.Set("Idempotency-Key", r.idemKey)
 		}
 		res, err := http.DefaultClient.Do(hr)
 		if err != nil {
