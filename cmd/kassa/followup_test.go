@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/kassapay/kassa/client"
 	"github.com/kassapay/kassa/internal/store/pgtest"
@@ -83,7 +84,9 @@ func runConcurrently(fs []followUp, do func(i int, f followUp)) {
 
 func testNativeFollowUps(t *testing.T, baseURL, key string) {
 	ctx := context.Background()
-	c := client.New(baseURL, key)
+	// 200 requests at once on one writer, under the race detector on a
+	// small machine: give them time.
+	c := client.New(baseURL, key, client.WithHTTPClient(&http.Client{Timeout: 5 * time.Minute}))
 	gw, err := c.CreateGateway(ctx, &client.GatewayParams{Type: "simulator"})
 	if err != nil {
 		t.Fatal(err)

@@ -22,6 +22,9 @@ const (
 	// AfterSettle: the outcome is settled; the answer is not stored under
 	// the Idempotency-Key nor sent.
 	AfterSettle = "after_settle"
+	// BeforeCommit: the SQLite store's group committer has run a batch
+	// of writes and not committed it. Its kind is empty.
+	BeforeCommit = "before_commit"
 	// BeforeComplete: the handler has answered; the answer is not stored
 	// under the Idempotency-Key nor sent. Its kind is empty.
 	BeforeComplete = "before_complete"

@@ -128,7 +128,7 @@ func (s *Store) CreateGateway(ctx context.Context, g *payment.Gateway, cred *pay
 			return err
 		}
 	}
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := insertGateway(ctx, tx, g); err != nil {
 			return err
 		}
@@ -183,7 +183,7 @@ func (s *Store) UpdateGateway(ctx context.Context, accountID, id string, fn func
 	var g *payment.Gateway
 	var fnErr error
 	redacted := false
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var err error
 		if g, err = gateway(ctx, tx, accountID, id); err != nil {
 			return err

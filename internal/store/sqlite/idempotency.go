@@ -31,7 +31,7 @@ func scanIdempotencyRecord(sc scanner) (*payment.IdempotencyRecord, error) {
 // writer's IMMEDIATE transaction makes the check and the write one step.
 func (s *Store) ClaimIdempotencyKey(ctx context.Context, rec *payment.IdempotencyRecord) (*payment.IdempotencyRecord, bool, error) {
 	var existing *payment.IdempotencyRecord
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		r, err := scanIdempotencyRecord(tx.QueryRowContext(ctx, `SELECT `+idempotencyColumns+` FROM idempotency_keys
 			WHERE account_id = ? AND key = ?`, rec.AccountID, rec.Key))
 		switch {
@@ -66,14 +66,20 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, rec *payment.Idempotenc
 // TakeOverIdempotencyKey swaps the in-flight key's token, if it still holds
 // token.
 func (s *Store) TakeOverIdempotencyKey(ctx context.Context, accountID, key, token, newToken string, lockedUntil time.Time) error {
-	res, err := s.writer.ExecContext(ctx, `UPDATE idempotency_keys SET token = ?, locked_until = ?
-		WHERE account_id = ? AND key = ? AND token = ? AND completed = 0`, newToken, micros(lockedUntil), accountID, key, token)
+	var n int64
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE idempotency_keys SET token = ?, locked_until = ?
+			WHERE account_id = ? AND key = ? AND token = ? AND completed = 0`, newToken, micros(lockedUntil), accountID, key, token)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
 	if err != nil {
 		return fail("take over idempotency key", err)
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fail("take over idempotency key", err)
-	} else if n == 0 {
+	if n == 0 {
 		return payment.Conflict(payment.CodeIdempotencyInUse, "Another request took this Idempotency-Key over first.")
 	}
 	return nil
@@ -82,14 +88,20 @@ func (s *Store) TakeOverIdempotencyKey(ctx context.Context, accountID, key, toke
 // CompleteIdempotencyKey stores the response of the key's request, if
 // token still holds the key.
 func (s *Store) CompleteIdempotencyKey(ctx context.Context, accountID, key, token string, status int, body []byte) error {
-	res, err := s.writer.ExecContext(ctx, `UPDATE idempotency_keys SET completed = 1, response_status = ?, response_body = ?
-		WHERE account_id = ? AND key = ? AND token = ? AND completed = 0`, status, body, accountID, key, token)
+	var n int64
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE idempotency_keys SET completed = 1, response_status = ?, response_body = ?
+			WHERE account_id = ? AND key = ? AND token = ? AND completed = 0`, status, body, accountID, key, token)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
 	if err != nil {
 		return fail("complete idempotency key", err)
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fail("complete idempotency key", err)
-	} else if n == 0 {
+	if n == 0 {
 		var one int
 		err := s.reader.QueryRowContext(ctx, `SELECT 1 FROM idempotency_keys WHERE account_id = ? AND key = ?`, accountID, key).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {

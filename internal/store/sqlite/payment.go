@@ -254,7 +254,7 @@ func (s *Store) CreatePayment(ctx context.Context, p *payment.Payment, evs []*pa
 			return err
 		}
 	}
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := insertPayment(ctx, tx, p); err != nil {
 			return err
 		}
@@ -347,7 +347,7 @@ func (s *Store) Payments(ctx context.Context, accountID string, f payment.Paymen
 func (s *Store) UpdatePayment(ctx context.Context, accountID, id string, fn func(*payment.Payment) (*payment.PaymentChange, error)) (*payment.Payment, error) {
 	var p *payment.Payment
 	var fnErr error
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var err error
 		if p, err = paymentByID(ctx, tx, accountID, id); err != nil {
 			return err
@@ -410,7 +410,7 @@ func (s *Store) CreateOperation(ctx context.Context, op *payment.Operation, ev *
 			return err
 		}
 	}
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := insertOperation(ctx, tx, op); err != nil {
 			return err
 		}
@@ -498,7 +498,7 @@ func (s *Store) UpdateOperation(ctx context.Context, accountID, id string, mark 
 	fn func(*payment.Operation) (*payment.Event, error)) (*payment.Operation, error) {
 	var op *payment.Operation
 	var fnErr error
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var err error
 		if op, err = operation(ctx, tx, accountID, id); err != nil {
 			return err
@@ -554,7 +554,7 @@ func (s *Store) ClaimUnsettledOperations(ctx context.Context, now, staleBefore, 
 		seq int64
 	}
 	var cs []claimed
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `UPDATE operations SET next_reconcile_at = ?
 			WHERE seq IN (SELECT seq FROM operations
 				WHERE outcome IN ('pending', 'unknown')

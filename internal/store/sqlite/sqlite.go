@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"modernc.org/sqlite"
@@ -66,6 +67,14 @@ type Store struct {
 	reader *sql.DB
 	log    *slog.Logger
 	now    func() time.Time
+
+	// The group committer (commit.go) owns the writer connection's
+	// transactions.
+	units     chan *writeUnit
+	stop      chan struct{}
+	stopped   chan struct{}
+	stats     writeStats
+	closeOnce sync.Once
 }
 
 var _ payment.Store = (*Store)(nil)
@@ -146,6 +155,8 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	s.reader.SetMaxOpenConns(n)
 	s.reader.SetMaxIdleConns(n)
 
+	s.units, s.stop, s.stopped = make(chan *writeUnit), make(chan struct{}), make(chan struct{})
+	go s.runCommitter()
 	if err := s.Migrate(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -247,8 +258,13 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes both connection pools.
+// Close stops the group committer (after the batch it is committing) and
+// closes both connection pools. Writes after Close fail.
 func (s *Store) Close() error {
+	if s.stop != nil {
+		s.closeOnce.Do(func() { close(s.stop) })
+		<-s.stopped
+	}
 	return errors.Join(s.reader.Close(), s.writer.Close())
 }
 
@@ -265,13 +281,6 @@ func (s *Store) checkpoint(ctx context.Context) {
 	if err != nil {
 		s.log.LogAttrs(ctx, slog.LevelWarn, "sqlite checkpoint after redaction incomplete", slog.String("error", err.Error()))
 	}
-}
-
-// write runs fn in a transaction on the writer connection (BEGIN
-// IMMEDIATE). fn must use tx only: the writer has one connection, which fn's
-// transaction holds.
-func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	return inTx(ctx, s.writer, fn)
 }
 
 func inTx(ctx context.Context, db *sql.DB, fn func(tx *sql.Tx) error) error {

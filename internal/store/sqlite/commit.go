@@ -1,0 +1,174 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"sync/atomic"
+
+	"github.com/kassapay/kassa/internal/failpoint"
+)
+
+// Group commit. SQLite has one writer, and with synchronous=FULL every
+// commit is an fsync that all other writers queue behind. So one goroutine
+// owns the writer connection's transactions: it takes every unit of work
+// that is waiting, runs them in one BEGIN IMMEDIATE transaction — each in
+// its own SAVEPOINT, so that one unit's failure rolls back only that unit —
+// commits once, and only then tells each caller its result. Acknowledged
+// still means durable; the fsync is shared. When the writer is idle a unit
+// runs at once, alone: batching adds no latency, it only absorbs the queue
+// that forms behind a commit.
+
+// maxBatch bounds the units of one transaction, so that one batch cannot
+// hold the writer (and its callers) for long.
+const maxBatch = 128
+
+// writeUnit is one caller's work in a batch.
+type writeUnit struct {
+	ctx context.Context
+	fn  func(ctx context.Context, tx *sql.Tx) error
+	// Set by the committer before done is closed.
+	err      error
+	panicked any
+	done     chan struct{}
+}
+
+// writeStats counts the committer's work (see Stats).
+type writeStats struct {
+	commits, units atomic.Int64
+}
+
+// WriteStats says how much work the store's writer did: Units of work
+// (write transactions as callers see them) in Commits durable commits.
+type WriteStats struct {
+	Commits int64
+	Units   int64
+}
+
+// Stats returns the writer's counters since Open.
+func (s *Store) Stats() WriteStats {
+	return WriteStats{Commits: s.stats.commits.Load(), Units: s.stats.units.Load()}
+}
+
+var errClosed = errors.New("sqlite: store closed")
+
+// write runs fn as one unit of work in a write transaction of the writer
+// connection (BEGIN IMMEDIATE), possibly together with other callers'
+// units, and returns when it is committed (or rolled back). fn must use
+// the ctx and tx it is given, must not call the Store, and must do no
+// network I/O: the units after it wait for it. The ctx fn gets is the
+// caller's without its cancellation, so that a caller who gives up cannot
+// abort a batch; a unit whose caller has gone before it starts is skipped.
+// A panic in fn rolls the unit back and is raised again in the caller.
+func (s *Store) write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	u := &writeUnit{ctx: ctx, fn: fn, done: make(chan struct{})}
+	select {
+	case s.units <- u:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.stop:
+		return errClosed
+	}
+	<-u.done
+	if u.panicked != nil {
+		panic(u.panicked)
+	}
+	return u.err
+}
+
+// runCommitter is the committer goroutine: it runs until Close.
+func (s *Store) runCommitter() {
+	defer close(s.stopped)
+	for {
+		var first *writeUnit
+		select {
+		case first = <-s.units:
+		case <-s.stop:
+			return
+		}
+		batch := []*writeUnit{first}
+	gather:
+		for len(batch) < maxBatch {
+			select {
+			case u := <-s.units:
+				batch = append(batch, u)
+			default:
+				break gather
+			}
+		}
+		s.commit(batch)
+		for _, u := range batch {
+			close(u.done)
+		}
+	}
+}
+
+// commit runs batch in one transaction and sets each unit's result.
+func (s *Store) commit(batch []*writeUnit) {
+	ctx := context.Background()
+	fail := func(err error) {
+		for _, u := range batch {
+			if u.err == nil && u.panicked == nil {
+				u.err = err
+			}
+		}
+	}
+	tx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		fail(err)
+		return
+	}
+	defer tx.Rollback() // after a commit it does nothing
+	alone := len(batch) == 1
+	ok := 0
+	for _, u := range batch {
+		if err := u.ctx.Err(); err != nil {
+			u.err = err // the caller gave up before its unit started
+			continue
+		}
+		uctx := context.WithoutCancel(u.ctx)
+		if !alone {
+			if _, err := tx.ExecContext(ctx, `SAVEPOINT unit`); err != nil {
+				fail(err)
+				return
+			}
+		}
+		run(uctx, tx, u)
+		if u.err == nil && u.panicked == nil {
+			ok++
+		}
+		if alone {
+			break
+		}
+		if u.err != nil || u.panicked != nil {
+			if _, err := tx.ExecContext(ctx, `ROLLBACK TO unit`); err != nil {
+				fail(err)
+				return
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `RELEASE unit`); err != nil {
+			fail(err)
+			return
+		}
+	}
+	if ok == 0 {
+		return // nothing to keep: the deferred rollback ends it
+	}
+	failpoint.Hit(failpoint.BeforeCommit, "")
+	if err := tx.Commit(); err != nil {
+		fail(err)
+		return
+	}
+	s.stats.commits.Add(1)
+	s.stats.units.Add(int64(ok))
+}
+
+// run runs one unit's fn, catching its panic.
+func run(ctx context.Context, tx *sql.Tx, u *writeUnit) {
+	defer func() {
+		if r := recover(); r != nil {
+			u.panicked = r
+		}
+	}()
+	u.err = u.fn(ctx, tx)
+}

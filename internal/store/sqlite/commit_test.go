@@ -1,0 +1,175 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+)
+
+func openTestStore(t *testing.T) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "kassa.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if err := s.write(context.Background(), func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `CREATE TABLE group_commit_test (n INTEGER NOT NULL)`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func insertN(n int) func(ctx context.Context, tx *sql.Tx) error {
+	return func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO group_commit_test (n) VALUES (?)`, n)
+		return err
+	}
+}
+
+func storedNs(t *testing.T, s *Store) map[int]bool {
+	t.Helper()
+	rows, err := s.reader.Query(`SELECT n FROM group_commit_test`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	got := map[int]bool{}
+	for rows.Next() {
+		var n int
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		got[n] = true
+	}
+	return got
+}
+
+// holdWriter blocks the committer inside a unit until release is closed,
+// so that the writes sent meanwhile queue up and form one batch.
+func holdWriter(t *testing.T, s *Store) (release func(), done chan error) {
+	t.Helper()
+	started, hold := make(chan struct{}), make(chan struct{})
+	done = make(chan error, 1)
+	go func() {
+		done <- s.write(context.Background(), func(ctx context.Context, tx *sql.Tx) error {
+			close(started)
+			<-hold
+			return insertN(-1)(ctx, tx)
+		})
+	}()
+	<-started
+	return func() { close(hold) }, done
+}
+
+// TestGroupCommitIsolatesUnits: units that queue behind a busy writer are
+// committed together, and a unit that fails or panics inside the batch
+// rolls back alone while its neighbours commit.
+func TestGroupCommitIsolatesUnits(t *testing.T) {
+	s := openTestStore(t)
+	release, held := holdWriter(t, s)
+	before := s.Stats()
+
+	const n = 20
+	errs := make([]error, n)
+	panics := make([]any, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { panics[i] = recover() }()
+			errs[i] = s.write(context.Background(), func(ctx context.Context, tx *sql.Tx) error {
+				if err := insertN(i)(ctx, tx); err != nil {
+					return err
+				}
+				switch i % 5 {
+				case 1:
+					return fmt.Errorf("unit %d fails after writing", i)
+				case 2:
+					panic(fmt.Sprintf("unit %d panics after writing", i))
+				}
+				return nil
+			})
+		}()
+	}
+	time.Sleep(200 * time.Millisecond) // all twenty are waiting on the writer
+	release()
+	if err := <-held; err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+
+	got := storedNs(t, s)
+	for i := range n {
+		switch i % 5 {
+		case 1:
+			if errs[i] == nil || got[i] {
+				t.Errorf("unit %d: err %v, stored %v; want its error and nothing stored", i, errs[i], got[i])
+			}
+		case 2:
+			if panics[i] == nil || got[i] {
+				t.Errorf("unit %d: panic %v, stored %v; want its panic raised again and nothing stored", i, panics[i], got[i])
+			}
+		default:
+			if errs[i] != nil || panics[i] != nil || !got[i] {
+				t.Errorf("unit %d: err %v, panic %v, stored %v; want it committed", i, errs[i], panics[i], got[i])
+			}
+		}
+	}
+	after := s.Stats()
+	commits, units := after.Commits-before.Commits, after.Units-before.Units
+	if units != 1+n*3/5 {
+		t.Errorf("%d units committed, want %d", units, 1+n*3/5)
+	}
+	// The held unit is one commit; the twenty that queued behind it take
+	// far fewer than one each.
+	if commits > 4 {
+		t.Errorf("%d commits for %d units: the queued writes were not batched", commits, units)
+	}
+}
+
+// TestGroupCommitSkipsCallersWhoLeft: a caller whose context ends while its
+// unit waits gets its error, and its unit never runs; the batch goes on.
+func TestGroupCommitSkipsCallersWhoLeft(t *testing.T) {
+	s := openTestStore(t)
+	release, held := holdWriter(t, s)
+	ctx, cancel := context.WithCancel(context.Background())
+	gone := make(chan error, 1)
+	go func() { gone <- s.write(ctx, insertN(1)) }()
+	stays := make(chan error, 1)
+	go func() { stays <- s.write(context.Background(), insertN(2)) }()
+	time.Sleep(100 * time.Millisecond)
+	cancel()
+	release()
+	if err := <-held; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-gone; !errors.Is(err, context.Canceled) {
+		t.Errorf("the caller who left got %v, want context.Canceled", err)
+	}
+	if err := <-stays; err != nil {
+		t.Errorf("its neighbour: %v", err)
+	}
+	if got := storedNs(t, s); got[1] || !got[2] {
+		t.Errorf("stored %v; want 2 and not 1", got)
+	}
+}
+
+// TestGroupCommitAfterClose: writes after Close fail instead of hanging.
+func TestGroupCommitAfterClose(t *testing.T) {
+	s := openTestStore(t)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.write(context.Background(), insertN(1)); !errors.Is(err, errClosed) {
+		t.Errorf("write after Close: %v, want errClosed", err)
+	}
+}
