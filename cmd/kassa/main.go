@@ -47,6 +47,7 @@ Usage:
   kassa migrate          apply database migrations and exit
   kassa account create   create an account and print its id and API keys
   kassa keys rotate      add a new master key version and re-wrap every data key under it
+  kassa bench            load a throwaway kassa (or --url) with purchases and report throughput
   kassa version          print the version
   kassa help             show this text
 
@@ -66,6 +67,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.serve(ctx, rest)
 	case "migrate":
 		return m.migrate(ctx, rest)
+	case "bench":
+		return m.bench(ctx, rest)
 	case "account":
 		if len(rest) == 0 || rest[0] != "create" {
 			return errors.New("usage: kassa account create --name NAME [--live] [--json]")

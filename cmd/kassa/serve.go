@@ -84,6 +84,15 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		newBreakerCollector(eng))
+	if ws, ok := st.(interface{ Stats() sqlite.WriteStats }); ok {
+		reg.MustRegister(
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "kassa_sqlite_commits_total",
+				Help: "Durable commits of the SQLite writer (each an fsync); a commit carries a batch of write units."},
+				func() float64 { return float64(ws.Stats().Commits) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "kassa_sqlite_write_units_total",
+				Help: "Write transactions as kassa's code asks for them, committed by the SQLite writer in batches."},
+				func() float64 { return float64(ws.Stats().Units) }))
+	}
 	spreedlyAPI := spreedly.New(eng, spreedly.Options{Logger: log, Registry: reg, MaxBody: maxBody})
 	mux := http.NewServeMux()
 	mux.Handle("/spreedly/", http.StripPrefix("/spreedly", spreedlyAPI))

@@ -17,7 +17,7 @@ func (s *Store) CreateAccount(ctx context.Context, a *payment.Account, keys []*p
 			return fmt.Errorf("sqlite: create account: key %s belongs to account %q", k.ID, k.AccountID)
 		}
 	}
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO accounts (id, name, live, created_at) VALUES (?, ?, ?, ?)`,
 			a.ID, a.Name, a.Live, micros(a.CreatedAt)); err != nil {
 			return translate(err, a.ID)
@@ -112,7 +112,7 @@ func (s *Store) APIKeys(ctx context.Context, accountID string) ([]*payment.APIKe
 	return keys, fail("list api keys", rows.Err())
 }
 
-func apiKeyForUpdate(ctx context.Context, tx *sql.Tx, accountID, keyID string) (*payment.APIKey, error) {
+func apiKeyForUpdate(ctx context.Context, tx *wtx, accountID, keyID string) (*payment.APIKey, error) {
 	k, err := scanAPIKey(tx.QueryRowContext(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE account_id = ? AND id = ?`, accountID, keyID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, payment.NotFound("api_key", keyID)
@@ -123,7 +123,7 @@ func apiKeyForUpdate(ctx context.Context, tx *sql.Tx, accountID, keyID string) (
 // RevokeAPIKey marks the key revoked at now, unless it is revoked already.
 func (s *Store) RevokeAPIKey(ctx context.Context, accountID, keyID string, now time.Time) (*payment.APIKey, error) {
 	var k *payment.APIKey
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
 		var err error
 		if k, err = apiKeyForUpdate(ctx, tx, accountID, keyID); err != nil {
 			return err
@@ -148,7 +148,7 @@ func (s *Store) RollAPIKey(ctx context.Context, accountID, oldID string, next *p
 	if next.AccountID != accountID {
 		return fmt.Errorf("sqlite: roll api key: new key belongs to account %q, not %q", next.AccountID, accountID)
 	}
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
 		old, err := apiKeyForUpdate(ctx, tx, accountID, oldID)
 		if err != nil {
 			return err

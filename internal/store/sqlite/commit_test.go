@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -18,7 +17,7 @@ func openTestStore(t *testing.T) *Store {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	if err := s.write(context.Background(), func(ctx context.Context, tx *sql.Tx) error {
+	if err := s.write(context.Background(), func(ctx context.Context, tx *wtx) error {
 		_, err := tx.ExecContext(ctx, `CREATE TABLE group_commit_test (n INTEGER NOT NULL)`)
 		return err
 	}); err != nil {
@@ -27,8 +26,8 @@ func openTestStore(t *testing.T) *Store {
 	return s
 }
 
-func insertN(n int) func(ctx context.Context, tx *sql.Tx) error {
-	return func(ctx context.Context, tx *sql.Tx) error {
+func insertN(n int) func(ctx context.Context, tx *wtx) error {
+	return func(ctx context.Context, tx *wtx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO group_commit_test (n) VALUES (?)`, n)
 		return err
 	}
@@ -59,7 +58,7 @@ func holdWriter(t *testing.T, s *Store) (release func(), done chan error) {
 	started, hold := make(chan struct{}), make(chan struct{})
 	done = make(chan error, 1)
 	go func() {
-		done <- s.write(context.Background(), func(ctx context.Context, tx *sql.Tx) error {
+		done <- s.write(context.Background(), func(ctx context.Context, tx *wtx) error {
 			close(started)
 			<-hold
 			return insertN(-1)(ctx, tx)
@@ -86,7 +85,7 @@ func TestGroupCommitIsolatesUnits(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			defer func() { panics[i] = recover() }()
-			errs[i] = s.write(context.Background(), func(ctx context.Context, tx *sql.Tx) error {
+			errs[i] = s.write(context.Background(), func(ctx context.Context, tx *wtx) error {
 				if err := insertN(i)(ctx, tx); err != nil {
 					return err
 				}

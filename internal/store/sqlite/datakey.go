@@ -51,7 +51,7 @@ func (s *Store) DataKeys(ctx context.Context, accountID, purpose string) ([]*pay
 
 // CreateDataKey inserts k.
 func (s *Store) CreateDataKey(ctx context.Context, k *payment.DataKey) error {
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO data_keys (`+dataKeyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 			k.AccountID, k.Purpose, k.Version, k.KEKVersion, k.Wrapped, k.Uses, micros(k.CreatedAt))
 		return translate(err, k.AccountID)
@@ -65,7 +65,7 @@ func (s *Store) ReserveDataKeyUses(ctx context.Context, accountID, purpose strin
 		return 0, fmt.Errorf("sqlite: reserve data key uses: negative count %d", n)
 	}
 	var uses int64
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
 		return tx.QueryRowContext(ctx, `UPDATE data_keys SET uses = uses + ?
 			WHERE account_id = ? AND purpose = ? AND version = ? RETURNING uses`,
 			n, accountID, purpose, version).Scan(&uses)
@@ -91,7 +91,7 @@ func (s *Store) RewrapDataKeys(ctx context.Context, kekVersion int, rewrap func(
 	var last *payment.DataKey // cursor: the last key of the previous batch
 	for {
 		var batch []*payment.DataKey
-		err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
 			var err error
 			if last == nil {
 				batch, err = queryDataKeys(ctx, tx, `SELECT `+dataKeyColumns+` FROM data_keys

@@ -11,7 +11,7 @@ import (
 
 const eventColumns = `id, account_id, type, object_id, data, created_at`
 
-func insertEvent(ctx context.Context, tx *sql.Tx, ev *payment.Event) error {
+func insertEvent(ctx context.Context, tx *wtx, ev *payment.Event) error {
 	var data sql.Null[string]
 	if ev.Data != nil {
 		data = sql.Null[string]{V: string(ev.Data), Valid: true}

@@ -52,7 +52,7 @@ func gatewayJSON(g *payment.Gateway) (settings, disabled string, err error) {
 	return string(s), string(d), nil
 }
 
-func insertGateway(ctx context.Context, tx *sql.Tx, g *payment.Gateway) error {
+func insertGateway(ctx context.Context, tx *wtx, g *payment.Gateway) error {
 	settings, disabled, err := gatewayJSON(g)
 	if err != nil {
 		return err
@@ -66,7 +66,7 @@ func insertGateway(ctx context.Context, tx *sql.Tx, g *payment.Gateway) error {
 }
 
 // updateGateway writes back every mutable field of g.
-func updateGateway(ctx context.Context, tx *sql.Tx, g *payment.Gateway) error {
+func updateGateway(ctx context.Context, tx *wtx, g *payment.Gateway) error {
 	settings, disabled, err := gatewayJSON(g)
 	if err != nil {
 		return err
@@ -107,7 +107,7 @@ func scanCredentialVersion(sc scanner) (*payment.CredentialVersion, error) {
 	return &c, nil
 }
 
-func insertCredentialVersion(ctx context.Context, tx *sql.Tx, c *payment.CredentialVersion) error {
+func insertCredentialVersion(ctx context.Context, tx *wtx, c *payment.CredentialVersion) error {
 	public, err := json.Marshal(c.Public)
 	if err != nil {
 		return fmt.Errorf("gateway %s credential version %d: public: %w", c.GatewayID, c.Version, err)
@@ -128,7 +128,7 @@ func (s *Store) CreateGateway(ctx context.Context, g *payment.Gateway, cred *pay
 			return err
 		}
 	}
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
 		if err := insertGateway(ctx, tx, g); err != nil {
 			return err
 		}
@@ -183,7 +183,7 @@ func (s *Store) UpdateGateway(ctx context.Context, accountID, id string, fn func
 	var g *payment.Gateway
 	var fnErr error
 	redacted := false
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
 		var err error
 		if g, err = gateway(ctx, tx, accountID, id); err != nil {
 			return err

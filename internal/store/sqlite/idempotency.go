@@ -31,7 +31,7 @@ func scanIdempotencyRecord(sc scanner) (*payment.IdempotencyRecord, error) {
 // writer's IMMEDIATE transaction makes the check and the write one step.
 func (s *Store) ClaimIdempotencyKey(ctx context.Context, rec *payment.IdempotencyRecord) (*payment.IdempotencyRecord, bool, error) {
 	var existing *payment.IdempotencyRecord
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
 		r, err := scanIdempotencyRecord(tx.QueryRowContext(ctx, `SELECT `+idempotencyColumns+` FROM idempotency_keys
 			WHERE account_id = ? AND key = ?`, rec.AccountID, rec.Key))
 		switch {
@@ -67,7 +67,7 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, rec *payment.Idempotenc
 // token.
 func (s *Store) TakeOverIdempotencyKey(ctx context.Context, accountID, key, token, newToken string, lockedUntil time.Time) error {
 	var n int64
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE idempotency_keys SET token = ?, locked_until = ?
 			WHERE account_id = ? AND key = ? AND token = ? AND completed = 0`, newToken, micros(lockedUntil), accountID, key, token)
 		if err != nil {
@@ -89,7 +89,7 @@ func (s *Store) TakeOverIdempotencyKey(ctx context.Context, accountID, key, toke
 // token still holds the key.
 func (s *Store) CompleteIdempotencyKey(ctx context.Context, accountID, key, token string, status int, body []byte) error {
 	var n int64
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE idempotency_keys SET completed = 1, response_status = ?, response_body = ?
 			WHERE account_id = ? AND key = ? AND token = ? AND completed = 0`, status, body, accountID, key, token)
 		if err != nil {
@@ -116,7 +116,7 @@ func (s *Store) CompleteIdempotencyKey(ctx context.Context, accountID, key, toke
 }
 
 // markIdempotencyKey applies mark inside tx (see payment.IdempotencyMark).
-func markIdempotencyKey(ctx context.Context, tx *sql.Tx, mark *payment.IdempotencyMark) error {
+func markIdempotencyKey(ctx context.Context, tx *wtx, mark *payment.IdempotencyMark) error {
 	if mark == nil {
 		return nil
 	}

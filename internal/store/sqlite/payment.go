@@ -72,7 +72,7 @@ func paymentJSON(p *payment.Payment) (metadata string, storedCred sql.Null[strin
 	return string(m), storedCred, string(g), nil
 }
 
-func insertPayment(ctx context.Context, tx *sql.Tx, p *payment.Payment) error {
+func insertPayment(ctx context.Context, tx *wtx, p *payment.Payment) error {
 	metadata, storedCred, gsf, err := paymentJSON(p)
 	if err != nil {
 		return err
@@ -90,7 +90,7 @@ func insertPayment(ctx context.Context, tx *sql.Tx, p *payment.Payment) error {
 // creation time: a router's payment changes gateway, credential version
 // and trace as it moves from one attempt to the next. The table's CHECKs
 // refuse amounts that break the money invariants.
-func updatePayment(ctx context.Context, tx *sql.Tx, p *payment.Payment) error {
+func updatePayment(ctx context.Context, tx *wtx, p *payment.Payment) error {
 	metadata, storedCred, gsf, err := paymentJSON(p)
 	if err != nil {
 		return err
@@ -155,7 +155,7 @@ func operationValues(op *payment.Operation) []any {
 const operationPlaceholders = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // insertOperation inserts a new operation. ErrConflict if its id is taken.
-func insertOperation(ctx context.Context, tx *sql.Tx, op *payment.Operation) error {
+func insertOperation(ctx context.Context, tx *wtx, op *payment.Operation) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO operations (`+operationColumns+`) VALUES `+operationPlaceholders, operationValues(op)...)
 	return translate(err, op.AccountID)
 }
@@ -164,7 +164,7 @@ func insertOperation(ctx context.Context, tx *sql.Tx, op *payment.Operation) err
 // operation with its id: its outcome, the gateway's answer and the
 // reconciliation bookkeeping. An operation with op's id that belongs to
 // another account or payment is left alone and reported as a conflict.
-func upsertOperation(ctx context.Context, tx *sql.Tx, op *payment.Operation) error {
+func upsertOperation(ctx context.Context, tx *wtx, op *payment.Operation) error {
 	res, err := tx.ExecContext(ctx, `INSERT INTO operations (`+operationColumns+`) VALUES `+operationPlaceholders+`
 		ON CONFLICT (id) DO UPDATE SET outcome = excluded.outcome, decline_code = excluded.decline_code,
 			gateway_reference = excluded.gateway_reference, response_code = excluded.response_code,
@@ -254,7 +254,7 @@ func (s *Store) CreatePayment(ctx context.Context, p *payment.Payment, evs []*pa
 			return err
 		}
 	}
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
 		if err := insertPayment(ctx, tx, p); err != nil {
 			return err
 		}
@@ -347,7 +347,7 @@ func (s *Store) Payments(ctx context.Context, accountID string, f payment.Paymen
 func (s *Store) UpdatePayment(ctx context.Context, accountID, id string, fn func(*payment.Payment) (*payment.PaymentChange, error)) (*payment.Payment, error) {
 	var p *payment.Payment
 	var fnErr error
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
 		var err error
 		if p, err = paymentByID(ctx, tx, accountID, id); err != nil {
 			return err
@@ -410,7 +410,7 @@ func (s *Store) CreateOperation(ctx context.Context, op *payment.Operation, ev *
 			return err
 		}
 	}
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
 		if err := insertOperation(ctx, tx, op); err != nil {
 			return err
 		}
@@ -498,7 +498,7 @@ func (s *Store) UpdateOperation(ctx context.Context, accountID, id string, mark 
 	fn func(*payment.Operation) (*payment.Event, error)) (*payment.Operation, error) {
 	var op *payment.Operation
 	var fnErr error
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
 		var err error
 		if op, err = operation(ctx, tx, accountID, id); err != nil {
 			return err
@@ -554,7 +554,7 @@ func (s *Store) ClaimUnsettledOperations(ctx context.Context, now, staleBefore, 
 		seq int64
 	}
 	var cs []claimed
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
 		rows, err := tx.QueryContext(ctx, `UPDATE operations SET next_reconcile_at = ?
 			WHERE seq IN (SELECT seq FROM operations
 				WHERE outcome IN ('pending', 'unknown')

@@ -42,7 +42,7 @@ func scanPaymentMethod(sc scanner) (*payment.PaymentMethod, error) {
 	return &pm, nil
 }
 
-func insertPaymentMethod(ctx context.Context, tx *sql.Tx, pm *payment.PaymentMethod) error {
+func insertPaymentMethod(ctx context.Context, tx *wtx, pm *payment.PaymentMethod) error {
 	metadata, err := json.Marshal(pm.Metadata)
 	if err != nil {
 		return err
@@ -58,7 +58,7 @@ func insertPaymentMethod(ctx context.Context, tx *sql.Tx, pm *payment.PaymentMet
 }
 
 // updatePaymentMethod writes back every mutable field of pm.
-func updatePaymentMethod(ctx context.Context, tx *sql.Tx, pm *payment.PaymentMethod) error {
+func updatePaymentMethod(ctx context.Context, tx *wtx, pm *payment.PaymentMethod) error {
 	metadata, err := json.Marshal(pm.Metadata)
 	if err != nil {
 		return err
@@ -83,7 +83,7 @@ func (s *Store) CreatePaymentMethod(ctx context.Context, pm *payment.PaymentMeth
 	if err := store.CheckEvent(pm.AccountID, ev); err != nil {
 		return err
 	}
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
 		if err := insertPaymentMethod(ctx, tx, pm); err != nil {
 			return err
 		}
@@ -120,7 +120,7 @@ func (s *Store) PaymentMethods(ctx context.Context, accountID string, p payment.
 func (s *Store) UpdatePaymentMethod(ctx context.Context, accountID, id string, fn func(*payment.PaymentMethod) (*payment.Event, error)) (*payment.PaymentMethod, error) {
 	var pm *payment.PaymentMethod
 	var fnErr error
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
 		var err error
 		if pm, err = paymentMethod(ctx, tx, accountID, id); err != nil {
 			return err
@@ -194,7 +194,7 @@ func (s *Store) ExpirePaymentMethods(ctx context.Context, now, cachedBefore time
 	nowUTC := fromMicros(micros(now))
 	for {
 		var batch []*payment.PaymentMethod
-		err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
 			rows, err := tx.QueryContext(ctx, `SELECT `+paymentMethodColumns+` FROM payment_methods
 				WHERE storage_state = 'cached' AND created_at <= ? ORDER BY seq LIMIT ?`, micros(cachedBefore), expireBatch)
 			if err != nil {

@@ -57,7 +57,7 @@ func (s *Store) RecordSimulatorCall(ctx context.Context, call *payment.Simulator
 	decide func(auth *payment.SimulatorAuthorization) (payment.SimulatorResult, *payment.SimulatorAuthorization, error),
 ) (*payment.SimulatorOperation, error) {
 	var op *payment.SimulatorOperation
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
 		// Claim the reference, or count a repeat of it. The claim is
 		// 'pending' until decided below, in this transaction.
 		var err error

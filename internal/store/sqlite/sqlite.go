@@ -74,6 +74,7 @@ type Store struct {
 	stop      chan struct{}
 	stopped   chan struct{}
 	stats     writeStats
+	stmts     *stmtCache
 	closeOnce sync.Once
 }
 
@@ -123,6 +124,9 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		"_pragma=synchronous(FULL)",
 		"_pragma=foreign_keys(ON)",
 		"_pragma=secure_delete(ON)",
+		// Statement and savepoint journals (group commit runs each unit
+		// in a savepoint) stay in memory instead of temporary files.
+		"_pragma=temp_store(MEMORY)",
 		"_txlock=immediate",
 	}, "&"))
 	if err != nil {
@@ -156,6 +160,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	s.reader.SetMaxIdleConns(n)
 
 	s.units, s.stop, s.stopped = make(chan *writeUnit), make(chan struct{}), make(chan struct{})
+	s.stmts = &stmtCache{byQuery: map[string]*sql.Stmt{}}
 	go s.runCommitter()
 	if err := s.Migrate(ctx); err != nil {
 		s.Close()
