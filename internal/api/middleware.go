@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"runtime/debug"
 	"time"
+	"unicode/utf8"
 
 	"github.com/kassapay/kassa/internal/payment"
 )
@@ -294,6 +296,7 @@ type StackOptions struct {
 // Stack wraps h in the middleware every dialect listener needs, outermost
 // first: RequestID, AccessLog, Metrics.Instrument, Recover, LimitBody.
 func Stack(h http.Handler, o StackOptions) http.Handler {
+	h = RejectBadText(o.Render)(h)
 	h = LimitBody(o.MaxBody, o.Render)(h)
 	h = Recover(o.Logger, o.Render)(h)
 	if o.Metrics != nil {
@@ -301,4 +304,55 @@ func Stack(h http.Handler, o StackOptions) http.Handler {
 	}
 	h = AccessLog(o.Logger, o.Dialect)(h)
 	return RequestID(h)
+}
+
+// RejectBadText answers 400 to a request whose path or query holds a NUL,
+// another control character or invalid UTF-8 (an overlong encoding
+// included), naming the query parameter: no id or filter value of kassa's
+// can hold one, and a store must never be asked for it (PostgreSQL refuses
+// such text outright).
+func RejectBadText(render ErrorRenderer) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if badText(r.URL.Path) {
+				render(w, r, &payment.Error{Kind: payment.KindMalformed, Code: payment.CodeParameterInvalid,
+					Message: "The URL's path holds a NUL, a control character or invalid UTF-8."})
+				return
+			}
+			q, err := url.ParseQuery(r.URL.RawQuery)
+			if err != nil {
+				render(w, r, &payment.Error{Kind: payment.KindMalformed, Code: payment.CodeParameterInvalid,
+					Message: "The URL's query string cannot be read."})
+				return
+			}
+			for k, vs := range q {
+				bad := badText(k)
+				for _, v := range vs {
+					bad = bad || badText(v)
+				}
+				if bad {
+					param := k
+					if badText(k) {
+						param = ""
+					}
+					render(w, r, &payment.Error{Kind: payment.KindMalformed, Code: payment.CodeParameterInvalid, Param: param,
+						Message: "A query parameter holds a NUL, a control character or invalid UTF-8."})
+					return
+				}
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+func badText(s string) bool {
+	if !utf8.ValidString(s) {
+		return true
+	}
+	for _, c := range s {
+		if c < 0x20 || c == 0x7f {
+			return true
+		}
+	}
+	return false
 }

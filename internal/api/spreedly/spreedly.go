@@ -156,6 +156,21 @@ type server struct {
 	idempotent func(http.Handler) http.Handler
 }
 
+// Routes lists the dialect's routes as "METHOD /path" patterns with their
+// {wildcards}, each with its .json suffix (routes answer .xml the same
+// way): for tests that must cover every route.
+func Routes() []string {
+	var out []string
+	for _, rt := range routes {
+		p := rt.path
+		if !rt.raw {
+			p += ".json"
+		}
+		out = append(out, rt.method+" "+p)
+	}
+	return out
+}
+
 // New returns the Spreedly dialect over eng with its middleware: request
 // ids, access log, metrics, panic recovery, body limit and authentication.
 func New(eng *engine.Engine, opts Options) http.Handler {

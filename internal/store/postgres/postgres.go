@@ -312,8 +312,22 @@ func fail(op string, err error) error {
 	if _, ok := payment.AsError(err); ok {
 		return err
 	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && (pe.Code == characterNotInRepertoire || pe.Code == untranslatableCharacter) {
+		// A NUL or invalid UTF-8 in an id or a filter: SQLite stores and
+		// compares such strings, PostgreSQL refuses them. Nothing stored
+		// holds one, so what was asked for does not exist.
+		return &payment.Error{Kind: payment.KindNotFound, Code: payment.CodeResourceMissing,
+			Message: "No such object: the request holds a NUL or invalid UTF-8 character.", Err: err}
+	}
 	return fmt.Errorf("postgres: %s: %w", op, err)
 }
+
+// SQLSTATEs of text PostgreSQL cannot hold.
+const (
+	characterNotInRepertoire = "22021" // invalid UTF-8
+	untranslatableCharacter  = "22P05" // NUL in text
+)
 
 // ts is how a time is sent: UTC, microseconds (PostgreSQL's precision).
 func ts(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
