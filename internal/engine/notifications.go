@@ -81,7 +81,7 @@ func (e *Engine) applyNotification(ctx context.Context, g *payment.Gateway, n ga
 	if op.PaymentID == "" {
 		_, err = e.settleOperation(ctx, op.AccountID, op.ID, n.Result)
 	} else {
-		_, err = e.settle(ctx, op.AccountID, op.PaymentID, op.ID, n.Result, nil)
+		_, err = e.settle(ctx, op.AccountID, op.PaymentID, op.ID, n.Result, nil, "")
 	}
 	return err
 }

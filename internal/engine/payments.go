@@ -178,11 +178,7 @@ func (e *Engine) CreatePayment(ctx context.Context, p *payment.Principal, in Pay
 	c.req.Description, c.req.PaymentReference = in.Description, in.Reference
 	c.req.StoredCredential = in.StoredCredential
 	res := e.invoke(ctx, c.adapter, c.req, op.CreatedAt)
-	if res.Outcome != payment.OutcomeNotSent {
-		// PCI DSS 3.3.1.2: the CVC serves one authorization attempt.
-		e.destroyCVC(ctx, c.pm)
-	}
-	pay, err = e.settle(ctx, pay.AccountID, pay.ID, op.ID, res, nil)
+	pay, err = e.settle(ctx, pay.AccountID, pay.ID, op.ID, res, nil, cvcSpent(c, res))
 	failpoint.Hit(failpoint.AfterSettle, string(kind))
 	return pay, err
 }
@@ -382,6 +378,15 @@ func (e *Engine) call(ctx context.Context, ad gateway.Adapter, req *gateway.Requ
 	return res
 }
 
+// cvcSpent is the payment method whose CVC the call of c may have carried to
+// the gateway, or "".
+func cvcSpent(c *call, res gateway.Result) string {
+	if res.Outcome == payment.OutcomeNotSent || c.req.Card == nil || c.req.Card.CVC == "" {
+		return ""
+	}
+	return c.pm.ID
+}
+
 // destroyCVC removes a payment method's CVC after its first authorization
 // attempt. A failure is logged: the sweeper destroys it at its TTL anyway.
 func (e *Engine) destroyCVC(ctx context.Context, pm *payment.PaymentMethod) {
@@ -407,7 +412,11 @@ var errAlreadySettled = errors.New("operation already settled")
 //
 // The settle marks the request's Idempotency-Key (when this request
 // reserved under one) in the same transaction.
-func (e *Engine) settle(ctx context.Context, accountID, payID, opID string, res gateway.Result, tr *trace) (*payment.Payment, error) {
+//
+// cvcOf, when set, is the payment method whose CVC the attempt may have
+// carried: it is destroyed in the same transaction (PCI DSS 3.3.1.2: a CVC
+// serves one authorization attempt).
+func (e *Engine) settle(ctx context.Context, accountID, payID, opID string, res gateway.Result, tr *trace, cvcOf string) (*payment.Payment, error) {
 	now := e.clock()
 	mark := claimFrom(ctx).settleMark()
 	pay, err := e.store.UpdatePayment(context.WithoutCancel(ctx), accountID, payID, func(pay *payment.Payment) (*payment.PaymentChange, error) {
@@ -419,13 +428,14 @@ func (e *Engine) settle(ctx context.Context, accountID, payID, opID string, res 
 			pay.RoutingTrace = tr.bytes()
 		}
 		if op.Outcome.Settled() || (op.Outcome == payment.OutcomeUnknown && res.Outcome == payment.OutcomeUnknown) {
-			if tr != nil {
-				// Keep the first result; store the trace.
-				return &payment.PaymentChange{Idempotency: mark}, nil
+			if tr != nil || cvcOf != "" {
+				// Keep the first result; store the trace, destroy the CVC.
+				return &payment.PaymentChange{Idempotency: mark, DestroyCVC: cvcOf}, nil
 			}
 			return nil, errAlreadySettled
 		}
-		return &payment.PaymentChange{Operations: []*payment.Operation{op}, Events: e.apply(pay, op, res, now), Idempotency: mark}, nil
+		return &payment.PaymentChange{Operations: []*payment.Operation{op}, Events: e.apply(pay, op, res, now), Idempotency: mark,
+			DestroyCVC: cvcOf}, nil
 	})
 	if errors.Is(err, errAlreadySettled) {
 		return e.store.Payment(ctx, accountID, payID)
@@ -611,7 +621,7 @@ func (e *Engine) followUp(ctx context.Context, p *payment.Principal, id string, 
 	c.req.GatewaySpecificFields = pay.GatewaySpecificFields
 	c.req.PaymentReference = pay.Reference
 	res := e.invoke(ctx, c.adapter, c.req, op.CreatedAt)
-	settled, err := e.settle(ctx, acct.ID, id, op.ID, res, nil)
+	settled, err := e.settle(ctx, acct.ID, id, op.ID, res, nil, "")
 	failpoint.Hit(failpoint.AfterSettle, string(kind))
 	if err == nil && a == ActionCapture && c.spec.SingleCapture && res.Outcome == payment.OutcomeSucceeded {
 		settled, err = e.releaseRemainder(ctx, acct.ID, id)

@@ -87,7 +87,7 @@ func (e *Engine) reconcileOne(ctx context.Context, op *payment.Operation) (settl
 	if op.PaymentID == "" {
 		_, err = e.settleOperation(ctx, op.AccountID, op.ID, res)
 	} else {
-		_, err = e.settle(ctx, op.AccountID, op.PaymentID, op.ID, res, nil)
+		_, err = e.settle(ctx, op.AccountID, op.PaymentID, op.ID, res, nil, "")
 	}
 	if err != nil {
 		e.log.ErrorContext(ctx, "settle reconciled operation", "operation", op.ID, "error", err)

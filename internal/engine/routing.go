@@ -241,6 +241,9 @@ func (e *Engine) routedPayment(ctx context.Context, p *payment.Principal, in Pay
 	// payment never shows a terminal status between attempts. It moved no
 	// money (a cascade moves on only after not sent or a decline).
 	var carry *carried
+	// spent is the payment method once an attempt may have carried its
+	// CVC: later attempts go without it, and the next write destroys it.
+	spent := ""
 	for i, gwID := range candidates {
 		if !e.breakers.Allow(gwID) {
 			tr.Attempts = append(tr.Attempts, traceAttempt{Gateway: gwID, Skipped: true, Reason: "circuit breaker open: the gateway failed repeatedly and is rested"})
@@ -254,6 +257,9 @@ func (e *Engine) routedPayment(ctx context.Context, p *payment.Principal, in Pay
 			}
 			tr.Attempts = append(tr.Attempts, traceAttempt{Gateway: gwID, Skipped: true, Reason: "not usable: " + pe.Message})
 			continue
+		}
+		if spent != "" {
+			c.req.Card.CVC = "" // PCI DSS 3.3.1.2: one authorization attempt
 		}
 		now := e.clock()
 		var op *payment.Operation
@@ -274,7 +280,7 @@ func (e *Engine) routedPayment(ctx context.Context, p *payment.Principal, in Pay
 		} else {
 			gw, ver := c.gw.ID, c.gw.CredentialVersion
 			_, err := e.store.UpdatePayment(ctx, acct.ID, pay.ID, func(p *payment.Payment) (*payment.PaymentChange, error) {
-				ch := &payment.PaymentChange{}
+				ch := &payment.PaymentChange{DestroyCVC: spent}
 				if carry != nil {
 					if prev := findOperation(p, carry.op); prev != nil && !prev.Outcome.Settled() {
 						recordResult(prev, carry.res, now)
@@ -301,8 +307,8 @@ func (e *Engine) routedPayment(ctx context.Context, p *payment.Principal, in Pay
 		c.req.Reference, c.req.Amount, c.req.Currency = op.ID, in.Amount, in.Currency
 		c.req.Description, c.req.PaymentReference, c.req.StoredCredential = in.Description, in.Reference, in.StoredCredential
 		res := e.invoke(ctx, c.adapter, c.req, op.CreatedAt)
-		if res.Outcome != payment.OutcomeNotSent {
-			e.destroyCVC(ctx, c.pm)
+		if cvc := cvcSpent(c, res); cvc != "" {
+			spent = cvc
 		}
 		last := &tr.Attempts[len(tr.Attempts)-1]
 		last.Outcome, last.DeclineCode = res.Outcome, res.DeclineCode
@@ -312,7 +318,7 @@ func (e *Engine) routedPayment(ctx context.Context, p *payment.Principal, in Pay
 			carry = &carried{op: op.ID, res: res}
 			continue
 		}
-		settled, err := e.settle(ctx, acct.ID, pay.ID, op.ID, res, tr)
+		settled, err := e.settle(ctx, acct.ID, pay.ID, op.ID, res, tr, spent)
 		failpoint.Hit(failpoint.AfterSettle, string(kind))
 		return settled, err
 	}
@@ -320,7 +326,7 @@ func (e *Engine) routedPayment(ctx context.Context, p *payment.Principal, in Pay
 		// Every later candidate was skipped: the payment ends on the
 		// attempt it moved on from, with the trace saying why nothing
 		// else was tried.
-		return e.settle(ctx, acct.ID, pay.ID, carry.op, carry.res, tr)
+		return e.settle(ctx, acct.ID, pay.ID, carry.op, carry.res, tr, spent)
 	}
 	reasons := make([]string, len(tr.Attempts))
 	for i, a := range tr.Attempts {

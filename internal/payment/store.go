@@ -323,6 +323,10 @@ type PaymentChange struct {
 	// Idempotency, when set, marks the request's Idempotency-Key in the
 	// same transaction (see IdempotencyMark).
 	Idempotency *IdempotencyMark
+	// DestroyCVC, when set, is a payment method of the payment's account
+	// whose CVC the transaction destroys: an authorization attempt may
+	// have carried it (PCI DSS 3.3.1.2).
+	DestroyCVC string
 }
 
 // PaymentStore keeps payments and their operations.

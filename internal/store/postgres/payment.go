@@ -437,6 +437,10 @@ func (s *Store) UpdatePayment(ctx context.Context, accountID, id string, fn func
 			queueEvent(write, ev)
 		}
 		queueMark(write, change.Idempotency)
+		if change.DestroyCVC != "" {
+			write.Queue(`UPDATE payment_methods SET cvc_sealed = NULL, cvc_expires_at = NULL
+				WHERE account_id = $1 AND id = $2 AND cvc_sealed IS NOT NULL`, accountID, change.DestroyCVC)
+		}
 		// Read back what was stored: times as the store keeps them, the
 		// operations in order, JSON as it comes back.
 		queuePayment(write, accountID, id, "", &stored)

@@ -383,6 +383,12 @@ func (s *Store) UpdatePayment(ctx context.Context, accountID, id string, fn func
 		if err := markIdempotencyKey(ctx, tx, change.Idempotency); err != nil {
 			return err
 		}
+		if change.DestroyCVC != "" {
+			if _, err := tx.ExecContext(ctx, `UPDATE payment_methods SET cvc_sealed = NULL, cvc_expires_at = NULL
+				WHERE account_id = ? AND id = ? AND cvc_sealed IS NOT NULL`, accountID, change.DestroyCVC); err != nil {
+				return err
+			}
+		}
 		// Read back what was stored: times as the store keeps them, the
 		// operations in order.
 		p, err = paymentByID(ctx, tx, accountID, id)

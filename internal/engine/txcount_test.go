@@ -1,0 +1,96 @@
+package engine_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/kassapay/kassa/internal/engine"
+	"github.com/kassapay/kassa/internal/payment"
+	"github.com/kassapay/kassa/internal/store/sqlite"
+)
+
+// TestWriteTransactionsPerPurchase counts the write transactions a
+// purchase costs on SQLite (each is a unit of the group commit): the
+// reservation and the settle — the CVC is destroyed in the settle, not in
+// a transaction of its own — and one more per extra attempt of a cascade.
+func TestWriteTransactionsPerPurchase(t *testing.T) {
+	f := newFixture(t, openSQLite(t))
+	stats := f.store.(interface{ Stats() sqlite.WriteStats })
+	ctx := context.Background()
+	p, _ := f.account(t, false)
+	gw := f.simGateway(t, p, nil).ID
+	down := f.simGateway(t, p, map[string]any{"outage": true}).ID
+	direct := f.router(t, p, cascade(nil, gw))
+	cascading := f.router(t, p, cascade(nil, down, gw))
+
+	for _, tc := range []struct {
+		name    string
+		gateway string
+		want    int64
+	}{
+		{"direct", gw, 2},
+		{"routed", direct.ID, 2},
+		{"cascade of two attempts", cascading.ID, 3},
+	} {
+		pm := f.card(t, p, "4111111111111111", "737") // a CVC to destroy
+		before := stats.Stats().Units
+		pay, err := f.eng.CreatePayment(ctx, p, engine.PaymentInput{Amount: 1000, Currency: "EUR", PaymentMethodID: pm.ID, GatewayID: tc.gateway})
+		if err != nil || pay.Status != payment.StatusCaptured {
+			t.Fatalf("%s: %v %v", tc.name, pay, err)
+		}
+		if n := stats.Stats().Units - before; n != tc.want {
+			t.Errorf("%s: %d write transactions, want %d", tc.name, n, tc.want)
+		}
+		if got, _ := f.eng.PaymentMethod(ctx, p.Account.ID, pm.ID); got.CVCSealed != nil || got.CVCExpiresAt != nil {
+			t.Errorf("%s: the CVC survived the purchase", tc.name)
+		}
+		if sent := f.sim.CVCSent(); !sent[len(sent)-1] {
+			t.Errorf("%s: the attempt that reached the gateway carried no CVC", tc.name)
+		}
+	}
+}
+
+// TestCascadeSendsTheCVCOnce: a CVC serves one authorization attempt. A
+// cascade that moves on after a soft decline (the first gateway got the
+// CVC) sends the next attempt without it; one that moves on after a call
+// that was not sent sends it with the next attempt, which is the first to
+// reach a gateway.
+func TestCascadeSendsTheCVCOnce(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		p, _ := f.account(t, false)
+		a, b := f.simGateway(t, p, nil).ID, f.simGateway(t, p, nil).ID
+		down := f.simGateway(t, p, map[string]any{"outage": true}).ID
+		soft := f.router(t, p, cascade([]any{"do_not_honor"}, a, b))
+		notSent := f.router(t, p, cascade(nil, down, b))
+
+		pm := f.card(t, p, "4111111111111111", "737")
+		calls := len(f.sim.CVCSent())
+		// 1005 is declined do_not_honor by every simulator.
+		pay, err := f.eng.CreatePayment(ctx, p, engine.PaymentInput{Amount: 1005, Currency: "EUR", PaymentMethodID: pm.ID, GatewayID: soft.ID})
+		if err != nil || len(pay.Operations) != 2 {
+			t.Fatalf("soft-declined cascade: %v %v", pay, err)
+		}
+		if got := f.sim.CVCSent()[calls:]; len(got) != 2 || !got[0] || got[1] {
+			t.Errorf("CVC sent per attempt after a soft decline: %v, want [true false]", got)
+		}
+		if got, _ := f.eng.PaymentMethod(ctx, p.Account.ID, pm.ID); got.CVCSealed != nil {
+			t.Error("the CVC survived the cascade")
+		}
+
+		pm = f.card(t, p, "4111111111111111", "737")
+		calls = len(f.sim.CVCSent())
+		pay, err = f.eng.CreatePayment(ctx, p, engine.PaymentInput{Amount: 1000, Currency: "EUR", PaymentMethodID: pm.ID, GatewayID: notSent.ID})
+		if err != nil || pay.Status != payment.StatusCaptured || len(pay.Operations) != 2 {
+			t.Fatalf("cascade after not sent: %v %v", pay, err)
+		}
+		// The outage refuses before anything is sent: the simulator counts
+		// only calls that reached it.
+		if got := f.sim.CVCSent()[calls:]; len(got) == 0 || !got[len(got)-1] {
+			t.Errorf("CVC sent per call after a not-sent attempt: %v, want the last with the CVC", got)
+		}
+		if got, _ := f.eng.PaymentMethod(ctx, p.Account.ID, pm.ID); got.CVCSealed != nil {
+			t.Error("the CVC survived the purchase")
+		}
+	})
+}
