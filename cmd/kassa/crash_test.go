@@ -216,10 +216,13 @@ type crashSetup struct {
 
 func newCrashSetup(t *testing.T, c *child, dataDir, dbURL, kind string) *crashSetup {
 	t.Helper()
-	m := keyLine.FindStringSubmatch(c.Stdout.String())
-	if m == nil {
-		t.Fatalf("no secret key printed:\n%s", c.Stdout)
-	}
+	// Standard output and error are separate pipes: the keys may arrive
+	// after the listening line.
+	var m []string
+	waitFor(t, "the first account's keys", func() bool {
+		m = keyLine.FindStringSubmatch(c.Stdout.String())
+		return m != nil
+	})
 	s := &crashSetup{dataDir: dataDir, dbURL: dbURL, key: m[1]}
 	s.cl = client.New(c.URL, s.key)
 	ctx := context.Background()
