@@ -208,12 +208,29 @@ func (m *Main) benchServer(ctx context.Context, dataDir, dbURL string) (string, 
 	stop := func() { cancel(); <-done }
 	select {
 	case a := <-addr:
-		key := regexp.MustCompile(`(?m)^secret key:\s+(sk_test_\w+)$`).FindStringSubmatch(out.String())
-		if key == nil {
-			stop()
-			return "", "", nil, errors.New("the throwaway server printed no key")
+		if key := regexp.MustCompile(`(?m)^secret key:\s+(sk_test_\w+)$`).FindStringSubmatch(out.String()); key != nil {
+			return "http://" + a, key[1], stop, nil
 		}
-		return "http://" + a, key[1], stop, nil
+		// A preloaded database has accounts already, so the server made
+		// none: make one for the load.
+		created := &lockedBuffer{}
+		cm := &Main{Stdout: created, Stderr: io.Discard, Getenv: sm.Getenv}
+		cargs := []string{"account", "create", "--name", "bench", "--json", "--data-dir", dataDir}
+		if dbURL != "" {
+			cargs = append(cargs, "--database-url", dbURL)
+		}
+		var na struct {
+			SecretKey string `json:"secret_key"`
+		}
+		if err := cm.Run(ctx, cargs); err != nil {
+			stop()
+			return "", "", nil, fmt.Errorf("create the load's account: %w", err)
+		}
+		if err := json.Unmarshal([]byte(created.String()), &na); err != nil || na.SecretKey == "" {
+			stop()
+			return "", "", nil, fmt.Errorf("create the load's account: %q", created.String())
+		}
+		return "http://" + a, na.SecretKey, stop, nil
 	case err := <-done:
 		cancel()
 		return "", "", nil, fmt.Errorf("the throwaway server did not start: %w", err)
@@ -228,6 +245,16 @@ func benchSchema(ctx context.Context, base string) (string, func(), error) {
 		return "", nil, errors.New("--database-url is not a URL")
 	}
 	schema := "kassa_bench_" + strings.ToLower(payment.RandomString(10))
+	// A plain connection takes no pool_* settings.
+	direct := *u
+	dq := direct.Query()
+	for k := range dq {
+		if strings.HasPrefix(k, "pool_") {
+			dq.Del(k)
+		}
+	}
+	direct.RawQuery = dq.Encode()
+	base = direct.String()
 	conn, err := pgx.Connect(ctx, base)
 	if err != nil {
 		return "", nil, fmt.Errorf("connect to --database-url: %w", err)
