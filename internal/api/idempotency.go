@@ -25,8 +25,9 @@ const (
 const settleTimeout = 10 * time.Second
 
 // Idempotency returns middleware that makes a POST carrying an
-// Idempotency-Key header safe to retry (ARCHITECTURE §5, ADR 0008). It must
-// run after authentication: the key belongs to the principal's account.
+// Idempotency-Key header safe to retry (docs/architecture.md §5, ADR 0008).
+// It must run after authentication: the key belongs to the principal's
+// account.
 //
 // The first request with a key claims it and runs with the claim in its
 // context, so that the engine binds the key to the payment or operation the

@@ -7,7 +7,7 @@ import (
 )
 
 // The simulator's cards and the public test cards it is built on (see
-// reference/simulator.md), plus one UnionPay and one Diners 36 card.
+// docs/simulator.md), plus one UnionPay and one Diners 36 card.
 var testCards = []struct {
 	number, brand string
 }{

@@ -13,9 +13,9 @@ func IsTestCard(digits string) bool {
 	return publicTestCards[digits]
 }
 
-// publicTestCards are the simulator's cards (shared/reference/simulator.md,
-// itself built on Spreedly's test cards) and the public test numbers of
-// other providers. Every number passes Validate (TestPublicTestCardsValid).
+// publicTestCards are the simulator's cards (docs/simulator.md, itself built
+// on Spreedly's test cards) and the public test numbers of other providers.
+// Every number passes Validate (TestPublicTestCardsValid).
 var publicTestCards = setOf(
 	// The simulator (and Spreedly's test gateway): succeeded.
 	"4111111111111111", "4242424242424242", "4444333322221111455", "5555555555554444",

@@ -2,8 +2,8 @@ package card
 
 import "testing"
 
-// simulatorCards is the card table of shared/reference/simulator.md, every
-// row, in its order.
+// simulatorCards is the card table of docs/simulator.md, every row, in its
+// order.
 var simulatorCards = []string{
 	"4111111111111111", "4242424242424242", "4444333322221111455", "5555555555554444",
 	"2223003122003222", "378282246310005", "6011111111111117", "30569309025904",

@@ -18,7 +18,7 @@ import (
 )
 
 // RouterType is the gateway type of routers: gateways that choose among the
-// account's other gateways for each payment (ARCHITECTURE §6).
+// account's other gateways for each payment (docs/architecture.md §6).
 const RouterType = "router"
 
 // routerSpec describes routers beside the adapters' Specs. A router holds no

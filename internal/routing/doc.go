@@ -1,6 +1,6 @@
 // Package routing decides which of an account's gateways a payment goes to
-// (ARCHITECTURE §6). It is pure: it knows nothing of stores or adapters, and
-// imports only the standard library and internal/payment.
+// (docs/architecture.md §6). It is pure: it knows nothing of stores or
+// adapters, and imports only the standard library and internal/payment.
 //
 // # Rules
 //

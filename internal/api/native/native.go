@@ -1,9 +1,9 @@
 // Package native is kassa's own REST API, /v1: JSON in snake_case, bearer
 // API keys, Stripe-shaped errors ({"error":{"type","code","message",
 // "param"}}), Idempotency-Key on every POST but those that make API keys,
-// and cursor-paginated lists (ARCHITECTURE §5). Its OpenAPI 3.1 document,
-// openapi.json, is served at /v1/openapi.json; a test keeps it in step with
-// the route table below.
+// and cursor-paginated lists (docs/architecture.md §5). Its OpenAPI 3.1
+// document, openapi.json, is served at /v1/openapi.json; a test keeps it in
+// step with the route table below.
 package native
 
 import (

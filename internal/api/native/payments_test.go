@@ -16,7 +16,7 @@ import (
 	"github.com/kassapay/kassa/internal/payment"
 )
 
-// Simulator cards (see reference/simulator.md).
+// Simulator cards (see docs/simulator.md).
 const (
 	declinePAN = "4000000000009995" // declined, insufficient_funds
 )

@@ -2,7 +2,7 @@
 // payment service provider that keeps its own ledger, so that every test,
 // demo and benchmark can run authorize, capture, refund, void and the
 // reconciler against something that behaves like a real gateway. Its
-// behaviour is fixed by kassa's simulator reference; in short:
+// behaviour is fixed by docs/simulator.md; in short:
 //
 // By card number (any future expiry, any CVC): the reference's table of
 // succeeding and declining cards; the "lost response" cards, whose
@@ -15,8 +15,8 @@
 // By request, for every operation that carries an amount: an amount whose
 // last two digits (in minor units) are 05 is declined do_not_honor, 13 is
 // not sent. The gateway-specific fields simulate_decline and simulate_error
-// (true, or the string "true") make any operation declined (card_declined)
-// or failed (processing_error).
+// (true, or the string "true") make any operation but store declined
+// (card_declined) or failed (processing_error).
 //
 // By gateway settings: latency_ms is slept before every call; outage makes
 // every call not sent (and QueryStatus unknown). The latency is spent
