@@ -47,6 +47,22 @@ const settleTimeout = 10 * time.Second
 // records' lifetime: a route whose response holds a secret (a new API key)
 // must not run behind this middleware.
 func Idempotency(eng *engine.Engine, log *slog.Logger, render ErrorRenderer) func(http.Handler) http.Handler {
+	return idempotency(eng, log, render, eng.ClaimIdempotencyKey)
+}
+
+// IdempotencyAtReserve is Idempotency for routes that move money: the
+// handler's reservation claims a key that has no record yet, in the same
+// transaction, instead of a write of its own before the handler runs
+// (engine.ClaimIdempotencyKeyAtReserve). Concurrent duplicates still never
+// reach the gateway twice: the one whose reservation comes second gets
+// idempotency_key_in_use.
+func IdempotencyAtReserve(eng *engine.Engine, log *slog.Logger, render ErrorRenderer) func(http.Handler) http.Handler {
+	return idempotency(eng, log, render, eng.ClaimIdempotencyKeyAtReserve)
+}
+
+type claimFunc func(ctx context.Context, accountID, key, method, path string, body []byte) (*engine.IdempotencyClaim, error)
+
+func idempotency(eng *engine.Engine, log *slog.Logger, render ErrorRenderer, claimKey claimFunc) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			vals, ok := r.Header[IdempotencyKeyHeader]
@@ -71,7 +87,7 @@ func Idempotency(eng *engine.Engine, log *slog.Logger, render ErrorRenderer) fun
 				return
 			}
 			ctx := r.Context()
-			claim, err := eng.ClaimIdempotencyKey(ctx, p.Account.ID, key, r.Method, r.URL.Path, body)
+			claim, err := claimKey(ctx, p.Account.ID, key, r.Method, r.URL.Path, body)
 			if err != nil {
 				render(w, r, err)
 				return
@@ -104,7 +120,7 @@ func Idempotency(eng *engine.Engine, log *slog.Logger, render ErrorRenderer) fun
 				err := eng.CompleteIdempotencyKey(sctx, claim, status, encodeStored(contentType, body))
 				switch {
 				case errors.Is(err, payment.ErrIdempotencyClaimLost):
-					log.LogAttrs(ctx, slog.LevelInfo, "idempotency key taken over by a recovering retry",
+					log.LogAttrs(ctx, slog.LevelInfo, "idempotency key answered by another request",
 						slog.String("request_id", RequestIDFrom(ctx)))
 				case err != nil:
 					log.LogAttrs(ctx, slog.LevelError, "idempotency key not completed",

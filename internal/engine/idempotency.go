@@ -27,6 +27,10 @@ type IdempotencyClaim struct {
 	Replay *payment.IdempotencyRecord
 
 	accountID, key, token string
+	// deferred holds the record to insert when the claim was deferred to
+	// the request's reservation (ClaimIdempotencyKeyAtReserve) and the key
+	// had no record: nothing is written until the reservation.
+	deferred *payment.IdempotencyRecord
 	// recover is set when the key's first request reserved something and
 	// died (or has not answered): the engine answers from it instead of
 	// acting again.
@@ -61,7 +65,7 @@ func (c *IdempotencyClaim) reserveMark(paymentID, operationID string) *payment.I
 		return nil
 	}
 	return &payment.IdempotencyMark{AccountID: c.accountID, Key: c.key, Token: c.token, Point: payment.RecoveryReserved,
-		PaymentID: paymentID, OperationID: operationID}
+		PaymentID: paymentID, OperationID: operationID, Record: c.deferred}
 }
 
 // bound records that this request's reservation bound the key.
@@ -103,6 +107,49 @@ func (e *Engine) storedKey(ctx context.Context, accountID, key string) (string, 
 // engine answers the retry from those objects. It never calls the gateway
 // for it again. While the outcome is unknown, the retry gets the 409.
 func (e *Engine) ClaimIdempotencyKey(ctx context.Context, accountID, key, method, path string, body []byte) (*IdempotencyClaim, error) {
+	rec, err := e.idempotencyRecord(ctx, accountID, key, method, path, body)
+	if err != nil {
+		return nil, err
+	}
+	existing, claimed, err := e.store.ClaimIdempotencyKey(ctx, rec)
+	if err != nil {
+		return nil, fmt.Errorf("claim idempotency key: %w", err)
+	}
+	if claimed {
+		return &IdempotencyClaim{accountID: accountID, key: rec.Key, token: rec.Token}, nil
+	}
+	return e.existingClaim(ctx, rec, existing, key)
+}
+
+// ClaimIdempotencyKeyAtReserve is ClaimIdempotencyKey for a request that
+// moves money: a key without a record is claimed by the request's
+// reservation itself, in the same transaction, so the claim costs no
+// write of its own. Until then nothing is written; a concurrent duplicate
+// that gets there first makes this request's reservation fail with
+// ErrIdempotencyClaimLost (409), before anything is sent. A request that
+// never reserves (it is refused) stores its answer at CompleteIdempotencyKey.
+func (e *Engine) ClaimIdempotencyKeyAtReserve(ctx context.Context, accountID, key, method, path string, body []byte) (*IdempotencyClaim, error) {
+	rec, err := e.idempotencyRecord(ctx, accountID, key, method, path, body)
+	if err != nil {
+		return nil, err
+	}
+	existing, err := e.store.IdempotencyKey(ctx, accountID, rec.Key)
+	switch {
+	case errors.Is(err, payment.ErrNotFound):
+		return &IdempotencyClaim{accountID: accountID, key: rec.Key, token: rec.Token, deferred: rec}, nil
+	case err != nil:
+		return nil, fmt.Errorf("read idempotency key: %w", err)
+	case existing.Point == payment.RecoveryStarted && !existing.Completed && !existing.LockedUntil.After(rec.CreatedAt):
+		// Claimed by a request that died before reserving: take it over
+		// as ClaimIdempotencyKey does.
+		return e.ClaimIdempotencyKey(ctx, accountID, key, method, path, body)
+	}
+	return e.existingClaim(ctx, rec, existing, key)
+}
+
+// idempotencyRecord checks key and makes the record a claim of it would
+// write.
+func (e *Engine) idempotencyRecord(ctx context.Context, accountID, key, method, path string, body []byte) (*payment.IdempotencyRecord, error) {
 	// A card number is refused like in any other text: it would be
 	// echoed in errors and logs.
 	if err := checkText("Idempotency-Key", key, MaxIdempotencyKeyLen); err != nil {
@@ -119,17 +166,17 @@ func (e *Engine) ClaimIdempotencyKey(ctx context.Context, accountID, key, method
 		return nil, fmt.Errorf("hash request: %w", err)
 	}
 	now := e.clock()
-	rec := &payment.IdempotencyRecord{
+	return &payment.IdempotencyRecord{
 		AccountID: accountID, Key: stored, Token: payment.RandomString(24), Method: method, Path: path, RequestHash: sum,
 		Point: payment.RecoveryStarted, LockedUntil: now.Add(e.cfg.IdempotencyLock), CreatedAt: now,
-	}
-	existing, claimed, err := e.store.ClaimIdempotencyKey(ctx, rec)
-	if err != nil {
-		return nil, fmt.Errorf("claim idempotency key: %w", err)
-	}
-	if claimed {
-		return &IdempotencyClaim{accountID: accountID, key: stored, token: rec.Token}, nil
-	}
+	}, nil
+}
+
+// existingClaim decides a request whose key has a record already (key is
+// the client's, for the error message): a replay, a mismatch, a request
+// in flight, or the recovery of one that died after reserving.
+func (e *Engine) existingClaim(ctx context.Context, rec, existing *payment.IdempotencyRecord, key string) (*IdempotencyClaim, error) {
+	accountID, stored, method, path, sum, now := rec.AccountID, rec.Key, rec.Method, rec.Path, rec.RequestHash, rec.CreatedAt
 	if existing.Method != method || existing.Path != path || !hmac.Equal(existing.RequestHash, sum) {
 		return nil, &payment.Error{Kind: payment.KindInvalid, Code: payment.CodeIdempotencyMismatch, Param: "Idempotency-Key",
 			Message: "Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '" + key + "' if you meant to execute a different request."}
@@ -237,8 +284,14 @@ func recoveryOperations(pay *payment.Payment, opID string) []*payment.Operation 
 
 // CompleteIdempotencyKey stores the response of a claimed key for replay.
 // ErrIdempotencyClaimLost if a recovering retry took the key over
-// meanwhile: its answer is the one kept.
+// meanwhile, or if another request claimed a deferred key first: the
+// answer kept is theirs.
 func (e *Engine) CompleteIdempotencyKey(ctx context.Context, c *IdempotencyClaim, status int, body []byte) error {
+	if c.deferred != nil && !c.reserved {
+		r := *c.deferred
+		r.Completed, r.ResponseStatus, r.ResponseBody = true, status, body
+		return e.store.SaveIdempotencyResponse(ctx, &r)
+	}
 	return e.store.CompleteIdempotencyKey(ctx, c.accountID, c.key, c.token, status, body)
 }
 

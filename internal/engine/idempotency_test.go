@@ -237,3 +237,57 @@ func TestIdempotencyKeyIsNotText(t *testing.T) {
 		}
 	})
 }
+
+// TestClaimAtReserve: a money-moving request claims its key in its
+// reservation. Two duplicates that both found no record race to reserve:
+// one reserves and calls the gateway, the other is refused before any
+// call. A refused request's answer is stored for replay, and a retry of a
+// finished one replays it.
+func TestClaimAtReserve(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		p, _ := f.account(t, false)
+		gw := f.simGateway(t, p, nil).ID
+		pm := f.card(t, p, "4111111111111111", "").ID
+		in := engine.PaymentInput{Amount: 1500, Currency: "EUR", PaymentMethodID: pm, GatewayID: gw}
+		claim := func(key, body string) *engine.IdempotencyClaim {
+			t.Helper()
+			c, err := f.eng.ClaimIdempotencyKeyAtReserve(ctx, p.Account.ID, key, "POST", "/v1/payments", []byte(body))
+			if err != nil {
+				t.Fatalf("claim %s: %v", key, err)
+			}
+			return c
+		}
+		first, second := claim("checkout-9", "{}"), claim("checkout-9", "{}")
+		calls := len(f.sim.Calls())
+		pay, err := f.eng.CreatePayment(engine.WithIdempotencyClaim(ctx, first), p, in)
+		if err != nil || pay.Status != payment.StatusCaptured {
+			t.Fatalf("first: %v %v", pay, err)
+		}
+		if _, err := f.eng.CreatePayment(engine.WithIdempotencyClaim(ctx, second), p, in); !errors.Is(err, payment.ErrIdempotencyClaimLost) {
+			t.Fatalf("the duplicate reserved: %v", err)
+		}
+		if n := len(f.sim.Calls()) - calls; n != 1 {
+			t.Fatalf("%d gateway calls for one key, want 1", n)
+		}
+		if err := f.eng.CompleteIdempotencyKey(ctx, first, 201, []byte("paid")); err != nil {
+			t.Fatal(err)
+		}
+		if c := claim("checkout-9", "{}"); c.Replay == nil || string(c.Replay.ResponseBody) != "paid" {
+			t.Fatalf("retry: %+v, want the replay", c)
+		}
+
+		// Refused before any reservation: the answer is stored all the same.
+		refused := claim("checkout-10", `{"amount":-1}`)
+		if _, err := f.eng.CreatePayment(engine.WithIdempotencyClaim(ctx, refused), p, engine.PaymentInput{Amount: -1, Currency: "EUR",
+			PaymentMethodID: pm, GatewayID: gw}); err == nil {
+			t.Fatal("a negative amount was accepted")
+		}
+		if err := f.eng.CompleteIdempotencyKey(ctx, refused, 422, []byte("refused")); err != nil {
+			t.Fatal(err)
+		}
+		if c := claim("checkout-10", `{"amount":-1}`); c.Replay == nil || c.Replay.ResponseStatus != 422 {
+			t.Fatalf("retry of a refused request: %+v, want the replay of its 422", c)
+		}
+	})
+}

@@ -94,3 +94,36 @@ func TestCascadeSendsTheCVCOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestWriteTransactionsPerKeyedPurchase: a purchase under an
+// Idempotency-Key claimed at its reservation costs the reservation, the
+// settle, and the storing of its answer.
+func TestWriteTransactionsPerKeyedPurchase(t *testing.T) {
+	f := newFixture(t, openSQLite(t))
+	stats := f.store.(interface{ Stats() sqlite.WriteStats })
+	ctx := context.Background()
+	p, _ := f.account(t, false)
+	gw := f.simGateway(t, p, nil).ID
+	pm := f.card(t, p, "4111111111111111", "737")
+	// The account's first keyed request makes its request-hash data key:
+	// a write of its own, once.
+	if _, err := f.eng.ClaimIdempotencyKeyAtReserve(ctx, p.Account.ID, "warm-up", "POST", "/v1/payments", nil); err != nil {
+		t.Fatal(err)
+	}
+	before := stats.Stats().Units
+	c, err := f.eng.ClaimIdempotencyKeyAtReserve(ctx, p.Account.ID, "order-77", "POST", "/v1/payments", []byte("{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pay, err := f.eng.CreatePayment(engine.WithIdempotencyClaim(ctx, c), p, engine.PaymentInput{Amount: 1000, Currency: "EUR",
+		PaymentMethodID: pm.ID, GatewayID: gw})
+	if err != nil || pay.Status != payment.StatusCaptured {
+		t.Fatalf("purchase: %v %v", pay, err)
+	}
+	if err := f.eng.CompleteIdempotencyKey(ctx, c, 201, []byte("{}")); err != nil {
+		t.Fatal(err)
+	}
+	if n := stats.Stats().Units - before; n != 3 {
+		t.Errorf("%d write transactions for a keyed purchase, want 3 (reserve with the claim, settle, answer)", n)
+	}
+}

@@ -79,6 +79,11 @@ const (
 // ErrIdempotencyClaimLost, so nothing is reserved) or the settle
 // (RecoverySettled; a key taken over meanwhile, or never bound, is left
 // alone and the settle goes on).
+//
+// A reserving mark with a Record inserts that record, bound, instead: the
+// request claimed its key in its reservation (a claim deferred to the
+// reserve, so that a keyed payment costs no transaction of its own for the
+// claim). ErrIdempotencyClaimLost then means the key exists already.
 type IdempotencyMark struct {
 	AccountID   string
 	Key         string
@@ -86,6 +91,7 @@ type IdempotencyMark struct {
 	Point       RecoveryPoint
 	PaymentID   string
 	OperationID string
+	Record      *IdempotencyRecord
 }
 
 // DataKey is one version of an account's data-encryption key for one
@@ -234,6 +240,14 @@ type IdempotencyStore interface {
 	// retry recovering a request that died after reserving. ErrConflict if
 	// the key is completed or holds another token now.
 	TakeOverIdempotencyKey(ctx context.Context, accountID, key, token, newToken string, lockedUntil time.Time) error
+	// IdempotencyKey returns the account's record of key, or ErrNotFound.
+	// It writes nothing: a request whose claim is deferred to its
+	// reservation looks first.
+	IdempotencyKey(ctx context.Context, accountID, key string) (*IdempotencyRecord, error)
+	// SaveIdempotencyResponse inserts rec as completed, with its response:
+	// the answer of a request whose deferred claim never reserved anything
+	// (a refused request). ErrIdempotencyClaimLost if the key exists.
+	SaveIdempotencyResponse(ctx context.Context, rec *IdempotencyRecord) error
 	// CompleteIdempotencyKey stores the response of the key's request and
 	// marks it completed, if token still holds it. ErrIdempotencyClaimLost
 	// if another claim took the key over (its answer is the one kept);

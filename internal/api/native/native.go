@@ -108,6 +108,16 @@ var secretResponses = map[string]bool{
 }
 
 // idempotent reports whether rt runs behind the idempotency middleware.
+// movesMoney are the routes whose Idempotency-Key is claimed by the
+// operation's reservation itself (api.IdempotencyAtReserve).
+var movesMoney = map[string]bool{
+	"POST /v1/payments":              true,
+	"POST /v1/payments/{id}/capture": true,
+	"POST /v1/payments/{id}/void":    true,
+	"POST /v1/payments/{id}/refunds": true,
+	"POST /v1/verifications":         true,
+}
+
 func (rt route) idempotent() bool {
 	return rt.method == http.MethodPost && rt.access != public && !secretResponses[rt.method+" "+rt.path]
 }
@@ -159,7 +169,10 @@ func (s *server) endpoint(rt route) http.Handler {
 	if rt.access == public {
 		return h
 	}
-	if rt.idempotent() {
+	switch {
+	case rt.idempotent() && movesMoney[rt.method+" "+rt.path]:
+		h = api.IdempotencyAtReserve(s.eng, s.log, s.render)(h)
+	case rt.idempotent():
 		h = api.Idempotency(s.eng, s.log, s.render)(h)
 	}
 	return s.authenticate(rt.access, h)

@@ -106,7 +106,10 @@ type route struct {
 	path   string
 	public bool
 	raw    bool
-	handle func(c *call) error
+	// movesMoney: its Idempotency-Key is claimed by the operation's
+	// reservation (api.IdempotencyAtReserve).
+	movesMoney bool
+	handle     func(c *call) error
 }
 
 var routes = []route{
@@ -117,11 +120,11 @@ var routes = []route{
 	{method: "PUT", path: "/v1/gateways/{token}", handle: (*call).updateGateway},
 	{method: "PUT", path: "/v1/gateways/{token}/retain", handle: (*call).retainGateway},
 	{method: "PUT", path: "/v1/gateways/{token}/redact", handle: (*call).redactGateway},
-	{method: "POST", path: "/v1/gateways/{token}/purchase", handle: (*call).purchase},
-	{method: "POST", path: "/v1/gateways/{token}/authorize", handle: (*call).authorize},
-	{method: "POST", path: "/v1/gateways/{token}/verify", handle: (*call).verify},
-	{method: "POST", path: "/v1/gateways/{token}/store", handle: (*call).store},
-	{method: "POST", path: "/v1/gateways/{token}/general_credit", handle: (*call).generalCredit},
+	{method: "POST", path: "/v1/gateways/{token}/purchase", movesMoney: true, handle: (*call).purchase},
+	{method: "POST", path: "/v1/gateways/{token}/authorize", movesMoney: true, handle: (*call).authorize},
+	{method: "POST", path: "/v1/gateways/{token}/verify", movesMoney: true, handle: (*call).verify},
+	{method: "POST", path: "/v1/gateways/{token}/store", movesMoney: true, handle: (*call).store},
+	{method: "POST", path: "/v1/gateways/{token}/general_credit", movesMoney: true, handle: (*call).generalCredit},
 	{method: "POST", path: "/v1/gateways/{token}/offsite_purchase", handle: unsupportedHandler("offsite purchase")},
 	{method: "POST", path: "/v1/gateways/{token}/offsite_authorize", handle: unsupportedHandler("offsite authorize")},
 	{method: "POST", path: "/v1/payment_methods", handle: (*call).createPaymentMethod},
@@ -134,9 +137,9 @@ var routes = []route{
 	{method: "GET", path: "/v1/payment_methods/{token}/transactions", handle: (*call).listPaymentMethodTransactions},
 	{method: "GET", path: "/v1/transactions", handle: (*call).listTransactions},
 	{method: "GET", path: "/v1/transactions/{token}", handle: (*call).showTransaction},
-	{method: "POST", path: "/v1/transactions/{token}/capture", handle: (*call).capture},
-	{method: "POST", path: "/v1/transactions/{token}/void", handle: (*call).void},
-	{method: "POST", path: "/v1/transactions/{token}/credit", handle: (*call).credit},
+	{method: "POST", path: "/v1/transactions/{token}/capture", movesMoney: true, handle: (*call).capture},
+	{method: "POST", path: "/v1/transactions/{token}/void", movesMoney: true, handle: (*call).void},
+	{method: "POST", path: "/v1/transactions/{token}/credit", movesMoney: true, handle: (*call).credit},
 	{method: "POST", path: "/v1/transactions/{token}/complete", handle: unsupportedHandler("complete")},
 	{method: "POST", path: "/v1/transactions/{token}/confirm", handle: unsupportedHandler("confirm")},
 	{method: "GET", path: "/v1/transactions/{token}/transcript", raw: true, handle: (*call).transcript},
@@ -152,8 +155,9 @@ func unsupportedHandler(what string) func(*call) error {
 type server struct {
 	eng *engine.Engine
 	log *slog.Logger
-	// idempotent wraps a POST's handler in the Idempotency-Key protocol.
-	idempotent func(http.Handler) http.Handler
+	// idempotent wraps a POST's handler in the Idempotency-Key protocol;
+	// idempotentAtReserve that of a route that moves money.
+	idempotent, idempotentAtReserve func(http.Handler) http.Handler
 }
 
 // Routes lists the dialect's routes as "METHOD /path" patterns with their
@@ -182,6 +186,7 @@ func New(eng *engine.Engine, opts Options) http.Handler {
 	}
 	s := &server{eng: eng, log: opts.Logger}
 	s.idempotent = api.Idempotency(eng, opts.Logger, s.render)
+	s.idempotentAtReserve = api.IdempotencyAtReserve(eng, opts.Logger, s.render)
 	mux := api.NewMux()
 	for _, rt := range routes {
 		if rt.raw {
@@ -231,7 +236,11 @@ func (s *server) endpoint(rt route, file string) http.Handler {
 				// Spreedly has no Idempotency-Key; kassa honours one on
 				// every POST, as its own API does, with the same recovery
 				// after a crash (ADR 0008).
-				s.idempotent(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				idem := s.idempotent
+				if rt.movesMoney {
+					idem = s.idempotentAtReserve
+				}
+				idem(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					c.w, c.r = w, r
 					if err := rt.handle(c); err != nil {
 						s.render(w, r, err)

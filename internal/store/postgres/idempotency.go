@@ -125,6 +125,18 @@ func queueMark(b *pgx.Batch, mark *payment.IdempotencyMark) {
 	if mark == nil {
 		return
 	}
+	if r := mark.Record; r != nil {
+		b.Queue(`INSERT INTO idempotency_keys (`+idempotencyColumns+`)
+			VALUES ($1, $2, $3, $4, $5, $6, false, $7, 'reserved', $8, $9, 0, NULL, $10) ON CONFLICT (account_id, key) DO NOTHING`,
+			r.AccountID, r.Key, r.Token, r.Method, r.Path, r.RequestHash, ts(r.LockedUntil), mark.PaymentID, mark.OperationID,
+			ts(r.CreatedAt)).Exec(func(tag pgconn.CommandTag) error {
+			if tag.RowsAffected() == 0 {
+				return payment.ErrIdempotencyClaimLost
+			}
+			return nil
+		})
+		return
+	}
 	if mark.Point == payment.RecoveryReserved {
 		b.Queue(`UPDATE idempotency_keys SET point = 'reserved', payment_id = $4, operation_id = $5
 			WHERE account_id = $1 AND key = $2 AND token = $3 AND NOT completed AND point = 'started'`,
@@ -139,6 +151,44 @@ func queueMark(b *pgx.Batch, mark *payment.IdempotencyMark) {
 	b.Queue(`UPDATE idempotency_keys SET point = $4
 		WHERE account_id = $1 AND key = $2 AND token = $3 AND NOT completed AND point = 'reserved'`,
 		mark.AccountID, mark.Key, mark.Token, string(mark.Point))
+}
+
+// IdempotencyKey returns the account's record of key.
+func (s *Store) IdempotencyKey(ctx context.Context, accountID, key string) (*payment.IdempotencyRecord, error) {
+	var r *payment.IdempotencyRecord
+	err := s.withConn(ctx, func(q querier) error {
+		var err error
+		r, err = scanIdempotencyRecord(q.QueryRow(ctx, `SELECT `+idempotencyColumns+` FROM idempotency_keys
+			WHERE account_id = $1 AND key = $2`, accountID, key))
+		return err
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, payment.NotFound("idempotency_key", key)
+	}
+	if err != nil {
+		return nil, fail("get idempotency key", err)
+	}
+	return r, nil
+}
+
+// SaveIdempotencyResponse inserts rec completed, unless the key exists.
+func (s *Store) SaveIdempotencyResponse(ctx context.Context, r *payment.IdempotencyRecord) error {
+	var n int64
+	err := s.withConn(ctx, func(q querier) error {
+		tag, err := q.Exec(ctx, `INSERT INTO idempotency_keys (`+idempotencyColumns+`)
+			VALUES ($1, $2, $3, $4, $5, $6, true, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (account_id, key) DO NOTHING`,
+			r.AccountID, r.Key, r.Token, r.Method, r.Path, r.RequestHash, ts(r.LockedUntil), string(r.Point),
+			r.PaymentID, r.OperationID, r.ResponseStatus, r.ResponseBody, ts(r.CreatedAt))
+		n = tag.RowsAffected()
+		return translate(err, r.AccountID)
+	})
+	if err != nil {
+		return fail("save idempotency response", err)
+	}
+	if n == 0 {
+		return payment.ErrIdempotencyClaimLost
+	}
+	return nil
 }
 
 // PurgeIdempotencyKeys deletes the records created before before.

@@ -120,6 +120,13 @@ func markIdempotencyKey(ctx context.Context, tx *wtx, mark *payment.IdempotencyM
 	if mark == nil {
 		return nil
 	}
+	if r := mark.Record; r != nil {
+		res, err := tx.ExecContext(ctx, `INSERT INTO idempotency_keys (`+idempotencyColumns+`)
+			VALUES (?, ?, ?, ?, ?, ?, 0, ?, 'reserved', ?, ?, 0, NULL, ?) ON CONFLICT (account_id, key) DO NOTHING`,
+			r.AccountID, r.Key, r.Token, r.Method, r.Path, r.RequestHash, micros(r.LockedUntil),
+			mark.PaymentID, mark.OperationID, micros(r.CreatedAt))
+		return claimedOne(res, translate(err, r.AccountID))
+	}
 	if mark.Point == payment.RecoveryReserved {
 		res, err := tx.ExecContext(ctx, `UPDATE idempotency_keys SET point = 'reserved', payment_id = ?, operation_id = ?
 			WHERE account_id = ? AND key = ? AND token = ? AND completed = 0 AND point = 'started'`,
@@ -138,6 +145,47 @@ func markIdempotencyKey(ctx context.Context, tx *wtx, mark *payment.IdempotencyM
 		WHERE account_id = ? AND key = ? AND token = ? AND completed = 0 AND point = 'reserved'`,
 		string(mark.Point), mark.AccountID, mark.Key, mark.Token)
 	return err
+}
+
+// claimedOne turns the result of a write that must change one row into
+// ErrIdempotencyClaimLost when it changed none.
+func claimedOne(res sql.Result, err error) error {
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return payment.ErrIdempotencyClaimLost
+	}
+	return nil
+}
+
+// IdempotencyKey returns the account's record of key.
+func (s *Store) IdempotencyKey(ctx context.Context, accountID, key string) (*payment.IdempotencyRecord, error) {
+	r, err := scanIdempotencyRecord(s.reader.QueryRowContext(ctx, `SELECT `+idempotencyColumns+` FROM idempotency_keys
+		WHERE account_id = ? AND key = ?`, accountID, key))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, payment.NotFound("idempotency_key", key)
+	}
+	if err != nil {
+		return nil, fail("get idempotency key", err)
+	}
+	return r, nil
+}
+
+// SaveIdempotencyResponse inserts rec completed, unless the key exists.
+func (s *Store) SaveIdempotencyResponse(ctx context.Context, r *payment.IdempotencyRecord) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO idempotency_keys (`+idempotencyColumns+`)
+			VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (account_id, key) DO NOTHING`,
+			r.AccountID, r.Key, r.Token, r.Method, r.Path, r.RequestHash, micros(r.LockedUntil), string(r.Point),
+			r.PaymentID, r.OperationID, r.ResponseStatus, r.ResponseBody, micros(r.CreatedAt))
+		return claimedOne(res, translate(err, r.AccountID))
+	})
+	return fail("save idempotency response", err)
 }
 
 // PurgeIdempotencyKeys deletes the records created before before.

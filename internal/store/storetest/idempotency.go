@@ -333,3 +333,74 @@ func testIdempotencyRecovery(t *testing.T, s payment.Store) {
 		t.Errorf("payment has %d operations after a refused binding, want 2", len(got.Operations))
 	}
 }
+
+// testIdempotencyClaimAtReserve checks the claim a reservation makes for a
+// key with no record: the reserve inserts the record bound, atomically,
+// and a key that exists makes the whole reservation fail; a refused
+// request's answer is inserted completed.
+func testIdempotencyClaimAtReserve(t *testing.T, s payment.Store) {
+	ctx := context.Background()
+	a := newAccount(t, s)
+	if _, err := s.IdempotencyKey(ctx, a.ID, "pay-1"); !errors.Is(err, payment.ErrNotFound) {
+		t.Fatalf("IdempotencyKey of a new key: %v, want ErrNotFound", err)
+	}
+	rec := newIdem(a.ID, "pay-1", t0)
+	p := newPayment(a.ID, t0)
+	mark := &payment.IdempotencyMark{AccountID: a.ID, Key: rec.Key, Token: rec.Token, Point: payment.RecoveryReserved,
+		PaymentID: p.ID, OperationID: p.Operations[0].ID, Record: rec}
+	if err := s.CreatePayment(ctx, p, nil, mark); err != nil {
+		t.Fatalf("CreatePayment claiming its key: %v", err)
+	}
+	bound := *rec
+	bound.Point, bound.PaymentID, bound.OperationID = payment.RecoveryReserved, p.ID, p.Operations[0].ID
+	got, err := s.IdempotencyKey(ctx, a.ID, "pay-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "the key claimed by the reservation", got, &bound)
+
+	// A duplicate that passed the same check reserves second: refused,
+	// and nothing of it is stored.
+	dup := newIdem(a.ID, "pay-1", t0)
+	q := newPayment(a.ID, t0)
+	err = s.CreatePayment(ctx, q, nil, &payment.IdempotencyMark{AccountID: a.ID, Key: dup.Key, Token: dup.Token,
+		Point: payment.RecoveryReserved, PaymentID: q.ID, OperationID: q.Operations[0].ID, Record: dup})
+	if !errors.Is(err, payment.ErrIdempotencyClaimLost) {
+		t.Errorf("second reservation claiming the key: %v, want ErrIdempotencyClaimLost", err)
+	}
+	wantNotFound(t, "the refused reservation's payment", func() error { _, err := s.Payment(ctx, a.ID, q.ID); return err }())
+	// The same through UpdatePayment (a follow-up) and CreateOperation.
+	_, err = s.UpdatePayment(ctx, a.ID, p.ID, func(pay *payment.Payment) (*payment.PaymentChange, error) {
+		o := newOp(pay, payment.OpCapture, 100, payment.OutcomePending, t0)
+		return &payment.PaymentChange{Operations: []*payment.Operation{o}, Idempotency: &payment.IdempotencyMark{
+			AccountID: a.ID, Key: dup.Key, Token: dup.Token, Point: payment.RecoveryReserved, PaymentID: pay.ID, OperationID: o.ID, Record: dup}}, nil
+	})
+	if !errors.Is(err, payment.ErrIdempotencyClaimLost) {
+		t.Errorf("follow-up claiming a taken key: %v, want ErrIdempotencyClaimLost", err)
+	}
+	if got := getPayment(t, s, a.ID, p.ID); len(got.Operations) != 1 {
+		t.Errorf("payment has %d operations after a refused claim, want 1", len(got.Operations))
+	}
+	op := newVerification(a.ID, t0)
+	err = s.CreateOperation(ctx, op, nil, &payment.IdempotencyMark{AccountID: a.ID, Key: dup.Key, Token: dup.Token,
+		Point: payment.RecoveryReserved, OperationID: op.ID, Record: dup})
+	if !errors.Is(err, payment.ErrIdempotencyClaimLost) {
+		t.Errorf("verification claiming a taken key: %v, want ErrIdempotencyClaimLost", err)
+	}
+	wantNotFound(t, "the refused verification", func() error { _, err := s.Operation(ctx, a.ID, op.ID); return err }())
+
+	// A refused request's answer.
+	refused := newIdem(a.ID, "refused", t0)
+	refused.Completed, refused.ResponseStatus, refused.ResponseBody = true, 422, []byte(`{"error":{}}`)
+	if err := s.SaveIdempotencyResponse(ctx, refused); err != nil {
+		t.Fatalf("SaveIdempotencyResponse: %v", err)
+	}
+	mustNotClaim(t, s, newIdem(a.ID, "refused", t0.Add(time.Hour)), refused)
+	if err := s.SaveIdempotencyResponse(ctx, refused); !errors.Is(err, payment.ErrIdempotencyClaimLost) {
+		t.Errorf("second SaveIdempotencyResponse: %v, want ErrIdempotencyClaimLost", err)
+	}
+	wantNotFound(t, "IdempotencyKey of another account's key", func() error {
+		_, err := s.IdempotencyKey(ctx, newAccount(t, s).ID, "refused")
+		return err
+	}())
+}

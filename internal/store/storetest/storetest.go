@@ -47,6 +47,7 @@ func Run(t *testing.T, open func(t *testing.T) payment.Store) {
 		{"IdempotencyPurge", testIdempotencyPurge},
 		{"IdempotencyConcurrent", testIdempotencyConcurrent},
 		{"IdempotencyRecovery", testIdempotencyRecovery},
+		{"IdempotencyClaimAtReserve", testIdempotencyClaimAtReserve},
 		{"GatewayRoundTrip", testGatewayRoundTrip},
 		{"GatewayConflicts", testGatewayConflicts},
 		{"GatewayPagination", testGatewayPagination},
