@@ -93,7 +93,7 @@ this command then re-wraps under the newest version it holds.`, m.Stderr)
 		return err
 	}
 	defer st.Close()
-	src, path, err := sf.keySource(m.Getenv, false, m.Stderr)
+	src, path, err := sf.keySource(m.Getenv, false, m.Stderr, nil)
 	if err != nil {
 		return err
 	}

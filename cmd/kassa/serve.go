@@ -65,6 +65,13 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 	log := slog.New(slog.NewJSONHandler(m.Stderr, &slog.HandlerOptions{Level: level}))
 
+	if sf.databaseURL == "" {
+		release, err := lockDataDir(sf.dataDir)
+		if err != nil {
+			return err
+		}
+		defer release()
+	}
 	st, v, err := sf.openVault(ctx, m.Getenv, m.Stderr)
 	if err != nil {
 		return err
@@ -170,16 +177,14 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 // bootstrapAccount creates a test-mode account on the first start of an empty
 // database and prints its keys, once, to standard output (never to the log).
 func (m *Main) bootstrapAccount(ctx context.Context, eng *engine.Engine) error {
-	n, err := eng.CountAccounts(ctx)
-	if err != nil {
-		return fmt.Errorf("count accounts: %w", err)
-	}
-	if n > 0 {
-		return nil
-	}
-	na, err := eng.CreateAccount(ctx, "Default test account", false)
+	// Processes starting at once on an empty database make one account
+	// between them.
+	na, created, err := eng.CreateFirstAccount(ctx, "Default test account")
 	if err != nil {
 		return fmt.Errorf("create the first account: %w", err)
+	}
+	if !created {
+		return nil
 	}
 	fmt.Fprintln(m.Stdout, "This is a new kassa database: created a test-mode account.")
 	fmt.Fprintln(m.Stdout, strings.Repeat("-", 72))

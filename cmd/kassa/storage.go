@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/kassapay/kassa/internal/payment"
 	"github.com/kassapay/kassa/internal/store/postgres"
 	"github.com/kassapay/kassa/internal/store/sqlite"
@@ -46,6 +48,11 @@ func (s *storageFlags) openStore(ctx context.Context) (payment.Store, error) {
 		return st, nil
 	case strings.HasPrefix(u, "postgres://"), strings.HasPrefix(u, "postgresql://"):
 		st, err := postgres.Open(ctx, u, postgres.Options{})
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && pe.Code == "3D000" { // invalid_catalog_name
+			return nil, fmt.Errorf("open PostgreSQL: %s. Create the database first (createdb NAME, or CREATE DATABASE NAME "+
+				"as a superuser); kassa creates its tables itself", pe.Message)
+		}
 		if err != nil {
 			// The URL may hold a password: never print it.
 			return nil, fmt.Errorf("open PostgreSQL: %w", err)
@@ -63,7 +70,11 @@ func (s *storageFlags) devKeyFile() string { return filepath.Join(s.dataDir, "ma
 // --master-key-file, then a development key file in the data directory,
 // created on first use when create is set. warn receives the loud warning
 // about development keys.
-func (s *storageFlags) keySource(getenv func(string) string, create bool, warn io.Writer) (vault.KeySource, string, error) {
+//
+// hasKeys, when not nil, tells whether the database holds data keys
+// already: kassa never generates a development key for such a database,
+// since no new key could open them.
+func (s *storageFlags) keySource(getenv func(string) string, create bool, warn io.Writer, hasKeys func() (bool, error)) (vault.KeySource, string, error) {
 	if text := getenv(vault.EnvMasterKey); text != "" {
 		src, err := vault.NewStaticSource(text)
 		if err != nil {
@@ -81,6 +92,17 @@ func (s *storageFlags) keySource(getenv func(string) string, create bool, warn i
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		if !create {
 			return nil, "", fmt.Errorf("no master key configured and no development key at %s", path)
+		}
+		if hasKeys != nil {
+			has, err := hasKeys()
+			if err != nil {
+				return nil, "", fmt.Errorf("look for data keys: %w", err)
+			}
+			if has {
+				return nil, "", fmt.Errorf("this database already holds data keys, sealed under a master key kassa was not given "+
+					"(no --master-key-file, no KASSA_MASTER_KEY, and no development key at %s). Start kassa with the master key "+
+					"this database was created with; kassa will not generate a new one, which could never open them", path)
+			}
 		}
 		if _, err := vault.CreateDevKeyFile(path); err != nil {
 			return nil, "", fmt.Errorf("create development master key: %w", err)
@@ -110,11 +132,20 @@ func (s *storageFlags) openVault(ctx context.Context, getenv func(string) string
 	if err != nil {
 		return nil, nil, err
 	}
-	src, _, err := s.keySource(getenv, true, warn)
+	hasKeys := func() (bool, error) {
+		keys, err := st.SomeDataKeys(ctx, 1)
+		return len(keys) > 0, err
+	}
+	src, _, err := s.keySource(getenv, true, warn, hasKeys)
 	if err == nil {
 		var v *vault.Vault
 		if v, err = vault.New(st, src, vault.Options{}); err == nil {
-			return st, v, nil
+			if err = v.Verify(ctx); err == nil {
+				return st, v, nil
+			}
+			err = fmt.Errorf("%w.\nThe master key kassa was given does not open this database's data keys: start kassa with the master "+
+				"key (--master-key-file or KASSA_MASTER_KEY) that this database was created with, including every version "+
+				"a 'kassa keys rotate' added", err)
 		}
 	}
 	st.Close()

@@ -21,26 +21,46 @@ type NewAccount struct {
 
 // CreateAccount makes an account with one secret and one publishable key.
 func (e *Engine) CreateAccount(ctx context.Context, name string, live bool) (*NewAccount, error) {
+	na, _, err := e.createAccount(ctx, name, live, func(a *payment.Account, keys []*payment.APIKey) (bool, error) {
+		return true, e.store.CreateAccount(ctx, a, keys)
+	})
+	return na, err
+}
+
+// CreateFirstAccount creates a test-mode account when the database has no
+// account; created is false when it has one. Of processes starting at once
+// on an empty database, one creates it.
+func (e *Engine) CreateFirstAccount(ctx context.Context, name string) (na *NewAccount, created bool, err error) {
+	return e.createAccount(ctx, name, false, func(a *payment.Account, keys []*payment.APIKey) (bool, error) {
+		return e.store.CreateFirstAccount(ctx, a, keys)
+	})
+}
+
+func (e *Engine) createAccount(ctx context.Context, name string, live bool,
+	insert func(*payment.Account, []*payment.APIKey) (bool, error)) (*NewAccount, bool, error) {
 	name = strings.TrimSpace(name)
 	if name == "" {
-		return nil, payment.Missing("name")
+		return nil, false, payment.Missing("name")
 	}
 	if err := checkText("name", name, maxNameLen); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	now := e.clock()
 	for attempt := 0; ; attempt++ {
 		a := &payment.Account{ID: payment.NewAccountID(live), Name: name, Live: live, CreatedAt: now}
 		sk, skRow := newAPIKey(a, payment.KeySecret, now)
 		pk, pkRow := newAPIKey(a, payment.KeyPublishable, now)
-		err := e.store.CreateAccount(ctx, a, []*payment.APIKey{skRow, pkRow})
+		created, err := insert(a, []*payment.APIKey{skRow, pkRow})
 		if errors.Is(err, payment.ErrConflict) && attempt < 10 {
 			continue // an account id or key prefix collided; draw again
 		}
 		if err != nil {
-			return nil, fmt.Errorf("create account: %w", err)
+			return nil, false, fmt.Errorf("create account: %w", err)
 		}
-		return &NewAccount{Account: a, SecretKey: sk, PublishableKey: pk}, nil
+		if !created {
+			return nil, false, nil
+		}
+		return &NewAccount{Account: a, SecretKey: sk, PublishableKey: pk}, true, nil
 	}
 }
 

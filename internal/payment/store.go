@@ -153,6 +153,11 @@ type AccountStore interface {
 	// CreateAccount inserts the account and its first keys atomically.
 	// ErrConflict if the account id or a key prefix is taken.
 	CreateAccount(ctx context.Context, a *Account, keys []*APIKey) error
+	// CreateFirstAccount is CreateAccount on a database without accounts:
+	// it inserts nothing and reports false when an account exists. Of
+	// processes starting at once on an empty database, exactly one
+	// creates.
+	CreateFirstAccount(ctx context.Context, a *Account, keys []*APIKey) (created bool, err error)
 	// Account returns the account with id, or ErrNotFound.
 	Account(ctx context.Context, id string) (*Account, error)
 	// CountAccounts returns how many accounts exist.
@@ -186,6 +191,10 @@ type DataKeyStore interface {
 	// ReserveDataKeyUses adds n to the key's use count and returns the new
 	// count. ErrNotFound if there is no such key.
 	ReserveDataKeyUses(ctx context.Context, accountID, purpose string, version int, n int64) (int64, error)
+	// SomeDataKeys returns up to limit data keys of any accounts (none
+	// when the database has none): enough to check at start-up that the
+	// master key opens what the database holds.
+	SomeDataKeys(ctx context.Context, limit int) ([]*DataKey, error)
 	// RewrapDataKeys calls rewrap for every data key of every account whose
 	// KEKVersion differs from kekVersion and stores the result, in batches
 	// of committed transactions; it returns how many keys it rewrapped.

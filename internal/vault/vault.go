@@ -529,6 +529,31 @@ func wrap(ring *Keyring, kek int, accountID, purpose string, version int, raw []
 	return ring.keks[kek].Seal(out, nil, raw, wrapAD(accountID, purpose, version, kek))
 }
 
+// Verify checks that the master key opens the data keys the store holds
+// (a sample of them): a kassa started with another master key than its
+// database was made with must refuse to start, not answer every card and
+// credential call with an error. It returns ErrUnknownKEK or ErrBadDataKey
+// naming the first key that does not open, or nil (also for a store that
+// holds no keys yet).
+func (v *Vault) Verify(ctx context.Context) error {
+	keys, err := v.store.SomeDataKeys(ctx, 16)
+	if err != nil {
+		return fmt.Errorf("vault: read data keys: %w", err)
+	}
+	ring := v.ring.Load()
+	for _, k := range keys {
+		if ring.keks[k.KEKVersion] == nil {
+			if ring, err = v.Reload(); err != nil {
+				return err
+			}
+		}
+		if _, err := unwrap(ring, k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // unwrap opens a stored data key with ring.
 func unwrap(ring *Keyring, k *payment.DataKey) ([]byte, error) {
 	aead, ok := ring.keks[k.KEKVersion]

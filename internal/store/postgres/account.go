@@ -33,6 +33,40 @@ func (s *Store) CreateAccount(ctx context.Context, a *payment.Account, keys []*p
 	return fail("create account", err)
 }
 
+// CreateFirstAccount inserts a and keys unless an account exists. The
+// table lock (which conflicts with itself) makes processes starting at
+// once on an empty database take turns: the first creates, the others
+// then find its account.
+func (s *Store) CreateFirstAccount(ctx context.Context, a *payment.Account, keys []*payment.APIKey) (bool, error) {
+	for _, k := range keys {
+		if k.AccountID != a.ID {
+			return false, fmt.Errorf("postgres: create first account: key %s belongs to account %q", k.ID, k.AccountID)
+		}
+	}
+	created := false
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `LOCK TABLE accounts IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+			return err
+		}
+		var exists bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM accounts)`).Scan(&exists); err != nil || exists {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO accounts (id, name, live, created_at) VALUES ($1, $2, $3, $4)`,
+			a.ID, a.Name, a.Live, ts(a.CreatedAt)); err != nil {
+			return translate(err, a.ID)
+		}
+		for _, k := range keys {
+			if err := insertAPIKey(ctx, tx, k); err != nil {
+				return err
+			}
+		}
+		created = true
+		return nil
+	})
+	return created, fail("create first account", err)
+}
+
 // Account returns the account with id.
 func (s *Store) Account(ctx context.Context, id string) (*payment.Account, error) {
 	var a payment.Account

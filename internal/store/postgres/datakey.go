@@ -31,6 +31,20 @@ func collectDataKeys(rows pgx.Rows, err error) ([]*payment.DataKey, error) {
 	return keys, err
 }
 
+// SomeDataKeys returns up to limit data keys of any accounts.
+func (s *Store) SomeDataKeys(ctx context.Context, limit int) ([]*payment.DataKey, error) {
+	var keys []*payment.DataKey
+	err := s.withConn(ctx, func(q querier) error {
+		var err error
+		keys, err = collectDataKeys(q.Query(ctx, `SELECT `+dataKeyColumns+` FROM data_keys LIMIT $1`, limit))
+		return err
+	})
+	if err != nil {
+		return nil, fail("sample data keys", err)
+	}
+	return keys, nil
+}
+
 // DataKeys returns the account's keys for purpose, oldest version first.
 func (s *Store) DataKeys(ctx context.Context, accountID, purpose string) ([]*payment.DataKey, error) {
 	var keys []*payment.DataKey

@@ -32,6 +32,36 @@ func (s *Store) CreateAccount(ctx context.Context, a *payment.Account, keys []*p
 	return fail("create account", err)
 }
 
+// CreateFirstAccount inserts a and keys unless an account exists; the
+// writer's IMMEDIATE transaction makes the check and the insert one step,
+// across processes too.
+func (s *Store) CreateFirstAccount(ctx context.Context, a *payment.Account, keys []*payment.APIKey) (bool, error) {
+	for _, k := range keys {
+		if k.AccountID != a.ID {
+			return false, fmt.Errorf("sqlite: create first account: key %s belongs to account %q", k.ID, k.AccountID)
+		}
+	}
+	created := false
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM accounts`).Scan(&n); err != nil || n > 0 {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO accounts (id, name, live, created_at) VALUES (?, ?, ?, ?)`,
+			a.ID, a.Name, a.Live, micros(a.CreatedAt)); err != nil {
+			return translate(err, a.ID)
+		}
+		for _, k := range keys {
+			if err := insertAPIKey(ctx, tx, k); err != nil {
+				return err
+			}
+		}
+		created = true
+		return nil
+	})
+	return created, fail("create first account", err)
+}
+
 // Account returns the account with id.
 func (s *Store) Account(ctx context.Context, id string) (*payment.Account, error) {
 	var a payment.Account

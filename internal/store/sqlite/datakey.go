@@ -49,6 +49,15 @@ func (s *Store) DataKeys(ctx context.Context, accountID, purpose string) ([]*pay
 	return keys, nil
 }
 
+// SomeDataKeys returns up to limit data keys of any accounts.
+func (s *Store) SomeDataKeys(ctx context.Context, limit int) ([]*payment.DataKey, error) {
+	keys, err := queryDataKeys(ctx, s.reader, `SELECT `+dataKeyColumns+` FROM data_keys LIMIT ?`, limit)
+	if err != nil {
+		return nil, fail("sample data keys", err)
+	}
+	return keys, nil
+}
+
 // CreateDataKey inserts k.
 func (s *Store) CreateDataKey(ctx context.Context, k *payment.DataKey) error {
 	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -263,4 +264,49 @@ func testRollAPIKey(t *testing.T, s payment.Store) {
 		wantConflict(t, "RollAPIKey to a taken prefix", s.RollAPIKey(ctx, a.ID, old.ID, next, now.Add(time.Hour), now))
 		equal(t, "old key after a failed roll", mustKey(t, old.Prefix), old)
 	})
+}
+
+// testCreateFirstAccount: on an empty database, of many concurrent
+// callers (processes starting at once) exactly one creates the first
+// account, with its keys; on a database with an account, none does.
+func testCreateFirstAccount(t *testing.T, s payment.Store) {
+	ctx := context.Background()
+	const n = 40
+	created := make(chan string, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			<-start
+			a := &payment.Account{ID: payment.NewAccountID(false), Name: "first", CreatedAt: t0}
+			ok, err := s.CreateFirstAccount(ctx, a, []*payment.APIKey{newKey(a.ID, t0)})
+			if err != nil {
+				t.Errorf("CreateFirstAccount: %v", err)
+				return
+			}
+			if ok {
+				created <- a.ID
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	close(created)
+	var ids []string
+	for id := range created {
+		ids = append(ids, id)
+	}
+	if len(ids) != 1 {
+		t.Fatalf("%d first accounts created, want 1: %v", len(ids), ids)
+	}
+	if c, err := s.CountAccounts(ctx); err != nil || c != 1 {
+		t.Fatalf("CountAccounts = %d, %v; want 1", c, err)
+	}
+	if keys, err := s.APIKeys(ctx, ids[0]); err != nil || len(keys) != 1 {
+		t.Errorf("the first account's keys: %d, %v; want 1", len(keys), err)
+	}
+	a := &payment.Account{ID: payment.NewAccountID(false), Name: "late", CreatedAt: t0}
+	if ok, err := s.CreateFirstAccount(ctx, a, nil); err != nil || ok {
+		t.Errorf("CreateFirstAccount with an account present = %v, %v; want false", ok, err)
+	}
 }

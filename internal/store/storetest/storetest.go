@@ -26,6 +26,7 @@ func Run(t *testing.T, open func(t *testing.T) payment.Store) {
 	}{
 		{"Ping", testPing},
 		{"Accounts", testAccounts},
+		{"CreateFirstAccount", testCreateFirstAccount},
 		{"APIKeys", testAPIKeys},
 		{"RevokeAPIKey", testRevokeAPIKey},
 		{"RollAPIKey", testRollAPIKey},
