@@ -93,7 +93,7 @@ func idempotency(eng *engine.Engine, log *slog.Logger, render ErrorRenderer, cla
 				return
 			}
 			if claim.Replay != nil {
-				ct, stored := decodeStored(claim.Replay.ResponseBody)
+				ct, stored := engine.ParseStoredAnswer(claim.Replay.ResponseBody)
 				if ct != "" {
 					w.Header().Set("Content-Type", ct)
 				}
@@ -117,7 +117,7 @@ func idempotency(eng *engine.Engine, log *slog.Logger, render ErrorRenderer, cla
 			complete := func(status int, contentType string, body []byte) {
 				sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
 				defer cancel()
-				err := eng.CompleteIdempotencyKey(sctx, claim, status, encodeStored(contentType, body))
+				err := eng.CompleteIdempotencyKey(sctx, claim, status, engine.StoredAnswer(contentType, body))
 				switch {
 				case errors.Is(err, payment.ErrIdempotencyClaimLost):
 					log.LogAttrs(ctx, slog.LevelInfo, "idempotency key answered by another request",
@@ -144,8 +144,16 @@ func idempotency(eng *engine.Engine, log *slog.Logger, render ErrorRenderer, cla
 			next.ServeHTTP(cw, r)
 			finished = true
 
-			status := cw.statusCode()
 			failpoint.Hit(failpoint.BeforeComplete, "")
+			if a := claim.Answered(); a != nil {
+				// The settle stored the answer with the money, in one
+				// transaction: send exactly that, as every replay will.
+				w.Header().Set("Content-Type", a.ContentType)
+				w.WriteHeader(a.Status)
+				w.Write(a.Body)
+				return
+			}
+			status := cw.statusCode()
 			complete(status, w.Header().Get("Content-Type"), cw.buf.Bytes())
 			w.WriteHeader(status)
 			w.Write(cw.buf.Bytes())
@@ -157,24 +165,6 @@ var errNoPrincipal = &payment.Error{Kind: payment.KindInternal, Code: payment.Co
 	Message: "idempotency middleware runs before authentication"}
 
 var errHandlerPanicked = errors.New("handler panicked")
-
-// A stored response is its Content-Type, a newline, and the body: the store
-// keeps only a status and bytes, and a replay must send the type too.
-// Content-Type values cannot hold a newline.
-func encodeStored(contentType string, body []byte) []byte {
-	b := make([]byte, 0, len(contentType)+1+len(body))
-	b = append(b, contentType...)
-	b = append(b, '\n')
-	return append(b, body...)
-}
-
-func decodeStored(b []byte) (contentType string, body []byte) {
-	ct, body, ok := bytes.Cut(b, []byte{'\n'})
-	if !ok {
-		return "", b
-	}
-	return string(ct), body
-}
 
 type readCloser struct{ *bytes.Reader }
 

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"encoding/hex"
@@ -37,6 +38,75 @@ type IdempotencyClaim struct {
 	recover *payment.IdempotencyRecord
 	// reserved is set once this request bound the key.
 	reserved bool
+	// answered is the answer the settle stored under the key, when the
+	// request gave one (WithAnswer).
+	answered *Answer
+}
+
+// Answered returns the answer the request's settle stored under its key,
+// or nil. When it is set the key is complete: the caller sends this answer
+// (so that the first answer and every replay are the same bytes) and does
+// not call CompleteIdempotencyKey.
+func (c *IdempotencyClaim) Answered() *Answer {
+	if c == nil {
+		return nil
+	}
+	return c.answered
+}
+
+// Answer is a request's HTTP answer.
+type Answer struct {
+	Status      int
+	ContentType string
+	Body        []byte
+}
+
+// StoredAnswer is how an answer is kept under a key: its Content-Type, a
+// newline, and the body (a Content-Type cannot hold a newline).
+func StoredAnswer(contentType string, body []byte) []byte {
+	b := make([]byte, 0, len(contentType)+1+len(body))
+	b = append(b, contentType...)
+	b = append(b, '\n')
+	return append(b, body...)
+}
+
+// ParseStoredAnswer splits what StoredAnswer made.
+func ParseStoredAnswer(b []byte) (contentType string, body []byte) {
+	ct, body, ok := bytes.Cut(b, []byte{'\n'})
+	if !ok {
+		return "", b
+	}
+	return string(ct), body
+}
+
+// AnswerFunc renders a request's answer from what its settle writes: the
+// payment (nil for an operation outside any payment) and the operation the
+// request made. It runs inside the settle's transaction, so it must be
+// quick and must not call the engine.
+type AnswerFunc func(pay *payment.Payment, op *payment.Operation) (Answer, error)
+
+type answerKey struct{}
+
+// WithAnswer returns ctx carrying how the request renders its answer:
+// then a keyed request's settle stores the answer too, in its own
+// transaction, and the key needs no write of its own afterwards.
+func WithAnswer(ctx context.Context, f AnswerFunc) context.Context {
+	return context.WithValue(ctx, answerKey{}, f)
+}
+
+// answerMark adds to the settling mark the answer rendered from pay and
+// op, when the request gave a way to render it.
+func answerMark(ctx context.Context, mark *payment.IdempotencyMark, pay *payment.Payment, op *payment.Operation) *Answer {
+	f, _ := ctx.Value(answerKey{}).(AnswerFunc)
+	if mark == nil || f == nil {
+		return nil
+	}
+	a, err := f(pay, op)
+	if err != nil {
+		return nil // the key is completed after the handler, as without
+	}
+	mark.Answer = &payment.IdempotencyAnswer{Status: a.Status, Body: StoredAnswer(a.ContentType, a.Body)}
+	return &a
 }
 
 // Recovering reports whether the request answers for a first request that

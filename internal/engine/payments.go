@@ -418,7 +418,9 @@ var errAlreadySettled = errors.New("operation already settled")
 // serves one authorization attempt).
 func (e *Engine) settle(ctx context.Context, accountID, payID, opID string, res gateway.Result, tr *trace, cvcOf string) (*payment.Payment, error) {
 	now := e.clock()
-	mark := claimFrom(ctx).settleMark()
+	claim := claimFrom(ctx)
+	mark := claim.settleMark()
+	var answer *Answer
 	pay, err := e.store.UpdatePayment(context.WithoutCancel(ctx), accountID, payID, func(pay *payment.Payment) (*payment.PaymentChange, error) {
 		op := findOperation(pay, opID)
 		if op == nil {
@@ -434,14 +436,18 @@ func (e *Engine) settle(ctx context.Context, accountID, payID, opID string, res 
 			}
 			return nil, errAlreadySettled
 		}
-		return &payment.PaymentChange{Operations: []*payment.Operation{op}, Events: e.apply(pay, op, res, now), Idempotency: mark,
-			DestroyCVC: cvcOf}, nil
+		evs := e.apply(pay, op, res, now)
+		answer = answerMark(ctx, mark, pay, op)
+		return &payment.PaymentChange{Operations: []*payment.Operation{op}, Events: evs, Idempotency: mark, DestroyCVC: cvcOf}, nil
 	})
 	if errors.Is(err, errAlreadySettled) {
 		return e.store.Payment(ctx, accountID, payID)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("settle %s: %w", opID, err)
+	}
+	if answer != nil {
+		claim.answered = answer
 	}
 	return pay, nil
 }
@@ -621,7 +627,13 @@ func (e *Engine) followUp(ctx context.Context, p *payment.Principal, id string, 
 	c.req.GatewaySpecificFields = pay.GatewaySpecificFields
 	c.req.PaymentReference = pay.Reference
 	res := e.invoke(ctx, c.adapter, c.req, op.CreatedAt)
-	settled, err := e.settle(ctx, acct.ID, id, op.ID, res, nil, "")
+	sctx := ctx
+	if a == ActionCapture && c.spec.SingleCapture {
+		// The payment changes once more after the settle (the rest of
+		// the authorization is released): its answer is stored after.
+		sctx = WithAnswer(ctx, nil)
+	}
+	settled, err := e.settle(sctx, acct.ID, id, op.ID, res, nil, "")
 	failpoint.Hit(failpoint.AfterSettle, string(kind))
 	if err == nil && a == ActionCapture && c.spec.SingleCapture && res.Outcome == payment.OutcomeSucceeded {
 		settled, err = e.releaseRemainder(ctx, acct.ID, id)

@@ -123,14 +123,21 @@ func standaloneEventType(kind payment.OperationKind, what string) string {
 // settleOperation settles an operation outside any payment.
 func (e *Engine) settleOperation(ctx context.Context, accountID, id string, res gateway.Result) (*payment.Operation, error) {
 	now := e.clock()
-	op, err := e.store.UpdateOperation(context.WithoutCancel(ctx), accountID, id, claimFrom(ctx).settleMark(), func(op *payment.Operation) (*payment.Event, error) {
+	claim := claimFrom(ctx)
+	mark := claim.settleMark()
+	var answer *Answer
+	op, err := e.store.UpdateOperation(context.WithoutCancel(ctx), accountID, id, mark, func(op *payment.Operation) (*payment.Event, error) {
 		if op.Outcome.Settled() || (op.Outcome == payment.OutcomeUnknown && res.Outcome == payment.OutcomeUnknown) {
 			return nil, errAlreadySettled
 		}
 		recordResult(op, res, now)
 		e.awaitNotification(op, now)
+		answer = answerMark(ctx, mark, nil, op)
 		return newEvent(op.AccountID, standaloneEventType(op.Kind, string(res.Outcome)), op.ID, OperationObjectOf(op), now), nil
 	})
+	if err == nil && answer != nil {
+		claim.answered = answer
+	}
 	if errors.Is(err, errAlreadySettled) {
 		return e.store.Operation(ctx, accountID, id)
 	}

@@ -126,4 +126,34 @@ func TestWriteTransactionsPerKeyedPurchase(t *testing.T) {
 	if n := stats.Stats().Units - before; n != 3 {
 		t.Errorf("%d write transactions for a keyed purchase, want 3 (reserve with the claim, settle, answer)", n)
 	}
+
+	// With a way to render its answer, the settle stores it: two.
+	answer := func(pay *payment.Payment, op *payment.Operation) (engine.Answer, error) {
+		return engine.Answer{Status: 201, ContentType: "text/plain", Body: []byte(pay.ID + " " + string(pay.Status))}, nil
+	}
+	c, err = f.eng.ClaimIdempotencyKeyAtReserve(ctx, p.Account.ID, "order-78", "POST", "/v1/payments", []byte("{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pm2 := f.card(t, p, "4111111111111111", "737")
+	before = stats.Stats().Units
+	pay, err = f.eng.CreatePayment(engine.WithAnswer(engine.WithIdempotencyClaim(ctx, c), answer), p, engine.PaymentInput{Amount: 1000,
+		Currency: "EUR", PaymentMethodID: pm2.ID, GatewayID: gw})
+	if err != nil || pay.Status != payment.StatusCaptured {
+		t.Fatalf("purchase: %v %v", pay, err)
+	}
+	if n := stats.Stats().Units - before; n != 2 {
+		t.Errorf("%d write transactions for a keyed purchase that answers in its settle, want 2", n)
+	}
+	a := c.Answered()
+	if a == nil || string(a.Body) != pay.ID+" CAPTURED" {
+		t.Fatalf("the settle's answer: %+v", a)
+	}
+	replay, err := f.eng.ClaimIdempotencyKeyAtReserve(ctx, p.Account.ID, "order-78", "POST", "/v1/payments", []byte("{}"))
+	if err != nil || replay.Replay == nil || replay.Replay.ResponseStatus != 201 {
+		t.Fatalf("retry: %+v %v, want the replay", replay, err)
+	}
+	if ct, body := engine.ParseStoredAnswer(replay.Replay.ResponseBody); ct != "text/plain" || string(body) != string(a.Body) {
+		t.Errorf("replayed %q %q, want the settle's answer", ct, body)
+	}
 }

@@ -25,8 +25,9 @@ const (
 	// BeforeCommit: the SQLite store's group committer has run a batch
 	// of writes and not committed it. Its kind is empty.
 	BeforeCommit = "before_commit"
-	// BeforeComplete: the handler has answered; the answer is not stored
-	// under the Idempotency-Key nor sent. Its kind is empty.
+	// BeforeComplete: the handler has answered; the answer is not sent,
+	// and not stored under the Idempotency-Key unless the settle stored
+	// it. Its kind is empty.
 	BeforeComplete = "before_complete"
 )
 

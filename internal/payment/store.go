@@ -92,6 +92,15 @@ type IdempotencyMark struct {
 	PaymentID   string
 	OperationID string
 	Record      *IdempotencyRecord
+	// Answer, on a settling mark, completes the key with the request's
+	// response in the settle's transaction.
+	Answer *IdempotencyAnswer
+}
+
+// IdempotencyAnswer is a response stored under an Idempotency-Key.
+type IdempotencyAnswer struct {
+	Status int
+	Body   []byte
 }
 
 // DataKey is one version of an account's data-encryption key for one

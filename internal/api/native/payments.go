@@ -65,11 +65,32 @@ func (s *server) createPayment(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	pay, err := s.eng.CreatePayment(r.Context(), p, in)
+	pay, err := s.eng.CreatePayment(engine.WithAnswer(r.Context(), answerPayment(http.StatusCreated, false)), p, in)
 	if err != nil {
 		return err
 	}
 	return api.JSON(w, http.StatusCreated, engine.PaymentObjectOf(pay))
+}
+
+// answerPayment renders the answer of a request on a payment, the way the
+// handlers below write it (with the request's operation for a follow-up),
+// for the settle to store under the request's Idempotency-Key.
+func answerPayment(status int, withOperation bool) engine.AnswerFunc {
+	return func(pay *payment.Payment, op *payment.Operation) (engine.Answer, error) {
+		o := engine.PaymentObjectOf(pay)
+		if withOperation {
+			o.Operation = engine.OperationObjectOf(op)
+		}
+		return jsonAnswer(status, o)
+	}
+}
+
+func jsonAnswer(status int, v any) (engine.Answer, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return engine.Answer{}, err
+	}
+	return engine.Answer{Status: status, ContentType: "application/json", Body: append(b, '\n')}, nil
 }
 
 func (s *server) listPayments(w http.ResponseWriter, r *http.Request) error {
@@ -116,7 +137,7 @@ func (s *server) capturePayment(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	id := r.PathValue("id")
-	pay, op, err := s.eng.Capture(r.Context(), p, id, req.Amount)
+	pay, op, err := s.eng.Capture(engine.WithAnswer(r.Context(), answerPayment(http.StatusOK, true)), p, id, req.Amount)
 	return followUpResult(w, pay, op, err, id)
 }
 
@@ -133,7 +154,7 @@ func (s *server) voidPayment(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	id := r.PathValue("id")
-	pay, op, err := s.eng.Void(r.Context(), p, id)
+	pay, op, err := s.eng.Void(engine.WithAnswer(r.Context(), answerPayment(http.StatusOK, true)), p, id)
 	return followUpResult(w, pay, op, err, id)
 }
 
@@ -154,7 +175,7 @@ func (s *server) refundPayment(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	id := r.PathValue("id")
-	pay, op, err := s.eng.Refund(r.Context(), p, id, req.Amount, req.Reason)
+	pay, op, err := s.eng.Refund(engine.WithAnswer(r.Context(), answerPayment(http.StatusOK, true)), p, id, req.Amount, req.Reason)
 	return followUpResult(w, pay, op, err, id)
 }
 
@@ -194,7 +215,10 @@ func (s *server) createVerification(w http.ResponseWriter, r *http.Request) erro
 	if err := api.DecodeJSON(r, &req); err != nil {
 		return err
 	}
-	op, err := s.eng.Verify(r.Context(), p, req.PaymentMethod, req.Gateway)
+	answer := func(_ *payment.Payment, op *payment.Operation) (engine.Answer, error) {
+		return jsonAnswer(http.StatusCreated, engine.OperationObjectOf(op))
+	}
+	op, err := s.eng.Verify(engine.WithAnswer(r.Context(), answer), p, req.PaymentMethod, req.Gateway)
 	if err != nil {
 		return err
 	}

@@ -148,6 +148,12 @@ func queueMark(b *pgx.Batch, mark *payment.IdempotencyMark) {
 		})
 		return
 	}
+	if a := mark.Answer; a != nil {
+		b.Queue(`UPDATE idempotency_keys SET point = $4, completed = true, response_status = $5, response_body = $6
+			WHERE account_id = $1 AND key = $2 AND token = $3 AND NOT completed AND point = 'reserved'`,
+			mark.AccountID, mark.Key, mark.Token, string(mark.Point), a.Status, a.Body)
+		return
+	}
 	b.Queue(`UPDATE idempotency_keys SET point = $4
 		WHERE account_id = $1 AND key = $2 AND token = $3 AND NOT completed AND point = 'reserved'`,
 		mark.AccountID, mark.Key, mark.Token, string(mark.Point))

@@ -141,6 +141,12 @@ func markIdempotencyKey(ctx context.Context, tx *wtx, mark *payment.IdempotencyM
 		}
 		return nil
 	}
+	if a := mark.Answer; a != nil {
+		_, err := tx.ExecContext(ctx, `UPDATE idempotency_keys SET point = ?, completed = 1, response_status = ?, response_body = ?
+			WHERE account_id = ? AND key = ? AND token = ? AND completed = 0 AND point = 'reserved'`,
+			string(mark.Point), a.Status, a.Body, mark.AccountID, mark.Key, mark.Token)
+		return err
+	}
 	_, err := tx.ExecContext(ctx, `UPDATE idempotency_keys SET point = ?
 		WHERE account_id = ? AND key = ? AND token = ? AND completed = 0 AND point = 'reserved'`,
 		string(mark.Point), mark.AccountID, mark.Key, mark.Token)
