@@ -78,7 +78,7 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 		store = "postgres"
 	}
 	target := c.url
-	var dataDir, dbURL string
+	var dataDir, dbURL, metricsURL string
 	if target == "" {
 		dir, err := os.MkdirTemp("", "kassa-bench-")
 		if err != nil {
@@ -102,12 +102,12 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 			}
 			fmt.Fprintf(m.Stdout, "preloaded %d payments in %s\n", c.preload, took.Round(time.Millisecond))
 		}
-		url, key, stop, err := m.benchServer(ctx, dataDir, dbURL)
+		url, key, metrics, stop, err := m.benchServer(ctx, dataDir, dbURL)
 		if err != nil {
 			return err
 		}
 		defer stop()
-		target, c.key = url, key
+		target, c.key, metricsURL = url, key, metrics
 	} else {
 		store = "the server at " + target
 	}
@@ -136,7 +136,7 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 	if c.warmup > 0 {
 		load.run(ctx, c, c.warmup, nil)
 	}
-	before, _ := scrapeCounters(ctx, hc, target)
+	before, _ := scrapeCounters(ctx, hc, metricsURL)
 	if c.cpuProfile != "" {
 		f, err := os.Create(c.cpuProfile)
 		if err != nil {
@@ -151,7 +151,7 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 	if c.cpuProfile != "" {
 		pprof.StopCPUProfile()
 	}
-	after, _ := scrapeCounters(ctx, hc, target)
+	after, _ := scrapeCounters(ctx, hc, metricsURL)
 
 	n := len(res.latencies)
 	secs := res.elapsed.Seconds()
@@ -185,20 +185,25 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d)/float6
 
 // benchServer starts kassa serve in this process on dataDir (and dbURL)
 // and returns its URL, the first account's secret key and a stop function.
-func (m *Main) benchServer(ctx context.Context, dataDir, dbURL string) (string, string, func(), error) {
+func (m *Main) benchServer(ctx context.Context, dataDir, dbURL string) (string, string, string, func(), error) {
 	out := &lockedBuffer{}
 	addr := make(chan string, 1)
+	var metricsAddr atomic.Pointer[string]
 	sm := &Main{Stdout: out, Stderr: io.Discard, Getenv: func(k string) string {
 		if k == "KASSA_MASTER_KEY" || k == "KASSA_MASTER_KEY_FILE" {
 			return "" // the throwaway server makes its own development key
 		}
 		return m.Getenv(k)
 	}, OnListen: func(name, a string) {
-		if name == "native" {
+		switch name {
+		case "native":
 			addr <- a
+		case "metrics":
+			metricsAddr.Store(&a)
 		}
 	}}
-	args := []string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir, "--log-level", "error", "--reconcile-interval", "1s"}
+	args := []string{"serve", "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--data-dir", dataDir,
+		"--log-level", "error", "--reconcile-interval", "1s"}
 	if dbURL != "" {
 		args = append(args, "--database-url", dbURL)
 	}
@@ -208,8 +213,12 @@ func (m *Main) benchServer(ctx context.Context, dataDir, dbURL string) (string, 
 	stop := func() { cancel(); <-done }
 	select {
 	case a := <-addr:
+		metrics := ""
+		if ma := metricsAddr.Load(); ma != nil {
+			metrics = "http://" + *ma
+		}
 		if key := regexp.MustCompile(`(?m)^secret key:\s+(sk_test_\w+)$`).FindStringSubmatch(out.String()); key != nil {
-			return "http://" + a, key[1], stop, nil
+			return "http://" + a, key[1], metrics, stop, nil
 		}
 		// A preloaded database has accounts already, so the server made
 		// none: make one for the load.
@@ -224,16 +233,16 @@ func (m *Main) benchServer(ctx context.Context, dataDir, dbURL string) (string, 
 		}
 		if err := cm.Run(ctx, cargs); err != nil {
 			stop()
-			return "", "", nil, fmt.Errorf("create the load's account: %w", err)
+			return "", "", "", nil, fmt.Errorf("create the load's account: %w", err)
 		}
 		if err := json.Unmarshal([]byte(created.String()), &na); err != nil || na.SecretKey == "" {
 			stop()
-			return "", "", nil, fmt.Errorf("create the load's account: %q", created.String())
+			return "", "", "", nil, fmt.Errorf("create the load's account: %q", created.String())
 		}
-		return "http://" + a, na.SecretKey, stop, nil
+		return "http://" + a, na.SecretKey, metrics, stop, nil
 	case err := <-done:
 		cancel()
-		return "", "", nil, fmt.Errorf("the throwaway server did not start: %w", err)
+		return "", "", "", nil, fmt.Errorf("the throwaway server did not start: %w", err)
 	}
 }
 
@@ -437,8 +446,11 @@ func (l *benchLoad) run(ctx context.Context, c benchConfig, d time.Duration, pro
 	return res
 }
 
-// scrapeCounters reads the counters of /metrics.
+// scrapeCounters reads the counters of /metrics at base (none without one).
 func scrapeCounters(ctx context.Context, hc *http.Client, base string) (map[string]float64, error) {
+	if base == "" {
+		return nil, nil
+	}
 	req, err := http.NewRequestWithContext(ctx, "GET", base+"/metrics", nil)
 	if err != nil {
 		return nil, err

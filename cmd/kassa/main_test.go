@@ -739,7 +739,8 @@ func TestSpreedlyListeners(t *testing.T) {
 // TestBreakerMetrics: a gateway that keeps failing shows its breaker in
 // /metrics and on the gateway.
 func TestBreakerMetrics(t *testing.T) {
-	s := startServer(t, filepath.Join(t.TempDir(), "data"), env(nil), "--breaker-threshold", "2")
+	s := startServer(t, filepath.Join(t.TempDir(), "data"), env(map[string]string{"KASSA_METRICS_TOKEN": "scrape-me"}),
+		"--breaker-threshold", "2", "--metrics-addr", "127.0.0.1:0")
 	ctx := context.Background()
 	c := client.New(s.URL, s.bootstrapKey(t))
 	g, err := c.CreateGateway(ctx, &client.GatewayParams{Type: "simulator", Settings: map[string]any{"outage": true}})
@@ -756,32 +757,61 @@ func TestBreakerMetrics(t *testing.T) {
 			t.Fatalf("payment through a gateway in outage: %+v %v", p, err)
 		}
 	}
-	res, err := http.Get(s.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
+	scrape := func(base, token string) (int, string) {
+		req, _ := http.NewRequest("GET", base+"/metrics", nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
 	}
-	body, _ := io.ReadAll(res.Body)
-	res.Body.Close()
+	// Not on the API's listener, where anyone could read them; and only
+	// with the token on their own.
+	if code, _ := scrape(s.URL, ""); code != http.StatusNotFound {
+		t.Errorf("/metrics on the API listener: %d, want 404", code)
+	}
+	metrics := s.Listeners["metrics"]
+	if code, _ := scrape(metrics, ""); code != http.StatusUnauthorized {
+		t.Errorf("/metrics without the token: %d, want 401", code)
+	}
+	if code, _ := scrape(metrics, "wrong"); code != http.StatusUnauthorized {
+		t.Errorf("/metrics with a wrong token: %d, want 401", code)
+	}
+	code, body := scrape(metrics, "scrape-me")
+	if code != http.StatusOK {
+		t.Fatalf("/metrics with the token: %d", code)
+	}
 	for _, want := range []string{
-		`kassa_gateway_circuit_open{gateway="` + g.ID + `",state="open"} 1`,
-		`kassa_gateway_consecutive_failures{gateway="` + g.ID + `"} 2`,
+		`kassa_gateway_circuits{state="open"} 1`,
+		`kassa_gateway_circuits{state="half_open"} 0`,
+		`kassa_gateways_failing 1`,
+		`kassa_sqlite_commits_total`,
 	} {
-		if !strings.Contains(string(body), want) {
+		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
+	}
+	// An account's gateway ids are its own: never a label value.
+	if strings.Contains(body, g.ID) || strings.Contains(body, "gw_") {
+		t.Errorf("/metrics names gateways")
 	}
 	raw, err := http.NewRequest("GET", s.URL+"/v1/gateways/"+g.ID, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	raw.Header.Set("Authorization", "Bearer "+s.bootstrapKey(t))
-	res, err = http.DefaultClient.Do(raw)
+	res, err := http.DefaultClient.Do(raw)
 	if err != nil {
 		t.Fatal(err)
 	}
-	body, _ = io.ReadAll(res.Body)
+	gwBody, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	if !strings.Contains(string(body), `"health":{"state":"open","consecutive_failures":2`) {
-		t.Errorf("gateway health: %s", body)
+	if !strings.Contains(string(gwBody), `"health":{"state":"open","consecutive_failures":2`) {
+		t.Errorf("gateway health: %s", gwBody)
 	}
 }

@@ -31,7 +31,7 @@ import (
 
 func (m *Main) serve(ctx context.Context, args []string) error {
 	var sf storageFlags
-	var addr, spreedlyAddr, logLevel string
+	var addr, spreedlyAddr, metricsAddr, logLevel string
 	var cacheTTL, cvcTTL, sweepEvery, shutdownWait, callTimeout, staleAfter, reconcileEvery, breakerOpenFor time.Duration
 	var breakerThreshold int
 	var maxBody int64
@@ -39,6 +39,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	sf.register(fs)
 	fs.StringVar(&addr, "addr", "127.0.0.1:8080", "address of the main listener: the native API at /v1, the Spreedly dialect at /spreedly/v1")
 	fs.StringVar(&spreedlyAddr, "spreedly-addr", "", "optional dedicated listener serving the Spreedly dialect at /v1, for clients that cannot take a path prefix")
+	fs.StringVar(&metricsAddr, "metrics-addr", "", "optional listener serving Prometheus metrics at /metrics, apart from the API (KASSA_METRICS_TOKEN, when set, is the bearer token it requires)")
 	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.DurationVar(&cacheTTL, "cache-ttl", 24*time.Hour, "how long a payment method that was never retained keeps its card number")
 	fs.DurationVar(&cvcTTL, "cvc-ttl", time.Hour, "how long a CVC is kept for the first authorization")
@@ -107,6 +108,10 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	listeners := []listener{{name: "native", addr: addr, handler: mux}}
 	if spreedlyAddr != "" {
 		listeners = append(listeners, listener{name: "spreedly", addr: spreedlyAddr, handler: spreedlyAPI})
+	}
+	if metricsAddr != "" {
+		listeners = append(listeners, listener{name: "metrics", addr: metricsAddr,
+			handler: metricsHandler(api.MetricsHandler(reg), m.Getenv("KASSA_METRICS_TOKEN"))})
 	}
 
 	// Bind every listener before serving any, so a bad address fails the

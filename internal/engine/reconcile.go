@@ -96,8 +96,14 @@ func (e *Engine) reconcileOne(ctx context.Context, op *payment.Operation) (settl
 }
 
 // failAttempt counts a failed attempt, logging what could not be recorded.
+// A process shutting down (ctx ended) records nothing and says so quietly:
+// the operation's lease runs out and another pass takes it up.
 func (e *Engine) failAttempt(ctx context.Context, op *payment.Operation, message string) {
 	if err := e.retryLater(ctx, op, message); err != nil {
+		if ctx.Err() != nil {
+			e.log.DebugContext(ctx, "reconcile attempt not recorded: shutting down", "operation", op.ID)
+			return
+		}
 		e.log.ErrorContext(ctx, "record reconcile attempt", "operation", op.ID, "error", err)
 	}
 }

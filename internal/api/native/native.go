@@ -27,7 +27,8 @@ type Options struct {
 	// Logger receives access logs, panics and internal errors; nil
 	// discards them.
 	Logger *slog.Logger
-	// Registry receives the HTTP metrics and is served at /metrics; a
+	// Registry receives the HTTP metrics (kassa serve exposes it on its
+	// own listener, --metrics-addr); a
 	// fresh registry when nil (never the global default).
 	Registry *prometheus.Registry
 	// MaxBody limits request bodies; api.DefaultMaxBody (1 MiB) when not
@@ -94,7 +95,6 @@ var routes = []route{
 	{"POST", "/v1/gateways/{id}/notifications", public, (*server).gatewayNotifications},
 	{"GET", "/healthz", public, (*server).healthz},
 	{"GET", "/readyz", public, (*server).readyz},
-	{"GET", "/metrics", public, (*server).metrics},
 }
 
 // secretResponses are the POST routes whose responses hold a new key's
@@ -126,7 +126,7 @@ func (rt route) idempotent() bool {
 type server struct {
 	eng *engine.Engine
 	log *slog.Logger
-	ops struct{ health, ready, metrics http.Handler }
+	ops struct{ health, ready http.Handler }
 }
 
 // New returns the native API over eng, with its middleware: request ids,
@@ -142,7 +142,6 @@ func New(eng *engine.Engine, opts Options) http.Handler {
 	s := &server{eng: eng, log: opts.Logger}
 	s.ops.health = api.Healthz()
 	s.ops.ready = api.Readyz(eng, opts.Logger)
-	s.ops.metrics = api.MetricsHandler(opts.Registry)
 	mux := api.NewMux()
 	allowed := map[string][]string{} // path → its methods, for 405s
 	for _, rt := range slices.Concat(routes, opts.extraRoutes) {
@@ -247,10 +246,5 @@ func (s *server) healthz(w http.ResponseWriter, r *http.Request) error {
 
 func (s *server) readyz(w http.ResponseWriter, r *http.Request) error {
 	s.ops.ready.ServeHTTP(w, r)
-	return nil
-}
-
-func (s *server) metrics(w http.ResponseWriter, r *http.Request) error {
-	s.ops.metrics.ServeHTTP(w, r)
 	return nil
 }

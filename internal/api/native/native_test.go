@@ -4,11 +4,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kassapay/kassa/internal/api"
 )
 
 func TestPaymentMethodLifecycle(t *testing.T) {
@@ -566,10 +569,17 @@ func TestOperationalEndpoints(t *testing.T) {
 			t.Errorf("%s: %d %s", path, res.status, res.body)
 		}
 	}
-	res := f.get(t, "/metrics", "")
-	if res.status != 200 || !strings.Contains(string(res.body), `kassa_http_requests_total{code="200",dialect="native",route="GET /v1/account"} 1`) {
-		t.Errorf("metrics: %d %s", res.status, res.body)
+	// Metrics are served on a listener of their own (kassa serve
+	// --metrics-addr), not beside the API, where anyone could read them.
+	if res := f.get(t, "/metrics", ""); res.status != 404 {
+		t.Errorf("/metrics on the API: %d, want 404", res.status)
 	}
+	w := httptest.NewRecorder()
+	api.MetricsHandler(f.reg).ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
+	if !strings.Contains(w.Body.String(), `kassa_http_requests_total{code="200",dialect="native",route="GET /v1/account"} 1`) {
+		t.Errorf("metrics: %s", w.Body)
+	}
+	res := f.get(t, "/healthz", "")
 	res = f.get(t, "/v1/openapi.json", "")
 	if res.status != 200 || !json.Valid(res.body) || res.header.Get("Content-Type") != "application/json" {
 		t.Errorf("openapi: %d", res.status)
