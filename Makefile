@@ -2,7 +2,7 @@
 GO ?= go
 STATICCHECK ?= staticcheck
 
-.PHONY: run test lint bench build fuzz
+.PHONY: run test lint bench build fuzz crash
 
 run:
 	$(GO) run ./cmd/kassa serve
@@ -31,3 +31,9 @@ fuzz:
 			echo "== $$pkg $$t"; $(GO) test -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
 		done; \
 	done
+
+# The kill -9 suite, long: KILLS kills per store (CI runs 10 within make test).
+# PostgreSQL runs too when KASSA_TEST_DATABASE_URL is set.
+KILLS ?= 200
+crash:
+	KASSA_KILLS=$(KILLS) $(GO) test -count=1 -timeout 3h -run '^TestKillSuite$$' -v ./cmd/kassa/
