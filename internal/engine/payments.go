@@ -343,6 +343,7 @@ func (e *Engine) invoke(ctx context.Context, ad gateway.Adapter, req *gateway.Re
 	defer cancel()
 	res := e.call(cctx, ad, req)
 	failpoint.Hit(failpoint.AfterCall, string(req.Kind))
+	res.UnknownGrace = ad.Spec().UnknownGrace
 	if res.Outcome == payment.OutcomePending && !ad.Spec().Notifications {
 		// Only a provider that will send a notification may leave an
 		// operation pending; from any other it means nothing is known.
@@ -466,7 +467,7 @@ func findOperation(p *payment.Payment, id string) *payment.Operation {
 // payment.
 func (e *Engine) apply(pay *payment.Payment, op *payment.Operation, res gateway.Result, now time.Time) []*payment.Event {
 	recordResult(op, res, now)
-	e.awaitNotification(op, now)
+	e.awaitNotification(op, res, now)
 	if res.Outcome == payment.OutcomeSucceeded {
 		switch op.Kind {
 		case payment.OpAuthorize:
@@ -496,15 +497,20 @@ func (e *Engine) apply(pay *payment.Payment, op *payment.Operation, res gateway.
 // awaitNotification schedules the reconciler's first look at an operation
 // just settled as pending or unknown. A pending one (the provider accepted
 // it for asynchronous processing) waits for its notification; an unknown
-// one waits out UnknownGrace, while the provider may still be working on
+// one waits out the gateway's unknown-outcome grace (Config.UnknownGrace
+// unless its Spec gives one), while the provider may still be working on
 // it. Either way the reservation stays.
-func (e *Engine) awaitNotification(op *payment.Operation, now time.Time) {
+func (e *Engine) awaitNotification(op *payment.Operation, res gateway.Result, now time.Time) {
 	var due time.Time
 	switch op.Outcome {
 	case payment.OutcomePending:
 		due = now.Add(e.cfg.NotificationWait)
 	case payment.OutcomeUnknown:
-		due = now.Add(e.cfg.UnknownGrace)
+		grace := res.UnknownGrace // the gateway's own, when it gives one
+		if grace <= 0 {
+			grace = e.cfg.UnknownGrace
+		}
+		due = now.Add(grace)
 	default:
 		return
 	}

@@ -164,3 +164,31 @@ func TestResolveByHand(t *testing.T) {
 		}
 	})
 }
+
+// TestUnknownGraceIsTheGateways: an unknown outcome waits for the grace its
+// gateway declares before the first status query — the simulator acts at
+// once and declares 3 s — instead of kassa's two minutes for providers
+// that say nothing.
+func TestUnknownGraceIsTheGateways(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		p, _ := f.account(t, false)
+		gw := f.simGateway(t, p, nil).ID
+		lost := f.card(t, p, "4100000000000001", "").ID // accepted, answer lost
+		pay := f.pay(t, p, lost, gw, 1000, true)
+		if pay.Status != payment.StatusUnknown {
+			t.Fatalf("status %s, want UNKNOWN", pay.Status)
+		}
+		f.clock.Add(2 * time.Second)
+		if n, err := f.eng.Reconcile(ctx); err != nil || n != 0 {
+			t.Fatalf("reconciled %d within the simulator's grace (%v)", n, err)
+		}
+		f.clock.Add(2 * time.Second)
+		if n, err := f.eng.Reconcile(ctx); err != nil || n != 1 {
+			t.Fatalf("reconciled %d after the simulator's grace (%v), want 1", n, err)
+		}
+		if got, _ := f.eng.Payment(ctx, p.Account.ID, pay.ID); got.Status != payment.StatusCaptured {
+			t.Errorf("status %s after reconciling, want CAPTURED", got.Status)
+		}
+	})
+}

@@ -131,7 +131,7 @@ func (e *Engine) settleOperation(ctx context.Context, accountID, id string, res 
 			return nil, errAlreadySettled
 		}
 		recordResult(op, res, now)
-		e.awaitNotification(op, now)
+		e.awaitNotification(op, res, now)
 		answer = answerMark(ctx, mark, nil, op)
 		return newEvent(op.AccountID, standaloneEventType(op.Kind, string(res.Outcome)), op.ID, OperationObjectOf(op), now), nil
 	})

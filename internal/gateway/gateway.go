@@ -10,6 +10,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/kassapay/kassa/internal/payment"
 )
@@ -58,6 +59,11 @@ type Spec struct {
 	// Notifications: the provider reports outcomes asynchronously to a
 	// per-gateway notification endpoint.
 	Notifications bool `json:"notifications"`
+	// UnknownGrace is how long after an unknown outcome this provider may
+	// still be working on the call, so that a status query before then
+	// could wrongly find no record; 0 leaves it to kassa's default (two
+	// minutes, for providers that give no better figure).
+	UnknownGrace time.Duration `json:"-"`
 }
 
 // Supports reports whether the Spec lists kind.
@@ -137,6 +143,9 @@ type Result struct {
 	NetworkTransactionID string
 	// Transcript is the scrubbed exchange; nil when nothing was exchanged.
 	Transcript *Transcript
+	// UnknownGrace, on an unknown outcome, is the gateway's
+	// Spec.UnknownGrace (the engine sets it): when to ask first.
+	UnknownGrace time.Duration
 }
 
 // Adapter is a gateway type. Operations are the optional interfaces below.

@@ -193,6 +193,9 @@ func (s *Simulator) Spec() gateway.Spec {
 		},
 		Currencies: []string{},
 		TestOnly:   true,
+		// It acts at once: a status query a moment after a lost answer
+		// finds the truth, so a demo's UNKNOWN payment settles in seconds.
+		UnknownGrace: 3 * time.Second,
 	}
 }
 
