@@ -11,7 +11,9 @@ import (
 
 	"github.com/kassapay/kassa/internal/engine"
 	"github.com/kassapay/kassa/internal/gateway"
+	"github.com/kassapay/kassa/internal/gateway/simulator"
 	"github.com/kassapay/kassa/internal/payment"
+	"github.com/kassapay/kassa/internal/vault"
 )
 
 // crashedPayment stores a payment whose purchase is pending, as a process
@@ -191,4 +193,53 @@ func TestUnknownGraceIsTheGateways(t *testing.T) {
 			t.Errorf("status %s after reconciling, want CAPTURED", got.Status)
 		}
 	})
+}
+
+// slowQuerier is the simulator whose status queries take a while and
+// count how many run at once.
+type slowQuerier struct {
+	*simulator.Simulator
+	mu             sync.Mutex
+	inFlight, peak int
+}
+
+func (s *slowQuerier) QueryStatus(ctx context.Context, r *gateway.Request) (gateway.Result, error) {
+	s.mu.Lock()
+	s.inFlight++
+	s.peak = max(s.peak, s.inFlight)
+	s.mu.Unlock()
+	time.Sleep(50 * time.Millisecond)
+	s.mu.Lock()
+	s.inFlight--
+	s.mu.Unlock()
+	return s.Simulator.QueryStatus(ctx, r)
+}
+
+// TestReconcilerAsksSeveralAtOnce: after a crash the reconciler queries
+// several operations at once, but never more than four of one gateway.
+func TestReconcilerAsksSeveralAtOnce(t *testing.T) {
+	st := openSQLite(t)
+	f := newFixture(t, st)
+	slow := &slowQuerier{Simulator: f.sim.Simulator}
+	v, err := vault.New(st, vault.NewFileSource(f.ring), vault.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := engine.New(engine.Config{Store: st, Vault: v, Logger: slog.New(slog.DiscardHandler), Now: f.clock.Now,
+		Gateways: gateway.NewRegistry(slow), ReconcileAttempts: 3})
+	ctx := context.Background()
+	p, _ := f.account(t, false)
+	gw := f.simGateway(t, p, nil).ID
+	pm := f.card(t, p, "4111111111111111", "").ID
+	for range 12 {
+		f.crashedPayment(t, p, gw, pm, true)
+	}
+	f.clock.Add(2 * time.Minute)
+	n, err := eng.Reconcile(ctx)
+	if err != nil || n != 12 {
+		t.Fatalf("reconciled %d of 12 (%v)", n, err)
+	}
+	if slow.peak < 2 || slow.peak > 4 {
+		t.Errorf("%d status queries of one gateway at once, want between 2 and 4", slow.peak)
+	}
 }
