@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kassapay/kassa/internal/testskip"
 )
 
 // spreedlyE2EDir holds the npm spreedly client and the script that drives
@@ -66,7 +68,7 @@ func requireNode(t *testing.T, dir string) string {
 		if os.Getenv("KASSA_REQUIRE_NODE") != "" {
 			t.Fatal("KASSA_REQUIRE_NODE is set but " + strings.TrimPrefix(msg, "SKIPPED: "))
 		}
-		t.Skip(msg)
+		testskip.Skip(t, strings.TrimPrefix(msg, "SKIPPED: "))
 	}
 	node, err := exec.LookPath("node")
 	if err != nil {

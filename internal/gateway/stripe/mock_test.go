@@ -15,6 +15,7 @@ import (
 
 	"github.com/kassapay/kassa/internal/gateway"
 	"github.com/kassapay/kassa/internal/payment"
+	"github.com/kassapay/kassa/internal/testskip"
 )
 
 // stripeMock starts stripe-mock (github.com/stripe/stripe-mock, the version
@@ -30,7 +31,7 @@ func stripeMock(t *testing.T) string {
 		if os.Getenv("KASSA_REQUIRE_STRIPE_MOCK") != "" {
 			t.Fatal(msg)
 		}
-		t.Skip("*** SKIPPED *** " + msg)
+		testskip.Skip(t, msg)
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/kassapay/kassa/internal/payment"
 	"github.com/kassapay/kassa/internal/store/postgres"
+	"github.com/kassapay/kassa/internal/testskip"
 )
 
 // EnvURL names the variable holding the test server's URL.
@@ -28,7 +29,7 @@ func URL(t testing.TB) string {
 		if os.Getenv("KASSA_REQUIRE_POSTGRES") != "" {
 			t.Fatalf("KASSA_REQUIRE_POSTGRES is set but %s is empty", EnvURL)
 		}
-		t.Skipf("SKIPPED: PostgreSQL tests did not run: set %s (e.g. postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable)", EnvURL)
+		testskip.Skip(t, "PostgreSQL tests did not run: set "+EnvURL+" (e.g. postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable)")
 	}
 	return u
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/kassapay/kassa/internal/payment"
 	"github.com/kassapay/kassa/internal/store"
 	"github.com/kassapay/kassa/internal/store/storetest"
+	"github.com/kassapay/kassa/internal/testskip"
 )
 
 // envURL names the server the tests use. They create a database of their
@@ -69,9 +70,9 @@ func newSchema(t *testing.T) string {
 		if os.Getenv("KASSA_REQUIRE_POSTGRES") != "" {
 			t.Fatalf("KASSA_REQUIRE_POSTGRES is set but %s is empty", envURL)
 		}
-		t.Skipf("SKIPPED: PostgreSQL tests did not run. Set %s to a server's URL to run them, e.g. "+
+		testskip.Skip(t, fmt.Sprintf("PostgreSQL tests did not run. Set %s to a server's URL to run them, e.g. "+
 			"%s='postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable' (they create and drop a database of their own).",
-			envURL, envURL)
+			envURL, envURL))
 	}
 	ctx := context.Background()
 	schema := "s_" + strings.ToLower(payment.RandomString(12))
