@@ -757,6 +757,13 @@ func TestBreakerMetrics(t *testing.T) {
 			t.Fatalf("payment through a gateway in outage: %+v %v", p, err)
 		}
 	}
+	// One key, two bodies: an idempotency conflict.
+	if _, err := c.CreatePaymentMethod(ctx, card("4111111111111111", ""), client.WithIdempotencyKey("k-1")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreatePaymentMethod(ctx, card("4242424242424242", ""), client.WithIdempotencyKey("k-1")); err == nil {
+		t.Fatal("another body under the same key was accepted")
+	}
 	scrape := func(base, token string) (int, string) {
 		req, _ := http.NewRequest("GET", base+"/metrics", nil)
 		if token != "" {
@@ -791,6 +798,11 @@ func TestBreakerMetrics(t *testing.T) {
 		`kassa_gateway_circuits{state="half_open"} 0`,
 		`kassa_gateways_failing 1`,
 		`kassa_sqlite_commits_total`,
+		`kassa_gateway_calls_total{gateway_type="simulator",kind="purchase",outcome="not_sent"} 2`,
+		`kassa_gateway_call_duration_seconds_count{gateway_type="simulator",kind="purchase"} 2`,
+		`kassa_idempotency_conflicts_total{code="idempotency_key_reused"} 1`,
+		`kassa_reconciler_backlog 0`,
+		`kassa_reconciler_oldest_unknown_seconds 0`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %s", want)

@@ -1,13 +1,16 @@
 package main
 
 import (
+	"context"
 	"crypto/subtle"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kassapay/kassa/internal/engine"
+	"github.com/kassapay/kassa/internal/payment"
 	"github.com/kassapay/kassa/internal/routing"
 )
 
@@ -71,4 +74,73 @@ func metricsHandler(h http.Handler, token string) http.Handler {
 		h.ServeHTTP(w, r)
 	})
 	return mux
+}
+
+// engineMetrics turns what the engine observes into metrics, labelled by
+// gateway type, operation kind and outcome — never by an account's ids.
+type engineMetrics struct {
+	calls     *prometheus.CounterVec
+	latency   *prometheus.HistogramVec
+	conflicts *prometheus.CounterVec
+}
+
+var _ engine.Observer = (*engineMetrics)(nil)
+
+func newEngineMetrics(reg prometheus.Registerer) *engineMetrics {
+	m := &engineMetrics{
+		calls: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kassa_gateway_calls_total",
+			Help: "Gateway calls by gateway type, operation kind and outcome (succeeded, declined, failed, not_sent, unknown, pending)."},
+			[]string{"gateway_type", "kind", "outcome"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "kassa_gateway_call_duration_seconds",
+			Help:    "How long gateway calls took, by gateway type and operation kind.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}},
+			[]string{"gateway_type", "kind"}),
+		conflicts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kassa_idempotency_conflicts_total",
+			Help: "Requests refused for their Idempotency-Key: in use (a duplicate in flight) or reused (another request)."},
+			[]string{"code"}),
+	}
+	reg.MustRegister(m.calls, m.latency, m.conflicts)
+	return m
+}
+
+func (m *engineMetrics) GatewayCall(gatewayType string, kind payment.OperationKind, outcome payment.Outcome, took time.Duration) {
+	m.calls.WithLabelValues(gatewayType, string(kind), string(outcome)).Inc()
+	m.latency.WithLabelValues(gatewayType, string(kind)).Observe(took.Seconds())
+}
+
+func (m *engineMetrics) IdempotencyConflict(code string) { m.conflicts.WithLabelValues(code).Inc() }
+
+// backlogCollector reports the reconciler's backlog when scraped.
+type backlogCollector struct {
+	eng            *engine.Engine
+	count, waiting *prometheus.Desc
+}
+
+func newBacklogCollector(eng *engine.Engine) *backlogCollector {
+	return &backlogCollector{eng: eng,
+		count: prometheus.NewDesc("kassa_reconciler_backlog",
+			"Operations pending or unknown, of every account: what the reconciler has to settle.", nil, nil),
+		waiting: prometheus.NewDesc("kassa_reconciler_oldest_unknown_seconds",
+			"How long the oldest operation with an unknown outcome has waited (0 without one).", nil, nil)}
+}
+
+func (c *backlogCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.count
+	ch <- c.waiting
+}
+
+func (c *backlogCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	n, oldest, err := c.eng.UnsettledOperations(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(c.count, err)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(c.count, prometheus.GaugeValue, float64(n))
+	waited := 0.0
+	if !oldest.IsZero() {
+		waited = time.Since(oldest).Seconds()
+	}
+	ch <- prometheus.MustNewConstMetric(c.waiting, prometheus.GaugeValue, waited)
 }

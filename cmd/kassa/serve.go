@@ -82,16 +82,16 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	eng := engine.New(engine.Config{Store: st, Vault: v, Logger: log, CacheTTL: cacheTTL, CVCTTL: cvcTTL,
+	reg := prometheus.NewRegistry()
+	eng := engine.New(engine.Config{Store: st, Vault: v, Logger: log, CacheTTL: cacheTTL, CVCTTL: cvcTTL, Observer: newEngineMetrics(reg),
 		Gateways: gateways, CallTimeout: callTimeout, StaleAfter: staleAfter, BreakerThreshold: breakerThreshold, BreakerOpenFor: breakerOpenFor})
 
 	if err := m.bootstrapAccount(ctx, eng); err != nil {
 		return err
 	}
 
-	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		newBreakerCollector(eng))
+		newBreakerCollector(eng), newBacklogCollector(eng))
 	if ws, ok := st.(interface{ Stats() sqlite.WriteStats }); ok {
 		reg.MustRegister(
 			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "kassa_sqlite_commits_total",

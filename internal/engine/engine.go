@@ -64,11 +64,38 @@ type Config struct {
 	// after its reservation), with a margin for the process to settle.
 	// Default CallTimeout + 30 s.
 	StaleAfter time.Duration
+	// Observer, when set, is told of every gateway call and idempotency
+	// conflict (kassa serve turns them into metrics).
+	Observer Observer
 	// UnknownGrace is how long after an unknown outcome the reconciler
 	// first asks the gateway: a provider may still be processing a call
 	// that timed out here, and asking at once could find no record and
 	// wrongly conclude it never happened. Default 2 min.
 	UnknownGrace time.Duration
+}
+
+// Observer watches the engine's work. Its methods must be quick and safe
+// for concurrent use; they never see an account's ids.
+type Observer interface {
+	// GatewayCall reports one call of a gateway of type gatewayType: what
+	// it was, how it ended, and how long it took.
+	GatewayCall(gatewayType string, kind payment.OperationKind, outcome payment.Outcome, took time.Duration)
+	// IdempotencyConflict reports a request refused for its
+	// Idempotency-Key: code is idempotency_key_in_use or
+	// idempotency_key_reused.
+	IdempotencyConflict(code string)
+}
+
+type noObserver struct{}
+
+func (noObserver) GatewayCall(string, payment.OperationKind, payment.Outcome, time.Duration) {}
+func (noObserver) IdempotencyConflict(string)                                                {}
+
+// UnsettledOperations is the reconciler's backlog: how many operations are
+// pending or unknown, and since when the oldest unknown one has waited
+// (zero without one).
+func (e *Engine) UnsettledOperations(ctx context.Context) (count int, oldestUnknown time.Time, err error) {
+	return e.store.UnsettledOperations(ctx)
 }
 
 // Engine is kassa's operations layer. It is safe for concurrent use.
@@ -124,6 +151,9 @@ func New(cfg Config) *Engine {
 	}
 	if cfg.NotificationWait <= 0 {
 		cfg.NotificationWait = 24 * time.Hour
+	}
+	if cfg.Observer == nil {
+		cfg.Observer = noObserver{}
 	}
 	if cfg.UnknownGrace <= 0 {
 		cfg.UnknownGrace = 2 * time.Minute

@@ -177,6 +177,19 @@ func (e *Engine) storedKey(ctx context.Context, accountID, key string) (string, 
 // engine answers the retry from those objects. It never calls the gateway
 // for it again. While the outcome is unknown, the retry gets the 409.
 func (e *Engine) ClaimIdempotencyKey(ctx context.Context, accountID, key, method, path string, body []byte) (*IdempotencyClaim, error) {
+	c, err := e.claimIdempotencyKey(ctx, accountID, key, method, path, body)
+	e.observeConflict(err)
+	return c, err
+}
+
+// observeConflict tells the observer of a request refused for its key.
+func (e *Engine) observeConflict(err error) {
+	if pe, ok := payment.AsError(err); ok && (pe.Code == payment.CodeIdempotencyInUse || pe.Code == payment.CodeIdempotencyMismatch) {
+		e.cfg.Observer.IdempotencyConflict(pe.Code)
+	}
+}
+
+func (e *Engine) claimIdempotencyKey(ctx context.Context, accountID, key, method, path string, body []byte) (*IdempotencyClaim, error) {
 	rec, err := e.idempotencyRecord(ctx, accountID, key, method, path, body)
 	if err != nil {
 		return nil, err
@@ -199,6 +212,12 @@ func (e *Engine) ClaimIdempotencyKey(ctx context.Context, accountID, key, method
 // ErrIdempotencyClaimLost (409), before anything is sent. A request that
 // never reserves (it is refused) stores its answer at CompleteIdempotencyKey.
 func (e *Engine) ClaimIdempotencyKeyAtReserve(ctx context.Context, accountID, key, method, path string, body []byte) (*IdempotencyClaim, error) {
+	c, err := e.claimIdempotencyKeyAtReserve(ctx, accountID, key, method, path, body)
+	e.observeConflict(err)
+	return c, err
+}
+
+func (e *Engine) claimIdempotencyKeyAtReserve(ctx context.Context, accountID, key, method, path string, body []byte) (*IdempotencyClaim, error) {
 	rec, err := e.idempotencyRecord(ctx, accountID, key, method, path, body)
 	if err != nil {
 		return nil, err
@@ -212,7 +231,7 @@ func (e *Engine) ClaimIdempotencyKeyAtReserve(ctx context.Context, accountID, ke
 	case existing.Point == payment.RecoveryStarted && !existing.Completed && !existing.LockedUntil.After(rec.CreatedAt):
 		// Claimed by a request that died before reserving: take it over
 		// as ClaimIdempotencyKey does.
-		return e.ClaimIdempotencyKey(ctx, accountID, key, method, path, body)
+		return e.claimIdempotencyKey(ctx, accountID, key, method, path, body)
 	}
 	return e.existingClaim(ctx, rec, existing, key)
 }

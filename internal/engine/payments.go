@@ -190,6 +190,7 @@ func (e *Engine) reservePayment(ctx context.Context, claim *IdempotencyClaim, pa
 	op := pay.Operations[0]
 	if err := e.store.CreatePayment(ctx, pay, []*payment.Event{
 		newEvent(pay.AccountID, "payment.created", pay.ID, PaymentObjectOf(pay), now)}, claim.reserveMark(pay.ID, op.ID)); err != nil {
+		e.observeConflict(err) // a duplicate reserved first
 		return fmt.Errorf("create payment: %w", err)
 	}
 	claim.bound()
@@ -341,9 +342,12 @@ func (e *Engine) invoke(ctx context.Context, ad gateway.Adapter, req *gateway.Re
 	// money, and it is settled below either way.
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), left)
 	defer cancel()
+	began := e.now()
 	res := e.call(cctx, ad, req)
 	failpoint.Hit(failpoint.AfterCall, string(req.Kind))
-	res.UnknownGrace = ad.Spec().UnknownGrace
+	spec := ad.Spec()
+	res.UnknownGrace = spec.UnknownGrace
+	e.cfg.Observer.GatewayCall(spec.Type, req.Kind, res.Outcome, e.now().Sub(began))
 	if res.Outcome == payment.OutcomePending && !ad.Spec().Notifications {
 		// Only a provider that will send a notification may leave an
 		// operation pending; from any other it means nothing is known.
@@ -621,6 +625,7 @@ func (e *Engine) followUp(ctx context.Context, p *payment.Principal, id string, 
 		return &payment.PaymentChange{Operations: []*payment.Operation{op}, Idempotency: claim.reserveMark(pay.ID, op.ID)}, nil
 	})
 	if err != nil {
+		e.observeConflict(err)
 		return nil, nil, err
 	}
 	claim.bound()

@@ -414,4 +414,8 @@ type PaymentStore interface {
 	// maxAttempts are left alone. Returns the claimed operations, oldest
 	// first, as they were before the claim except for NextReconcileAt.
 	ClaimUnsettledOperations(ctx context.Context, now, staleBefore, leaseUntil time.Time, maxAttempts, limit int) ([]*Operation, error)
+	// UnsettledOperations counts the operations of every account that are
+	// pending or unknown, and returns the creation time of the oldest
+	// unknown one (zero when there is none): the reconciler's backlog.
+	UnsettledOperations(ctx context.Context) (count int, oldestUnknown time.Time, err error)
 }

@@ -607,6 +607,24 @@ func (s *Store) UpdateOperation(ctx context.Context, accountID, id string, mark 
 	return op, nil
 }
 
+// UnsettledOperations counts pending and unknown operations, by the
+// partial index on them.
+func (s *Store) UnsettledOperations(ctx context.Context) (int, time.Time, error) {
+	var n int
+	var oldest *time.Time
+	err := s.withConn(ctx, func(q querier) error {
+		return q.QueryRow(ctx, `SELECT count(*), min(created_at) FILTER (WHERE outcome = 'unknown')
+			FROM operations WHERE outcome IN ('pending', 'unknown')`).Scan(&n, &oldest)
+	})
+	if err != nil {
+		return 0, time.Time{}, fail("count unsettled operations", err)
+	}
+	if oldest == nil {
+		return n, time.Time{}, nil
+	}
+	return n, utc(*oldest), nil
+}
+
 // ClaimUnsettledOperations leases up to limit operations that need
 // reconciling, of any account, oldest first. The candidates are locked
 // with FOR UPDATE SKIP LOCKED, so concurrent claimers (other kassa

@@ -547,6 +547,22 @@ func (s *Store) UpdateOperation(ctx context.Context, accountID, id string, mark 
 	return op, nil
 }
 
+// UnsettledOperations counts pending and unknown operations, by the
+// partial index on them.
+func (s *Store) UnsettledOperations(ctx context.Context) (int, time.Time, error) {
+	var n int
+	var oldest sql.Null[int64]
+	err := s.reader.QueryRowContext(ctx, `SELECT count(*), min(CASE WHEN outcome = 'unknown' THEN created_at END)
+		FROM operations WHERE outcome IN ('pending', 'unknown')`).Scan(&n, &oldest)
+	if err != nil {
+		return 0, time.Time{}, fail("count unsettled operations", err)
+	}
+	if !oldest.Valid {
+		return n, time.Time{}, nil
+	}
+	return n, fromMicros(oldest.V), nil
+}
+
 // ClaimUnsettledOperations leases up to limit operations that need
 // reconciling, of any account, oldest first. The writer's IMMEDIATE
 // transaction makes the choice and the lease one step, across processes

@@ -375,3 +375,24 @@ func testClaimConcurrent(t *testing.T, s payment.Store) {
 		t.Errorf("%d of %d operations claimed; missing %s", len(claimedBy), len(all), strings.Join(missing, ", "))
 	}
 }
+
+// testUnsettledOperations counts the reconciler's backlog across accounts.
+func testUnsettledOperations(t *testing.T, s payment.Store) {
+	ctx := context.Background()
+	if n, oldest, err := s.UnsettledOperations(ctx); err != nil || n != 0 || !oldest.IsZero() {
+		t.Fatalf("UnsettledOperations of an empty store = %d, %v, %v", n, oldest, err)
+	}
+	a, b := newAccount(t, s), newAccount(t, s)
+	p := newPayment(a.ID, t0)
+	p.Operations = append(p.Operations,
+		newOp(p, payment.OpCapture, 100, payment.OutcomePending, t0.Add(time.Minute)),
+		newOp(p, payment.OpRefund, 100, payment.OutcomeUnknown, t0.Add(2*time.Minute)))
+	createPayment(t, s, p)
+	q := newPayment(b.ID, t0)
+	q.Operations = append(q.Operations, newOp(q, payment.OpCapture, 100, payment.OutcomeUnknown, t0.Add(3*time.Minute)))
+	createPayment(t, s, q)
+	n, oldest, err := s.UnsettledOperations(ctx)
+	if err != nil || n != 3 || !oldest.Equal(t0.Add(2*time.Minute)) {
+		t.Errorf("UnsettledOperations = %d, %v, %v; want 3 and the oldest unknown at t0+2m", n, oldest, err)
+	}
+}

@@ -69,6 +69,7 @@ func Run(t *testing.T, open func(t *testing.T) payment.Store) {
 		{"VerificationOperations", testVerificationOperations},
 		{"ClaimUnsettledOperations", testClaimUnsettledOperations},
 		{"ClaimConcurrent", testClaimConcurrent},
+		{"UnsettledOperations", testUnsettledOperations},
 		{"ListAscending", testListAscending},
 		{"OperationList", testOperationList},
 		{"SimulatorLedger", testSimulatorLedger},
