@@ -110,22 +110,27 @@ func (e *Engine) Authenticate(ctx context.Context, key string) (*payment.Princip
 	if !ok {
 		return nil, errBadKey
 	}
-	k, err := e.store.APIKeyByPrefix(ctx, key[:payment.KeyPrefixLen])
-	if errors.Is(err, payment.ErrNotFound) {
-		return nil, errBadKey
+	prefix := key[:payment.KeyPrefixLen]
+	now := e.now()
+	ent, ok := e.keys.get(prefix, now)
+	if !ok {
+		k, err := e.store.APIKeyByPrefix(ctx, prefix)
+		if errors.Is(err, payment.ErrNotFound) {
+			return nil, errBadKey
+		}
+		if err != nil {
+			return nil, fmt.Errorf("authenticate: %w", err)
+		}
+		a, err := e.store.Account(ctx, k.AccountID)
+		if err != nil {
+			return nil, fmt.Errorf("authenticate: account of key %s: %w", k.ID, err)
+		}
+		ent = keyEntry{key: k, account: a}
+		e.keys.put(prefix, ent, now)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("authenticate: %w", err)
-	}
+	k, a := ent.key, ent.account
 	sum := sha256.Sum256([]byte(key))
-	if subtle.ConstantTimeCompare(sum[:], k.Hash) != 1 || k.Kind != kind || !k.Active(e.now()) {
-		return nil, errBadKey
-	}
-	a, err := e.store.Account(ctx, k.AccountID)
-	if err != nil {
-		return nil, fmt.Errorf("authenticate: account of key %s: %w", k.ID, err)
-	}
-	if a.Live != live {
+	if subtle.ConstantTimeCompare(sum[:], k.Hash) != 1 || k.Kind != kind || !k.Active(now) || a.Live != live {
 		return nil, errBadKey
 	}
 	return &payment.Principal{Account: a, Key: k}, nil
@@ -225,11 +230,16 @@ func (e *Engine) RollAPIKey(ctx context.Context, a *payment.Account, id string, 
 		if err != nil {
 			return nil, "", err
 		}
+		e.keys.drop(old.Prefix) // its new expiry holds here at once
 		return k, plain, nil
 	}
 }
 
 // RevokeAPIKey revokes the account's key id at once.
 func (e *Engine) RevokeAPIKey(ctx context.Context, accountID, id string) (*payment.APIKey, error) {
-	return e.store.RevokeAPIKey(ctx, accountID, id, e.clock())
+	k, err := e.store.RevokeAPIKey(ctx, accountID, id, e.clock())
+	if err == nil {
+		e.keys.drop(k.Prefix) // stops working here at once
+	}
+	return k, err
 }

@@ -109,6 +109,10 @@ type Engine struct {
 	gateways *gateway.Registry
 	breakers *routing.Breakers
 	split    *splitter
+
+	// Hot reads, kept for at most hotTTL (cache.go).
+	keys    *hotCache[string, keyEntry]
+	gwCache *hotCache[gatewayKey, *payment.Gateway]
 }
 
 // New returns an Engine for cfg.
@@ -159,7 +163,8 @@ func New(cfg Config) *Engine {
 		cfg.UnknownGrace = 2 * time.Minute
 	}
 	return &Engine{store: cfg.Store, vault: cfg.Vault, log: cfg.Logger, now: cfg.Now, cfg: cfg, gateways: cfg.Gateways,
-		breakers: routing.NewBreakers(cfg.BreakerThreshold, cfg.BreakerOpenFor, cfg.Now), split: newSplitter()}
+		breakers: routing.NewBreakers(cfg.BreakerThreshold, cfg.BreakerOpenFor, cfg.Now), split: newSplitter(),
+		keys: newHotCache[string, keyEntry](), gwCache: newHotCache[gatewayKey, *payment.Gateway]()}
 }
 
 // clock returns the current time as the stores keep it: UTC, microseconds.

@@ -517,7 +517,7 @@ func (e *Engine) UpdateGateway(ctx context.Context, p *payment.Principal, id str
 	}
 	now := e.clock()
 	var spec gateway.Spec
-	g, err := e.store.UpdateGateway(ctx, p.Account.ID, id, func(g *payment.Gateway) (*payment.CredentialVersion, *payment.Event, error) {
+	g, err := e.updateGateway(ctx, p.Account.ID, id, func(g *payment.Gateway) (*payment.CredentialVersion, *payment.Event, error) {
 		if g.Type == RouterType {
 			spec = routerSpec
 			if routerSettings != nil {
@@ -617,7 +617,7 @@ func (e *Engine) SetGatewayCredentials(ctx context.Context, p *payment.Principal
 		if err != nil {
 			return nil, err
 		}
-		updated, err := e.store.UpdateGateway(ctx, p.Account.ID, id, func(g *payment.Gateway) (*payment.CredentialVersion, *payment.Event, error) {
+		updated, err := e.updateGateway(ctx, p.Account.ID, id, func(g *payment.Gateway) (*payment.CredentialVersion, *payment.Event, error) {
 			if g.CredentialVersion+1 != v {
 				return nil, nil, errVersionMoved
 			}
@@ -656,7 +656,7 @@ func (e *Engine) GatewayCredentialHistory(ctx context.Context, accountID, id str
 // RetainGateway keeps a gateway; retaining a retained gateway changes
 // nothing, and a redacted one needs new credentials instead.
 func (e *Engine) RetainGateway(ctx context.Context, accountID, id string) (*GatewayDetail, error) {
-	g, err := e.store.UpdateGateway(ctx, accountID, id, func(g *payment.Gateway) (*payment.CredentialVersion, *payment.Event, error) {
+	g, err := e.updateGateway(ctx, accountID, id, func(g *payment.Gateway) (*payment.CredentialVersion, *payment.Event, error) {
 		if g.State == payment.GatewayRedacted {
 			return nil, nil, payment.Conflict(payment.CodeInvalidState,
 				"Gateway %s is redacted; set new credentials to use it again.", g.ID)
@@ -673,7 +673,7 @@ func (e *Engine) RetainGateway(ctx context.Context, accountID, id string) (*Gate
 // and the payments made through it stay readable.
 func (e *Engine) RedactGateway(ctx context.Context, accountID, id string) (*GatewayDetail, error) {
 	now := e.clock()
-	g, err := e.store.UpdateGateway(ctx, accountID, id, func(g *payment.Gateway) (*payment.CredentialVersion, *payment.Event, error) {
+	g, err := e.updateGateway(ctx, accountID, id, func(g *payment.Gateway) (*payment.CredentialVersion, *payment.Event, error) {
 		if g.State == payment.GatewayRedacted {
 			return nil, nil, nil
 		}
@@ -686,4 +686,31 @@ func (e *Engine) RedactGateway(ctx context.Context, accountID, id string) (*Gate
 		return nil, err
 	}
 	return e.detail(ctx, g)
+}
+
+// updateGateway is the store's UpdateGateway, dropping this process's
+// cached copy of the gateway (cache.go): a rotated credential or a
+// redaction holds here at once.
+func (e *Engine) updateGateway(ctx context.Context, accountID, id string,
+	fn func(*payment.Gateway) (*payment.CredentialVersion, *payment.Event, error)) (*payment.Gateway, error) {
+	g, err := e.store.UpdateGateway(ctx, accountID, id, fn)
+	e.gwCache.drop(gatewayKey{accountID, id})
+	return g, err
+}
+
+// cachedGateway reads the account's gateway id for a payment: from this
+// process's hot cache when it is younger than hotTTL. Callers must not
+// change what it returns.
+func (e *Engine) cachedGateway(ctx context.Context, accountID, id string) (*payment.Gateway, error) {
+	k := gatewayKey{accountID, id}
+	now := e.now()
+	if g, ok := e.gwCache.get(k, now); ok {
+		return g, nil
+	}
+	g, err := e.store.Gateway(ctx, accountID, id)
+	if err != nil {
+		return nil, err
+	}
+	e.gwCache.put(k, g, now)
+	return g, nil
 }

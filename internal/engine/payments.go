@@ -283,7 +283,7 @@ func (e *Engine) prepareCardCall(ctx context.Context, acct *payment.Account, pmI
 // loadGateway reads the account's gateway gwID, named as the request's
 // "gateway" param when it does not exist.
 func (e *Engine) loadGateway(ctx context.Context, acct *payment.Account, gwID string) (*payment.Gateway, error) {
-	g, err := e.store.Gateway(ctx, acct.ID, gwID)
+	g, err := e.cachedGateway(ctx, acct.ID, gwID)
 	if errors.Is(err, payment.ErrNotFound) {
 		return nil, &payment.Error{Kind: payment.KindNotFound, Code: payment.CodeResourceMissing, Param: "gateway",
 			Message: fmt.Sprintf("No such gateway: '%s'", printableID(gwID))}

@@ -364,7 +364,7 @@ type carried struct {
 // payment's gateway-specific fields go to each gateway as far as its type
 // knows them.
 func (e *Engine) prepareRoutedCall(ctx context.Context, acct *payment.Account, pmID, gwID string, kind payment.OperationKind, in PaymentInput) (*call, error) {
-	g, err := e.store.Gateway(ctx, acct.ID, gwID)
+	g, err := e.cachedGateway(ctx, acct.ID, gwID)
 	if err != nil {
 		return nil, err
 	}
