@@ -427,11 +427,13 @@ func (l *benchLoad) run(ctx context.Context, c benchConfig, d time.Duration, pro
 		// queueing shows (no coordinated omission).
 		inFlight := make(chan struct{}, c.clients)
 		interval := time.Second / time.Duration(c.rate)
+	schedule:
 		for due := start; due.Before(end); due = due.Add(interval) {
 			time.Sleep(time.Until(due))
 			select {
 			case inFlight <- struct{}{}:
 			case <-time.After(time.Until(end)):
+				break schedule // the cap on requests in flight held until the end
 			}
 			wg.Go(func() {
 				defer func() { <-inFlight }()
