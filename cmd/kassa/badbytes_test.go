@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/kassapay/kassa/internal/api/spreedly"
-	"github.com/kassapay/kassa/internal/store/pgtest"
 )
 
 // badValues are ids and query values that no stored value holds and that
@@ -26,13 +25,7 @@ var wildcard = regexp.MustCompile(`\{[^}]+\}`)
 // method a path does not take) in the dialect's own error shape, never
 // 500.
 func TestBadBytesNever500(t *testing.T) {
-	for _, st := range []struct {
-		name string
-		args func(t *testing.T) []string
-	}{
-		{"sqlite", func(*testing.T) []string { return nil }},
-		{"postgres", func(t *testing.T) []string { return []string{"--database-url", pgtest.SchemaURL(t)} }},
-	} {
+	for _, st := range serverStores {
 		t.Run(st.name, func(t *testing.T) {
 			t.Parallel()
 			s := startServer(t, t.TempDir(), env(nil), st.args(t)...)

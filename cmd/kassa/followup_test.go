@@ -15,6 +15,16 @@ import (
 	"github.com/kassapay/kassa/internal/store/pgtest"
 )
 
+// serverStores are the stores a test of a real server runs on: SQLite in
+// its data directory, and PostgreSQL in a fresh schema (the extra flags).
+var serverStores = []struct {
+	name string
+	args func(t *testing.T) []string
+}{
+	{"sqlite", func(*testing.T) []string { return nil }},
+	{"postgres", func(t *testing.T) []string { return []string{"--database-url", pgtest.SchemaURL(t)} }},
+}
+
 // TestConcurrentFollowUpsAnswerTheirOwnOperation sends 200 follow-ups at
 // once — captures on one authorization, refunds on one purchase, voids of
 // many authorizations — through the native API and the Spreedly dialect,
@@ -22,13 +32,7 @@ import (
 // made (amount, kind, outcome), never another request's: clients store
 // these tokens and act on their outcome.
 func TestConcurrentFollowUpsAnswerTheirOwnOperation(t *testing.T) {
-	for _, st := range []struct {
-		name string
-		args func(t *testing.T) []string
-	}{
-		{"sqlite", func(*testing.T) []string { return nil }},
-		{"postgres", func(t *testing.T) []string { return []string{"--database-url", pgtest.SchemaURL(t)} }},
-	} {
+	for _, st := range serverStores {
 		t.Run(st.name, func(t *testing.T) {
 			t.Parallel()
 			s := startServer(t, t.TempDir(), env(nil), st.args(t)...)

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/kassapay/kassa/internal/engine"
-	"github.com/kassapay/kassa/internal/gateway"
 	"github.com/kassapay/kassa/internal/payment"
 )
 
@@ -192,27 +191,7 @@ func TestIdempotencyRecoversAfterCrash(t *testing.T) {
 // request that died between its reserve and its settle leaves it.
 func (f *fixture) crashedPaymentUnder(t *testing.T, p *payment.Principal, gw, pm string, sent bool, c *engine.IdempotencyClaim) *payment.Payment {
 	t.Helper()
-	ctx := context.Background()
-	now := f.clock.Now().UTC().Truncate(time.Microsecond)
-	pay := &payment.Payment{ID: payment.NewID(payment.PrefixPayment), AccountID: p.Account.ID, Amount: 4200, Currency: "EUR",
-		GatewayID: gw, CredentialVersion: 1, PaymentMethodID: pm, Capture: true, Status: payment.StatusInitiated,
-		Test: true, CreatedAt: now, UpdatedAt: now}
-	op := &payment.Operation{ID: payment.NewID(payment.PrefixOperation), AccountID: pay.AccountID, PaymentID: pay.ID,
-		PaymentMethodID: pm, GatewayID: gw, CredentialVersion: 1, Kind: payment.OpPurchase, Amount: 4200, Currency: "EUR",
-		Outcome: payment.OutcomePending, CreatedAt: now, UpdatedAt: now}
-	pay.Operations = []*payment.Operation{op}
-	if err := f.store.CreatePayment(ctx, pay, nil, c.ReserveMark(pay.ID, op.ID)); err != nil {
-		t.Fatal(err)
-	}
-	if sent {
-		res, err := f.sim.Purchase(ctx, &gateway.Request{Config: gateway.Config{GatewayID: gw}, Reference: op.ID,
-			Kind: payment.OpPurchase, Amount: 4200, Currency: "EUR",
-			Card: &gateway.Card{Number: "4111111111111111", ExpMonth: 12, ExpYear: 2030}})
-		if err != nil || res.Outcome != payment.OutcomeSucceeded {
-			t.Fatalf("simulated purchase: %+v %v", res, err)
-		}
-	}
-	return pay
+	return f.crashedPaymentOf(t, p, gw, pm, sent, 4200, c.ReserveMark)
 }
 
 // TestIdempotencyKeyIsNotText: a card number in the key is refused, and

@@ -21,21 +21,33 @@ import (
 // gateway did receive the purchase before the crash.
 func (f *fixture) crashedPayment(t *testing.T, p *payment.Principal, gw, pm string, sent bool) *payment.Payment {
 	t.Helper()
+	return f.crashedPaymentOf(t, p, gw, pm, sent, 1000, nil)
+}
+
+// crashedPaymentOf is crashedPayment of amount, reserved with the mark
+// mark makes (nil: none).
+func (f *fixture) crashedPaymentOf(t *testing.T, p *payment.Principal, gw, pm string, sent bool, amount int64,
+	mark func(payID, opID string) *payment.IdempotencyMark) *payment.Payment {
+	t.Helper()
 	ctx := context.Background()
 	now := f.clock.Now().UTC().Truncate(time.Microsecond)
-	pay := &payment.Payment{ID: payment.NewID(payment.PrefixPayment), AccountID: p.Account.ID, Amount: 1000, Currency: "EUR",
+	pay := &payment.Payment{ID: payment.NewID(payment.PrefixPayment), AccountID: p.Account.ID, Amount: amount, Currency: "EUR",
 		GatewayID: gw, CredentialVersion: 1, PaymentMethodID: pm, Capture: true, Status: payment.StatusInitiated,
 		Test: true, CreatedAt: now, UpdatedAt: now}
 	op := &payment.Operation{ID: payment.NewID(payment.PrefixOperation), AccountID: pay.AccountID, PaymentID: pay.ID,
-		PaymentMethodID: pm, GatewayID: gw, CredentialVersion: 1, Kind: payment.OpPurchase, Amount: 1000, Currency: "EUR",
+		PaymentMethodID: pm, GatewayID: gw, CredentialVersion: 1, Kind: payment.OpPurchase, Amount: amount, Currency: "EUR",
 		Outcome: payment.OutcomePending, CreatedAt: now, UpdatedAt: now}
 	pay.Operations = []*payment.Operation{op}
-	if err := f.store.CreatePayment(ctx, pay, nil, nil); err != nil {
+	var m *payment.IdempotencyMark
+	if mark != nil {
+		m = mark(pay.ID, op.ID)
+	}
+	if err := f.store.CreatePayment(ctx, pay, nil, m); err != nil {
 		t.Fatal(err)
 	}
 	if sent {
 		res, err := f.sim.Purchase(ctx, &gateway.Request{Config: gateway.Config{GatewayID: gw}, Reference: op.ID,
-			Kind: payment.OpPurchase, Amount: 1000, Currency: "EUR",
+			Kind: payment.OpPurchase, Amount: amount, Currency: "EUR",
 			Card: &gateway.Card{Number: "4111111111111111", ExpMonth: 12, ExpYear: 2030}})
 		if err != nil || res.Outcome != payment.OutcomeSucceeded {
 			t.Fatalf("simulated purchase: %+v %v", res, err)
