@@ -510,44 +510,58 @@ func TestNoCardDataAtRest(t *testing.T) {
 		t.Fatal("a card failing Luhn was accepted")
 	}
 	secrets := []string{"378282246310005", "371449635398431", "378282246310006", "9371", "8264"}
-	check := func(when string) {
-		t.Helper()
-		files := 0
-		err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-			if err != nil || d.IsDir() {
-				return err
-			}
-			data, err := os.ReadFile(path)
-			if err != nil {
-				return err
-			}
-			files++
-			for _, sec := range secrets {
-				if containsNumber(data, sec) {
-					t.Errorf("%s: %s holds %q in the clear", when, filepath.Base(path), sec)
-				}
-			}
-			return nil
-		})
+	s.checkNothingAtRest(t, "while running", secrets, nil)
+	s.Stop(t)
+	s.checkNothingAtRest(t, "after shutdown", secrets, nil)
+}
+
+// checkNothingAtRest fails t if any file of the server's data directory,
+// or its output, holds one of numbers (as a whole run of digits) or of
+// texts; when says at which moment the check ran.
+func (s *server) checkNothingAtRest(t *testing.T, when string, numbers, texts []string) {
+	t.Helper()
+	files := 0
+	err := filepath.WalkDir(s.DataDir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(path)
 		if err != nil {
-			t.Fatal(err)
+			return err
 		}
-		if files < 2 {
-			t.Fatalf("%s: only %d files in the data directory", when, files)
-		}
-		logs := s.Stderr.String()
-		if !strings.Contains(logs, `"route"`) {
-			t.Fatalf("%s: the server logged no requests; the log check would prove nothing", when)
-		}
-		for _, sec := range secrets {
-			if containsNumber([]byte(logs+s.Stdout.String()), sec) {
-				t.Errorf("%s: the server's output holds %q", when, sec)
+		files++
+		for _, n := range numbers {
+			if containsNumber(data, n) {
+				t.Errorf("%s: %s holds %q in the clear", when, filepath.Base(path), n)
 			}
+		}
+		for _, x := range texts {
+			if bytes.Contains(data, []byte(x)) {
+				t.Errorf("%s: %s holds %q", when, filepath.Base(path), x)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if files < 2 {
+		t.Fatalf("%s: only %d files in the data directory", when, files)
+	}
+	logs := s.Stderr.String() + s.Stdout.String()
+	if !strings.Contains(logs, `"route"`) {
+		t.Fatalf("%s: the server logged no requests; the log check would prove nothing", when)
+	}
+	for _, n := range numbers {
+		if containsNumber([]byte(logs), n) {
+			t.Errorf("%s: the server's output holds %q", when, n)
 		}
 	}
-	check("while running")
-	s.Stop(t)
-	check("after shutdown")
+	for _, x := range texts {
+		if strings.Contains(logs, x) {
+			t.Errorf("%s: the server's output holds %q", when, x)
+		}
+	}
 }
 
 // containsNumber reports whether digits occur in data not as part of a
