@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -312,12 +313,8 @@ func checkFieldText(group, param, s string) error {
 func checkFreeForm(param string, v any) error {
 	switch v := v.(type) {
 	case map[string]any:
-		keys := make([]string, 0, len(v))
-		for k := range v {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys) // report the same field first every time
-		for _, k := range keys {
+		// Sorted: the same field is reported first every time.
+		for _, k := range slices.Sorted(maps.Keys(v)) {
 			if err := CheckNoCardNumber(param, k); err != nil {
 				return err
 			}

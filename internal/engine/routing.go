@@ -6,8 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 
@@ -100,12 +101,8 @@ func (e *Engine) routerConfig(ctx context.Context, accountID string, settings ma
 // rule's metadata condition, named by param (the key only when it holds
 // none).
 func checkConditionMetadata(param string, md map[string]string) error {
-	keys := make([]string, 0, len(md))
-	for k := range md {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys) // report the same key first every time
-	for _, k := range keys {
+	// Sorted: the same key is reported first every time.
+	for _, k := range slices.Sorted(maps.Keys(md)) {
 		if err := CheckNoCardNumber(param, k); err != nil {
 			return err
 		}
