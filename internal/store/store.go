@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/kassapay/kassa/internal/payment"
 )
@@ -129,6 +130,59 @@ func CheckPaymentUpdated(before, after *payment.Payment) error {
 	return nil
 }
 
+// UpdatedPayment is the payment an update wrote, without reading it back:
+// p as fn left it, its times as the stores keep them (UTC, whole
+// microseconds), and its operations as they now stand in the store — the
+// ones it had before (existing, from SnapshotPayment, in their order),
+// each replaced by change's version when change wrote it, then change's
+// new operations in the order written. An operation fn altered in p
+// without putting it in change was not written, and is given as it was.
+func UpdatedPayment(p *payment.Payment, order []string, existing map[string]payment.Operation, change *payment.PaymentChange) *payment.Payment {
+	written := make(map[string]*payment.Operation, len(change.Operations))
+	for _, op := range change.Operations {
+		written[op.ID] = op
+	}
+	ops := make([]*payment.Operation, 0, len(order)+len(change.Operations))
+	for _, id := range order {
+		op, ok := written[id]
+		if !ok {
+			old := existing[id]
+			op = &old
+		} else {
+			delete(written, id)
+		}
+		ops = append(ops, normalOperation(op))
+	}
+	for _, op := range change.Operations {
+		if w, ok := written[op.ID]; ok {
+			ops = append(ops, normalOperation(w)) // written twice: the last write stands
+			delete(written, op.ID)
+		}
+	}
+	p.Operations = ops
+	p.CreatedAt, p.UpdatedAt = storedTime(p.CreatedAt), storedTime(p.UpdatedAt)
+	if len(p.RoutingTrace) == 0 {
+		p.RoutingTrace = nil
+	}
+	return p
+}
+
+// normalOperation sets op's times as the stores keep them.
+func normalOperation(op *payment.Operation) *payment.Operation {
+	op.CreatedAt, op.UpdatedAt = storedTime(op.CreatedAt), storedTime(op.UpdatedAt)
+	if len(op.Transcript) == 0 {
+		op.Transcript = nil // stored as NULL
+	}
+	if op.NextReconcileAt != nil {
+		t := storedTime(*op.NextReconcileAt)
+		op.NextReconcileAt = &t
+	}
+	return op
+}
+
+// storedTime is t as both stores keep times: UTC, whole microseconds.
+func storedTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
 // CheckOperationOwner reports an operation that cannot be written as one of
 // the payment paymentID of accountID ("" for operations outside any
 // payment).
@@ -166,6 +220,15 @@ func SnapshotPayment(p *payment.Payment) (payment.Payment, map[string]payment.Op
 		ops[op.ID] = *op
 	}
 	return *p, ops
+}
+
+// OperationIDs are the ids of p's operations, in order.
+func OperationIDs(p *payment.Payment) []string {
+	ids := make([]string, len(p.Operations))
+	for i, op := range p.Operations {
+		ids[i] = op.ID
+	}
+	return ids
 }
 
 // CheckPaymentChange reports operations and events of change that an

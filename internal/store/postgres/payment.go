@@ -402,16 +402,20 @@ func (s *Store) Payments(ctx context.Context, accountID string, f payment.Paymen
 // after the other, each seeing what the previous one committed.
 //
 // It takes three round trips: BEGIN with the lock and the reads, then the
-// writes with the read-back of the result, then COMMIT, which stays apart
-// so that the checks of the writes' results can still roll them back.
+// writes, then COMMIT, which stays apart so that the checks of the writes'
+// results can still roll them back. Nothing is read back: the payment
+// returned is the one fn computed, as the store keeps it
+// (store.UpdatedPayment).
 func (s *Store) UpdatePayment(ctx context.Context, accountID, id string, fn func(*payment.Payment) (*payment.PaymentChange, error)) (*payment.Payment, error) {
-	var p, stored payment.Payment
+	var p payment.Payment
+	var stored *payment.Payment
 	var fnErr error
 	read := &pgx.Batch{}
 	read.BeginTx(pgx.TxOptions{})
 	queuePayment(read, accountID, id, "FOR UPDATE", &p)
 	err := s.inBatchTx(ctx, read, func(tx pgx.Tx) error {
 		before, ops := store.SnapshotPayment(&p)
+		order := store.OperationIDs(&p)
 		change, err := fn(&p)
 		if err != nil {
 			fnErr = err
@@ -441,10 +445,12 @@ func (s *Store) UpdatePayment(ctx context.Context, accountID, id string, fn func
 			write.Queue(`UPDATE payment_methods SET cvc_sealed = NULL, cvc_expires_at = NULL
 				WHERE account_id = $1 AND id = $2 AND cvc_sealed IS NOT NULL`, accountID, change.DestroyCVC)
 		}
-		// Read back what was stored: times as the store keeps them, the
-		// operations in order, JSON as it comes back.
-		queuePayment(write, accountID, id, "", &stored)
-		return translate(tx.SendBatch(ctx, write).Close(), accountID)
+		if err := translate(tx.SendBatch(ctx, write).Close(), accountID); err != nil {
+			return err
+		}
+		// What was stored, without reading it back.
+		stored = store.UpdatedPayment(&p, order, ops, change)
+		return nil
 	})
 	if fnErr != nil {
 		return nil, fnErr
@@ -452,7 +458,7 @@ func (s *Store) UpdatePayment(ctx context.Context, accountID, id string, fn func
 	if err != nil {
 		return nil, fail("update payment", err)
 	}
-	return &stored, nil
+	return stored, nil
 }
 
 // CreateOperation inserts an operation outside any payment, and ev.

@@ -204,13 +204,13 @@ func paymentByID(ctx context.Context, q querier, accountID, id string) (*payment
 }
 
 // operationsOfPaymentsSQL reads the operations of n payments of one
-// account (arguments: the account, then the payment ids) by the payments'
-// index, whatever the account's size: +account_id keeps the planner off
-// (account_id, seq), which it would otherwise take for the ORDER BY, and
-// the order only matters within a payment.
+// account (arguments: the account, then the payment ids) by the index on
+// (account_id, payment_id, seq), whatever the account's size: the ORDER BY
+// follows that index (the order only matters within a payment), so the
+// planner has no reason to take the account-wide (account_id, seq).
 func operationsOfPaymentsSQL(n int) string {
 	return `SELECT ` + operationColumns + ` FROM operations
-		WHERE +account_id = ? AND payment_id IN (?` + strings.Repeat(", ?", n-1) + `) ORDER BY payment_id, seq`
+		WHERE account_id = ? AND payment_id IN (?` + strings.Repeat(", ?", n-1) + `) ORDER BY payment_id, seq`
 }
 
 // loadOperations sets the Operations of ps, all of accountID, oldest
@@ -353,6 +353,7 @@ func (s *Store) UpdatePayment(ctx context.Context, accountID, id string, fn func
 			return err
 		}
 		before, ops := store.SnapshotPayment(p)
+		order := store.OperationIDs(p)
 		change, err := fn(p)
 		if err != nil {
 			fnErr = err
@@ -389,10 +390,9 @@ func (s *Store) UpdatePayment(ctx context.Context, accountID, id string, fn func
 				return err
 			}
 		}
-		// Read back what was stored: times as the store keeps them, the
-		// operations in order.
-		p, err = paymentByID(ctx, tx, accountID, id)
-		return err
+		// What was stored, without reading it back.
+		p = store.UpdatedPayment(p, order, ops, change)
+		return nil
 	})
 	if fnErr != nil {
 		return nil, fnErr

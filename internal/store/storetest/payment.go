@@ -735,6 +735,32 @@ func testUpdatePayment(t *testing.T, s payment.Store) {
 		})
 	}
 
+	// The result is what a read gives back, though nothing is read back:
+	// times at the store's precision, an operation fn changed without
+	// writing it as it was, new operations after the old ones.
+	t.Run("result as stored", func(t *testing.T) {
+		p := newPayment(a.ID, t0)
+		createPayment(t, s, p)
+		ns := t0.Add(time.Hour + 123*time.Nanosecond).In(time.FixedZone("X", 3600))
+		got, err := s.UpdatePayment(ctx, a.ID, p.ID, func(q *payment.Payment) (*payment.PaymentChange, error) {
+			q.Operations[0].Message = "changed but not written"
+			op := newOp(q, payment.OpCapture, 100, payment.OutcomePending, ns)
+			op.NextReconcileAt = ptr(ns)
+			op.Transcript = []byte{}
+			q.Operations = append(q.Operations, op)
+			q.UpdatedAt = ns
+			return &payment.PaymentChange{Operations: []*payment.Operation{op}}, nil
+		})
+		if err != nil {
+			t.Fatalf("UpdatePayment: %v", err)
+		}
+		stored := getPayment(t, s, a.ID, p.ID)
+		equal(t, "UpdatePayment result", got, stored)
+		if stored.Operations[0].Message == "changed but not written" {
+			t.Error("an operation fn changed without writing it was stored")
+		}
+	})
+
 	t.Run("not found", func(t *testing.T) {
 		called := false
 		_, err := s.UpdatePayment(ctx, a.ID, "pay_unknown", func(q *payment.Payment) (*payment.PaymentChange, error) {
