@@ -88,13 +88,20 @@ func newFixture(t testing.TB, st payment.Store) *fixture {
 // an existing store and key ring: another kassa process.
 func newFixtureOn(t testing.TB, st payment.Store, ring string) *fixture {
 	t.Helper()
+	return newFixtureLedger(t, st, ring, nil)
+}
+
+// newFixtureLedger is newFixtureOn with the simulator keeping its ledger in
+// ledger (nil: in memory).
+func newFixtureLedger(t testing.TB, st payment.Store, ring string, ledger simulator.Ledger) *fixture {
+	t.Helper()
 	v, err := vault.New(st, vault.NewFileSource(ring), vault.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	clock := &fakeClock{t: time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)}
 	logs := &syncBuffer{}
-	sim := &countingAdapter{Simulator: simulator.New(simulator.Options{Now: clock.Now})}
+	sim := &countingAdapter{Simulator: simulator.New(simulator.Options{Now: clock.Now, Ledger: ledger})}
 	eng := engine.New(engine.Config{Store: st, Vault: v, Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Now: clock.Now, CacheTTL: 24 * time.Hour, CVCTTL: time.Hour, Gateways: gateway.NewRegistry(sim),
 		ReconcileAttempts: 3, ReconcileBackoff: time.Second, BreakerThreshold: 3, BreakerOpenFor: 30 * time.Second})

@@ -421,7 +421,8 @@ func redact(pm *payment.PaymentMethod, now time.Time) {
 }
 
 // Sweep destroys expired CVCs, redacts cached payment methods past the cache
-// TTL and forgets idempotency keys past theirs. Running it from several
+// TTL, forgets idempotency keys past theirs and has the store refresh its
+// planner statistics where they lag. Running it from several
 // processes at once is harmless.
 func (e *Engine) Sweep(ctx context.Context) error {
 	now := e.clock()
@@ -437,7 +438,23 @@ func (e *Engine) Sweep(ctx context.Context) error {
 	if _, err := e.store.PurgeIdempotencyKeys(ctx, now.Add(-e.cfg.IdempotencyTTL)); err != nil {
 		return fmt.Errorf("sweep idempotency keys: %w", err)
 	}
+	if sk, ok := e.store.(statisticsKeeper); ok {
+		tables, err := sk.RefreshStatistics(ctx)
+		if err != nil {
+			return fmt.Errorf("sweep: %w", err)
+		}
+		if len(tables) > 0 {
+			e.log.DebugContext(ctx, "analysed tables whose statistics lagged", "tables", tables)
+		}
+	}
 	return nil
+}
+
+// statisticsKeeper is a store that can bring its query planner's
+// statistics up to date; the sweeper asks it to, so that plans stay right
+// as the data grows even where the database does not analyse by itself.
+type statisticsKeeper interface {
+	RefreshStatistics(ctx context.Context) ([]string, error)
 }
 
 // sweepOnce runs Sweep, logging a failure or a panic instead of ending

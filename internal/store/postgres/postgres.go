@@ -50,6 +50,10 @@ type Options struct {
 	// pool_max_conns, or else pgxpool's default (the larger of 4 and
 	// the number of CPUs).
 	MaxConns int
+	// Tracer, if set, sees every statement the store sends (tests record
+	// them to check their plans). It must also be a pgx.BatchTracer to see
+	// the statements sent in batches.
+	Tracer pgx.QueryTracer
 	// Now is the clock used to stamp applied migrations; nil means
 	// time.Now. Every other time is given by the caller.
 	Now func() time.Time
@@ -75,6 +79,9 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	}
 	if opts.MaxConns > 0 {
 		cfg.MaxConns = int32(opts.MaxConns)
+	}
+	if opts.Tracer != nil {
+		cfg.ConnConfig.Tracer = opts.Tracer
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -145,6 +152,60 @@ func (s *Store) Migrate(ctx context.Context) error {
 		return fmt.Errorf("postgres: %w", err)
 	}
 	return nil
+}
+
+// statsLockClass is the first key of the advisory lock one process holds
+// while it refreshes statistics (RefreshStatistics), so that several
+// kassa processes on one database do not all analyse the same tables.
+const statsLockClass = 0x6b617373 // "kass"
+
+// RefreshStatistics analyses the tables of kassa's schema whose
+// statistics lag their contents by as much as autovacuum's own rule
+// tolerates (50 rows plus 10 % changed since the last analysis), and
+// returns their names. A server may run autovacuum rarely or not at all;
+// with statistics from when a table was small, the planner may walk an
+// account's payments where one payment's row would do, and every request
+// gets slower as the account grows. Only one process analyses at a time;
+// the others return at once.
+func (s *Store) RefreshStatistics(ctx context.Context) ([]string, error) {
+	var analysed []string
+	err := s.with(ctx, func(c *pgx.Conn) error {
+		var got bool
+		if err := c.QueryRow(ctx, `SELECT pg_try_advisory_lock($1, 1)`, statsLockClass).Scan(&got); err != nil {
+			return err
+		}
+		if !got {
+			return nil
+		}
+		defer func() {
+			uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			if _, err := c.Exec(uctx, `SELECT pg_advisory_unlock($1, 1)`, statsLockClass); err != nil {
+				c.Close(uctx) // closing the session releases the lock
+			}
+		}()
+		rows, err := c.Query(ctx, `SELECT quote_ident(relname) FROM pg_stat_user_tables
+			WHERE schemaname = current_schema() AND n_mod_since_analyze > 50 + 0.1 * GREATEST(n_live_tup, 0)
+			ORDER BY relname`)
+		if err != nil {
+			return err
+		}
+		tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		for _, t := range tables {
+			if _, err := c.Exec(ctx, `ANALYZE `+t); err != nil {
+				return err
+			}
+			analysed = append(analysed, t)
+		}
+		return nil
+	})
+	if err != nil {
+		return analysed, fmt.Errorf("postgres: refresh statistics: %w", err)
+	}
+	return analysed, nil
 }
 
 type migrator struct{ c *pgx.Conn }

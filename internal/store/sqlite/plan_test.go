@@ -37,9 +37,9 @@ func TestOperationsOfAPaymentUseItsIndex(t *testing.T) {
 		}
 		rows.Close()
 		joined := strings.Join(plan, "; ")
-		if !strings.Contains(joined, "USING INDEX operations_payment_seq") || strings.Contains(joined, "operations_account_seq") ||
+		if !strings.Contains(joined, "USING INDEX operations_account_payment") || strings.Contains(joined, "operations_account_seq") ||
 			strings.Contains(joined, "SCAN operations") {
-			t.Errorf("plan for %d payments: %s; want a search by operations_payment_seq", n, joined)
+			t.Errorf("plan for %d payments: %s; want a search by operations_account_payment", n, joined)
 		}
 	}
 }

@@ -206,6 +206,26 @@ func (s *Store) Migrate(ctx context.Context) error {
 	return nil
 }
 
+// RefreshStatistics lets SQLite analyse the tables whose statistics have
+// fallen behind (PRAGMA optimize, which analyses a table once it has grown
+// many times over since its last analysis, reading at most a bounded
+// sample of each index), so that plans chosen while the database was
+// small do not stay as it grows. It runs as a unit of the writer, like
+// any write. It names no tables: SQLite does not say which it analysed.
+func (s *Store) RefreshStatistics(ctx context.Context) ([]string, error) {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
+		if _, err := tx.ExecContext(ctx, `PRAGMA analysis_limit=1000`); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `PRAGMA optimize`)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: refresh statistics: %w", err)
+	}
+	return nil, nil
+}
+
 type migrator struct{ db *sql.DB }
 
 func (m migrator) AppliedVersions(ctx context.Context) ([]int, error) {
