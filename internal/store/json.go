@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/kassapay/kassa/internal/payment"
 )
@@ -99,4 +100,127 @@ func UnmarshalStoredCredential(data []byte) (*payment.StoredCredential, error) {
 		return nil, err
 	}
 	return &payment.StoredCredential{Initiator: sc.Initiator, Reason: sc.Reason}, nil
+}
+
+// PaymentBefore is a payment as it was read for an update, kept so that
+// the update writes only the columns that changed: an UPDATE that sets a
+// column rewrites every index on it and re-checks its constraints (JSON
+// validity among them), whether or not its value moved, and a settle moves
+// only the amounts, the status and the update time. The JSON columns are
+// kept rendered, so that a map fn changed in place is still seen to
+// differ.
+type PaymentBefore struct {
+	p                       payment.Payment
+	trace                   []byte
+	metadata, cred, gateway string
+}
+
+// SnapshotColumns records p's columns before an update.
+func SnapshotColumns(p *payment.Payment) (*PaymentBefore, error) {
+	b := &PaymentBefore{p: *p, trace: slices.Clone(p.RoutingTrace)}
+	var err error
+	b.metadata, b.cred, b.gateway, err = paymentJSONText(p)
+	return b, err
+}
+
+// paymentJSONText renders p's JSON columns for comparison.
+func paymentJSONText(p *payment.Payment) (metadata, cred, gateway string, err error) {
+	m, err := json.Marshal(p.Metadata)
+	if err != nil {
+		return "", "", "", err
+	}
+	c, err := MarshalStoredCredential(p.StoredCredential)
+	if err != nil {
+		return "", "", "", err
+	}
+	g, err := json.Marshal(p.GatewaySpecificFields)
+	if err != nil {
+		return "", "", "", err
+	}
+	return string(m), string(c), string(g), nil
+}
+
+// ChangedColumns names the columns of the payments table whose value p
+// no longer shares with the snapshot, in a fixed order; updated_at is
+// always among them. The identity columns (id, account_id, created_at)
+// are never written by an update.
+func (b *PaymentBefore) ChangedColumns(p *payment.Payment) ([]string, error) {
+	a := &b.p
+	metadata, cred, gateway, err := paymentJSONText(p)
+	if err != nil {
+		return nil, err
+	}
+	var cols []string
+	for _, c := range []struct {
+		name    string
+		changed bool
+	}{
+		{"amount", a.Amount != p.Amount},
+		{"currency", a.Currency != p.Currency},
+		{"gateway_id", a.GatewayID != p.GatewayID},
+		{"credential_version", a.CredentialVersion != p.CredentialVersion},
+		{"router_id", a.RouterID != p.RouterID},
+		{"routing_trace", !bytes.Equal(b.trace, p.RoutingTrace) || (b.trace == nil) != (p.RoutingTrace == nil)},
+		{"payment_method_id", a.PaymentMethodID != p.PaymentMethodID},
+		{"capture", a.Capture != p.Capture},
+		{"reference", a.Reference != p.Reference},
+		{"description", a.Description != p.Description},
+		{"metadata", b.metadata != metadata},
+		{"stored_credential", b.cred != cred},
+		{"gateway_specific_fields", b.gateway != gateway},
+		{"status", a.Status != p.Status},
+		{"amount_authorized", a.AmountAuthorized != p.AmountAuthorized},
+		{"amount_captured", a.AmountCaptured != p.AmountCaptured},
+		{"amount_refunded", a.AmountRefunded != p.AmountRefunded},
+		{"voided", a.Voided != p.Voided},
+		{"requires_review", a.RequiresReview != p.RequiresReview},
+		{"test", a.Test != p.Test},
+		{"updated_at", true},
+	} {
+		if c.changed {
+			cols = append(cols, c.name)
+		}
+	}
+	return cols, nil
+}
+
+// PaymentScalar is the value of one of p's plain columns (numbers, text,
+// flags), the same in every store; ok is false for the columns a store
+// renders itself (times, JSON, the routing trace).
+func PaymentScalar(p *payment.Payment, column string) (v any, ok bool) {
+	switch column {
+	case "amount":
+		return p.Amount, true
+	case "currency":
+		return p.Currency, true
+	case "gateway_id":
+		return p.GatewayID, true
+	case "credential_version":
+		return p.CredentialVersion, true
+	case "router_id":
+		return p.RouterID, true
+	case "payment_method_id":
+		return p.PaymentMethodID, true
+	case "capture":
+		return p.Capture, true
+	case "reference":
+		return p.Reference, true
+	case "description":
+		return p.Description, true
+	case "status":
+		return string(p.Status), true
+	case "amount_authorized":
+		return p.AmountAuthorized, true
+	case "amount_captured":
+		return p.AmountCaptured, true
+	case "amount_refunded":
+		return p.AmountRefunded, true
+	case "voided":
+		return p.Voided, true
+	case "requires_review":
+		return p.RequiresReview, true
+	case "test":
+		return p.Test, true
+	}
+	return nil, false
 }

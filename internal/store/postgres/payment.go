@@ -102,25 +102,48 @@ func queueInsertPayment(b *pgx.Batch, p *payment.Payment) error {
 // id, account and creation time: a router's payment changes gateway,
 // credential version and trace as it moves from one attempt to the next.
 // The table's CHECKs refuse amounts that break the money invariants.
-func queueUpdatePayment(b *pgx.Batch, p *payment.Payment) error {
-	metadata, storedCred, gsf, err := paymentJSON(p)
+func queueUpdatePayment(b *pgx.Batch, before *store.PaymentBefore, p *payment.Payment) error {
+	cols, err := before.ChangedColumns(p)
 	if err != nil {
-		return err
+		return fmt.Errorf("payment %s: %w", p.ID, err)
 	}
-	b.Queue(`UPDATE payments SET amount = $3, currency = $4, gateway_id = $5, credential_version = $6,
-		payment_method_id = $7, capture = $8, reference = $9, description = $10,
-		metadata = $11, stored_credential = $12, gateway_specific_fields = $13,
-		status = $14, amount_authorized = $15, amount_captured = $16, amount_refunded = $17,
-		voided = $18, requires_review = $19, test = $20, updated_at = $21,
-		router_id = $22, routing_trace = $23
-		WHERE account_id = $1 AND id = $2`,
-		p.AccountID, p.ID, p.Amount, p.Currency, p.GatewayID, p.CredentialVersion,
-		p.PaymentMethodID, p.Capture, p.Reference, p.Description,
-		metadata, storedCred, gsf,
-		string(p.Status), p.AmountAuthorized, p.AmountCaptured, p.AmountRefunded,
-		p.Voided, p.RequiresReview, p.Test, ts(p.UpdatedAt),
-		p.RouterID, routingTrace(p))
+	set := make([]string, 0, len(cols))
+	args := []any{p.AccountID, p.ID}
+	for _, c := range cols {
+		v, err := paymentValue(p, c)
+		if err != nil {
+			return err
+		}
+		args = append(args, v)
+		set = append(set, c+" = $"+strconv.Itoa(len(args)))
+	}
+	b.Queue(`UPDATE payments SET `+strings.Join(set, ", ")+` WHERE account_id = $1 AND id = $2`, args...)
 	return nil
+}
+
+// paymentValue is the value of p's column as this store keeps it.
+func paymentValue(p *payment.Payment, column string) (any, error) {
+	if v, ok := store.PaymentScalar(p, column); ok {
+		return v, nil
+	}
+	switch column {
+	case "routing_trace":
+		return routingTrace(p), nil
+	case "updated_at":
+		return ts(p.UpdatedAt), nil
+	case "metadata", "stored_credential", "gateway_specific_fields":
+		metadata, storedCred, gsf, err := paymentJSON(p)
+		switch {
+		case err != nil:
+			return nil, err
+		case column == "metadata":
+			return metadata, nil
+		case column == "stored_credential":
+			return storedCred, nil
+		}
+		return gsf, nil
+	}
+	return nil, fmt.Errorf("postgres: payments has no column %q to update", column)
 }
 
 const operationColumns = `id, account_id, payment_id, payment_method_id, gateway_id, credential_version,
@@ -416,6 +439,10 @@ func (s *Store) UpdatePayment(ctx context.Context, accountID, id string, fn func
 	err := s.inBatchTx(ctx, read, func(tx pgx.Tx) error {
 		before, ops := store.SnapshotPayment(&p)
 		order := store.OperationIDs(&p)
+		columns, err := store.SnapshotColumns(&p)
+		if err != nil {
+			return err
+		}
 		change, err := fn(&p)
 		if err != nil {
 			fnErr = err
@@ -431,7 +458,7 @@ func (s *Store) UpdatePayment(ctx context.Context, accountID, id string, fn func
 			return err
 		}
 		write := &pgx.Batch{}
-		if err := queueUpdatePayment(write, &p); err != nil {
+		if err := queueUpdatePayment(write, columns, &p); err != nil {
 			return err
 		}
 		for _, op := range change.Operations {

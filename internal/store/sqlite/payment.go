@@ -90,24 +90,50 @@ func insertPayment(ctx context.Context, tx *wtx, p *payment.Payment) error {
 // creation time: a router's payment changes gateway, credential version
 // and trace as it moves from one attempt to the next. The table's CHECKs
 // refuse amounts that break the money invariants.
-func updatePayment(ctx context.Context, tx *wtx, p *payment.Payment) error {
-	metadata, storedCred, gsf, err := paymentJSON(p)
+// updatePayment writes the columns of p that changed since before.
+func updatePayment(ctx context.Context, tx *wtx, before *store.PaymentBefore, p *payment.Payment) error {
+	cols, err := before.ChangedColumns(p)
 	if err != nil {
-		return err
+		return fmt.Errorf("payment %s: %w", p.ID, err)
 	}
-	_, err = tx.ExecContext(ctx, `UPDATE payments SET amount = ?, currency = ?, gateway_id = ?, credential_version = ?,
-		router_id = ?, routing_trace = ?, payment_method_id = ?, capture = ?, reference = ?, description = ?,
-		metadata = ?, stored_credential = ?, gateway_specific_fields = ?,
-		status = ?, amount_authorized = ?, amount_captured = ?, amount_refunded = ?,
-		voided = ?, requires_review = ?, test = ?, updated_at = ?
-		WHERE account_id = ? AND id = ?`,
-		p.Amount, p.Currency, p.GatewayID, p.CredentialVersion,
-		p.RouterID, nullString(string(p.RoutingTrace)), p.PaymentMethodID, p.Capture, p.Reference, p.Description,
-		metadata, storedCred, gsf,
-		string(p.Status), p.AmountAuthorized, p.AmountCaptured, p.AmountRefunded,
-		p.Voided, p.RequiresReview, p.Test, micros(p.UpdatedAt),
-		p.AccountID, p.ID)
+	set := make([]string, 0, len(cols))
+	args := make([]any, 0, len(cols)+2)
+	for _, c := range cols {
+		v, err := paymentValue(p, c)
+		if err != nil {
+			return err
+		}
+		set = append(set, c+" = ?")
+		args = append(args, v)
+	}
+	args = append(args, p.AccountID, p.ID)
+	_, err = tx.ExecContext(ctx, `UPDATE payments SET `+strings.Join(set, ", ")+` WHERE account_id = ? AND id = ?`, args...)
 	return err
+}
+
+// paymentValue is the value of p's column as this store keeps it.
+func paymentValue(p *payment.Payment, column string) (any, error) {
+	if v, ok := store.PaymentScalar(p, column); ok {
+		return v, nil
+	}
+	switch column {
+	case "routing_trace":
+		return nullString(string(p.RoutingTrace)), nil
+	case "updated_at":
+		return micros(p.UpdatedAt), nil
+	case "metadata", "stored_credential", "gateway_specific_fields":
+		metadata, storedCred, gsf, err := paymentJSON(p)
+		switch {
+		case err != nil:
+			return nil, err
+		case column == "metadata":
+			return metadata, nil
+		case column == "stored_credential":
+			return storedCred, nil
+		}
+		return gsf, nil
+	}
+	return nil, fmt.Errorf("sqlite: payments has no column %q to update", column)
 }
 
 const operationColumns = `id, account_id, payment_id, payment_method_id, gateway_id, credential_version,
@@ -354,6 +380,10 @@ func (s *Store) UpdatePayment(ctx context.Context, accountID, id string, fn func
 		}
 		before, ops := store.SnapshotPayment(p)
 		order := store.OperationIDs(p)
+		columns, err := store.SnapshotColumns(p)
+		if err != nil {
+			return err
+		}
 		change, err := fn(p)
 		if err != nil {
 			fnErr = err
@@ -368,7 +398,7 @@ func (s *Store) UpdatePayment(ctx context.Context, accountID, id string, fn func
 		if err := store.CheckPaymentChange(accountID, id, ops, change); err != nil {
 			return err
 		}
-		if err := updatePayment(ctx, tx, p); err != nil {
+		if err := updatePayment(ctx, tx, columns, p); err != nil {
 			return err
 		}
 		for _, op := range change.Operations {

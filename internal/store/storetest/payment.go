@@ -744,6 +744,8 @@ func testUpdatePayment(t *testing.T, s payment.Store) {
 		ns := t0.Add(time.Hour + 123*time.Nanosecond).In(time.FixedZone("X", 3600))
 		got, err := s.UpdatePayment(ctx, a.ID, p.ID, func(q *payment.Payment) (*payment.PaymentChange, error) {
 			q.Operations[0].Message = "changed but not written"
+			q.Metadata["order"] = "changed in place" // a map fn changes in place is written
+			q.AmountAuthorized = 700
 			op := newOp(q, payment.OpCapture, 100, payment.OutcomePending, ns)
 			op.NextReconcileAt = ptr(ns)
 			op.Transcript = []byte{}
@@ -758,6 +760,9 @@ func testUpdatePayment(t *testing.T, s payment.Store) {
 		equal(t, "UpdatePayment result", got, stored)
 		if stored.Operations[0].Message == "changed but not written" {
 			t.Error("an operation fn changed without writing it was stored")
+		}
+		if stored.Metadata["order"] != "changed in place" || stored.AmountAuthorized != 700 {
+			t.Errorf("stored metadata %v, amount authorized %d: the update lost what fn changed", stored.Metadata, stored.AmountAuthorized)
 		}
 	})
 
