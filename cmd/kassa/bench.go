@@ -175,6 +175,13 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 		dc, du := commits-before["kassa_sqlite_commits_total"], after["kassa_sqlite_write_units_total"]-before["kassa_sqlite_write_units_total"]
 		fmt.Fprintf(m.Stdout, "store       %.2f commits (fsyncs) and %.2f write transactions per purchase\n", dc/float64(n), du/float64(n))
 	}
+	if st, ok := after["kassa_postgres_statements_total"]; ok && n > 0 {
+		per := func(name string, total float64) float64 { return (total - before[name]) / float64(n) }
+		fmt.Fprintf(m.Stdout, "store       %.2f commits, %.1f round trips and %.1f statements per purchase\n",
+			per("kassa_postgres_commits_total", after["kassa_postgres_commits_total"]),
+			per("kassa_postgres_round_trips_total", after["kassa_postgres_round_trips_total"]),
+			per("kassa_postgres_statements_total", st))
+	}
 	if res.errors.Load() > 0 {
 		return fmt.Errorf("%d purchases failed", res.errors.Load())
 	}

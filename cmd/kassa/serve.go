@@ -101,6 +101,18 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 				Help: "Write transactions as kassa's code asks for them, committed by the SQLite writer in batches."},
 				func() float64 { return float64(ws.Stats().Units) }))
 	}
+	if ps, ok := st.(interface{ Stats() postgres.Stats }); ok {
+		reg.MustRegister(
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "kassa_postgres_statements_total",
+				Help: "Statements sent to PostgreSQL, alone or in batches."},
+				func() float64 { return float64(ps.Stats().Statements) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "kassa_postgres_round_trips_total",
+				Help: "Round trips to PostgreSQL (a batch of statements is one)."},
+				func() float64 { return float64(ps.Stats().RoundTrips) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "kassa_postgres_commits_total",
+				Help: "Transactions committed on PostgreSQL."},
+				func() float64 { return float64(ps.Stats().Commits) }))
+	}
 	spreedlyAPI := spreedly.New(eng, spreedly.Options{Logger: log, Registry: reg, MaxBody: maxBody})
 	mux := http.NewServeMux()
 	mux.Handle("/spreedly/", http.StripPrefix("/spreedly", spreedlyAPI))

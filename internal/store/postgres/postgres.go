@@ -61,9 +61,10 @@ type Options struct {
 
 // Store is a payment.Store on a PostgreSQL database.
 type Store struct {
-	pool *pgxpool.Pool
-	log  *slog.Logger
-	now  func() time.Time
+	pool   *pgxpool.Pool
+	log    *slog.Logger
+	now    func() time.Time
+	counts *counter
 }
 
 var _ payment.Store = (*Store)(nil)
@@ -80,14 +81,13 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	if opts.MaxConns > 0 {
 		cfg.MaxConns = int32(opts.MaxConns)
 	}
-	if opts.Tracer != nil {
-		cfg.ConnConfig.Tracer = opts.Tracer
-	}
+	counts := &counter{next: opts.Tracer}
+	cfg.ConnConfig.Tracer = counts
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	s := &Store{pool: pool, log: opts.Logger, now: opts.Now}
+	s := &Store{pool: pool, log: opts.Logger, now: opts.Now, counts: counts}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

@@ -254,3 +254,28 @@ func TestBatchFailureLeavesConnectionIdle(t *testing.T) {
 		t.Errorf("the pool opened %d connections for 4 slots: failed batches left theirs in a transaction", n)
 	}
 }
+
+// TestStatsCountWhatIsSent: the counters `kassa bench` reports per
+// purchase count statements, round trips and commits as they are sent.
+func TestStatsCountWhatIsSent(t *testing.T) {
+	s := open(t, newSchema(t))
+	ctx := context.Background()
+	before := s.Stats()
+	if err := s.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	a := &payment.Account{ID: payment.NewAccountID(false), Name: "Stats", CreatedAt: time.Now().UTC().Truncate(time.Microsecond)}
+	if err := s.CreateAccount(ctx, a, nil); err != nil {
+		t.Fatal(err)
+	}
+	after := s.Stats()
+	if d := after.Commits - before.Commits; d != 1 {
+		t.Errorf("commits: %d for one account created, want 1", d)
+	}
+	if d := after.RoundTrips - before.RoundTrips; d < 2 {
+		t.Errorf("round trips: %d for a ping and a transaction, want at least 2", d)
+	}
+	if ds, dr := after.Statements-before.Statements, after.RoundTrips-before.RoundTrips; ds < dr {
+		t.Errorf("statements %d < round trips %d", ds, dr)
+	}
+}

@@ -1,0 +1,72 @@
+package postgres
+
+import (
+	"context"
+	"strings"
+	"sync/atomic"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Stats counts what the store asked of the server since Open: statements,
+// round trips (a batch of statements is one) and commits. They are
+// counted as sent, by a pgx tracer, not estimated: `kassa bench` reports
+// them per purchase.
+type Stats struct {
+	Statements, RoundTrips, Commits int64
+}
+
+// Stats returns the store's counters.
+func (s *Store) Stats() Stats {
+	return Stats{Statements: s.counts.statements.Load(), RoundTrips: s.counts.roundTrips.Load(), Commits: s.counts.commits.Load()}
+}
+
+// counter is the store's own tracer; it passes every event on to next
+// (Options.Tracer), if set.
+type counter struct {
+	statements, roundTrips, commits atomic.Int64
+	next                            pgx.QueryTracer
+}
+
+func (c *counter) statement(sql string) {
+	c.statements.Add(1)
+	if len(sql) <= 8 && strings.EqualFold(strings.TrimSpace(sql), "commit") {
+		c.commits.Add(1)
+	}
+}
+
+func (c *counter) TraceQueryStart(ctx context.Context, conn *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	c.roundTrips.Add(1)
+	c.statement(d.SQL)
+	if c.next != nil {
+		return c.next.TraceQueryStart(ctx, conn, d)
+	}
+	return ctx
+}
+
+func (c *counter) TraceQueryEnd(ctx context.Context, conn *pgx.Conn, d pgx.TraceQueryEndData) {
+	if c.next != nil {
+		c.next.TraceQueryEnd(ctx, conn, d)
+	}
+}
+
+func (c *counter) TraceBatchStart(ctx context.Context, conn *pgx.Conn, d pgx.TraceBatchStartData) context.Context {
+	c.roundTrips.Add(1)
+	if bt, ok := c.next.(pgx.BatchTracer); ok {
+		return bt.TraceBatchStart(ctx, conn, d)
+	}
+	return ctx
+}
+
+func (c *counter) TraceBatchQuery(ctx context.Context, conn *pgx.Conn, d pgx.TraceBatchQueryData) {
+	c.statement(d.SQL)
+	if bt, ok := c.next.(pgx.BatchTracer); ok {
+		bt.TraceBatchQuery(ctx, conn, d)
+	}
+}
+
+func (c *counter) TraceBatchEnd(ctx context.Context, conn *pgx.Conn, d pgx.TraceBatchEndData) {
+	if bt, ok := c.next.(pgx.BatchTracer); ok {
+		bt.TraceBatchEnd(ctx, conn, d)
+	}
+}
