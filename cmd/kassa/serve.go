@@ -37,6 +37,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	var maxBody int64
 	fs := newFlagSet("kassa serve", "Usage: kassa serve [flags]\n\nRuns the kassa server. With no flags: SQLite in ./kassa-data, listening on 127.0.0.1:8080,\na development master key generated on first start, and a test-mode account created\n(and its keys printed once) when the database has no accounts.", m.Stderr)
 	sf.register(fs)
+	sf.registerCreateDatabase(fs)
 	fs.StringVar(&addr, "addr", "127.0.0.1:8080", "address of the main listener: the native API at /v1, the Spreedly dialect at /spreedly/v1")
 	fs.StringVar(&spreedlyAddr, "spreedly-addr", "", "optional dedicated listener serving the Spreedly dialect at /v1, for clients that cannot take a path prefix")
 	fs.StringVar(&metricsAddr, "metrics-addr", "", "optional listener serving Prometheus metrics at /metrics, apart from the API (KASSA_METRICS_TOKEN, when set, is the bearer token it requires)")
