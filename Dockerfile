@@ -25,10 +25,10 @@ RUN CGO_ENABLED=0 go build -trimpath -buildvcs=false \
         -ldflags "-s -w -X main.version=${VERSION}" -o /out/kassa ./cmd/kassa && \
     /out/kassa version
 # scratch has no mkdir: the image's directories are made here. /data belongs
-# to the user kassa runs as (a named volume takes its owner and mode from
-# the image); SQLite keeps large temporary files in /tmp.
-RUN mkdir -p /out/data /out/tmp && \
-    chown 65532:65532 /out/data && chmod 0700 /out/data && chmod 1777 /out/tmp
+# to the user kassa runs as (a named volume takes its owner from the image;
+# kassa makes its files there 0600); SQLite keeps large temporary files in
+# /tmp.
+RUN mkdir -p /out/data /out/tmp && chmod 1777 /out/tmp
 
 FROM scratch
 # CA certificates for kassa's HTTPS calls to the gateways.
