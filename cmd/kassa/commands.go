@@ -13,6 +13,7 @@ func (m *Main) migrate(ctx context.Context, args []string) error {
 	var sf storageFlags
 	fs := newFlagSet("kassa migrate", "Usage: kassa migrate [flags]\n\nApplies the database migrations this binary knows and exits.", m.Stderr)
 	sf.register(fs)
+	sf.registerCreateDatabase(fs)
 	if err := parseFlags(fs, args, m.Getenv); err != nil {
 		return err
 	}

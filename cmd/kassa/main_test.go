@@ -50,6 +50,7 @@ type server struct {
 	Stdout, Stderr *syncBuffer
 	stop           context.CancelFunc
 	done           chan error
+	listening      chan string
 }
 
 func env(vars map[string]string) func(string) string {
@@ -58,8 +59,16 @@ func env(vars map[string]string) func(string) string {
 
 func startServer(t *testing.T, dataDir string, getenv func(string) string, extra ...string) *server {
 	t.Helper()
-	s := &server{DataDir: dataDir, Stdout: &syncBuffer{}, Stderr: &syncBuffer{}, done: make(chan error, 1)}
-	addr := make(chan string, 1)
+	s := launchServer(t, dataDir, getenv, extra...)
+	s.waitListening(t)
+	return s
+}
+
+// launchServer starts kassa serve without waiting for it to listen, so that
+// a test can start several at once; waitListening waits.
+func launchServer(t *testing.T, dataDir string, getenv func(string) string, extra ...string) *server {
+	t.Helper()
+	s := &server{DataDir: dataDir, Stdout: &syncBuffer{}, Stderr: &syncBuffer{}, done: make(chan error, 1), listening: make(chan string, 1)}
 	var mu sync.Mutex
 	s.Listeners = map[string]string{}
 	m := &Main{Stdout: s.Stdout, Stderr: s.Stderr, Getenv: getenv,
@@ -68,23 +77,30 @@ func startServer(t *testing.T, dataDir string, getenv func(string) string, extra
 			s.Listeners[name] = "http://" + a
 			mu.Unlock()
 			if name == "native" {
-				addr <- a
+				s.listening <- a
 			}
 		}}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.stop = cancel
 	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir}, extra...)
 	go func() { s.done <- m.Run(ctx, args) }()
+	t.Cleanup(func() { s.Stop(t) })
+	return s
+}
+
+// waitListening waits until the server's main listener is up.
+func (s *server) waitListening(t *testing.T) {
+	t.Helper()
 	select {
-	case a := <-addr:
+	case a := <-s.listening:
 		s.URL = "http://" + a
 	case err := <-s.done:
+		s.stop()
+		s.stop = nil // nothing left to stop
 		t.Fatalf("serve exited: %v\nstderr:\n%s", err, s.Stderr)
 	case <-time.After(30 * time.Second):
 		t.Fatal("serve did not start listening")
 	}
-	t.Cleanup(func() { s.Stop(t) })
-	return s
 }
 
 // Stop shuts the server down and waits for it (once).

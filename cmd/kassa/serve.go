@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -29,51 +30,69 @@ import (
 	"github.com/kassapay/kassa/internal/store/sqlite"
 )
 
+// serveConfig is what kassa serve's flags (and their KASSA_* variables) set.
+type serveConfig struct {
+	storage storageFlags
+
+	addr, spreedlyAddr, metricsAddr, logLevel string
+	maxBody                                   int64
+
+	cacheTTL, cvcTTL, sweepEvery, shutdownWait time.Duration
+
+	callTimeout, staleAfter, reconcileEvery time.Duration
+	breakerThreshold                        int
+	breakerOpenFor                          time.Duration
+}
+
+// serveFlags is kassa serve's flag set, filling c. The tests parse the
+// Dockerfile's and the compose example's command lines with it.
+func serveFlags(c *serveConfig, stderr io.Writer) *flag.FlagSet {
+	fs := newFlagSet("kassa serve", "Usage: kassa serve [flags]\n\nRuns the kassa server. With no flags: SQLite in ./kassa-data, listening on 127.0.0.1:8080,\na development master key generated on first start, and a test-mode account created\n(and its keys printed once) when the database has no accounts.", stderr)
+	c.storage.register(fs)
+	c.storage.registerCreateDatabase(fs)
+	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "address of the main listener: the native API at /v1, the Spreedly dialect at /spreedly/v1")
+	fs.StringVar(&c.spreedlyAddr, "spreedly-addr", "", "optional dedicated listener serving the Spreedly dialect at /v1, for clients that cannot take a path prefix")
+	fs.StringVar(&c.metricsAddr, "metrics-addr", "", "optional listener serving Prometheus metrics at /metrics, apart from the API (KASSA_METRICS_TOKEN, when set, is the bearer token it requires)")
+	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.DurationVar(&c.cacheTTL, "cache-ttl", 24*time.Hour, "how long a payment method that was never retained keeps its card number")
+	fs.DurationVar(&c.cvcTTL, "cvc-ttl", time.Hour, "how long a CVC is kept for the first authorization")
+	fs.DurationVar(&c.sweepEvery, "sweep-interval", time.Minute, "how often expired CVCs, cached payment methods and idempotency keys are cleared")
+	fs.DurationVar(&c.shutdownWait, "shutdown-timeout", 30*time.Second, "how long shutdown waits for in-flight requests")
+	fs.Int64Var(&c.maxBody, "max-body-bytes", 1<<20, "largest request body accepted")
+	fs.DurationVar(&c.callTimeout, "call-timeout", 30*time.Second, "deadline of one gateway call; a call that runs out is settled later by the reconciler")
+	fs.DurationVar(&c.staleAfter, "stale-after", 0, "how long an operation may stay pending before it is taken for abandoned by a process that died, and its gateway asked (0: --call-timeout + 30s; must exceed --call-timeout)")
+	fs.DurationVar(&c.reconcileEvery, "reconcile-interval", 2*time.Second, "how often operations with an unknown outcome are looked for")
+	fs.IntVar(&c.breakerThreshold, "breaker-threshold", 5, "consecutive not-sent or unknown outcomes that open a gateway's circuit breaker")
+	fs.DurationVar(&c.breakerOpenFor, "breaker-open-for", 30*time.Second, "how long an open circuit breaker skips its gateway before one trial call")
+	return fs
+}
+
 func (m *Main) serve(ctx context.Context, args []string) error {
-	var sf storageFlags
-	var addr, spreedlyAddr, metricsAddr, logLevel string
-	var cacheTTL, cvcTTL, sweepEvery, shutdownWait, callTimeout, staleAfter, reconcileEvery, breakerOpenFor time.Duration
-	var breakerThreshold int
-	var maxBody int64
-	fs := newFlagSet("kassa serve", "Usage: kassa serve [flags]\n\nRuns the kassa server. With no flags: SQLite in ./kassa-data, listening on 127.0.0.1:8080,\na development master key generated on first start, and a test-mode account created\n(and its keys printed once) when the database has no accounts.", m.Stderr)
-	sf.register(fs)
-	fs.StringVar(&addr, "addr", "127.0.0.1:8080", "address of the main listener: the native API at /v1, the Spreedly dialect at /spreedly/v1")
-	fs.StringVar(&spreedlyAddr, "spreedly-addr", "", "optional dedicated listener serving the Spreedly dialect at /v1, for clients that cannot take a path prefix")
-	fs.StringVar(&metricsAddr, "metrics-addr", "", "optional listener serving Prometheus metrics at /metrics, apart from the API (KASSA_METRICS_TOKEN, when set, is the bearer token it requires)")
-	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
-	fs.DurationVar(&cacheTTL, "cache-ttl", 24*time.Hour, "how long a payment method that was never retained keeps its card number")
-	fs.DurationVar(&cvcTTL, "cvc-ttl", time.Hour, "how long a CVC is kept for the first authorization")
-	fs.DurationVar(&sweepEvery, "sweep-interval", time.Minute, "how often expired CVCs, cached payment methods and idempotency keys are cleared")
-	fs.DurationVar(&shutdownWait, "shutdown-timeout", 30*time.Second, "how long shutdown waits for in-flight requests")
-	fs.Int64Var(&maxBody, "max-body-bytes", 1<<20, "largest request body accepted")
-	fs.DurationVar(&callTimeout, "call-timeout", 30*time.Second, "deadline of one gateway call; a call that runs out is settled later by the reconciler")
-	fs.DurationVar(&staleAfter, "stale-after", 0, "how long an operation may stay pending before it is taken for abandoned by a process that died, and its gateway asked (0: --call-timeout + 30s; must exceed --call-timeout)")
-	fs.DurationVar(&reconcileEvery, "reconcile-interval", 2*time.Second, "how often operations with an unknown outcome are looked for")
-	fs.IntVar(&breakerThreshold, "breaker-threshold", 5, "consecutive not-sent or unknown outcomes that open a gateway's circuit breaker")
-	fs.DurationVar(&breakerOpenFor, "breaker-open-for", 30*time.Second, "how long an open circuit breaker skips its gateway before one trial call")
+	var c serveConfig
+	fs := serveFlags(&c, m.Stderr)
 	if err := parseFlags(fs, args, m.Getenv); err != nil {
 		return err
 	}
 	var level slog.Level
-	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
+	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
 		return fmt.Errorf("--log-level: %w", err)
 	}
-	if sweepEvery <= 0 || reconcileEvery <= 0 || callTimeout <= 0 {
+	if c.sweepEvery <= 0 || c.reconcileEvery <= 0 || c.callTimeout <= 0 {
 		return errors.New("--sweep-interval, --reconcile-interval and --call-timeout must be positive")
 	}
-	if staleAfter != 0 && staleAfter <= callTimeout {
+	if c.staleAfter != 0 && c.staleAfter <= c.callTimeout {
 		return errors.New("--stale-after must exceed --call-timeout: a call may be sent until then")
 	}
 	log := slog.New(slog.NewJSONHandler(m.Stderr, &slog.HandlerOptions{Level: level}))
 
-	if sf.databaseURL == "" {
-		release, err := lockDataDir(sf.dataDir)
+	if c.storage.databaseURL == "" {
+		release, err := lockDataDir(c.storage.dataDir)
 		if err != nil {
 			return err
 		}
 		defer release()
 	}
-	st, v, err := sf.openVault(ctx, m.Getenv, m.Stderr)
+	st, v, err := c.storage.openVault(ctx, m.Getenv, m.Stderr)
 	if err != nil {
 		return err
 	}
@@ -83,8 +102,8 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	reg := prometheus.NewRegistry()
-	eng := engine.New(engine.Config{Store: st, Vault: v, Logger: log, CacheTTL: cacheTTL, CVCTTL: cvcTTL, Observer: newEngineMetrics(reg),
-		Gateways: gateways, CallTimeout: callTimeout, StaleAfter: staleAfter, BreakerThreshold: breakerThreshold, BreakerOpenFor: breakerOpenFor})
+	eng := engine.New(engine.Config{Store: st, Vault: v, Logger: log, CacheTTL: c.cacheTTL, CVCTTL: c.cvcTTL, Observer: newEngineMetrics(reg),
+		Gateways: gateways, CallTimeout: c.callTimeout, StaleAfter: c.staleAfter, BreakerThreshold: c.breakerThreshold, BreakerOpenFor: c.breakerOpenFor})
 
 	if err := m.bootstrapAccount(ctx, eng); err != nil {
 		return err
@@ -113,16 +132,16 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 				Help: "Transactions committed on PostgreSQL."},
 				func() float64 { return float64(ps.Stats().Commits) }))
 	}
-	spreedlyAPI := spreedly.New(eng, spreedly.Options{Logger: log, Registry: reg, MaxBody: maxBody})
+	spreedlyAPI := spreedly.New(eng, spreedly.Options{Logger: log, Registry: reg, MaxBody: c.maxBody})
 	mux := http.NewServeMux()
 	mux.Handle("/spreedly/", http.StripPrefix("/spreedly", spreedlyAPI))
-	mux.Handle("/", native.New(eng, native.Options{Logger: log, Registry: reg, MaxBody: maxBody}))
-	listeners := []listener{{name: "native", addr: addr, handler: mux}}
-	if spreedlyAddr != "" {
-		listeners = append(listeners, listener{name: "spreedly", addr: spreedlyAddr, handler: spreedlyAPI})
+	mux.Handle("/", native.New(eng, native.Options{Logger: log, Registry: reg, MaxBody: c.maxBody}))
+	listeners := []listener{{name: "native", addr: c.addr, handler: mux}}
+	if c.spreedlyAddr != "" {
+		listeners = append(listeners, listener{name: "spreedly", addr: c.spreedlyAddr, handler: spreedlyAPI})
 	}
-	if metricsAddr != "" {
-		listeners = append(listeners, listener{name: "metrics", addr: metricsAddr,
+	if c.metricsAddr != "" {
+		listeners = append(listeners, listener{name: "metrics", addr: c.metricsAddr,
 			handler: metricsHandler(api.MetricsHandler(reg), m.Getenv("KASSA_METRICS_TOKEN"))})
 	}
 
@@ -160,11 +179,11 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		eng.RunSweeper(bgCtx, sweepEvery)
+		eng.RunSweeper(bgCtx, c.sweepEvery)
 	}()
 	go func() {
 		defer wg.Done()
-		eng.RunReconciler(bgCtx, reconcileEvery)
+		eng.RunReconciler(bgCtx, c.reconcileEvery)
 	}()
 
 	select {
@@ -174,8 +193,8 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	log.Info("shutting down: draining in-flight requests", "timeout", shutdownWait.String())
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownWait)
+	log.Info("shutting down: draining in-flight requests", "timeout", c.shutdownWait.String())
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.shutdownWait)
 	defer cancel()
 	for _, srv := range servers {
 		if e := srv.Shutdown(sctx); e != nil && err == nil {

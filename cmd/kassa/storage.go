@@ -11,7 +11,9 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/kassapay/kassa/internal/payment"
 	"github.com/kassapay/kassa/internal/store/postgres"
@@ -24,12 +26,21 @@ type storageFlags struct {
 	dataDir       string
 	databaseURL   string
 	masterKeyFile string
+	// createDatabase is set only by the commands that register
+	// --create-database.
+	createDatabase bool
 }
 
 func (s *storageFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.dataDir, "data-dir", "./kassa-data", "directory for the SQLite database and the development master key")
 	fs.StringVar(&s.databaseURL, "database-url", "", "PostgreSQL URL (postgres://…); empty means SQLite in --data-dir")
 	fs.StringVar(&s.masterKeyFile, "master-key-file", "", "file holding the master key ring (0600); KASSA_MASTER_KEY may hold the ring itself instead")
+}
+
+// registerCreateDatabase adds --create-database, for the commands that may
+// be the first to reach a new PostgreSQL server.
+func (s *storageFlags) registerCreateDatabase(fs *flag.FlagSet) {
+	fs.BoolVar(&s.createDatabase, "create-database", false, "with --database-url: create the database when it does not exist (the user needs the CREATEDB privilege)")
 }
 
 // migrator is what the stores offer beyond payment.Store.
@@ -48,10 +59,16 @@ func (s *storageFlags) openStore(ctx context.Context) (payment.Store, error) {
 		return st, nil
 	case strings.HasPrefix(u, "postgres://"), strings.HasPrefix(u, "postgresql://"):
 		st, err := postgres.Open(ctx, u, postgres.Options{})
+		if missingDatabase(err) && s.createDatabase {
+			if err := createDatabase(ctx, u); err != nil {
+				return nil, err
+			}
+			st, err = postgres.Open(ctx, u, postgres.Options{})
+		}
 		var pe *pgconn.PgError
-		if errors.As(err, &pe) && pe.Code == "3D000" { // invalid_catalog_name
+		if missingDatabase(err) && errors.As(err, &pe) {
 			return nil, fmt.Errorf("open PostgreSQL: %s. Create the database first (createdb NAME, or CREATE DATABASE NAME "+
-				"as a superuser); kassa creates its tables itself", pe.Message)
+				"as a superuser), or give kassa serve or kassa migrate --create-database; kassa creates its tables itself", pe.Message)
 		}
 		if err != nil {
 			// The URL may hold a password: never print it.
@@ -60,6 +77,57 @@ func (s *storageFlags) openStore(ctx context.Context) (payment.Store, error) {
 		return st, nil
 	}
 	return nil, errors.New("--database-url must start with postgres:// or postgresql://")
+}
+
+// missingDatabase tells whether err is PostgreSQL's answer to a connection
+// naming a database that does not exist.
+func missingDatabase(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "3D000" // invalid_catalog_name
+}
+
+// createDatabase creates the database the URL u names. It connects to the
+// server's maintenance database (postgres, or template1 where that was
+// dropped, as createdb does) with u's host, user and parameters. Another
+// process creating the database at the same moment is no error: kassa
+// processes started together on a new server all go on.
+func createDatabase(ctx context.Context, u string) error {
+	// pgxpool's parser, as postgres.Open's: it takes pool_max_conns and
+	// friends out of the URL, where pgx alone would send them to the
+	// server as settings it does not know.
+	pc, err := pgxpool.ParseConfig(u)
+	if err != nil {
+		return fmt.Errorf("create database: %w", err) // pgconn redacts the password
+	}
+	name := pc.ConnConfig.Database
+	if name == "" {
+		name = pc.ConnConfig.User // PostgreSQL's own default
+	}
+	var conn *pgx.Conn
+	for _, maintenance := range []string{"postgres", "template1"} {
+		cfg := pc.ConnConfig.Copy()
+		cfg.Database = maintenance
+		if conn, err = pgx.ConnectConfig(ctx, cfg); !missingDatabase(err) {
+			break
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("create database %q: connect to the server's maintenance database: %w", name, err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && (pe.Code == "42P04" || // duplicate_database
+		// PostgreSQL checks the name before it inserts it: a creator that
+		// passed the check while another committed meets the unique index
+		// instead.
+		pe.Code == "23505" && pe.ConstraintName == "pg_database_datname_index") {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("create database %q: %w", name, err)
+	}
+	return nil
 }
 
 // devKeyFile is where a development master key is kept when none is
