@@ -178,7 +178,7 @@ func (e *Engine) CreatePayment(ctx context.Context, p *payment.Principal, in Pay
 	c.req.Description, c.req.PaymentReference = in.Description, in.Reference
 	c.req.StoredCredential = in.StoredCredential
 	res := e.invoke(ctx, c.adapter, c.req, op.CreatedAt)
-	pay, err = e.settle(ctx, pay.AccountID, pay.ID, op.ID, res, nil, cvcSpent(c, res))
+	pay, err = e.settleHeld(ctx, pay, op.ID, res, nil, cvcSpent(c, res))
 	failpoint.Hit(failpoint.AfterSettle, string(kind))
 	return pay, err
 }
@@ -457,6 +457,62 @@ func (e *Engine) settle(ctx context.Context, accountID, payID, opID string, res 
 	return pay, nil
 }
 
+// settleHeld settles operation opID of held, the payment as this request
+// last wrote it: by compare-and-set (PaymentStore.SettlePayment), with
+// the new state computed here rather than inside the store's transaction,
+// when nothing else has touched the payment or the operation since; and
+// through settle, under the payment's lock, when something has (the
+// reconciler, another follow-up) or the compare-and-set cannot tell.
+// Either way the result is the one settle would give.
+func (e *Engine) settleHeld(ctx context.Context, held *payment.Payment, opID string, res gateway.Result, tr *trace, cvcOf string) (*payment.Payment, error) {
+	if op := findOperation(held, opID); op != nil && op.Outcome == payment.OutcomePending {
+		pay, err := e.settleFast(ctx, held, opID, res, tr, cvcOf)
+		if !errors.Is(err, payment.ErrStale) {
+			return pay, err
+		}
+	}
+	return e.settle(ctx, held.AccountID, held.ID, opID, res, tr, cvcOf)
+}
+
+// settleFast is settleHeld's compare-and-set: the same change settle's
+// update function makes, applied to a copy of held.
+func (e *Engine) settleFast(ctx context.Context, held *payment.Payment, opID string, res gateway.Result, tr *trace, cvcOf string) (*payment.Payment, error) {
+	now := e.clock()
+	claim := claimFrom(ctx)
+	mark := claim.settleMark()
+	after := clonePayment(held)
+	op := findOperation(after, opID)
+	if tr != nil {
+		after.RoutingTrace = tr.bytes()
+	}
+	evs := e.apply(after, op, res, now)
+	answer := answerMark(ctx, mark, after, op)
+	pay, err := e.store.SettlePayment(context.WithoutCancel(ctx), held, after,
+		&payment.PaymentChange{Operations: []*payment.Operation{op}, Events: evs, Idempotency: mark, DestroyCVC: cvcOf})
+	if err != nil {
+		if errors.Is(err, payment.ErrStale) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("settle %s: %w", opID, err)
+	}
+	if answer != nil {
+		claim.answered = answer
+	}
+	return pay, nil
+}
+
+// clonePayment copies p and its operations, so that changing the copy
+// leaves p as it was.
+func clonePayment(p *payment.Payment) *payment.Payment {
+	c := *p
+	c.Operations = make([]*payment.Operation, len(p.Operations))
+	for i, op := range p.Operations {
+		o := *op
+		c.Operations[i] = &o
+	}
+	return &c
+}
+
 func findOperation(p *payment.Payment, id string) *payment.Operation {
 	for _, op := range p.Operations {
 		if op.ID == id {
@@ -597,7 +653,7 @@ func (e *Engine) followUp(ctx context.Context, p *payment.Principal, id string, 
 	now := e.clock()
 	var op *payment.Operation
 	var prior *payment.Operation
-	_, err = e.store.UpdatePayment(ctx, acct.ID, id, func(pay *payment.Payment) (*payment.PaymentChange, error) {
+	reserved, err := e.store.UpdatePayment(ctx, acct.ID, id, func(pay *payment.Payment) (*payment.PaymentChange, error) {
 		// Checked again under the lock: the status may have moved.
 		if err := CheckAction(a, pay.Status); err != nil {
 			return nil, err
@@ -644,7 +700,7 @@ func (e *Engine) followUp(ctx context.Context, p *payment.Principal, id string, 
 		// the authorization is released): its answer is stored after.
 		sctx = WithAnswer(ctx, nil)
 	}
-	settled, err := e.settle(sctx, acct.ID, id, op.ID, res, nil, "")
+	settled, err := e.settleHeld(sctx, reserved, op.ID, res, nil, "")
 	failpoint.Hit(failpoint.AfterSettle, string(kind))
 	if err == nil && a == ActionCapture && c.spec.SingleCapture && res.Outcome == payment.OutcomeSucceeded {
 		settled, err = e.releaseRemainder(ctx, acct.ID, id)

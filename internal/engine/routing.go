@@ -232,6 +232,7 @@ func (e *Engine) routedPayment(ctx context.Context, p *payment.Principal, in Pay
 		tr.Rule, tr.Kind, tr.Reason, candidates = &rule, d.Kind, d.Reason, d.Candidates
 	}
 
+	// pay is the payment as this request last wrote it.
 	var pay *payment.Payment
 	// carry is an attempt the cascade moves on from: its result is settled
 	// in the same transaction that reserves the next attempt, so the
@@ -276,7 +277,7 @@ func (e *Engine) routedPayment(ctx context.Context, p *payment.Principal, in Pay
 			}
 		} else {
 			gw, ver := c.gw.ID, c.gw.CredentialVersion
-			_, err := e.store.UpdatePayment(ctx, acct.ID, pay.ID, func(p *payment.Payment) (*payment.PaymentChange, error) {
+			reserved, err := e.store.UpdatePayment(ctx, acct.ID, pay.ID, func(p *payment.Payment) (*payment.PaymentChange, error) {
 				ch := &payment.PaymentChange{DestroyCVC: spent}
 				if carry != nil {
 					if prev := findOperation(p, carry.op); prev != nil && !prev.Outcome.Settled() {
@@ -299,7 +300,7 @@ func (e *Engine) routedPayment(ctx context.Context, p *payment.Principal, in Pay
 			if err != nil {
 				return nil, fmt.Errorf("reserve attempt %d of %s: %w", i+1, pay.ID, err)
 			}
-			carry = nil
+			pay, carry = reserved, nil
 		}
 		c.req.Reference, c.req.Amount, c.req.Currency = op.ID, in.Amount, in.Currency
 		c.req.Description, c.req.PaymentReference, c.req.StoredCredential = in.Description, in.Reference, in.StoredCredential
@@ -315,7 +316,7 @@ func (e *Engine) routedPayment(ctx context.Context, p *payment.Principal, in Pay
 			carry = &carried{op: op.ID, res: res}
 			continue
 		}
-		settled, err := e.settle(ctx, acct.ID, pay.ID, op.ID, res, tr, spent)
+		settled, err := e.settleHeld(ctx, pay, op.ID, res, tr, spent)
 		failpoint.Hit(failpoint.AfterSettle, string(kind))
 		return settled, err
 	}

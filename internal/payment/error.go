@@ -115,6 +115,12 @@ var (
 var ErrIdempotencyClaimLost = &Error{Kind: KindConflict, Code: CodeIdempotencyInUse,
 	Message: "A retry with this Idempotency-Key took it over while this request ran; this request did nothing."}
 
+// ErrStale reports a compare-and-set write (PaymentStore.SettlePayment)
+// that found its rows changed since the caller read them: nothing was
+// written, and the caller takes the locked path instead. It is internal:
+// it never reaches a client.
+var ErrStale = errors.New("payment: rows changed since they were read")
+
 // NotFound reports that no object of the given noun and id exists in the
 // caller's account.
 func NotFound(noun, id string) *Error {

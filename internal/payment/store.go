@@ -386,6 +386,18 @@ type PaymentStore interface {
 	// captured, none negative) is refused by the database itself. The
 	// payment returned is the one stored.
 	UpdatePayment(ctx context.Context, accountID, id string, fn func(*Payment) (*PaymentChange, error)) (*Payment, error)
+	// SettlePayment writes the settle of operations a caller reserved, by
+	// compare-and-set and without reading: held is the payment as the
+	// caller last wrote it, after the payment with change's operations
+	// settled. Each operation of change (all of them held's) is written
+	// only if its row is still as held has it (pending, reconciliation
+	// fields untouched), and the payment's changed columns only if its
+	// status, amounts and flags are still held's; then change's events,
+	// mark and CVC destruction follow, all in one transaction. If any
+	// check fails nothing is written and the error is ErrStale: the caller
+	// settles through UpdatePayment instead. The payment returned is the
+	// one stored, as UpdatePayment returns it.
+	SettlePayment(ctx context.Context, held, after *Payment, change *PaymentChange) (*Payment, error)
 	// CreateOperation inserts an operation outside any payment (a
 	// verification; PaymentID empty) with its event (which may be nil),
 	// and applies mark (which may be nil), atomically.

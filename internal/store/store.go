@@ -183,6 +183,33 @@ func normalOperation(op *payment.Operation) *payment.Operation {
 // storedTime is t as both stores keep times: UTC, whole microseconds.
 func storedTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 
+// CheckSettle checks a compare-and-set settle (PaymentStore.SettlePayment)
+// before it is written: after must be held with the same identity, and
+// change may only update operations held already has. It returns a
+// snapshot of held, its operations by id and its columns, for the writes.
+func CheckSettle(held, after *payment.Payment, change *payment.PaymentChange) (*payment.Payment, map[string]payment.Operation, *PaymentBefore, error) {
+	if held == nil || after == nil || change == nil {
+		return nil, nil, nil, fmt.Errorf("store: settle needs the payment held, after and the change")
+	}
+	if err := CheckPaymentUpdated(held, after); err != nil {
+		return nil, nil, nil, err
+	}
+	before, ops := SnapshotPayment(held)
+	if err := CheckPaymentChange(held.AccountID, held.ID, ops, change); err != nil {
+		return nil, nil, nil, err
+	}
+	for _, op := range change.Operations {
+		if _, ok := ops[op.ID]; !ok {
+			return nil, nil, nil, fmt.Errorf("store: settle of operation %s, which payment %s does not hold", op.ID, held.ID)
+		}
+	}
+	columns, err := SnapshotColumns(held)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return &before, ops, columns, nil
+}
+
 // CheckOperationOwner reports an operation that cannot be written as one of
 // the payment paymentID of accountID ("" for operations outside any
 // payment).

@@ -464,14 +464,7 @@ func (s *Store) UpdatePayment(ctx context.Context, accountID, id string, fn func
 		for _, op := range change.Operations {
 			queueUpsertOperation(write, op)
 		}
-		for _, ev := range change.Events {
-			queueEvent(write, ev)
-		}
-		queueMark(write, change.Idempotency)
-		if change.DestroyCVC != "" {
-			write.Queue(`UPDATE payment_methods SET cvc_sealed = NULL, cvc_expires_at = NULL
-				WHERE account_id = $1 AND id = $2 AND cvc_sealed IS NOT NULL`, accountID, change.DestroyCVC)
-		}
+		queueChangeTail(write, accountID, change)
 		if err := translate(tx.SendBatch(ctx, write).Close(), accountID); err != nil {
 			return err
 		}
@@ -486,6 +479,85 @@ func (s *Store) UpdatePayment(ctx context.Context, accountID, id string, fn func
 		return nil, fail("update payment", err)
 	}
 	return stored, nil
+}
+
+// queueChangeTail queues what follows a payment's row and operations in an
+// update: change's events, its idempotency mark and the destruction of a
+// spent CVC.
+func queueChangeTail(b *pgx.Batch, accountID string, change *payment.PaymentChange) {
+	for _, ev := range change.Events {
+		queueEvent(b, ev)
+	}
+	queueMark(b, change.Idempotency)
+	if change.DestroyCVC != "" {
+		b.Queue(`UPDATE payment_methods SET cvc_sealed = NULL, cvc_expires_at = NULL
+			WHERE account_id = $1 AND id = $2 AND cvc_sealed IS NOT NULL`, accountID, change.DestroyCVC)
+	}
+}
+
+// SettlePayment writes a settle by compare-and-set, without reading the
+// payment (see payment.PaymentStore): BEGIN, the conditional updates and
+// the inserts go in one round trip, and COMMIT in a second once every
+// update is known to have found its row as held.
+func (s *Store) SettlePayment(ctx context.Context, held, after *payment.Payment, change *payment.PaymentChange) (*payment.Payment, error) {
+	before, ops, columns, err := store.CheckSettle(held, after, change)
+	if err != nil {
+		return nil, err
+	}
+	cols, err := columns.ChangedColumns(after)
+	if err != nil {
+		return nil, err
+	}
+	b := &pgx.Batch{}
+	b.BeginTx(pgx.TxOptions{})
+	for _, op := range change.Operations {
+		was := ops[op.ID]
+		var transcript []byte
+		if len(op.Transcript) > 0 {
+			transcript = op.Transcript
+		}
+		b.Queue(`UPDATE operations SET outcome = $6, decline_code = $7, gateway_reference = $8,
+			response_code = $9, message = $10, avs_code = $11, cvv_code = $12, network_transaction_id = $13, transcript = $14,
+			reconcile_attempts = $15, next_reconcile_at = $16, updated_at = $17
+			WHERE account_id = $1 AND payment_id = $2 AND id = $3 AND outcome = $4 AND reconcile_attempts = $5
+				AND next_reconcile_at IS NOT DISTINCT FROM $18`,
+			held.AccountID, held.ID, op.ID, string(was.Outcome), was.ReconcileAttempts,
+			string(op.Outcome), op.DeclineCode, op.GatewayReference, op.ResponseCode, op.Message, op.AVSCode, op.CVVCode,
+			op.NetworkTransactionID, transcript, op.ReconcileAttempts, tsPtr(op.NextReconcileAt), ts(op.UpdatedAt),
+			tsPtr(was.NextReconcileAt)).Exec(oneRow)
+	}
+	args := []any{held.AccountID, held.ID, string(held.Status), held.AmountAuthorized, held.AmountCaptured,
+		held.AmountRefunded, held.Voided, held.RequiresReview}
+	set := make([]string, 0, len(cols))
+	for _, c := range cols {
+		v, err := paymentValue(after, c)
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, v)
+		set = append(set, c+" = $"+strconv.Itoa(len(args)))
+	}
+	b.Queue(`UPDATE payments SET `+strings.Join(set, ", ")+`
+		WHERE account_id = $1 AND id = $2 AND status = $3 AND amount_authorized = $4 AND amount_captured = $5
+			AND amount_refunded = $6 AND voided = $7 AND requires_review = $8`, args...).Exec(oneRow)
+	queueChangeTail(b, held.AccountID, change)
+	err = s.inBatchTx(ctx, b, func(pgx.Tx) error { return nil })
+	if errors.Is(err, payment.ErrStale) {
+		return nil, err
+	}
+	if err != nil {
+		return nil, fail("settle payment", translate(err, held.AccountID))
+	}
+	return store.UpdatedPayment(after, store.OperationIDs(before), ops, change), nil
+}
+
+// oneRow is the check of a compare-and-set update: ErrStale unless it
+// changed exactly one row.
+func oneRow(tag pgconn.CommandTag) error {
+	if tag.RowsAffected() != 1 {
+		return payment.ErrStale
+	}
+	return nil
 }
 
 // CreateOperation inserts an operation outside any payment, and ev.

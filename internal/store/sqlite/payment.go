@@ -406,19 +406,8 @@ func (s *Store) UpdatePayment(ctx context.Context, accountID, id string, fn func
 				return err
 			}
 		}
-		for _, ev := range change.Events {
-			if err := insertEvent(ctx, tx, ev); err != nil {
-				return err
-			}
-		}
-		if err := markIdempotencyKey(ctx, tx, change.Idempotency); err != nil {
+		if err := writeChangeTail(ctx, tx, accountID, change); err != nil {
 			return err
-		}
-		if change.DestroyCVC != "" {
-			if _, err := tx.ExecContext(ctx, `UPDATE payment_methods SET cvc_sealed = NULL, cvc_expires_at = NULL
-				WHERE account_id = ? AND id = ? AND cvc_sealed IS NOT NULL`, accountID, change.DestroyCVC); err != nil {
-				return err
-			}
 		}
 		// What was stored, without reading it back.
 		p = store.UpdatedPayment(p, order, ops, change)
@@ -431,6 +420,99 @@ func (s *Store) UpdatePayment(ctx context.Context, accountID, id string, fn func
 		return nil, fail("update payment", err)
 	}
 	return p, nil
+}
+
+// writeChangeTail writes what follows a payment's row and operations in
+// an update: change's events, its idempotency mark and the destruction of
+// a spent CVC.
+func writeChangeTail(ctx context.Context, tx *wtx, accountID string, change *payment.PaymentChange) error {
+	for _, ev := range change.Events {
+		if err := insertEvent(ctx, tx, ev); err != nil {
+			return err
+		}
+	}
+	if err := markIdempotencyKey(ctx, tx, change.Idempotency); err != nil {
+		return err
+	}
+	if change.DestroyCVC != "" {
+		if _, err := tx.ExecContext(ctx, `UPDATE payment_methods SET cvc_sealed = NULL, cvc_expires_at = NULL
+			WHERE account_id = ? AND id = ? AND cvc_sealed IS NOT NULL`, accountID, change.DestroyCVC); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SettlePayment writes a settle by compare-and-set, without reading the
+// payment (see payment.PaymentStore): the writer runs three conditional
+// updates and the inserts, no SELECT and none of the caller's code.
+func (s *Store) SettlePayment(ctx context.Context, held, after *payment.Payment, change *payment.PaymentChange) (*payment.Payment, error) {
+	before, ops, columns, err := store.CheckSettle(held, after, change)
+	if err != nil {
+		return nil, err
+	}
+	err = s.write(ctx, func(ctx context.Context, tx *wtx) error {
+		for _, op := range change.Operations {
+			was := ops[op.ID]
+			res, err := tx.ExecContext(ctx, `UPDATE operations SET outcome = ?, decline_code = ?, gateway_reference = ?,
+				response_code = ?, message = ?, avs_code = ?, cvv_code = ?, network_transaction_id = ?, transcript = ?,
+				reconcile_attempts = ?, next_reconcile_at = ?, updated_at = ?
+				WHERE account_id = ? AND payment_id = ? AND id = ? AND outcome = ? AND reconcile_attempts = ? AND next_reconcile_at IS ?`,
+				string(op.Outcome), op.DeclineCode, op.GatewayReference, op.ResponseCode, op.Message, op.AVSCode, op.CVVCode,
+				op.NetworkTransactionID, nullString(string(op.Transcript)), op.ReconcileAttempts, microsPtr(op.NextReconcileAt),
+				micros(op.UpdatedAt),
+				held.AccountID, held.ID, op.ID, string(was.Outcome), was.ReconcileAttempts, microsPtr(was.NextReconcileAt))
+			if err := oneRow(res, err); err != nil {
+				return err
+			}
+		}
+		cols, err := columns.ChangedColumns(after)
+		if err != nil {
+			return err
+		}
+		set := make([]string, 0, len(cols))
+		args := make([]any, 0, len(cols)+8)
+		for _, c := range cols {
+			v, err := paymentValue(after, c)
+			if err != nil {
+				return err
+			}
+			set = append(set, c+" = ?")
+			args = append(args, v)
+		}
+		args = append(args, held.AccountID, held.ID, string(held.Status), held.AmountAuthorized, held.AmountCaptured,
+			held.AmountRefunded, held.Voided, held.RequiresReview)
+		res, err := tx.ExecContext(ctx, `UPDATE payments SET `+strings.Join(set, ", ")+`
+			WHERE account_id = ? AND id = ? AND status = ? AND amount_authorized = ? AND amount_captured = ?
+				AND amount_refunded = ? AND voided = ? AND requires_review = ?`, args...)
+		if err := oneRow(res, err); err != nil {
+			return err
+		}
+		return writeChangeTail(ctx, tx, held.AccountID, change)
+	})
+	if errors.Is(err, payment.ErrStale) {
+		return nil, err
+	}
+	if err != nil {
+		return nil, fail("settle payment", err)
+	}
+	return store.UpdatedPayment(after, store.OperationIDs(before), ops, change), nil
+}
+
+// oneRow is the result of a compare-and-set update: nil when it changed
+// exactly one row, ErrStale when none.
+func oneRow(res sql.Result, err error) error {
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n != 1 {
+		return payment.ErrStale
+	}
+	return nil
 }
 
 // CreateOperation inserts an operation outside any payment, and ev.

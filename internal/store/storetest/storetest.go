@@ -65,6 +65,7 @@ func Run(t *testing.T, open func(t *testing.T) payment.Store) {
 		{"UpdatePaymentRouted", testUpdatePaymentRouted},
 		{"UpdatePaymentConcurrentRefunds", testUpdatePaymentConcurrentRefunds},
 		{"UpdatePaymentPanic", testUpdatePaymentPanic},
+		{"SettlePayment", testSettlePayment},
 		{"PaymentInvariants", testPaymentInvariants},
 		{"VerificationOperations", testVerificationOperations},
 		{"ClaimUnsettledOperations", testClaimUnsettledOperations},
