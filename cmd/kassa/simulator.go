@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 
 	"github.com/kassapay/kassa/internal/gateway/simulator"
 	"github.com/kassapay/kassa/internal/gateway/simulator/simhttp"
@@ -23,17 +24,20 @@ import (
 // tested already; the store's other tables stay empty.
 func (m *Main) simulatorServe(ctx context.Context, args []string) error {
 	var addr, data, logLevel string
-	fs := newFlagSet("kassa simulator serve", `Usage: kassa simulator serve [flags]
+	fs := newFlagSetEnv("kassa simulator serve", `Usage: kassa simulator serve [flags]
 
 Runs kassa's simulator as a stand-alone payment provider with a small JSON API,
 for gateways of type simulator_http (settings.base_url = http://ADDR). Its ledger
 is kept in the SQLite file --data. Faults (latency_ms, outage,
 drop_after_processing, reset, slow_ms) are read and changed at run time with
-GET and PUT /v1/faults. See docs/simulator.md.`, m.Stderr)
+GET and PUT /v1/faults. See docs/simulator.md.`, simulatorEnvName, m.Stderr)
 	fs.StringVar(&addr, "addr", "127.0.0.1:9090", "address to listen on")
 	fs.StringVar(&data, "data", "./kassa-simulator.db", "the SQLite file of the simulator's ledger")
 	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
-	if err := parseFlags(fs, args, m.Getenv); err != nil {
+	// Its own variables: kassa serve's KASSA_ADDR, set in the same
+	// environment, must not move the simulator onto kassa's address.
+	getenv := func(k string) string { return m.Getenv(simulatorEnvName(strings.TrimPrefix(k, "KASSA_"))) }
+	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
 	}
 	var level slog.Level
@@ -67,4 +71,10 @@ GET and PUT /v1/faults. See docs/simulator.md.`, m.Stderr)
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// simulatorEnvName is the environment variable standing for a flag of
+// kassa simulator serve: --addr is KASSA_SIMULATOR_ADDR.
+func simulatorEnvName(flagName string) string {
+	return "KASSA_SIMULATOR_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }

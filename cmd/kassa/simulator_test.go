@@ -32,13 +32,15 @@ func testSimulatorServe(t *testing.T, dbArgs []string) {
 	simAddr := make(chan string, 1)
 	simErr := make(chan error, 1)
 	simLog := &syncBuffer{}
-	m := &Main{Stdout: &syncBuffer{}, Stderr: simLog, Getenv: env(nil),
+	// Its flags have variables of their own: kassa serve's KASSA_ADDR in
+	// the same environment does not move it.
+	m := &Main{Stdout: &syncBuffer{}, Stderr: simLog,
+		Getenv:   env(map[string]string{"KASSA_ADDR": "127.0.0.1:not-a-port", "KASSA_SIMULATOR_ADDR": "127.0.0.1:0"}),
 		OnListen: func(name, addr string) { simAddr <- "http://" + addr }}
 	simCtx, stopSim := context.WithCancel(context.Background())
 	defer stopSim()
 	go func() {
-		simErr <- m.Run(simCtx, []string{"simulator", "serve", "--addr", "127.0.0.1:0",
-			"--data", filepath.Join(t.TempDir(), "simulator.db")})
+		simErr <- m.Run(simCtx, []string{"simulator", "serve", "--data", filepath.Join(t.TempDir(), "simulator.db")})
 	}()
 	var simURL string
 	select {
