@@ -53,8 +53,8 @@ Usage:
   kassa help             show this text
 
 Run 'kassa <command> -h' for a command's flags. Every flag has a KASSA_* environment
-equivalent (--data-dir is KASSA_DATA_DIR). The master key may also be given as text in
-KASSA_MASTER_KEY.`
+equivalent (--data-dir is KASSA_DATA_DIR; kassa simulator serve's are KASSA_SIMULATOR_*).
+The master key may also be given as text in KASSA_MASTER_KEY.`
 
 // Run runs the command in args.
 func (m *Main) Run(ctx context.Context, args []string) error {
