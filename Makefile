@@ -39,8 +39,11 @@ fuzz:
 		done; \
 	done
 
-# The kill -9 suite, long: KILLS kills per store (CI runs 10 within make test).
+# The kill -9 suite and its fault-injection variant, long: KILLS kills per
+# store each (CI runs 10 and 5 within make test); STALL is how long the HTTP
+# simulator stalls an answer (default twice the suite's 1 s call timeout).
 # PostgreSQL runs too when KASSA_TEST_DATABASE_URL is set.
 KILLS ?= 200
+STALL ?=
 crash:
-	KASSA_KILLS=$(KILLS) $(GO) test -count=1 -timeout 3h -run '^TestKillSuite$$' -v ./cmd/kassa/
+	KASSA_KILLS=$(KILLS) KASSA_STALL=$(STALL) $(GO) test -count=1 -timeout 3h -run '^TestKillSuite(Faults)?$$' -v ./cmd/kassa/

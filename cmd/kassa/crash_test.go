@@ -94,13 +94,22 @@ var listeningLine = regexp.MustCompile(`"msg":"kassa listening","listener":"nati
 var crashArgs = []string{"--call-timeout", "1s", "--stale-after", "2s", "--reconcile-interval", "200ms"}
 
 // startChild starts kassa serve on dataDir (and dbURL, when set) with
-// KASSA_FAILPOINT set to fp.
-func startChild(t *testing.T, bin, dataDir, dbURL, fp string) *child {
+// KASSA_FAILPOINT set to fp, and extra flags after crashArgs.
+func startChild(t *testing.T, bin, dataDir, dbURL, fp string, extra ...string) *child {
 	t.Helper()
 	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir}, crashArgs...)
+	args = append(args, extra...)
 	if dbURL != "" {
 		args = append(args, "--database-url", dbURL)
 	}
+	return startProcess(t, bin, args, fp, listeningLine)
+}
+
+// startProcess starts bin with args (and KASSA_FAILPOINT set to fp, when
+// set) and waits for the line in its standard error whose first group is
+// the address it listens on.
+func startProcess(t *testing.T, bin string, args []string, fp string, listening *regexp.Regexp) *child {
+	t.Helper()
 	c := &child{cmd: exec.Command(bin, args...), Stdout: &syncBuffer{}, Stderr: &syncBuffer{}, exited: make(chan struct{})}
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "KASSA_") {
@@ -118,17 +127,17 @@ func startChild(t *testing.T, bin, dataDir, dbURL, fp string) *child {
 	t.Cleanup(c.kill)
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		if m := listeningLine.FindStringSubmatch(c.Stderr.String()); m != nil {
+		if m := listening.FindStringSubmatch(c.Stderr.String()); m != nil {
 			c.URL = "http://" + m[1]
 			return c
 		}
 		select {
 		case <-c.exited:
-			t.Fatalf("kassa exited on start:\n%s", c.Stderr)
+			t.Fatalf("%s exited on start:\n%s", args[0], c.Stderr)
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("kassa did not start listening:\n%s", c.Stderr)
+			t.Fatalf("%s did not start listening:\n%s", args[0], c.Stderr)
 		}
 	}
 }
@@ -516,10 +525,16 @@ func TestLockThenKill(t *testing.T) {
 // waitFor polls cond for up to 30 s.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	waitWithin(t, 30*time.Second, what, cond)
+}
+
+// waitWithin polls cond for up to d.
+func waitWithin(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("waited 30 s for %s", what)
+			t.Fatalf("waited %v for %s", d, what)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -16,6 +16,13 @@ func envName(flagName string) string {
 // newFlagSet returns a flag set whose usage names every flag's environment
 // variable.
 func newFlagSet(name, usage string, stderr io.Writer) *flag.FlagSet {
+	return newFlagSetEnv(name, usage, envName, stderr)
+}
+
+// newFlagSetEnv is newFlagSet for a command whose flags stand for other
+// environment variables (env names them), read through a getenv that maps
+// envName's names to those.
+func newFlagSetEnv(name, usage string, envName func(string) string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {

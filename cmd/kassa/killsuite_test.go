@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/kassapay/kassa/client"
+	"github.com/kassapay/kassa/internal/payment"
 	"github.com/kassapay/kassa/internal/store/pgtest"
 )
 
@@ -194,6 +195,29 @@ func (w *killWorld) send(ctx context.Context, c *client.Client, r keyedRequest, 
 	return answered
 }
 
+// killRun is what one run of the suite varies: the gateways, how to read
+// the provider's ledger, what happens to the provider while traffic runs.
+type killRun struct {
+	bin, dataDir, dbURL string
+	// args are extra flags of kassa serve.
+	args []string
+	// gateways takes the traffic: a payment goes to one by its amount.
+	gateways []string
+	// ledgerGateways are the provider-side gateways whose ledger is
+	// checked against kassa's operations.
+	ledgerGateways []string
+	// ledger reads the provider's ledger of one gateway.
+	ledger func(t *testing.T, gw string) []*payment.SimulatorOperation
+	// during runs beside the traffic of a round until stop closes (faults
+	// turned on and off); nil for none.
+	during func(stop <-chan struct{})
+	// settled runs after the last round, before the reconciler's window
+	// (faults off); nil for none.
+	settled func()
+	// window is how long the reconciler gets to settle everything.
+	window time.Duration
+}
+
 func runKillSuite(t *testing.T, bin, dbURL string, kills int) {
 	dataDir := t.TempDir()
 	proc := startChild(t, bin, dataDir, dbURL, "")
@@ -207,15 +231,35 @@ func runKillSuite(t *testing.T, bin, dbURL string, kills int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	router, err := s.cl.CreateGateway(ctx, &client.GatewayParams{Type: "router",
-		Settings: map[string]any{"default": map[string]any{"cascade": []any{down.ID, other.ID}}}})
+	r := &killRun{bin: bin, dataDir: dataDir, dbURL: dbURL, window: 30 * time.Second,
+		ledgerGateways: []string{s.gateway, down.ID, other.ID},
+		ledger: func(t *testing.T, gw string) []*payment.SimulatorOperation {
+			return simulatorLedger(t, dataDir, dbURL, gw)
+		}}
+	r.gateways = []string{s.gateway, routerOver(t, s, down.ID, other.ID)}
+	r.run(t, proc, s, kills)
+}
+
+// routerOver makes a router cascading from first to second.
+func routerOver(t *testing.T, s *crashSetup, first, second string) string {
+	t.Helper()
+	router, err := s.cl.CreateGateway(context.Background(), &client.GatewayParams{Type: "router",
+		Settings: map[string]any{"default": map[string]any{"cascade": []any{first, second}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return router.ID
+}
+
+// run sends mixed traffic to proc, kills it kills times at random moments
+// and restarts it, then gives the reconciler its window and checks the
+// world.
+func (r *killRun) run(t *testing.T, proc *child, s *crashSetup, kills int) {
+	ctx := context.Background()
 	if _, err := s.cl.RetainPaymentMethod(ctx, s.pm); err != nil {
 		t.Fatal(err)
 	}
-	gateways := []string{s.gateway, router.ID}
+	gateways := r.gateways
 	w := &killWorld{keys: map[string]int{}, byKey: map[string]string{}}
 
 	traffic := func(c *client.Client, until <-chan struct{}) {
@@ -232,25 +276,25 @@ func runKillSuite(t *testing.T, bin, dbURL string, kills int) {
 					if rand.IntN(2) == 0 {
 						key = w.nextKey()
 					}
-					r := keyedRequest{key: key, amt: int64(100 * (1 + rand.IntN(40)))}
+					kr := keyedRequest{key: key, amt: int64(100 * (1 + rand.IntN(40)))}
 					switch rand.IntN(6) {
 					case 0, 1:
-						r.kind = "purchase"
+						kr.kind = "purchase"
 					case 2:
-						r.kind = "authorize"
+						kr.kind = "authorize"
 					case 3:
-						r.kind, r.pay = "capture", w.pick(&w.payments)
-						r.amt = 100
+						kr.kind, kr.pay = "capture", w.pick(&w.payments)
+						kr.amt = 100
 					case 4:
-						r.kind, r.pay = "refund", w.pick(&w.captured)
-						r.amt = 100
+						kr.kind, kr.pay = "refund", w.pick(&w.captured)
+						kr.amt = 100
 					case 5:
-						r.kind, r.pay = "void", w.pick(&w.payments)
+						kr.kind, kr.pay = "void", w.pick(&w.payments)
 					}
-					if r.pay == "" && r.kind != "purchase" && r.kind != "authorize" {
-						r.kind = "purchase"
+					if kr.pay == "" && kr.kind != "purchase" && kr.kind != "authorize" {
+						kr.kind = "purchase"
 					}
-					w.send(ctx, c, r, gateways, s.pm)
+					w.send(ctx, c, kr, gateways, s.pm)
 				}
 			})
 		}
@@ -265,31 +309,39 @@ func runKillSuite(t *testing.T, bin, dbURL string, kills int) {
 		retry := w.pending
 		w.pending = nil
 		w.mu.Unlock()
-		for _, r := range retry {
-			w.retryUntilAnswered(ctx, t, c, r, gateways, s.pm)
+		for _, kr := range retry {
+			w.retryUntilAnswered(ctx, t, c, kr, gateways, s.pm)
 		}
 		stop := make(chan struct{})
-		done := make(chan struct{})
-		go func() { traffic(c, stop); close(done) }()
+		var bg sync.WaitGroup
+		bg.Go(func() { traffic(c, stop) })
+		if r.during != nil {
+			bg.Go(func() { r.during(stop) })
+		}
 		time.Sleep(time.Duration(200+rand.IntN(1300)) * time.Millisecond)
 		proc.kill()
 		close(stop)
-		<-done
+		bg.Wait()
 		t.Logf("kill %d of %d: %d operations answered so far", i+1, kills, len(w.acked))
-		proc = startChild(t, bin, dataDir, dbURL, "")
+		proc = startChild(t, r.bin, r.dataDir, r.dbURL, "", r.args...)
+	}
+	if r.settled != nil {
+		r.settled()
 	}
 	c := client.New(proc.URL, s.key, client.WithHTTPClient(&http.Client{Timeout: 30 * time.Second}))
 	w.mu.Lock()
 	retry := w.pending
 	w.pending = nil
 	w.mu.Unlock()
-	for _, r := range retry {
-		w.retryUntilAnswered(ctx, t, c, r, gateways, s.pm)
+	for _, kr := range retry {
+		w.retryUntilAnswered(ctx, t, c, kr, gateways, s.pm)
 	}
 
 	// The reconciler's window: every operation settles.
+	settleStart := time.Now()
+	defer func() { t.Logf("settled in %v", time.Since(settleStart).Round(time.Millisecond)) }()
 	var pays []*client.Payment
-	waitFor(t, "every operation to settle", func() bool {
+	waitWithin(t, r.window, "every operation to settle", func() bool {
 		pays = pays[:0]
 		for p, err := range c.AllPayments(ctx, nil) {
 			if err != nil {
@@ -306,7 +358,7 @@ func runKillSuite(t *testing.T, bin, dbURL string, kills int) {
 		}
 		return true
 	})
-	checkKillWorld(t, w, pays, dataDir, dbURL, []string{s.gateway, down.ID, other.ID})
+	checkKillWorld(t, w, pays, r.ledgerGateways, r.ledger)
 }
 
 // retryUntilAnswered retries a keyed request until kassa answers it.
@@ -327,7 +379,8 @@ func (w *killWorld) retryUntilAnswered(ctx context.Context, t *testing.T, c *cli
 	}
 }
 
-func checkKillWorld(t *testing.T, w *killWorld, pays []*client.Payment, dataDir, dbURL string, gateways []string) {
+func checkKillWorld(t *testing.T, w *killWorld, pays []*client.Payment, gateways []string,
+	ledger func(t *testing.T, gw string) []*payment.SimulatorOperation) {
 	ops := map[string]*client.Operation{}
 	opsByRef := map[string]int{}
 	for _, p := range pays {
@@ -377,7 +430,7 @@ func checkKillWorld(t *testing.T, w *killWorld, pays []*client.Payment, dataDir,
 	// kassa and the provider agree, operation by operation.
 	seen := map[string]bool{}
 	for _, gw := range gateways {
-		for _, l := range simulatorLedger(t, dataDir, dbURL, gw) {
+		for _, l := range ledger(t, gw) {
 			seen[l.Reference] = true
 			op, ok := ops[l.Reference]
 			if !ok {

@@ -48,12 +48,13 @@ Usage:
   kassa account create   create an account and print its id and API keys
   kassa keys rotate      add a new master key version and re-wrap every data key under it
   kassa bench            load a throwaway kassa (or --url) with purchases and report throughput
+  kassa simulator serve  run the simulator as a stand-alone provider over HTTP (gateway type simulator_http)
   kassa version          print the version
   kassa help             show this text
 
 Run 'kassa <command> -h' for a command's flags. Every flag has a KASSA_* environment
-equivalent (--data-dir is KASSA_DATA_DIR). The master key may also be given as text in
-KASSA_MASTER_KEY.`
+equivalent (--data-dir is KASSA_DATA_DIR; kassa simulator serve's are KASSA_SIMULATOR_*).
+The master key may also be given as text in KASSA_MASTER_KEY.`
 
 // Run runs the command in args.
 func (m *Main) Run(ctx context.Context, args []string) error {
@@ -74,6 +75,11 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 			return errors.New("usage: kassa account create --name NAME [--live] [--json]")
 		}
 		return m.accountCreate(ctx, rest[1:])
+	case "simulator":
+		if len(rest) == 0 || rest[0] != "serve" {
+			return errors.New("usage: kassa simulator serve [--addr ADDR] [--data FILE.db]")
+		}
+		return m.simulatorServe(ctx, rest[1:])
 	case "keys":
 		if len(rest) == 0 || rest[0] != "rotate" {
 			return errors.New("usage: kassa keys rotate")

@@ -24,6 +24,7 @@ import (
 	"github.com/kassapay/kassa/internal/gateway/adyen"
 	"github.com/kassapay/kassa/internal/gateway/authorizenet"
 	"github.com/kassapay/kassa/internal/gateway/simulator"
+	"github.com/kassapay/kassa/internal/gateway/simulator/simhttp"
 	"github.com/kassapay/kassa/internal/gateway/stripe"
 	"github.com/kassapay/kassa/internal/payment"
 	"github.com/kassapay/kassa/internal/store/postgres"
@@ -247,6 +248,7 @@ func gatewayRegistry(st payment.Store) (*gateway.Registry, error) {
 	}
 	return gateway.NewRegistry(
 		simulator.New(simulator.Options{Ledger: ledger}),
+		simhttp.New(simhttp.Options{}),
 		adyen.New(adyen.Options{}),
 		authorizenet.New(authorizenet.Options{}),
 		stripe.New(stripe.Options{}),

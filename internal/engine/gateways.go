@@ -94,7 +94,7 @@ func (e *Engine) CreateGateway(ctx context.Context, p *payment.Principal, in Gat
 	if err := checkText("description", in.Description, maxNameLen); err != nil {
 		return nil, err
 	}
-	settings, err := checkFields("settings", spec.SettingsFields, in.Settings, false)
+	settings, err := checkSettings(ad, spec, in.Settings)
 	if err != nil {
 		return nil, err
 	}
@@ -287,6 +287,22 @@ func checkFields(group string, fields []gateway.Field, in map[string]any, requir
 			if _, ok := out[f.Name]; f.Required && !ok {
 				return nil, payment.Missing(group + "." + f.Name)
 			}
+		}
+	}
+	return out, nil
+}
+
+// checkSettings checks settings against the fields spec declares (a
+// required one must be there: settings given replace the old ones whole),
+// then asks the adapter, if it checks its settings itself.
+func checkSettings(ad gateway.Adapter, spec gateway.Spec, in map[string]any) (map[string]any, error) {
+	out, err := checkFields("settings", spec.SettingsFields, in, true)
+	if err != nil {
+		return nil, err
+	}
+	if sc, ok := ad.(gateway.SettingsChecker); ok {
+		if err := sc.CheckSettings(out); err != nil {
+			return nil, err
 		}
 	}
 	return out, nil
@@ -513,20 +529,23 @@ func (e *Engine) UpdateGateway(ctx context.Context, p *payment.Principal, id str
 		}
 	}
 	now := e.clock()
-	var spec gateway.Spec
+	var (
+		ad   gateway.Adapter
+		spec gateway.Spec
+	)
 	g, err := e.updateGateway(ctx, p.Account.ID, id, func(g *payment.Gateway) (*payment.CredentialVersion, *payment.Event, error) {
 		if g.Type == RouterType {
 			spec = routerSpec
 			if routerSettings != nil {
 				g.Settings = routerSettings
 			}
-		} else if ad, ok := e.gateways.Lookup(g.Type); ok {
-			spec = ad.Spec()
+		} else if a, ok := e.gateways.Lookup(g.Type); ok {
+			ad, spec = a, a.Spec()
 		} else {
 			return nil, nil, payment.Conflict(payment.CodeInvalidState, "Gateway type '%s' is not available in this kassa.", g.Type)
 		}
 		if u.Settings != nil && g.Type != RouterType {
-			s, err := checkFields("settings", spec.SettingsFields, u.Settings, false)
+			s, err := checkSettings(ad, spec, u.Settings)
 			if err != nil {
 				return nil, nil, err
 			}

@@ -196,6 +196,14 @@ type (
 	CredentialChecker interface {
 		CheckCredentials(ctx context.Context, c Config) error
 	}
+	// SettingsChecker checks a gateway's settings beyond the kinds its
+	// Spec declares (a URL that must parse), when a gateway is created or
+	// its settings replaced; settings holds only declared fields of the
+	// right kinds. A *payment.Error (KindInvalid, Param "settings.<field>")
+	// says what is wrong.
+	SettingsChecker interface {
+		CheckSettings(settings map[string]any) error
+	}
 )
 
 // NotificationHandler is implemented by adapters whose Spec.Notifications
