@@ -74,19 +74,35 @@ func TestKillSuiteFaults(t *testing.T) {
 	}
 }
 
-// faultSets are the provider's states the suite cycles through, a
-// quarter of a second each, while traffic runs. An outage is not among
-// them: it fails the reconciler's status queries too, whose backoff (5 s,
+// Lines the provider logs when a fault strikes.
+const (
+	faultDropped = "fault: answer dropped after processing"
+	faultReset   = "fault: connection reset before processing"
+	faultSlow    = "fault: slow answer"
+)
+
+// faultSet is one of the provider's states the suite cycles through
+// while traffic runs: a quarter of a second, or, for a state with a fault
+// to wait for (strikes: the line the provider logs), until that fault has
+// struck once more (3 s at most) — so that a slow run (the race
+// detector's) still sees every fault.
+type faultSet struct {
+	faults  simhttp.Faults
+	strikes string
+}
+
+// faultSets are the states in order. An outage is not among them: it
+// fails the reconciler's status queries too, whose backoff (5 s,
 // doubling) would outlast a short run's window; the gateway at an address
 // where nothing listens stands for a provider that is down.
-func faultSets(stall time.Duration) []simhttp.Faults {
-	return []simhttp.Faults{
-		{},
-		{DropAfterProcessing: 0.3},
-		{Reset: 0.3},
-		{SlowMS: stall.Milliseconds()},
-		{DropAfterProcessing: 0.15, Reset: 0.15, LatencyMS: 20},
-		{LatencyMS: 150},
+func faultSets(stall time.Duration) []faultSet {
+	return []faultSet{
+		{faults: simhttp.Faults{}},
+		{faults: simhttp.Faults{DropAfterProcessing: 0.3}, strikes: faultDropped},
+		{faults: simhttp.Faults{Reset: 0.3}, strikes: faultReset},
+		{faults: simhttp.Faults{SlowMS: stall.Milliseconds()}, strikes: faultSlow},
+		{faults: simhttp.Faults{DropAfterProcessing: 0.15, Reset: 0.15, LatencyMS: 20}},
+		{faults: simhttp.Faults{LatencyMS: 150}},
 	}
 }
 
@@ -134,11 +150,18 @@ func runFaultSuite(t *testing.T, bin, dbURL string, kills int, stall time.Durati
 				f := sets[next%len(sets)]
 				next++
 				mu.Unlock()
-				setFaults(f)
-				select {
-				case <-stop:
-					return
-				case <-time.After(250 * time.Millisecond):
+				struck := strings.Count(sim.Stderr.String(), f.strikes)
+				setFaults(f.faults)
+				hold := time.Now().Add(3 * time.Second)
+				for {
+					select {
+					case <-stop:
+						return
+					case <-time.After(250 * time.Millisecond):
+					}
+					if f.strikes == "" || strings.Count(sim.Stderr.String(), f.strikes) > struck || time.Now().After(hold) {
+						break
+					}
 				}
 			}
 		},
@@ -151,14 +174,12 @@ func runFaultSuite(t *testing.T, bin, dbURL string, kills int, stall time.Durati
 
 	logs := sim.Stderr.String()
 	counts := map[string]int{}
-	for _, fault := range []string{"fault: answer dropped after processing", "fault: connection reset before processing",
-		"fault: slow answer", "answer lost"} {
+	for _, fault := range []string{faultDropped, faultReset, faultSlow, "answer lost"} {
 		counts[fault] = strings.Count(logs, fault)
 	}
-	t.Logf("provider faults: %d answers dropped, %d connections reset, %d answers stalled %v", counts["fault: answer dropped after processing"],
-		counts["fault: connection reset before processing"], counts["fault: slow answer"], stall)
-	if counts["fault: answer dropped after processing"] == 0 || counts["fault: connection reset before processing"] == 0 ||
-		counts["fault: slow answer"] == 0 {
+	t.Logf("provider faults: %d answers dropped, %d connections reset, %d answers stalled %v", counts[faultDropped],
+		counts[faultReset], counts[faultSlow], stall)
+	if counts[faultDropped] == 0 || counts[faultReset] == 0 || counts[faultSlow] == 0 {
 		t.Errorf("a fault never struck: %v", counts)
 	}
 	for _, secret := range []string{"4111111111111111", "fault-suite-secret"} {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -164,8 +165,8 @@ func TestCreateDatabase(t *testing.T) {
 	rand.Read(raw)
 	// Processes sharing a database share its master key.
 	vars := map[string]string{"KASSA_MASTER_KEY": base64.StdEncoding.EncodeToString(raw), "KASSA_DATABASE_URL": u}
-	withFlag := launchServer(t, t.TempDir(), env(vars), "--create-database")
-	vars["KASSA_CREATE_DATABASE"] = "true"
+	withFlag := launchServer(t, t.TempDir(), env(maps.Clone(vars)), "--create-database")
+	vars["KASSA_CREATE_DATABASE"] = "true" // a copy: the first server reads its own
 	withEnv := launchServer(t, t.TempDir(), env(vars))
 	withFlag.waitListening(t)
 	withEnv.waitListening(t)
