@@ -438,17 +438,32 @@ func (e *Engine) Sweep(ctx context.Context) error {
 	if _, err := e.store.PurgeIdempotencyKeys(ctx, now.Add(-e.cfg.IdempotencyTTL)); err != nil {
 		return fmt.Errorf("sweep idempotency keys: %w", err)
 	}
-	if sk, ok := e.store.(statisticsKeeper); ok {
-		tables, err := sk.RefreshStatistics(ctx)
-		if err != nil {
-			return fmt.Errorf("sweep: %w", err)
-		}
-		if len(tables) > 0 {
-			e.log.DebugContext(ctx, "analysed tables whose statistics lagged", "tables", tables)
-		}
+	return e.refreshStatistics(ctx)
+}
+
+// refreshStatistics has the store bring its planner statistics up to date
+// where they lag, if it can.
+func (e *Engine) refreshStatistics(ctx context.Context) error {
+	sk, ok := e.store.(statisticsKeeper)
+	if !ok {
+		return nil
+	}
+	tables, err := sk.RefreshStatistics(ctx)
+	if err != nil {
+		return fmt.Errorf("refresh statistics: %w", err)
+	}
+	if len(tables) > 0 {
+		e.log.DebugContext(ctx, "analysed tables whose statistics lagged", "tables", tables)
 	}
 	return nil
 }
+
+// statisticsEvery is how often RunSweeper looks for lagging statistics
+// between sweeps: a young database grows many times over in its first
+// minute, and plans made on the statistics of an empty table stay until
+// the next analysis. Looking costs one query; analysing happens only
+// when a table's statistics lag (see RefreshStatistics).
+const statisticsEvery = 10 * time.Second
 
 // statisticsKeeper is a store that can bring its query planner's
 // statistics up to date; the sweeper asks it to, so that plans stay right
@@ -470,16 +485,24 @@ func (e *Engine) sweepOnce(ctx context.Context) {
 	}
 }
 
-// RunSweeper calls Sweep every interval until ctx ends.
+// RunSweeper calls Sweep every interval until ctx ends, and in between
+// refreshes the store's statistics every statisticsEvery.
 func (e *Engine) RunSweeper(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	stats := time.NewTicker(min(interval, statisticsEvery))
+	defer stats.Stop()
+	e.sweepOnce(ctx)
 	for {
-		e.sweepOnce(ctx)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			e.sweepOnce(ctx)
+		case <-stats.C:
+			if err := e.refreshStatistics(ctx); err != nil && ctx.Err() == nil {
+				e.log.ErrorContext(ctx, "refresh statistics failed", "error", err)
+			}
 		}
 	}
 }
