@@ -689,15 +689,33 @@ func (s *Store) ClaimUnsettledOperations(ctx context.Context, now, staleBefore, 
 	}
 	var cs []claimed
 	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
-		rows, err := tx.QueryContext(ctx, `UPDATE operations SET next_reconcile_at = ?
-			WHERE seq IN (SELECT seq FROM operations
-				WHERE outcome IN ('pending', 'unknown')
-				AND (outcome = 'unknown' OR (outcome = 'pending' AND created_at <= ?))
-				AND (next_reconcile_at IS NULL OR next_reconcile_at <= ?)
-				AND reconcile_attempts < ?
-				ORDER BY created_at, seq LIMIT ?)
+		// The choice by the partial index of unsettled operations, then the
+		// lease by rowid. As one UPDATE … WHERE seq IN (SELECT …), the
+		// planner, with statistics from when the table was small, scanned
+		// the whole table for the members of the list: every second, in the
+		// writer, through every operation ever made.
+		rows, err := tx.QueryContext(ctx, `SELECT seq FROM operations
+			WHERE outcome IN ('pending', 'unknown')
+			AND (outcome = 'unknown' OR (outcome = 'pending' AND created_at <= ?))
+			AND (next_reconcile_at IS NULL OR next_reconcile_at <= ?)
+			AND reconcile_attempts < ?
+			ORDER BY created_at, seq LIMIT ?`,
+			micros(staleBefore), micros(now), maxAttempts, limit)
+		if err != nil {
+			return err
+		}
+		seqs, err := collect(rows, func(sc scanner) (any, error) {
+			var seq int64
+			err := sc.Scan(&seq)
+			return seq, err
+		})
+		if err != nil || len(seqs) == 0 {
+			return err
+		}
+		rows, err = tx.QueryContext(ctx, `UPDATE operations SET next_reconcile_at = ?
+			WHERE seq IN (?`+strings.Repeat(", ?", len(seqs)-1)+`)
 			RETURNING `+operationColumns+`, seq`,
-			micros(leaseUntil), micros(staleBefore), micros(now), maxAttempts, limit)
+			append([]any{micros(leaseUntil)}, seqs...)...)
 		if err != nil {
 			return err
 		}

@@ -56,6 +56,10 @@ type Options struct {
 	// Now is the clock used to stamp applied migrations; nil means
 	// time.Now. Every other time is given by the caller.
 	Now func() time.Time
+	// Driver is the database/sql driver name to open the file with; ""
+	// means modernc.org/sqlite's "sqlite". Tests register a wrapper of it
+	// to see every statement the store sends.
+	Driver string
 }
 
 // Store is a payment.Store on one SQLite database file.
@@ -118,7 +122,11 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	busy := fmt.Sprintf("_pragma=busy_timeout(%d)", busyTimeout.Milliseconds())
 	// busy_timeout must come before journal_mode: switching to WAL takes a
 	// lock another process may hold.
-	s.writer, err = sql.Open("sqlite", path+"?"+strings.Join([]string{
+	driver := opts.Driver
+	if driver == "" {
+		driver = "sqlite"
+	}
+	s.writer, err = sql.Open(driver, path+"?"+strings.Join([]string{
 		busy,
 		"_pragma=journal_mode(WAL)",
 		"_pragma=synchronous(FULL)",
@@ -143,7 +151,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 
-	s.reader, err = sql.Open("sqlite", path+"?"+strings.Join([]string{
+	s.reader, err = sql.Open(driver, path+"?"+strings.Join([]string{
 		busy,
 		"_pragma=foreign_keys(ON)",
 		"_pragma=query_only(ON)",
