@@ -272,6 +272,20 @@ func TestStatsCountWhatIsSent(t *testing.T) {
 	if d := after.Commits - before.Commits; d != 1 {
 		t.Errorf("commits: %d for one account created, want 1", d)
 	}
+	// A write outside a transaction block is a transaction (and a WAL
+	// flush) of its own; a read is none.
+	if err := s.withConn(ctx, func(q querier) error {
+		if _, err := q.Exec(ctx, `UPDATE accounts SET name = name WHERE id = $1`, a.ID); err != nil {
+			return err
+		}
+		_, err := q.Exec(ctx, `SELECT 1`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if d := s.Stats().Commits - after.Commits; d != 1 {
+		t.Errorf("commits: %d for one write and one read outside a transaction, want 1", d)
+	}
 	if d := after.RoundTrips - before.RoundTrips; d < 2 {
 		t.Errorf("round trips: %d for a ping and a transaction, want at least 2", d)
 	}

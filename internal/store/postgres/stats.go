@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"sync/atomic"
 
@@ -9,7 +10,10 @@ import (
 )
 
 // Stats counts what the store asked of the server since Open: statements,
-// round trips (a batch of statements is one) and commits. They are
+// round trips (a batch of statements is one) and commits of writes — each
+// a WAL flush the request waits for: an explicit COMMIT, or a write sent
+// outside a transaction block (a single statement, or a batch without
+// BEGIN, which the server runs as one implicit transaction). They are
 // counted as sent, by a pgx tracer, not estimated: `kassa bench` reports
 // them per purchase.
 type Stats struct {
@@ -35,9 +39,34 @@ func (c *counter) statement(sql string) {
 	}
 }
 
+// writes reports whether sql changes data: an INSERT, UPDATE or DELETE,
+// also inside a WITH.
+func writes(sql string) bool {
+	t := strings.ToLower(strings.TrimSpace(sql))
+	for _, verb := range []string{"insert", "update", "delete"} {
+		if strings.HasPrefix(t, verb) || (strings.HasPrefix(t, "with") && strings.Contains(t, verb+" ")) {
+			return true
+		}
+	}
+	return false
+}
+
+// begins reports whether sql opens a transaction block.
+func begins(sql string) bool {
+	t := strings.TrimSpace(sql)
+	return len(t) >= 5 && strings.EqualFold(t[:5], "begin")
+}
+
+// idle reports whether conn is outside a transaction block, where each
+// statement (or batch) the server gets is a transaction of its own.
+func idle(conn *pgx.Conn) bool { return conn != nil && conn.PgConn().TxStatus() == 'I' }
+
 func (c *counter) TraceQueryStart(ctx context.Context, conn *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
 	c.roundTrips.Add(1)
 	c.statement(d.SQL)
+	if idle(conn) && writes(d.SQL) {
+		c.commits.Add(1)
+	}
 	if c.next != nil {
 		return c.next.TraceQueryStart(ctx, conn, d)
 	}
@@ -52,6 +81,10 @@ func (c *counter) TraceQueryEnd(ctx context.Context, conn *pgx.Conn, d pgx.Trace
 
 func (c *counter) TraceBatchStart(ctx context.Context, conn *pgx.Conn, d pgx.TraceBatchStartData) context.Context {
 	c.roundTrips.Add(1)
+	if b := d.Batch; b != nil && len(b.QueuedQueries) > 0 && idle(conn) && !begins(b.QueuedQueries[0].SQL) &&
+		slices.ContainsFunc(b.QueuedQueries, func(q *pgx.QueuedQuery) bool { return writes(q.SQL) }) {
+		c.commits.Add(1) // one implicit transaction
+	}
 	if bt, ok := c.next.(pgx.BatchTracer); ok {
 		return bt.TraceBatchStart(ctx, conn, d)
 	}
