@@ -385,23 +385,19 @@ func (e *Engine) pinnedGateway(ctx context.Context, cfg *routing.Config, pm *pay
 	if !cfg.PinRecurring || initiator != "merchant" {
 		return nil
 	}
-	f := payment.PaymentFilter{PaymentMethodID: pm.ID, ListParams: payment.ListParams{Limit: 100, Ascending: true}}
-	for {
-		pays, more, err := e.store.Payments(ctx, pm.AccountID, f)
-		if err != nil {
-			e.log.ErrorContext(ctx, "look up the pinned gateway", "payment_method", pm.ID, "error", err)
-			return nil
-		}
-		for _, p := range pays {
-			if p.StoredCredential != nil && p.StoredCredential.Initiator == "cardholder" && p.AmountAuthorized > 0 {
-				return p
-			}
-		}
-		if !more || len(pays) == 0 {
-			return nil
-		}
-		f.StartingAfter = pays[len(pays)-1].ID
+	// The store walks the card's payments from the oldest and stops at
+	// the first that qualifies: one query, however many payments the card
+	// has made since.
+	pays, _, err := e.store.Payments(ctx, pm.AccountID, payment.PaymentFilter{PaymentMethodID: pm.ID, CardholderAuthorized: true,
+		ListParams: payment.ListParams{Limit: 1, Ascending: true}})
+	if err != nil {
+		e.log.ErrorContext(ctx, "look up the pinned gateway", "payment_method", pm.ID, "error", err)
+		return nil
 	}
+	if len(pays) == 0 {
+		return nil
+	}
+	return pays[0]
 }
 
 func cleanMetadata(md map[string]string) map[string]string {

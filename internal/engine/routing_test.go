@@ -213,10 +213,26 @@ func TestSplitAndPinning(t *testing.T) {
 			t.Fatalf("a 50/50 split used %v", seen)
 		}
 		card := f.card(t, p, "5555555555554444", "").ID
-		cit, err := f.eng.CreatePayment(ctx, p, engine.PaymentInput{Amount: 100, Currency: "EUR", PaymentMethodID: card, GatewayID: r.ID,
-			StoredCredential: &payment.StoredCredential{Initiator: "cardholder", Reason: "recurring"}})
-		if err != nil {
-			t.Fatal(err)
+		// A cardholder-initiated payment that authorized nothing (an
+		// amount ending in 13 is not sent) pins nothing; the first that
+		// did is the one. Tried until the two went to different gateways,
+		// so that pinning to the wrong one would show.
+		var cit *payment.Payment
+		for range 30 {
+			card = f.card(t, p, "5555555555554444", "").ID
+			failed, err := f.eng.CreatePayment(ctx, p, engine.PaymentInput{Amount: 113, Currency: "EUR", PaymentMethodID: card, GatewayID: r.ID,
+				StoredCredential: &payment.StoredCredential{Initiator: "cardholder", Reason: "recurring"}})
+			if err != nil || failed.AmountAuthorized != 0 {
+				t.Fatalf("a purchase of 113: %v %v", failed, err)
+			}
+			cit, err = f.eng.CreatePayment(ctx, p, engine.PaymentInput{Amount: 100, Currency: "EUR", PaymentMethodID: card, GatewayID: r.ID,
+				StoredCredential: &payment.StoredCredential{Initiator: "cardholder", Reason: "recurring"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cit.GatewayID != failed.GatewayID {
+				break
+			}
 		}
 		for range 10 {
 			mit, err := f.eng.CreatePayment(ctx, p, engine.PaymentInput{Amount: 100, Currency: "EUR", PaymentMethodID: card, GatewayID: r.ID,

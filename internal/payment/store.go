@@ -342,6 +342,10 @@ type PaymentFilter struct {
 	Reference       string
 	GatewayID       string
 	PaymentMethodID string
+	// CardholderAuthorized keeps the payments a cardholder initiated
+	// (StoredCredential.Initiator "cardholder") that authorized money: the
+	// ones a merchant-initiated payment on the same card is pinned to.
+	CardholderAuthorized bool
 	ListParams
 }
 

@@ -394,6 +394,9 @@ func (s *Store) Payments(ctx context.Context, accountID string, f payment.Paymen
 		if f.PaymentMethodID != "" {
 			and(`payment_method_id =`, f.PaymentMethodID)
 		}
+		if f.CardholderAuthorized {
+			where.WriteString(` AND amount_authorized > 0 AND stored_credential->>'initiator' = 'cardholder'`)
+		}
 		args = append(args, limit+1)
 		rows, err := tx.Query(ctx, `SELECT `+paymentColumns+` FROM payments
 			WHERE `+where.String()+` ORDER BY `+seqOrder(f.Ascending)+` LIMIT $`+strconv.Itoa(len(args)), args...)

@@ -347,6 +347,9 @@ func (s *Store) Payments(ctx context.Context, accountID string, f payment.Paymen
 			where += ` AND payment_method_id = ?`
 			args = append(args, f.PaymentMethodID)
 		}
+		if f.CardholderAuthorized {
+			where += ` AND amount_authorized > 0 AND json_extract(stored_credential, '$.initiator') = 'cardholder'`
+		}
 		rows, err := tx.QueryContext(ctx, `SELECT `+paymentColumns+` FROM payments
 			WHERE `+where+` ORDER BY `+seqOrder(f.Ascending)+` LIMIT ?`, append(args, limit+1)...)
 		if err != nil {
