@@ -66,7 +66,7 @@ func (s *Store) CreateFirstAccount(ctx context.Context, a *payment.Account, keys
 func (s *Store) Account(ctx context.Context, id string) (*payment.Account, error) {
 	var a payment.Account
 	var created int64
-	err := s.reader.QueryRowContext(ctx, `SELECT id, name, live, created_at FROM accounts WHERE id = ?`, id).
+	err := s.reads.QueryRowContext(ctx, `SELECT id, name, live, created_at FROM accounts WHERE id = ?`, id).
 		Scan(&a.ID, &a.Name, &a.Live, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, payment.NotFound("account", id)
@@ -81,7 +81,7 @@ func (s *Store) Account(ctx context.Context, id string) (*payment.Account, error
 // CountAccounts returns how many accounts exist.
 func (s *Store) CountAccounts(ctx context.Context) (int, error) {
 	var n int
-	if err := s.reader.QueryRowContext(ctx, `SELECT count(*) FROM accounts`).Scan(&n); err != nil {
+	if err := s.reads.QueryRowContext(ctx, `SELECT count(*) FROM accounts`).Scan(&n); err != nil {
 		return 0, fail("count accounts", err)
 	}
 	return n, nil
@@ -117,7 +117,7 @@ func (s *Store) CreateAPIKey(ctx context.Context, k *payment.APIKey) error {
 
 // APIKeyByPrefix returns the key with prefix, of whatever account.
 func (s *Store) APIKeyByPrefix(ctx context.Context, prefix string) (*payment.APIKey, error) {
-	k, err := scanAPIKey(s.reader.QueryRowContext(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE prefix = ?`, prefix))
+	k, err := scanAPIKey(s.reads.QueryRowContext(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE prefix = ?`, prefix))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, payment.NotFound("api_key", prefix)
 	}
@@ -126,7 +126,7 @@ func (s *Store) APIKeyByPrefix(ctx context.Context, prefix string) (*payment.API
 
 // APIKeys lists the account's keys, newest first.
 func (s *Store) APIKeys(ctx context.Context, accountID string) ([]*payment.APIKey, error) {
-	rows, err := s.reader.QueryContext(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE account_id = ? ORDER BY seq DESC`, accountID)
+	rows, err := s.reads.QueryContext(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE account_id = ? ORDER BY seq DESC`, accountID)
 	if err != nil {
 		return nil, fail("list api keys", err)
 	}

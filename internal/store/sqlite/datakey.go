@@ -41,7 +41,7 @@ func queryDataKeys(ctx context.Context, q querier, query string, args ...any) ([
 
 // DataKeys returns the account's keys for purpose, oldest version first.
 func (s *Store) DataKeys(ctx context.Context, accountID, purpose string) ([]*payment.DataKey, error) {
-	keys, err := queryDataKeys(ctx, s.reader, `SELECT `+dataKeyColumns+` FROM data_keys
+	keys, err := queryDataKeys(ctx, s.reads, `SELECT `+dataKeyColumns+` FROM data_keys
 		WHERE account_id = ? AND purpose = ? ORDER BY version`, accountID, purpose)
 	if err != nil {
 		return nil, fail("list data keys", err)
@@ -51,7 +51,7 @@ func (s *Store) DataKeys(ctx context.Context, accountID, purpose string) ([]*pay
 
 // SomeDataKeys returns up to limit data keys of any accounts.
 func (s *Store) SomeDataKeys(ctx context.Context, limit int) ([]*payment.DataKey, error) {
-	keys, err := queryDataKeys(ctx, s.reader, `SELECT `+dataKeyColumns+` FROM data_keys LIMIT ?`, limit)
+	keys, err := queryDataKeys(ctx, s.reads, `SELECT `+dataKeyColumns+` FROM data_keys LIMIT ?`, limit)
 	if err != nil {
 		return nil, fail("sample data keys", err)
 	}

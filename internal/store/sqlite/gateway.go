@@ -147,7 +147,7 @@ func (s *Store) CreateGateway(ctx context.Context, g *payment.Gateway, cred *pay
 
 // Gateway returns the account's gateway id.
 func (s *Store) Gateway(ctx context.Context, accountID, id string) (*payment.Gateway, error) {
-	g, err := gateway(ctx, s.reader, accountID, id)
+	g, err := gateway(ctx, s.reads, accountID, id)
 	if err != nil {
 		return nil, fail("get gateway", err)
 	}
@@ -157,7 +157,7 @@ func (s *Store) Gateway(ctx context.Context, accountID, id string) (*payment.Gat
 // GatewayByID returns gateway id of any account (for notifications, which
 // authenticate by the gateway's own key).
 func (s *Store) GatewayByID(ctx context.Context, id string) (*payment.Gateway, error) {
-	g, err := scanGateway(s.reader.QueryRowContext(ctx, `SELECT `+gatewayColumns+` FROM gateways WHERE id = ?`, id))
+	g, err := scanGateway(s.reads.QueryRowContext(ctx, `SELECT `+gatewayColumns+` FROM gateways WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, payment.NotFound("gateway", id)
 	}
@@ -243,7 +243,7 @@ func (s *Store) UpdateGateway(ctx context.Context, accountID, id string, fn func
 
 // CredentialVersion returns one version of the gateway's credentials.
 func (s *Store) CredentialVersion(ctx context.Context, accountID, gatewayID string, version int) (*payment.CredentialVersion, error) {
-	c, err := scanCredentialVersion(s.reader.QueryRowContext(ctx, `SELECT `+credentialColumns+` FROM gateway_credentials
+	c, err := scanCredentialVersion(s.reads.QueryRowContext(ctx, `SELECT `+credentialColumns+` FROM gateway_credentials
 		WHERE account_id = ? AND gateway_id = ? AND version = ?`, accountID, gatewayID, version))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, payment.NotFound("credential_version", fmt.Sprintf("%s/v%d", gatewayID, version))

@@ -103,7 +103,7 @@ func (s *Store) CompleteIdempotencyKey(ctx context.Context, accountID, key, toke
 	}
 	if n == 0 {
 		var one int
-		err := s.reader.QueryRowContext(ctx, `SELECT 1 FROM idempotency_keys WHERE account_id = ? AND key = ?`, accountID, key).Scan(&one)
+		err := s.reads.QueryRowContext(ctx, `SELECT 1 FROM idempotency_keys WHERE account_id = ? AND key = ?`, accountID, key).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {
 			return payment.NotFound("idempotency_key", key)
 		}
@@ -171,7 +171,7 @@ func claimedOne(res sql.Result, err error) error {
 
 // IdempotencyKey returns the account's record of key.
 func (s *Store) IdempotencyKey(ctx context.Context, accountID, key string) (*payment.IdempotencyRecord, error) {
-	r, err := scanIdempotencyRecord(s.reader.QueryRowContext(ctx, `SELECT `+idempotencyColumns+` FROM idempotency_keys
+	r, err := scanIdempotencyRecord(s.reads.QueryRowContext(ctx, `SELECT `+idempotencyColumns+` FROM idempotency_keys
 		WHERE account_id = ? AND key = ?`, accountID, key))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, payment.NotFound("idempotency_key", key)

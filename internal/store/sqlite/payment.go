@@ -556,7 +556,7 @@ func operation(ctx context.Context, q querier, accountID, id string) (*payment.O
 
 // Operation returns the account's operation id, of a payment or not.
 func (s *Store) Operation(ctx context.Context, accountID, id string) (*payment.Operation, error) {
-	op, err := operation(ctx, s.reader, accountID, id)
+	op, err := operation(ctx, s.reads, accountID, id)
 	if err != nil {
 		return nil, fail("get operation", err)
 	}
@@ -667,7 +667,7 @@ func (s *Store) UpdateOperation(ctx context.Context, accountID, id string, mark 
 func (s *Store) UnsettledOperations(ctx context.Context) (int, time.Time, error) {
 	var n int
 	var oldest sql.Null[int64]
-	err := s.reader.QueryRowContext(ctx, `SELECT count(*), min(CASE WHEN outcome = 'unknown' THEN created_at END)
+	err := s.reads.QueryRowContext(ctx, `SELECT count(*), min(CASE WHEN outcome = 'unknown' THEN created_at END)
 		FROM operations WHERE outcome IN ('pending', 'unknown')`).Scan(&n, &oldest)
 	if err != nil {
 		return 0, time.Time{}, fail("count unsettled operations", err)

@@ -94,7 +94,7 @@ func (s *Store) CreatePaymentMethod(ctx context.Context, pm *payment.PaymentMeth
 
 // PaymentMethod returns the account's payment method id.
 func (s *Store) PaymentMethod(ctx context.Context, accountID, id string) (*payment.PaymentMethod, error) {
-	pm, err := paymentMethod(ctx, s.reader, accountID, id)
+	pm, err := paymentMethod(ctx, s.reads, accountID, id)
 	return pm, fail("get payment method", err)
 }
 

@@ -22,7 +22,7 @@ func TestOperationsOfAPaymentUseItsIndex(t *testing.T) {
 		for range n {
 			args = append(args, "pay_x")
 		}
-		rows, err := s.reader.QueryContext(ctx, `EXPLAIN QUERY PLAN `+operationsOfPaymentsSQL(n), args...)
+		rows, err := s.reads.QueryContext(ctx, `EXPLAIN QUERY PLAN `+operationsOfPaymentsSQL(n), args...)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -130,7 +130,7 @@ func (s *Store) RecordSimulatorCall(ctx context.Context, call *payment.Simulator
 // SimulatorOperation returns the simulator's operation reference of
 // gatewayID, or ErrNotFound.
 func (s *Store) SimulatorOperation(ctx context.Context, gatewayID, reference string) (*payment.SimulatorOperation, error) {
-	op, err := scanSimulatorOperation(s.reader.QueryRowContext(ctx, `SELECT `+simulatorOperationColumns+`
+	op, err := scanSimulatorOperation(s.reads.QueryRowContext(ctx, `SELECT `+simulatorOperationColumns+`
 		FROM simulator_operations WHERE gateway_id = ? AND reference = ?`, gatewayID, reference))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, payment.NotFound("simulator operation", reference)
@@ -144,7 +144,7 @@ func (s *Store) SimulatorOperation(ctx context.Context, gatewayID, reference str
 // SimulatorOperations returns every simulator operation of gatewayID, by
 // creation time then reference.
 func (s *Store) SimulatorOperations(ctx context.Context, gatewayID string) ([]*payment.SimulatorOperation, error) {
-	rows, err := s.reader.QueryContext(ctx, `SELECT `+simulatorOperationColumns+`
+	rows, err := s.reads.QueryContext(ctx, `SELECT `+simulatorOperationColumns+`
 		FROM simulator_operations WHERE gateway_id = ? ORDER BY created_at, reference`, gatewayID)
 	if err != nil {
 		return nil, fail("list simulator operations", err)

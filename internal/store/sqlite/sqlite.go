@@ -67,8 +67,10 @@ type Store struct {
 	// writer has exactly one connection; every write and every
 	// read-modify-write transaction runs on it (BEGIN IMMEDIATE).
 	writer *sql.DB
-	// reader is a pool of query_only connections for plain reads.
+	// reader is a pool of query_only connections for plain reads; reads
+	// runs its single queries prepared.
 	reader *sql.DB
+	reads  *readCache
 	log    *slog.Logger
 	now    func() time.Time
 
@@ -164,6 +166,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if n <= 0 {
 		n = 4
 	}
+	s.reads = newReadCache(s.reader)
 	s.reader.SetMaxOpenConns(n)
 	s.reader.SetMaxIdleConns(n)
 
@@ -285,7 +288,7 @@ func (m migrator) Apply(ctx context.Context, mig store.Migration, appliedAt time
 // Ping reports whether the database file can be read.
 func (s *Store) Ping(ctx context.Context) error {
 	var n int
-	if err := s.reader.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil {
+	if err := s.reads.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil {
 		return fmt.Errorf("sqlite: ping: %w", err)
 	}
 	return nil
@@ -298,7 +301,7 @@ func (s *Store) Close() error {
 		s.closeOnce.Do(func() { close(s.stop) })
 		<-s.stopped
 	}
-	return errors.Join(s.reader.Close(), s.writer.Close())
+	return errors.Join(s.reads.close(), s.reader.Close(), s.writer.Close())
 }
 
 // checkpoint copies the WAL into the database file and truncates the WAL,
