@@ -13,7 +13,6 @@ import (
 
 	msqlite "modernc.org/sqlite"
 
-	"github.com/kassapay/kassa/internal/engine"
 	"github.com/kassapay/kassa/internal/store/sqlite"
 	"github.com/kassapay/kassa/internal/vault"
 )
@@ -124,31 +123,7 @@ func TestHotQueryPlansSQLite(t *testing.T) {
 		}
 	}
 
-	pm2 := f.card(t, p, "5555555555554444", "737").ID
-	f.pay(t, p, pm2, gw, 1000, true)
-	auth := f.pay(t, p, pm, gw, 2000, false)
-	if _, _, err := f.eng.Capture(ctx, p, auth.ID, nil); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := f.eng.Refund(ctx, p, auth.ID, ptr(int64(500)), ""); err != nil {
-		t.Fatal(err)
-	}
-	auth2 := f.pay(t, p, pm, gw, 3000, false)
-	if _, _, err := f.eng.Void(ctx, p, auth2.ID); err != nil {
-		t.Fatal(err)
-	}
-	k := keyed{f: f, acct: p.Account.ID, key: "plan-1", path: "/v1/payments", body: `{"amount":4200}`}
-	claim := k.mustClaim(t)
-	if _, err := f.eng.CreatePayment(engine.WithIdempotencyClaim(ctx, claim), p,
-		engine.PaymentInput{Amount: 4200, Currency: "EUR", PaymentMethodID: pm, GatewayID: gw}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.eng.Payment(ctx, p.Account.ID, auth.ID); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.eng.Reconcile(ctx); err != nil {
-		t.Fatal(err)
-	}
+	moveMoney(t, f, p, pm, gw)
 	sqliteStatements.mu.Lock()
 	stmts := append([]string(nil), sqliteStatements.order...)
 	sqliteStatements.mu.Unlock()

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/kassapay/kassa/internal/engine"
+	"github.com/kassapay/kassa/internal/payment"
 	"github.com/kassapay/kassa/internal/store/pgtest"
 	"github.com/kassapay/kassa/internal/store/postgres"
 	"github.com/kassapay/kassa/internal/vault"
@@ -130,31 +131,7 @@ func TestHotQueryPlansPostgres(t *testing.T) {
 	}
 
 	rec.start()
-	pm2 := f.card(t, p, "5555555555554444", "737").ID
-	f.pay(t, p, pm2, gw, 1000, true)
-	auth := f.pay(t, p, pm, gw, 2000, false)
-	if _, _, err := f.eng.Capture(ctx, p, auth.ID, nil); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := f.eng.Refund(ctx, p, auth.ID, ptr(int64(500)), ""); err != nil {
-		t.Fatal(err)
-	}
-	auth2 := f.pay(t, p, pm, gw, 3000, false)
-	if _, _, err := f.eng.Void(ctx, p, auth2.ID); err != nil {
-		t.Fatal(err)
-	}
-	k := keyed{f: f, acct: p.Account.ID, key: "plan-1", path: "/v1/payments", body: `{"amount":4200}`}
-	claim := k.mustClaim(t)
-	if _, err := f.eng.CreatePayment(engine.WithIdempotencyClaim(ctx, claim), p,
-		engine.PaymentInput{Amount: 4200, Currency: "EUR", PaymentMethodID: pm, GatewayID: gw}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.eng.Payment(ctx, p.Account.ID, auth.ID); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.eng.Reconcile(ctx); err != nil {
-		t.Fatal(err)
-	}
+	moveMoney(t, f, p, pm, gw)
 	rec.mu.Lock()
 	stmts, args := rec.order, rec.args
 	rec.on = false
@@ -220,6 +197,39 @@ func explainAll(t *testing.T, conn *pgx.Conn, stmts []string, args map[string][]
 	// that saw nothing would pass everything.
 	if explained < 15 {
 		t.Fatalf("only %d statements explained: the recorder missed the money path", explained)
+	}
+}
+
+// moveMoney runs what the hot-query tests plan: a card tokenized and
+// paid for, an authorization captured and partly refunded, another
+// voided, a keyed purchase, a payment read, a reconciler pass.
+func moveMoney(t *testing.T, f *fixture, p *payment.Principal, pm, gw string) {
+	t.Helper()
+	ctx := context.Background()
+	pm2 := f.card(t, p, "5555555555554444", "737").ID
+	f.pay(t, p, pm2, gw, 1000, true)
+	auth := f.pay(t, p, pm, gw, 2000, false)
+	if _, _, err := f.eng.Capture(ctx, p, auth.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.eng.Refund(ctx, p, auth.ID, ptr(int64(500)), ""); err != nil {
+		t.Fatal(err)
+	}
+	auth2 := f.pay(t, p, pm, gw, 3000, false)
+	if _, _, err := f.eng.Void(ctx, p, auth2.ID); err != nil {
+		t.Fatal(err)
+	}
+	k := keyed{f: f, acct: p.Account.ID, key: "plan-1", path: "/v1/payments", body: `{"amount":4200}`}
+	claim := k.mustClaim(t)
+	if _, err := f.eng.CreatePayment(engine.WithIdempotencyClaim(ctx, claim), p,
+		engine.PaymentInput{Amount: 4200, Currency: "EUR", PaymentMethodID: pm, GatewayID: gw}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.eng.Payment(ctx, p.Account.ID, auth.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.eng.Reconcile(ctx); err != nil {
+		t.Fatal(err)
 	}
 }
 
