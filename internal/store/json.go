@@ -140,87 +140,59 @@ func paymentJSONText(p *payment.Payment) (metadata, cred, gateway string, err er
 	return string(m), string(c), string(g), nil
 }
 
-// ChangedColumns names the columns of the payments table whose value p
-// no longer shares with the snapshot, in a fixed order; updated_at is
-// always among them. The identity columns (id, account_id, created_at)
-// are never written by an update.
-func (b *PaymentBefore) ChangedColumns(p *payment.Payment) ([]string, error) {
+// PaymentColumn is a column of the payments table an update writes, with
+// its value as both stores take it: a number, text, a flag, JSON text, or
+// nil for NULL. The two columns each store renders its own way have a nil
+// Value and Rendered false: routing_trace (NULL or JSON, typed by the
+// store) and updated_at (the store's time).
+type PaymentColumn struct {
+	Name     string
+	Value    any
+	Rendered bool
+}
+
+// ChangedColumns are the columns of the payments table whose value p no
+// longer shares with the snapshot, in a fixed order, with their values;
+// updated_at is always among them. The identity columns (id, account_id,
+// created_at) are never written by an update.
+func (b *PaymentBefore) ChangedColumns(p *payment.Payment) ([]PaymentColumn, error) {
 	a := &b.p
 	metadata, cred, gateway, err := paymentJSONText(p)
 	if err != nil {
 		return nil, err
 	}
-	var cols []string
-	for _, c := range []struct {
-		name    string
-		changed bool
-	}{
-		{"amount", a.Amount != p.Amount},
-		{"currency", a.Currency != p.Currency},
-		{"gateway_id", a.GatewayID != p.GatewayID},
-		{"credential_version", a.CredentialVersion != p.CredentialVersion},
-		{"router_id", a.RouterID != p.RouterID},
-		{"routing_trace", !bytes.Equal(b.trace, p.RoutingTrace) || (b.trace == nil) != (p.RoutingTrace == nil)},
-		{"payment_method_id", a.PaymentMethodID != p.PaymentMethodID},
-		{"capture", a.Capture != p.Capture},
-		{"reference", a.Reference != p.Reference},
-		{"description", a.Description != p.Description},
-		{"metadata", b.metadata != metadata},
-		{"stored_credential", b.cred != cred},
-		{"gateway_specific_fields", b.gateway != gateway},
-		{"status", a.Status != p.Status},
-		{"amount_authorized", a.AmountAuthorized != p.AmountAuthorized},
-		{"amount_captured", a.AmountCaptured != p.AmountCaptured},
-		{"amount_refunded", a.AmountRefunded != p.AmountRefunded},
-		{"voided", a.Voided != p.Voided},
-		{"requires_review", a.RequiresReview != p.RequiresReview},
-		{"test", a.Test != p.Test},
-		{"updated_at", true},
-	} {
-		if c.changed {
-			cols = append(cols, c.name)
+	var credValue any // NULL without a stored credential
+	if cred != "" {
+		credValue = cred
+	}
+	var cols []PaymentColumn
+	add := func(name string, changed bool, v any) {
+		if changed {
+			cols = append(cols, PaymentColumn{Name: name, Value: v, Rendered: true})
 		}
 	}
-	return cols, nil
-}
-
-// PaymentScalar is the value of one of p's plain columns (numbers, text,
-// flags), the same in every store; ok is false for the columns a store
-// renders itself (times, JSON, the routing trace).
-func PaymentScalar(p *payment.Payment, column string) (v any, ok bool) {
-	switch column {
-	case "amount":
-		return p.Amount, true
-	case "currency":
-		return p.Currency, true
-	case "gateway_id":
-		return p.GatewayID, true
-	case "credential_version":
-		return p.CredentialVersion, true
-	case "router_id":
-		return p.RouterID, true
-	case "payment_method_id":
-		return p.PaymentMethodID, true
-	case "capture":
-		return p.Capture, true
-	case "reference":
-		return p.Reference, true
-	case "description":
-		return p.Description, true
-	case "status":
-		return string(p.Status), true
-	case "amount_authorized":
-		return p.AmountAuthorized, true
-	case "amount_captured":
-		return p.AmountCaptured, true
-	case "amount_refunded":
-		return p.AmountRefunded, true
-	case "voided":
-		return p.Voided, true
-	case "requires_review":
-		return p.RequiresReview, true
-	case "test":
-		return p.Test, true
+	add("amount", a.Amount != p.Amount, p.Amount)
+	add("currency", a.Currency != p.Currency, p.Currency)
+	add("gateway_id", a.GatewayID != p.GatewayID, p.GatewayID)
+	add("credential_version", a.CredentialVersion != p.CredentialVersion, p.CredentialVersion)
+	add("router_id", a.RouterID != p.RouterID, p.RouterID)
+	if !bytes.Equal(b.trace, p.RoutingTrace) || (b.trace == nil) != (p.RoutingTrace == nil) {
+		cols = append(cols, PaymentColumn{Name: "routing_trace"})
 	}
-	return nil, false
+	add("payment_method_id", a.PaymentMethodID != p.PaymentMethodID, p.PaymentMethodID)
+	add("capture", a.Capture != p.Capture, p.Capture)
+	add("reference", a.Reference != p.Reference, p.Reference)
+	add("description", a.Description != p.Description, p.Description)
+	add("metadata", b.metadata != metadata, metadata)
+	add("stored_credential", b.cred != cred, credValue)
+	add("gateway_specific_fields", b.gateway != gateway, gateway)
+	add("status", a.Status != p.Status, string(p.Status))
+	add("amount_authorized", a.AmountAuthorized != p.AmountAuthorized, p.AmountAuthorized)
+	add("amount_captured", a.AmountCaptured != p.AmountCaptured, p.AmountCaptured)
+	add("amount_refunded", a.AmountRefunded != p.AmountRefunded, p.AmountRefunded)
+	add("voided", a.Voided != p.Voided, p.Voided)
+	add("requires_review", a.RequiresReview != p.RequiresReview, p.RequiresReview)
+	add("test", a.Test != p.Test, p.Test)
+	cols = append(cols, PaymentColumn{Name: "updated_at"})
+	return cols, nil
 }

@@ -103,47 +103,36 @@ func queueInsertPayment(b *pgx.Batch, p *payment.Payment) error {
 // credential version and trace as it moves from one attempt to the next.
 // The table's CHECKs refuse amounts that break the money invariants.
 func queueUpdatePayment(b *pgx.Batch, before *store.PaymentBefore, p *payment.Payment) error {
-	cols, err := before.ChangedColumns(p)
-	if err != nil {
-		return fmt.Errorf("payment %s: %w", p.ID, err)
-	}
-	set := make([]string, 0, len(cols))
 	args := []any{p.AccountID, p.ID}
-	for _, c := range cols {
-		v, err := paymentValue(p, c)
-		if err != nil {
-			return err
-		}
-		args = append(args, v)
-		set = append(set, c+" = $"+strconv.Itoa(len(args)))
+	set, args, err := paymentSet(before, p, args)
+	if err != nil {
+		return err
 	}
-	b.Queue(`UPDATE payments SET `+strings.Join(set, ", ")+` WHERE account_id = $1 AND id = $2`, args...)
+	b.Queue(`UPDATE payments SET `+set+` WHERE account_id = $1 AND id = $2`, args...)
 	return nil
 }
 
-// paymentValue is the value of p's column as this store keeps it.
-func paymentValue(p *payment.Payment, column string) (any, error) {
-	if v, ok := store.PaymentScalar(p, column); ok {
-		return v, nil
+// paymentSet is the SET list of an update of p, the columns that changed
+// since before, numbered after the arguments already in args, which it
+// returns with theirs appended.
+func paymentSet(before *store.PaymentBefore, p *payment.Payment, args []any) (string, []any, error) {
+	cols, err := before.ChangedColumns(p)
+	if err != nil {
+		return "", nil, fmt.Errorf("payment %s: %w", p.ID, err)
 	}
-	switch column {
-	case "routing_trace":
-		return routingTrace(p), nil
-	case "updated_at":
-		return ts(p.UpdatedAt), nil
-	case "metadata", "stored_credential", "gateway_specific_fields":
-		metadata, storedCred, gsf, err := paymentJSON(p)
+	set := make([]string, len(cols))
+	for i, c := range cols {
 		switch {
-		case err != nil:
-			return nil, err
-		case column == "metadata":
-			return metadata, nil
-		case column == "stored_credential":
-			return storedCred, nil
+		case c.Rendered:
+			args = append(args, c.Value)
+		case c.Name == "routing_trace":
+			args = append(args, routingTrace(p))
+		default: // updated_at
+			args = append(args, ts(p.UpdatedAt))
 		}
-		return gsf, nil
+		set[i] = c.Name + " = $" + strconv.Itoa(len(args))
 	}
-	return nil, fmt.Errorf("postgres: payments has no column %q to update", column)
+	return strings.Join(set, ", "), args, nil
 }
 
 const operationColumns = `id, account_id, payment_id, payment_method_id, gateway_id, credential_version,
@@ -507,10 +496,6 @@ func (s *Store) SettlePayment(ctx context.Context, held, after *payment.Payment,
 	if err != nil {
 		return nil, err
 	}
-	cols, err := columns.ChangedColumns(after)
-	if err != nil {
-		return nil, err
-	}
 	b := &pgx.Batch{}
 	b.BeginTx(pgx.TxOptions{})
 	for _, op := range change.Operations {
@@ -529,18 +514,12 @@ func (s *Store) SettlePayment(ctx context.Context, held, after *payment.Payment,
 			op.NetworkTransactionID, transcript, op.ReconcileAttempts, tsPtr(op.NextReconcileAt), ts(op.UpdatedAt),
 			tsPtr(was.NextReconcileAt)).Exec(oneRow)
 	}
-	args := []any{held.AccountID, held.ID, string(held.Status), held.AmountAuthorized, held.AmountCaptured,
-		held.AmountRefunded, held.Voided, held.RequiresReview}
-	set := make([]string, 0, len(cols))
-	for _, c := range cols {
-		v, err := paymentValue(after, c)
-		if err != nil {
-			return nil, err
-		}
-		args = append(args, v)
-		set = append(set, c+" = $"+strconv.Itoa(len(args)))
+	set, args, err := paymentSet(columns, after, []any{held.AccountID, held.ID, string(held.Status), held.AmountAuthorized,
+		held.AmountCaptured, held.AmountRefunded, held.Voided, held.RequiresReview})
+	if err != nil {
+		return nil, err
 	}
-	b.Queue(`UPDATE payments SET `+strings.Join(set, ", ")+`
+	b.Queue(`UPDATE payments SET `+set+`
 		WHERE account_id = $1 AND id = $2 AND status = $3 AND amount_authorized = $4 AND amount_captured = $5
 			AND amount_refunded = $6 AND voided = $7 AND requires_review = $8`, args...).Exec(oneRow)
 	queueChangeTail(b, held.AccountID, change)

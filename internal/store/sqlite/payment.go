@@ -92,48 +92,35 @@ func insertPayment(ctx context.Context, tx *wtx, p *payment.Payment) error {
 // refuse amounts that break the money invariants.
 // updatePayment writes the columns of p that changed since before.
 func updatePayment(ctx context.Context, tx *wtx, before *store.PaymentBefore, p *payment.Payment) error {
-	cols, err := before.ChangedColumns(p)
+	set, args, err := paymentSet(before, p)
 	if err != nil {
-		return fmt.Errorf("payment %s: %w", p.ID, err)
+		return err
 	}
-	set := make([]string, 0, len(cols))
-	args := make([]any, 0, len(cols)+2)
-	for _, c := range cols {
-		v, err := paymentValue(p, c)
-		if err != nil {
-			return err
-		}
-		set = append(set, c+" = ?")
-		args = append(args, v)
-	}
-	args = append(args, p.AccountID, p.ID)
-	_, err = tx.ExecContext(ctx, `UPDATE payments SET `+strings.Join(set, ", ")+` WHERE account_id = ? AND id = ?`, args...)
+	_, err = tx.ExecContext(ctx, `UPDATE payments SET `+set+` WHERE account_id = ? AND id = ?`, append(args, p.AccountID, p.ID)...)
 	return err
 }
 
-// paymentValue is the value of p's column as this store keeps it.
-func paymentValue(p *payment.Payment, column string) (any, error) {
-	if v, ok := store.PaymentScalar(p, column); ok {
-		return v, nil
+// paymentSet is the SET list of an update of p, the columns that changed
+// since before, and its arguments.
+func paymentSet(before *store.PaymentBefore, p *payment.Payment) (string, []any, error) {
+	cols, err := before.ChangedColumns(p)
+	if err != nil {
+		return "", nil, fmt.Errorf("payment %s: %w", p.ID, err)
 	}
-	switch column {
-	case "routing_trace":
-		return nullString(string(p.RoutingTrace)), nil
-	case "updated_at":
-		return micros(p.UpdatedAt), nil
-	case "metadata", "stored_credential", "gateway_specific_fields":
-		metadata, storedCred, gsf, err := paymentJSON(p)
+	set := make([]string, len(cols))
+	args := make([]any, len(cols))
+	for i, c := range cols {
+		set[i] = c.Name + " = ?"
 		switch {
-		case err != nil:
-			return nil, err
-		case column == "metadata":
-			return metadata, nil
-		case column == "stored_credential":
-			return storedCred, nil
+		case c.Rendered:
+			args[i] = c.Value
+		case c.Name == "routing_trace":
+			args[i] = nullString(string(p.RoutingTrace))
+		default: // updated_at
+			args[i] = micros(p.UpdatedAt)
 		}
-		return gsf, nil
 	}
-	return nil, fmt.Errorf("sqlite: payments has no column %q to update", column)
+	return strings.Join(set, ", "), args, nil
 }
 
 const operationColumns = `id, account_id, payment_id, payment_method_id, gateway_id, credential_version,
@@ -469,23 +456,13 @@ func (s *Store) SettlePayment(ctx context.Context, held, after *payment.Payment,
 				return err
 			}
 		}
-		cols, err := columns.ChangedColumns(after)
+		set, args, err := paymentSet(columns, after)
 		if err != nil {
 			return err
 		}
-		set := make([]string, 0, len(cols))
-		args := make([]any, 0, len(cols)+8)
-		for _, c := range cols {
-			v, err := paymentValue(after, c)
-			if err != nil {
-				return err
-			}
-			set = append(set, c+" = ?")
-			args = append(args, v)
-		}
 		args = append(args, held.AccountID, held.ID, string(held.Status), held.AmountAuthorized, held.AmountCaptured,
 			held.AmountRefunded, held.Voided, held.RequiresReview)
-		res, err := tx.ExecContext(ctx, `UPDATE payments SET `+strings.Join(set, ", ")+`
+		res, err := tx.ExecContext(ctx, `UPDATE payments SET `+set+`
 			WHERE account_id = ? AND id = ? AND status = ? AND amount_authorized = ? AND amount_captured = ?
 				AND amount_refunded = ? AND voided = ? AND requires_review = ?`, args...)
 		if err := oneRow(res, err); err != nil {
