@@ -173,7 +173,11 @@ func sleep(ctx context.Context, d time.Duration) error {
 
 // Spec describes the simulator. It has no base_url setting: it runs in
 // process.
-func (s *Simulator) Spec() gateway.Spec {
+func (s *Simulator) Spec() gateway.Spec { return TypeSpec() }
+
+// TypeSpec is the in-process simulator's Spec, which the simulator over
+// HTTP shares but for its type, name and settings.
+func TypeSpec() gateway.Spec {
 	return gateway.Spec{
 		Type:        Type,
 		DisplayName: "kassa simulator",

@@ -9,9 +9,9 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/kassapay/kassa/internal/gateway"
+	"github.com/kassapay/kassa/internal/gateway/simulator"
 	"github.com/kassapay/kassa/internal/payment"
 )
 
@@ -56,31 +56,17 @@ func New(opts Options) *Adapter {
 	return &Adapter{client: gateway.NewHTTPClient(opts.HTTP)}
 }
 
-// Spec describes the type.
+// Spec describes the type: the simulator's, with its own type, name and
+// setting. The unknown-outcome grace is the simulator's few seconds too:
+// it records a request before it answers, so a status query moments after
+// a lost answer tells the truth.
 func (a *Adapter) Spec() gateway.Spec {
-	return gateway.Spec{
-		Type:        Type,
-		DisplayName: "kassa simulator over HTTP",
-		CredentialFields: []gateway.Field{
-			{Name: "login", Label: "Login", Kind: gateway.KindString, Sensitive: true},
-			{Name: "password", Label: "Password", Kind: gateway.KindString, Sensitive: true},
-		},
-		SettingsFields: []gateway.Field{
-			{Name: SettingBaseURL, Label: "URL of `kassa simulator serve` (http://host:port)", Kind: gateway.KindString, Required: true},
-		},
-		Operations:         append([]payment.OperationKind(nil), payment.OperationKinds...),
-		PaymentMethodTypes: []string{"card"},
-		GatewaySpecificFields: []gateway.Field{
-			{Name: "simulate_decline", Label: "Decline the operation", Kind: gateway.KindBoolean},
-			{Name: "simulate_error", Label: "Fail the operation with a gateway error", Kind: gateway.KindBoolean},
-		},
-		Currencies: []string{},
-		TestOnly:   true,
-		// The simulator records a request before it answers, in a few
-		// milliseconds: seconds after a lost answer its status query tells
-		// the truth.
-		UnknownGrace: 3 * time.Second,
+	spec := simulator.TypeSpec()
+	spec.Type, spec.DisplayName = Type, "kassa simulator over HTTP"
+	spec.SettingsFields = []gateway.Field{
+		{Name: SettingBaseURL, Label: "URL of `kassa simulator serve` (http://host:port)", Kind: gateway.KindString, Required: true},
 	}
+	return spec
 }
 
 // CheckSettings requires base_url to be an http or https URL of a host,
