@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -534,4 +535,23 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// TestSpec: the adapter describes itself as the simulator does — test
+// accounts only, every operation, a grace of seconds — under its own type
+// and with base_url as its one, required setting.
+func TestSpec(t *testing.T) {
+	spec, sim := New(Options{}).Spec(), simulator.TypeSpec()
+	if spec.Type != Type || spec.Type == sim.Type {
+		t.Errorf("type %q, want %q", spec.Type, Type)
+	}
+	if len(spec.SettingsFields) != 1 || spec.SettingsFields[0].Name != SettingBaseURL || !spec.SettingsFields[0].Required {
+		t.Errorf("settings %+v, want base_url alone, required", spec.SettingsFields)
+	}
+	if !spec.TestOnly || spec.UnknownGrace != sim.UnknownGrace || spec.UnknownGrace <= 0 || spec.UnknownGrace > 10*time.Second {
+		t.Errorf("test only %v, grace %v; want test only and the simulator's few seconds", spec.TestOnly, spec.UnknownGrace)
+	}
+	if !slices.Equal(spec.Operations, sim.Operations) || len(spec.CredentialFields) != len(sim.CredentialFields) {
+		t.Errorf("operations %v and credentials %v differ from the simulator's", spec.Operations, spec.CredentialFields)
+	}
 }
