@@ -39,21 +39,26 @@ func (s *countingStore) SettlePayment(ctx context.Context, held, after *payment.
 	return p, err
 }
 
+// settleFixture is an engine on a counting store of backend b, with an
+// account, a simulator gateway and a card.
+func settleFixture(t *testing.T, b backend) (*countingStore, *fixture, *payment.Principal, string, string) {
+	t.Helper()
+	cs := &countingStore{Store: b.open(t)}
+	f := newFixture(t, cs)
+	p, _ := f.account(t, false)
+	return cs, f, p, f.simGateway(t, p, nil).ID, f.card(t, p, "4111111111111111", "").ID
+}
+
 // TestSettleNeedsNoLock: a purchase and a follow-up settle by
 // compare-and-set — no read of the payment under its lock, no engine
-// code inside the store's transaction — and the result is what the
-// locked path gives; a settle whose payment moved since the reservation
-// takes the locked path and still gets it right.
+// code inside the store's transaction — and the result is what a read
+// of the payment gives (TestSettleAfterTheReconciler covers the fallback).
 func TestSettleNeedsNoLock(t *testing.T) {
 	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
-			cs := &countingStore{Store: b.open(t)}
-			f := newFixture(t, cs)
+			cs, f, p, gw, pm := settleFixture(t, b)
 			ctx := context.Background()
-			p, _ := f.account(t, false)
-			gw := f.simGateway(t, p, nil).ID
-			pm := f.card(t, p, "4111111111111111", "").ID
 
 			pay := f.pay(t, p, pm, gw, 1000, true)
 			if pay.Status != payment.StatusCaptured || pay.AmountCaptured != 1000 {
@@ -99,12 +104,8 @@ func TestSettleAfterTheReconciler(t *testing.T) {
 	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
-			cs := &countingStore{Store: b.open(t)}
-			f := newFixture(t, cs)
+			cs, f, p, gw, pm := settleFixture(t, b)
 			ctx := context.Background()
-			p, _ := f.account(t, false)
-			gw := f.simGateway(t, p, nil).ID
-			pm := f.card(t, p, "4111111111111111", "").ID
 			cs.meddle = func(held *payment.Payment) {
 				// What the reconciler writes when the gateway says the
 				// purchase succeeded.
