@@ -144,3 +144,71 @@ func (c *backlogCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(c.waiting, prometheus.GaugeValue, waited)
 }
+
+// webhookMetrics counts webhook attempts.
+type webhookMetrics struct {
+	attempts *prometheus.CounterVec
+	latency  prometheus.Histogram
+	first    prometheus.Histogram
+}
+
+var _ engine.WebhookObserver = (*webhookMetrics)(nil)
+
+func newWebhookMetrics(reg prometheus.Registerer) *webhookMetrics {
+	m := &webhookMetrics{
+		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kassa_webhook_attempts_total",
+			Help: "Webhook delivery attempts by outcome: delivered, retry (will be tried again or ran out of attempts), refused (a 4xx), gone (a 410), failed (nothing could be sent)."},
+			[]string{"outcome"}),
+		latency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "kassa_webhook_attempt_duration_seconds",
+			Help:    "How long webhook attempts took, to the answer or the error.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 15}}),
+		first: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "kassa_webhook_first_attempt_delay_seconds",
+			Help:    "Time from an event to the first attempt of its delivery.",
+			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}}),
+	}
+	reg.MustRegister(m.attempts, m.latency, m.first)
+	return m
+}
+
+func (m *webhookMetrics) WebhookAttempt(outcome string, took, firstDelay time.Duration) {
+	m.attempts.WithLabelValues(outcome).Inc()
+	m.latency.Observe(took.Seconds())
+	if firstDelay > 0 {
+		m.first.Observe(firstDelay.Seconds())
+	}
+}
+
+// webhookBacklogCollector reports the webhook queue when scraped.
+type webhookBacklogCollector struct {
+	eng           *engine.Engine
+	depth, oldest *prometheus.Desc
+}
+
+func newWebhookBacklogCollector(eng *engine.Engine) *webhookBacklogCollector {
+	return &webhookBacklogCollector{eng: eng,
+		depth: prometheus.NewDesc("kassa_webhook_queue_depth",
+			"Webhook deliveries not yet delivered or given up on, of every account.", nil, nil),
+		oldest: prometheus.NewDesc("kassa_webhook_oldest_undelivered_seconds",
+			"Age of the oldest webhook delivery still pending (0 without one).", nil, nil)}
+}
+
+func (c *webhookBacklogCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.depth
+	ch <- c.oldest
+}
+
+func (c *webhookBacklogCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	n, oldest, err := c.eng.WebhookBacklog(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(c.depth, err)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(c.depth, prometheus.GaugeValue, float64(n))
+	age := 0.0
+	if !oldest.IsZero() {
+		age = time.Since(oldest).Seconds()
+	}
+	ch <- prometheus.MustNewConstMetric(c.oldest, prometheus.GaugeValue, age)
+}

@@ -29,6 +29,7 @@ import (
 	"github.com/kassapay/kassa/internal/payment"
 	"github.com/kassapay/kassa/internal/store/postgres"
 	"github.com/kassapay/kassa/internal/store/sqlite"
+	"github.com/kassapay/kassa/internal/webhook"
 )
 
 // serveConfig is what kassa serve's flags (and their KASSA_* variables) set.
@@ -43,6 +44,9 @@ type serveConfig struct {
 	callTimeout, staleAfter, reconcileEvery time.Duration
 	breakerThreshold                        int
 	breakerOpenFor                          time.Duration
+
+	webhookAllowPrivate bool
+	webhookSchedule     string
 }
 
 // serveFlags is kassa serve's flag set, filling c. The tests parse the
@@ -65,6 +69,8 @@ func serveFlags(c *serveConfig, stderr io.Writer) *flag.FlagSet {
 	fs.DurationVar(&c.reconcileEvery, "reconcile-interval", 2*time.Second, "how often operations with an unknown outcome are looked for")
 	fs.IntVar(&c.breakerThreshold, "breaker-threshold", 5, "consecutive not-sent or unknown outcomes that open a gateway's circuit breaker")
 	fs.DurationVar(&c.breakerOpenFor, "breaker-open-for", 30*time.Second, "how long an open circuit breaker skips its gateway before one trial call")
+	fs.BoolVar(&c.webhookAllowPrivate, "webhook-allow-private", false, "let live accounts' webhook endpoints point at loopback, private and link-local addresses (test accounts always may)")
+	fs.StringVar(&c.webhookSchedule, "webhook-schedule", "", "waits before each webhook attempt, comma-separated (default 0s,5s,5m,30m,2h,5h,10h,10h); for tests that compress the schedule")
 	return fs
 }
 
@@ -83,6 +89,10 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 	if c.staleAfter != 0 && c.staleAfter <= c.callTimeout {
 		return errors.New("--stale-after must exceed --call-timeout: a call may be sent until then")
+	}
+	schedule, err := parseSchedule(c.webhookSchedule)
+	if err != nil {
+		return err
 	}
 	log := slog.New(slog.NewJSONHandler(m.Stderr, &slog.HandlerOptions{Level: level}))
 
@@ -104,14 +114,16 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 	reg := prometheus.NewRegistry()
 	eng := engine.New(engine.Config{Store: st, Vault: v, Logger: log, CacheTTL: c.cacheTTL, CVCTTL: c.cvcTTL, Observer: newEngineMetrics(reg),
-		Gateways: gateways, CallTimeout: c.callTimeout, StaleAfter: c.staleAfter, BreakerThreshold: c.breakerThreshold, BreakerOpenFor: c.breakerOpenFor})
+		Gateways: gateways, CallTimeout: c.callTimeout, StaleAfter: c.staleAfter, BreakerThreshold: c.breakerThreshold, BreakerOpenFor: c.breakerOpenFor,
+		WebhookAllowPrivate: c.webhookAllowPrivate})
 
 	if err := m.bootstrapAccount(ctx, eng); err != nil {
 		return err
 	}
 
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		newBreakerCollector(eng), newBacklogCollector(eng))
+		newBreakerCollector(eng), newBacklogCollector(eng), newWebhookBacklogCollector(eng))
+	webhookObserver := newWebhookMetrics(reg)
 	if ws, ok := st.(interface{ Stats() sqlite.WriteStats }); ok {
 		reg.MustRegister(
 			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "kassa_sqlite_commits_total",
@@ -177,10 +189,15 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	var wg sync.WaitGroup
 	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBackground()
-	wg.Add(2)
+	wg.Add(3)
 	go func() {
 		defer wg.Done()
 		eng.RunSweeper(bgCtx, c.sweepEvery)
+	}()
+	go func() {
+		defer wg.Done()
+		eng.RunWebhooks(bgCtx, engine.WebhookOptions{Client: webhook.NewClient(c.webhookAllowPrivate),
+			Schedule: schedule, Observer: webhookObserver})
 	}()
 	go func() {
 		defer wg.Done()
@@ -259,4 +276,21 @@ func gatewayRegistry(st payment.Store) (*gateway.Registry, error) {
 type listener struct {
 	name, addr string
 	handler    http.Handler
+}
+
+// parseSchedule reads --webhook-schedule: durations separated by commas,
+// the first the wait before the first attempt; "" is the default.
+func parseSchedule(v string) (webhook.Schedule, error) {
+	if v == "" {
+		return nil, nil
+	}
+	var s webhook.Schedule
+	for _, f := range strings.Split(v, ",") {
+		d, err := time.ParseDuration(strings.TrimSpace(f))
+		if err != nil || d < 0 {
+			return nil, fmt.Errorf("--webhook-schedule: %q is not a duration", f)
+		}
+		s = append(s, d)
+	}
+	return s, nil
 }

@@ -72,6 +72,10 @@ type Config struct {
 	// that timed out here, and asking at once could find no record and
 	// wrongly conclude it never happened. Default 2 min.
 	UnknownGrace time.Duration
+	// WebhookAllowPrivate lets live accounts' webhook endpoints point at
+	// loopback, private and link-local addresses (a server inside a
+	// private network). Test accounts may always.
+	WebhookAllowPrivate bool
 }
 
 // Observer watches the engine's work. Its methods must be quick and safe

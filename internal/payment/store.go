@@ -150,6 +150,7 @@ type Store interface {
 	EventStore
 	GatewayStore
 	PaymentStore
+	WebhookStore
 
 	// Ping reports whether the database is reachable.
 	Ping(ctx context.Context) error
@@ -281,6 +282,8 @@ type EventStore interface {
 	// Events lists the account's events, newest first (oldest first when
 	// p.Ascending), paginated as PaymentMethods.
 	Events(ctx context.Context, accountID string, p ListParams) (evs []*Event, hasMore bool, err error)
+	// Event returns the account's event, or ErrNotFound.
+	Event(ctx context.Context, accountID, id string) (*Event, error)
 }
 
 // Vault seals and opens secrets of one account. Ciphertexts are bound to

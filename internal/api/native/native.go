@@ -90,6 +90,18 @@ var routes = []route{
 	{"POST", "/v1/api_keys/{id}/roll", secret, (*server).rollAPIKey}, // see secretResponses
 	{"POST", "/v1/api_keys/{id}/revoke", secret, (*server).revokeAPIKey},
 	{"GET", "/v1/events", secret, (*server).listEvents},
+	{"GET", "/v1/events/{id}", secret, (*server).getEvent},
+	{"POST", "/v1/events/{id}/redeliver", secret, (*server).redeliverEvent},
+	{"GET", "/v1/event_types", secret, (*server).listEventTypes},
+	{"POST", "/v1/webhook_endpoints", secret, (*server).createWebhookEndpoint}, // see secretResponses
+	{"GET", "/v1/webhook_endpoints", secret, (*server).listWebhookEndpoints},
+	{"GET", "/v1/webhook_endpoints/{id}", secret, (*server).getWebhookEndpoint},
+	{"POST", "/v1/webhook_endpoints/{id}", secret, (*server).updateWebhookEndpoint},
+	{"DELETE", "/v1/webhook_endpoints/{id}", secret, (*server).deleteWebhookEndpoint},
+	{"POST", "/v1/webhook_endpoints/{id}/rotate_secret", secret, (*server).rotateWebhookSecret}, // see secretResponses
+	{"POST", "/v1/webhook_endpoints/{id}/ping", secret, (*server).pingWebhookEndpoint},
+	{"POST", "/v1/webhook_endpoints/{id}/recover", secret, (*server).recoverWebhooks},
+	{"GET", "/v1/webhook_endpoints/{id}/deliveries", secret, (*server).listWebhookAttempts},
 	{"GET", "/v1/account", secret, (*server).getAccount},
 	{"GET", "/v1/openapi.json", public, (*server).openAPI},
 	{"POST", "/v1/gateways/{id}/notifications", public, (*server).gatewayNotifications},
@@ -105,6 +117,9 @@ var routes = []route{
 var secretResponses = map[string]bool{
 	"POST /v1/api_keys":           true,
 	"POST /v1/api_keys/{id}/roll": true,
+	// A webhook endpoint's signing secret.
+	"POST /v1/webhook_endpoints":                    true,
+	"POST /v1/webhook_endpoints/{id}/rotate_secret": true,
 }
 
 // idempotent reports whether rt runs behind the idempotency middleware.

@@ -12,7 +12,22 @@ import (
 
 const eventColumns = `id, account_id, type, object_id, data, created_at`
 
-const insertEventSQL = `INSERT INTO events (` + eventColumns + `) VALUES ($1, $2, $3, $4, $5, $6)`
+// insertEventSQL inserts an event and, in the same statement, a delivery
+// of it to each of its account's enabled endpoints that subscribe to its
+// type ($8: store.EventPatterns): an event that commits has its
+// deliveries, and none is found later by scanning for new events (whose
+// identity values may commit out of order). $7 is the start of the
+// deliveries' ids (store.DeliveryIDPrefix).
+const insertEventSQL = `WITH event AS (
+		INSERT INTO events (` + eventColumns + `) VALUES ($1, $2, $3, $4, $5, $6)
+	)
+	INSERT INTO webhook_deliveries (id, account_id, endpoint_id, event_id, message_id,
+		signer, queue, live, state, next_attempt_at, created_at, updated_at)
+	SELECT $7 || substr(replace(gen_random_uuid()::text, '-', ''), 1, 16), account_id, id, $1, $1,
+		'standard', id, live, 'pending', $6, $6, $6
+	FROM webhook_endpoints
+	WHERE account_id = $2 AND disabled_at IS NULL
+	AND EXISTS (SELECT 1 FROM unnest($8::text[]) AS p WHERE strpos(event_match, p) > 0)`
 
 func insertEvent(ctx context.Context, tx pgx.Tx, ev *payment.Event) error {
 	_, err := tx.Exec(ctx, insertEventSQL, eventValues(ev)...)
@@ -25,13 +40,14 @@ func queueEvent(b *pgx.Batch, ev *payment.Event) {
 	b.Queue(insertEventSQL, eventValues(ev)...)
 }
 
-// eventValues are ev's columns in the order of eventColumns.
+// eventValues are insertEventSQL's arguments for ev.
 func eventValues(ev *payment.Event) []any {
 	var data *string
 	if ev.Data != nil {
 		data = new(string(ev.Data))
 	}
-	return []any{ev.ID, ev.AccountID, ev.Type, ev.ObjectID, data, ts(ev.CreatedAt)}
+	return []any{ev.ID, ev.AccountID, ev.Type, ev.ObjectID, data, ts(ev.CreatedAt),
+		store.DeliveryIDPrefix(ev), store.EventPatterns(ev.Type)}
 }
 
 func scanEvent(row pgx.Row) (*payment.Event, error) {

@@ -18,7 +18,10 @@ func insertEvent(ctx context.Context, tx *wtx, ev *payment.Event) error {
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO events (`+eventColumns+`) VALUES (?, ?, ?, ?, ?, ?)`,
 		ev.ID, ev.AccountID, ev.Type, ev.ObjectID, data, micros(ev.CreatedAt))
-	return translate(err, ev.AccountID)
+	if err != nil {
+		return translate(err, ev.AccountID)
+	}
+	return fanOut(ctx, tx, ev)
 }
 
 func scanEvent(sc scanner) (*payment.Event, error) {

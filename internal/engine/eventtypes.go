@@ -1,0 +1,127 @@
+package engine
+
+import (
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/kassapay/kassa/internal/payment"
+)
+
+// EventType is one type of event kassa emits, with what it means.
+type EventType struct {
+	Type        string `json:"type"`
+	Description string `json:"description"`
+}
+
+var (
+	eventTypesOnce sync.Once
+	eventTypes     []EventType
+	eventTypeSet   map[string]bool
+)
+
+// outcomeMeaning says what each settled (or unknown) outcome of an
+// operation means in an event's description.
+var outcomeMeaning = []struct {
+	outcome payment.Outcome
+	meaning string
+}{
+	{payment.OutcomeSucceeded, "succeeded"},
+	{payment.OutcomeDeclined, "was declined"},
+	{payment.OutcomeFailed, "failed"},
+	{payment.OutcomeNotSent, "was never sent to the gateway"},
+	{payment.OutcomeUnknown, "has an unknown outcome (the reconciler will find out)"},
+}
+
+// EventTypes returns every event type kassa emits, sorted by type.
+func EventTypes() []EventType {
+	eventTypesOnce.Do(func() {
+		add := func(t, d string) { eventTypes = append(eventTypes, EventType{t, d}) }
+		add("payment_method.created", "A card was vaulted.")
+		add("payment_method.updated", "A payment method's details changed.")
+		add("payment_method.retained", "A payment method was kept beyond its cache time.")
+		add("payment_method.recached", "A retained payment method went back to cached.")
+		add("payment_method.redacted", "A payment method's card data was destroyed.")
+		add("gateway.created", "A gateway was added.")
+		add("gateway.updated", "A gateway's settings changed.")
+		add("gateway.credentials_rotated", "A gateway got a new credential version.")
+		add("gateway.redacted", "A gateway's credentials were destroyed.")
+		add("payment.created", "A payment was created.")
+		add("payment.status_changed", "A payment's status changed.")
+		add("payment.requires_review", "A payment's outcome could not be settled and needs a person.")
+		add("payment.remainder_released", "The uncaptured rest of an authorization was released.")
+		add("payment.reversal_reported", "A gateway reported a reversal of a payment.")
+		for _, k := range []payment.OperationKind{payment.OpAuthorize, payment.OpPurchase, payment.OpCapture,
+			payment.OpVoid, payment.OpRefund, payment.OpCredit} {
+			for _, o := range outcomeMeaning {
+				add("payment."+string(k)+"."+string(o.outcome), "A payment's "+string(k)+" "+o.meaning+".")
+			}
+		}
+		for _, o := range outcomeMeaning {
+			add("payment.attempt."+string(o.outcome), "An attempt of a routed payment "+o.meaning+"; the router may try the next gateway.")
+		}
+		add("operation.resolved", "A person settled an operation under review.")
+		for _, k := range []payment.OperationKind{payment.OpVerify, payment.OpStore, payment.OpCredit} {
+			add(standaloneEventType(k, "created"), "A stand-alone "+string(k)+" was sent.")
+			for _, o := range outcomeMeaning {
+				add(standaloneEventType(k, string(o.outcome)), "A stand-alone "+string(k)+" "+o.meaning+".")
+			}
+			add(standaloneEventType(k, "requires_review"), "A stand-alone "+string(k)+"'s outcome needs a person.")
+		}
+		add(EventWebhookEndpointCreated, "A webhook endpoint was added.")
+		add(EventWebhookEndpointUpdated, "A webhook endpoint's settings or secret changed.")
+		add(EventWebhookEndpointDeleted, "A webhook endpoint was deleted.")
+		add(EventWebhookEndpointDisabled, "kassa disabled a webhook endpoint: it answered 410 or failed for too long.")
+		add(EventWebhookPing, "A test message asked for with the ping of an endpoint; sent only to that endpoint.")
+		for _, t := range extraEventTypes {
+			add(t.Type, t.Description)
+		}
+		slices.SortFunc(eventTypes, func(a, b EventType) int { return strings.Compare(a.Type, b.Type) })
+		eventTypes = slices.CompactFunc(eventTypes, func(a, b EventType) bool { return a.Type == b.Type })
+		eventTypeSet = make(map[string]bool, len(eventTypes))
+		for _, t := range eventTypes {
+			eventTypeSet[t.Type] = true
+		}
+	})
+	return eventTypes
+}
+
+// extraEventTypes are the event types of other parts of the engine that
+// register theirs here.
+var extraEventTypes []EventType
+
+// KnownEventType reports whether kassa emits events of type t.
+func KnownEventType(t string) bool {
+	EventTypes()
+	return eventTypeSet[t]
+}
+
+// Webhook event types.
+const (
+	EventWebhookEndpointCreated  = "webhook_endpoint.created"
+	EventWebhookEndpointUpdated  = "webhook_endpoint.updated"
+	EventWebhookEndpointDeleted  = "webhook_endpoint.deleted"
+	EventWebhookEndpointDisabled = "webhook_endpoint.disabled"
+	EventWebhookPing             = "webhook.ping"
+)
+
+// checkEventPattern reports whether p may stand in a webhook endpoint's
+// enabled events: "*", a type kassa emits, or "prefix.*" where some type
+// kassa emits begins with "prefix.".
+func checkEventPattern(p string) bool {
+	if p == "*" {
+		return true
+	}
+	if prefix, ok := strings.CutSuffix(p, ".*"); ok {
+		if prefix == "" || strings.ContainsAny(prefix, "* ") {
+			return false
+		}
+		for _, t := range EventTypes() {
+			if strings.HasPrefix(t.Type, prefix+".") {
+				return true
+			}
+		}
+		return false
+	}
+	return KnownEventType(p)
+}

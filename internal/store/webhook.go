@@ -1,0 +1,40 @@
+package store
+
+import (
+	"strings"
+
+	"github.com/kassapay/kassa/internal/payment"
+)
+
+// EventMatch is how a webhook endpoint's enabled events are stored for the
+// fan-out that writes an event's deliveries: " a b c ", so that a pattern
+// p is enabled exactly when the text holds " p ". Event types and
+// patterns hold no spaces (the engine checks them).
+func EventMatch(enabled []string) string {
+	return " " + strings.Join(enabled, " ") + " "
+}
+
+// EventPatterns are the enabled-events entries that select an event of
+// type typ, each as EventMatch spells it: the type itself, "*", and
+// "p.*" for every proper prefix p of typ ending before a dot
+// ("payment.purchase.succeeded": "payment.*" and "payment.purchase.*").
+func EventPatterns(typ string) []string {
+	pats := []string{" " + typ + " ", " * "}
+	for i := 0; i < len(typ); i++ {
+		if typ[i] == '.' {
+			pats = append(pats, " "+typ[:i]+".* ")
+		}
+	}
+	return pats
+}
+
+// DeliveryIDPrefix is the start of the id of a delivery of ev, to which
+// the store appends 16 random hex digits: the delivery's id begins, as
+// every id does (ADR 0011), with the time its event was made.
+func DeliveryIDPrefix(ev *payment.Event) string {
+	_, rest, ok := strings.Cut(ev.ID, "_")
+	if !ok || len(rest) < 8 {
+		return payment.NewIDAt(payment.PrefixWebhookDelivery, ev.CreatedAt)[:len(payment.PrefixWebhookDelivery)+9]
+	}
+	return payment.PrefixWebhookDelivery + "_" + rest[:8]
+}
