@@ -30,7 +30,7 @@ type WebhookOptions struct {
 	// 64), PerEndpoint those of one endpoint or callback host (default 8),
 	// so that a slow receiver never holds up another's deliveries.
 	Concurrency, PerEndpoint int
-	// Poll is how often due deliveries are looked for (default 100 ms).
+	// Poll is how often due deliveries are looked for (default 50 ms).
 	Poll time.Duration
 	// DisableAfter disables an endpoint that has failed continuously for
 	// this long (default 5 days).
@@ -68,7 +68,7 @@ func (o *WebhookOptions) defaults() {
 		o.PerEndpoint = 8
 	}
 	if o.Poll <= 0 {
-		o.Poll = 100 * time.Millisecond
+		o.Poll = 50 * time.Millisecond
 	}
 	if o.DisableAfter <= 0 {
 		o.DisableAfter = defaultDisableWait

@@ -263,9 +263,17 @@ func (s *Store) ClaimWebhookDeliveries(ctx context.Context, now, leaseUntil time
 	if limit <= 0 || perQueue <= 0 {
 		return []*payment.WebhookDelivery{}, nil
 	}
+	// Most polls find nothing due: ask a reader first and leave the
+	// writer to the payments.
+	var due int
+	err := s.reads.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM webhook_deliveries
+		WHERE state = 'pending' AND next_attempt_at <= ? LIMIT 1)`, micros(now)).Scan(&due)
+	if err != nil || due == 0 {
+		return []*payment.WebhookDelivery{}, fail("claim webhook deliveries", err)
+	}
 	token := payment.RandomString(16)
 	var ds []*payment.WebhookDelivery
-	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
+	err = s.write(ctx, func(ctx context.Context, tx *wtx) error {
 		skip := ``
 		args := []any{micros(now)}
 		if len(busy) > 0 {

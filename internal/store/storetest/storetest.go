@@ -43,6 +43,8 @@ func Run(t *testing.T, open func(t *testing.T) payment.Store) {
 		{"UpdatePaymentMethodConcurrent", testUpdatePaymentMethodConcurrent},
 		{"ExpirePaymentMethods", testExpirePaymentMethods},
 		{"Events", testEvents},
+		{"WebhookFanOut", testWebhookFanOut},
+		{"WebhookClaims", testWebhookClaims},
 		{"Idempotency", testIdempotency},
 		{"IdempotencyTakeover", testIdempotencyTakeover},
 		{"IdempotencyPurge", testIdempotencyPurge},
