@@ -38,13 +38,16 @@ type PaymentMethod struct {
 	// BillingAddress is nil when none was given.
 	BillingAddress *Address `json:"billing_address"`
 	// Email is empty when none was given.
-	Email        string            `json:"email"`
-	StorageState StorageState      `json:"storage_state"`
-	Test         bool              `json:"test"`
-	Metadata     map[string]string `json:"metadata"`
-	CreatedAt    time.Time         `json:"created_at"`
-	UpdatedAt    time.Time         `json:"updated_at"`
-	RedactedAt   *time.Time        `json:"redacted_at"`
+	Email        string       `json:"email"`
+	StorageState StorageState `json:"storage_state"`
+	// Customer is the id of the customer the payment method belongs to,
+	// empty when none.
+	Customer   string            `json:"customer"`
+	Test       bool              `json:"test"`
+	Metadata   map[string]string `json:"metadata"`
+	CreatedAt  time.Time         `json:"created_at"`
+	UpdatedAt  time.Time         `json:"updated_at"`
+	RedactedAt *time.Time        `json:"redacted_at"`
 }
 
 // Card is the visible part of a vaulted card.
@@ -182,6 +185,8 @@ type (
 	GatewayList           = List[*Gateway]
 	CredentialVersionList = List[*CredentialVersion]
 	PaymentList           = List[*Payment]
+	CustomerList          = List[*Customer]
+	CustomerTokenList     = List[*CustomerToken]
 )
 
 // Operation kinds: what an operation asks of a gateway. A gateway type's
@@ -384,11 +389,13 @@ type Payment struct {
 	Gateway string `json:"gateway"`
 	// CredentialVersion is the gateway credential version the payment was
 	// made with; its captures, voids and refunds use it too.
-	CredentialVersion int               `json:"credential_version"`
-	PaymentMethod     string            `json:"payment_method"`
-	Reference         string            `json:"reference"`
-	Description       string            `json:"description"`
-	Metadata          map[string]string `json:"metadata"`
+	CredentialVersion int    `json:"credential_version"`
+	PaymentMethod     string `json:"payment_method"`
+	// Customer is the id of the payment's customer, empty when none.
+	Customer    string            `json:"customer"`
+	Reference   string            `json:"reference"`
+	Description string            `json:"description"`
+	Metadata    map[string]string `json:"metadata"`
 	// StoredCredential is nil when none was given.
 	StoredCredential *StoredCredential `json:"stored_credential"`
 	// RequiresReview: the server could not find out an operation's
