@@ -113,9 +113,15 @@ func externalIDTaken() error {
 // has already (a customer's external_id, a customer token's token_id).
 const CodeResourceExists = "resource_already_exists"
 
+// ValidateCustomer checks in exactly as CreateCustomer does, without the
+// store: it returns the error CreateCustomer would for in's fields.
+func ValidateCustomer(in CustomerInput) error {
+	return checkCustomerFields(in.ExternalID, &in.Email, &in.Name, &in.Phone, in.Metadata)
+}
+
 // CreateCustomer validates and stores a customer of p's account.
 func (e *Engine) CreateCustomer(ctx context.Context, p *payment.Principal, in CustomerInput) (*payment.Customer, error) {
-	if err := checkCustomerFields(in.ExternalID, &in.Email, &in.Name, &in.Phone, in.Metadata); err != nil {
+	if err := ValidateCustomer(in); err != nil {
 		return nil, err
 	}
 	now := e.clock()
@@ -275,32 +281,40 @@ func (e *Engine) CustomerPaymentMethods(ctx context.Context, accountID, id strin
 	return e.store.CustomerPaymentMethods(ctx, accountID, id, lp)
 }
 
-// CreateCustomerToken adds a token to the account's customer customerID,
-// recording the caller's key as its creator.
-func (e *Engine) CreateCustomerToken(ctx context.Context, p *payment.Principal, customerID string, in CustomerTokenInput) (*payment.CustomerToken, error) {
+// ValidateCustomerToken checks in exactly as CreateCustomerToken does,
+// without the store.
+func ValidateCustomerToken(in CustomerTokenInput) error {
 	if in.Type == "" {
-		return nil, payment.Missing("type")
+		return payment.Missing("type")
 	}
 	if err := checkText("type", in.Type, maxTokenTypeLen); err != nil {
-		return nil, err
+		return err
 	}
 	if in.Value == "" {
-		return nil, payment.Missing("value")
+		return payment.Missing("value")
 	}
 	// A value is typically a hash of an email or a phone number; a card
 	// number is not a token kassa may keep in the clear.
 	if err := checkText("value", in.Value, maxTokenValueLen); err != nil {
+		return err
+	}
+	if in.TokenID != nil {
+		if err := checkDinteroID("token_id", *in.TokenID); err != nil {
+			return err
+		}
+	}
+	return checkMetadata(in.Metadata)
+}
+
+// CreateCustomerToken adds a token to the account's customer customerID,
+// recording the caller's key as its creator.
+func (e *Engine) CreateCustomerToken(ctx context.Context, p *payment.Principal, customerID string, in CustomerTokenInput) (*payment.CustomerToken, error) {
+	if err := ValidateCustomerToken(in); err != nil {
 		return nil, err
 	}
 	tokenID := payment.RandomString(generatedTokenIDLen)
 	if in.TokenID != nil {
-		if err := checkDinteroID("token_id", *in.TokenID); err != nil {
-			return nil, err
-		}
 		tokenID = *in.TokenID
-	}
-	if err := checkMetadata(in.Metadata); err != nil {
-		return nil, err
 	}
 	now := e.clock()
 	t := &payment.CustomerToken{ID: payment.NewID(payment.PrefixCustomerToken), AccountID: p.Account.ID, CustomerID: customerID,
