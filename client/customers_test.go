@@ -103,3 +103,24 @@ func TestCustomers(t *testing.T) {
 		t.Error("DeleteCustomerToken with an empty token id made a request")
 	}
 }
+
+func TestCustomerEvents(t *testing.T) {
+	t.Parallel()
+	ev := &client.Event{ID: "evt_1", Type: client.EventCustomerDeleted,
+		Data: []byte(`{"id":"cus_1","object":"customer","external_id":null,"deleted":true,"metadata":{}}`)}
+	c, err := ev.Customer()
+	if err != nil || c.ID != "cus_1" || !c.Deleted || c.ExternalID != "" {
+		t.Errorf("Customer() = %+v, %v", c, err)
+	}
+	if _, err := ev.CustomerToken(); err == nil {
+		t.Error("CustomerToken() of a customer event succeeded")
+	}
+	ev = &client.Event{ID: "evt_2", Type: client.EventCustomerTokenDeleted, Data: []byte(tokenJSON)}
+	tok, err := ev.CustomerToken()
+	if err != nil || tok.DeletedBy != "key_2" || tok.TokenID != "a/b" {
+		t.Errorf("CustomerToken() = %+v, %v", tok, err)
+	}
+	if _, err := ev.Customer(); err == nil {
+		t.Error("Customer() of a token event succeeded")
+	}
+}

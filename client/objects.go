@@ -133,6 +133,12 @@ const (
 	EventPaymentMethodUpdated  = "payment_method.updated"
 	EventPaymentMethodRetained = "payment_method.retained"
 	EventPaymentMethodRedacted = "payment_method.redacted"
+
+	EventCustomerCreated      = "customer.created"
+	EventCustomerUpdated      = "customer.updated"
+	EventCustomerDeleted      = "customer.deleted" // its Data has Deleted set
+	EventCustomerTokenCreated = "customer.token_created"
+	EventCustomerTokenDeleted = "customer.token_deleted"
 )
 
 // Event records a change of one object. Data is the object as it was after
@@ -156,6 +162,36 @@ func (e *Event) PaymentMethod() (*PaymentMethod, error) {
 		return nil, fmt.Errorf("kassa: event %s: decode payment method: %w", e.ID, err)
 	}
 	return &pm, nil
+}
+
+// Customer decodes the customer a customer.created, customer.updated or
+// customer.deleted event carries.
+func (e *Event) Customer() (*Customer, error) {
+	switch e.Type {
+	case EventCustomerCreated, EventCustomerUpdated, EventCustomerDeleted:
+	default:
+		return nil, fmt.Errorf("kassa: event %s of type %q carries no customer", e.ID, e.Type)
+	}
+	var c Customer
+	if err := json.Unmarshal(e.Data, &c); err != nil {
+		return nil, fmt.Errorf("kassa: event %s: decode customer: %w", e.ID, err)
+	}
+	return &c, nil
+}
+
+// CustomerToken decodes the token a customer.token_created or
+// customer.token_deleted event carries.
+func (e *Event) CustomerToken() (*CustomerToken, error) {
+	switch e.Type {
+	case EventCustomerTokenCreated, EventCustomerTokenDeleted:
+	default:
+		return nil, fmt.Errorf("kassa: event %s of type %q carries no customer token", e.ID, e.Type)
+	}
+	var t CustomerToken
+	if err := json.Unmarshal(e.Data, &t); err != nil {
+		return nil, fmt.Errorf("kassa: event %s: decode customer token: %w", e.ID, err)
+	}
+	return &t, nil
 }
 
 // Account is the merchant account an API key belongs to.
