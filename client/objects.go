@@ -38,13 +38,16 @@ type PaymentMethod struct {
 	// BillingAddress is nil when none was given.
 	BillingAddress *Address `json:"billing_address"`
 	// Email is empty when none was given.
-	Email        string            `json:"email"`
-	StorageState StorageState      `json:"storage_state"`
-	Test         bool              `json:"test"`
-	Metadata     map[string]string `json:"metadata"`
-	CreatedAt    time.Time         `json:"created_at"`
-	UpdatedAt    time.Time         `json:"updated_at"`
-	RedactedAt   *time.Time        `json:"redacted_at"`
+	Email        string       `json:"email"`
+	StorageState StorageState `json:"storage_state"`
+	// Customer is the id of the customer the payment method belongs to,
+	// empty when none.
+	Customer   string            `json:"customer"`
+	Test       bool              `json:"test"`
+	Metadata   map[string]string `json:"metadata"`
+	CreatedAt  time.Time         `json:"created_at"`
+	UpdatedAt  time.Time         `json:"updated_at"`
+	RedactedAt *time.Time        `json:"redacted_at"`
 }
 
 // Card is the visible part of a vaulted card.
@@ -130,6 +133,12 @@ const (
 	EventPaymentMethodUpdated  = "payment_method.updated"
 	EventPaymentMethodRetained = "payment_method.retained"
 	EventPaymentMethodRedacted = "payment_method.redacted"
+
+	EventCustomerCreated      = "customer.created"
+	EventCustomerUpdated      = "customer.updated"
+	EventCustomerDeleted      = "customer.deleted" // its Data has Deleted set
+	EventCustomerTokenCreated = "customer.token_created"
+	EventCustomerTokenDeleted = "customer.token_deleted"
 )
 
 // Event records a change of one object. Data is the object as it was after
@@ -153,6 +162,36 @@ func (e *Event) PaymentMethod() (*PaymentMethod, error) {
 		return nil, fmt.Errorf("kassa: event %s: decode payment method: %w", e.ID, err)
 	}
 	return &pm, nil
+}
+
+// Customer decodes the customer a customer.created, customer.updated or
+// customer.deleted event carries.
+func (e *Event) Customer() (*Customer, error) {
+	switch e.Type {
+	case EventCustomerCreated, EventCustomerUpdated, EventCustomerDeleted:
+	default:
+		return nil, fmt.Errorf("kassa: event %s of type %q carries no customer", e.ID, e.Type)
+	}
+	var c Customer
+	if err := json.Unmarshal(e.Data, &c); err != nil {
+		return nil, fmt.Errorf("kassa: event %s: decode customer: %w", e.ID, err)
+	}
+	return &c, nil
+}
+
+// CustomerToken decodes the token a customer.token_created or
+// customer.token_deleted event carries.
+func (e *Event) CustomerToken() (*CustomerToken, error) {
+	switch e.Type {
+	case EventCustomerTokenCreated, EventCustomerTokenDeleted:
+	default:
+		return nil, fmt.Errorf("kassa: event %s of type %q carries no customer token", e.ID, e.Type)
+	}
+	var t CustomerToken
+	if err := json.Unmarshal(e.Data, &t); err != nil {
+		return nil, fmt.Errorf("kassa: event %s: decode customer token: %w", e.ID, err)
+	}
+	return &t, nil
 }
 
 // Account is the merchant account an API key belongs to.
@@ -182,6 +221,8 @@ type (
 	GatewayList           = List[*Gateway]
 	CredentialVersionList = List[*CredentialVersion]
 	PaymentList           = List[*Payment]
+	CustomerList          = List[*Customer]
+	CustomerTokenList     = List[*CustomerToken]
 )
 
 // Operation kinds: what an operation asks of a gateway. A gateway type's
@@ -384,11 +425,13 @@ type Payment struct {
 	Gateway string `json:"gateway"`
 	// CredentialVersion is the gateway credential version the payment was
 	// made with; its captures, voids and refunds use it too.
-	CredentialVersion int               `json:"credential_version"`
-	PaymentMethod     string            `json:"payment_method"`
-	Reference         string            `json:"reference"`
-	Description       string            `json:"description"`
-	Metadata          map[string]string `json:"metadata"`
+	CredentialVersion int    `json:"credential_version"`
+	PaymentMethod     string `json:"payment_method"`
+	// Customer is the id of the payment's customer, empty when none.
+	Customer    string            `json:"customer"`
+	Reference   string            `json:"reference"`
+	Description string            `json:"description"`
+	Metadata    map[string]string `json:"metadata"`
 	// StoredCredential is nil when none was given.
 	StoredCredential *StoredCredential `json:"stored_credential"`
 	// RequiresReview: the server could not find out an operation's

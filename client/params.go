@@ -23,6 +23,10 @@ type PaymentMethodParams struct {
 	// Retain keeps the payment method until it is redacted, instead of
 	// caching it for a while.
 	Retain bool `json:"retain,omitempty"`
+	// Customer is the id of the customer the payment method belongs to.
+	// Only a secret key may set it; deleting the customer redacts the
+	// payment method.
+	Customer string `json:"customer,omitempty"`
 }
 
 // LogValue logs p with its card redacted. (fmt needs no help: it prints the
@@ -268,6 +272,9 @@ type PaymentParams struct {
 	// GatewaySpecificFields are the fields the gateway type's
 	// GatewaySpecificFields declare.
 	GatewaySpecificFields map[string]any `json:"gateway_specific_fields,omitempty"`
+	// Customer is the id of the customer the payment is for; left empty,
+	// the payment method's customer.
+	Customer string `json:"customer,omitempty"`
 }
 
 // PaymentListParams page through payments, optionally only those with the

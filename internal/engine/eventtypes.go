@@ -73,9 +73,11 @@ func EventTypes() []EventType {
 		add(EventWebhookEndpointDeleted, "A webhook endpoint was deleted.")
 		add(EventWebhookEndpointDisabled, "kassa disabled a webhook endpoint: it answered 410 or failed for too long.")
 		add(EventWebhookPing, "A test message asked for with the ping of an endpoint; sent only to that endpoint.")
-		for _, t := range extraEventTypes {
-			add(t.Type, t.Description)
-		}
+		add(payment.EventCustomerCreated, "A customer was created.")
+		add(payment.EventCustomerUpdated, "A customer's details changed.")
+		add(payment.EventCustomerDeleted, "A customer was deleted; its cards were redacted and its tokens deleted.")
+		add(payment.EventCustomerTokenCreated, "A token was stored for a customer.")
+		add(payment.EventCustomerTokenDeleted, "A customer's token was deleted (kept, marked deleted).")
 		slices.SortFunc(eventTypes, func(a, b EventType) int { return strings.Compare(a.Type, b.Type) })
 		eventTypes = slices.CompactFunc(eventTypes, func(a, b EventType) bool { return a.Type == b.Type })
 		eventTypeSet = make(map[string]bool, len(eventTypes))
@@ -85,10 +87,6 @@ func EventTypes() []EventType {
 	})
 	return eventTypes
 }
-
-// extraEventTypes are the event types of other parts of the engine that
-// register theirs here.
-var extraEventTypes []EventType
 
 // KnownEventType reports whether kassa emits events of type t.
 func KnownEventType(t string) bool {

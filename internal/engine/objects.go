@@ -23,6 +23,7 @@ type PaymentMethodObject struct {
 	BillingAddress *AddressObject    `json:"billing_address"`
 	Email          *string           `json:"email"`
 	StorageState   string            `json:"storage_state"`
+	Customer       *string           `json:"customer"`
 	Test           bool              `json:"test"`
 	Metadata       map[string]string `json:"metadata"`
 	CreatedAt      time.Time         `json:"created_at"`
@@ -83,6 +84,86 @@ func PaymentMethodObjectOf(pm *payment.PaymentMethod) *PaymentMethodObject {
 	if pm.Email != "" {
 		email := pm.Email
 		o.Email = &email
+	}
+	o.Customer = nullable(pm.CustomerID)
+	return o
+}
+
+// nullable is s, or nil (JSON null) when s is empty.
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// CustomerObject is a customer as the native API shows it. Deleted is
+// true only in the customer.deleted event: the API answers a deleted
+// customer with 404.
+type CustomerObject struct {
+	ID                   string            `json:"id"`
+	Object               string            `json:"object"`
+	ExternalID           *string           `json:"external_id"`
+	Email                *string           `json:"email"`
+	Name                 *string           `json:"name"`
+	Phone                *string           `json:"phone"`
+	Metadata             map[string]string `json:"metadata"`
+	DefaultPaymentMethod *string           `json:"default_payment_method"`
+	Deleted              bool              `json:"deleted"`
+	CreatedAt            time.Time         `json:"created_at"`
+	UpdatedAt            time.Time         `json:"updated_at"`
+}
+
+// CustomerObjectOf renders c.
+func CustomerObjectOf(c *payment.Customer) *CustomerObject {
+	o := &CustomerObject{ID: c.ID, Object: "customer", ExternalID: nullable(c.ExternalID), Email: nullable(c.Email),
+		Name: nullable(c.Name), Phone: nullable(c.Phone), Metadata: c.Metadata,
+		DefaultPaymentMethod: nullable(c.DefaultPaymentMethodID), Deleted: c.DeletedAt != nil,
+		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+	if o.Metadata == nil {
+		o.Metadata = map[string]string{}
+	}
+	return o
+}
+
+// DeletedCustomerObject is the answer to a customer's deletion, as Stripe
+// gives it.
+type DeletedCustomerObject struct {
+	ID      string `json:"id"`
+	Object  string `json:"object"`
+	Deleted bool   `json:"deleted"`
+}
+
+// DeletedCustomerObjectOf renders the deletion of c.
+func DeletedCustomerObjectOf(c *payment.Customer) *DeletedCustomerObject {
+	return &DeletedCustomerObject{ID: c.ID, Object: "customer", Deleted: true}
+}
+
+// CustomerTokenObject is a customer's token as the native API shows it;
+// a deleted one keeps being shown, with deleted_at and deleted_by.
+type CustomerTokenObject struct {
+	ID        string            `json:"id"`
+	Object    string            `json:"object"`
+	Customer  string            `json:"customer"`
+	TokenID   string            `json:"token_id"`
+	Type      string            `json:"type"`
+	Value     string            `json:"value"`
+	Metadata  map[string]string `json:"metadata"`
+	CreatedAt time.Time         `json:"created_at"`
+	CreatedBy string            `json:"created_by"`
+	UpdatedAt time.Time         `json:"updated_at"`
+	UpdatedBy string            `json:"updated_by"`
+	DeletedAt *time.Time        `json:"deleted_at"`
+	DeletedBy *string           `json:"deleted_by"`
+}
+
+// CustomerTokenObjectOf renders t.
+func CustomerTokenObjectOf(t *payment.CustomerToken) *CustomerTokenObject {
+	o := &CustomerTokenObject{ID: t.ID, Object: "customer_token", Customer: t.CustomerID, TokenID: t.TokenID, Type: t.Type,
+		Value: t.Value, Metadata: t.Metadata, CreatedAt: t.CreatedAt, CreatedBy: t.CreatedBy, UpdatedAt: t.UpdatedAt,
+		UpdatedBy: t.UpdatedBy, DeletedAt: t.DeletedAt, DeletedBy: nullable(t.DeletedBy)}
+	if o.Metadata == nil {
+		o.Metadata = map[string]string{}
 	}
 	return o
 }
@@ -226,6 +307,7 @@ type PaymentObject struct {
 	Router            *string                 `json:"router"`
 	RoutingTrace      json.RawMessage         `json:"routing_trace"`
 	PaymentMethod     string                  `json:"payment_method"`
+	Customer          *string                 `json:"customer"`
 	Reference         string                  `json:"reference"`
 	Description       string                  `json:"description"`
 	Metadata          map[string]string       `json:"metadata"`
@@ -277,7 +359,7 @@ func PaymentObjectOf(p *payment.Payment) *PaymentObject {
 		AmountAuthorized: p.AmountAuthorized, AmountCaptured: p.AmountCaptured, AmountRefunded: p.AmountRefunded,
 		Capture: p.Capture, Gateway: p.GatewayID, CredentialVersion: p.CredentialVersion, PaymentMethod: p.PaymentMethodID,
 		Reference: p.Reference, Description: p.Description, Metadata: p.Metadata, StoredCredential: (*StoredCredentialObject)(p.StoredCredential),
-		RequiresReview: p.RequiresReview, Test: p.Test, Operations: make([]*OperationObject, len(p.Operations)),
+		Customer: nullable(p.CustomerID), RequiresReview: p.RequiresReview, Test: p.Test, Operations: make([]*OperationObject, len(p.Operations)),
 		CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
 	if o.Metadata == nil {
 		o.Metadata = map[string]string{}

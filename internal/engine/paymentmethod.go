@@ -30,6 +30,9 @@ type PaymentMethodInput struct {
 	Email    string
 	Metadata map[string]string
 	Retain   bool
+	// Customer is the id of the customer the payment method belongs to,
+	// or empty. Only a secret key may name one.
+	Customer string
 }
 
 // PaymentMethodUpdate changes a payment method's non-secret fields; nil
@@ -64,6 +67,18 @@ func (e *Engine) CreatePaymentMethod(ctx context.Context, p *payment.Principal, 
 	if err != nil {
 		return nil, err
 	}
+	if in.Customer != "" {
+		// A publishable key is public (it is in the merchant's web
+		// pages): it must not learn which customers exist nor attach
+		// cards to them.
+		if p.Key == nil || p.Key.Kind != payment.KeySecret {
+			return nil, &payment.Error{Kind: payment.KindForbidden, Code: payment.CodeScopeInsufficient, Param: "customer",
+				Message: "Only a secret key may create a payment method for a customer."}
+		}
+		if err := e.checkCustomerRef(ctx, p.Account.ID, in.Customer); err != nil {
+			return nil, err
+		}
+	}
 	now := e.clock()
 	c := in.Card
 	var billing payment.Address
@@ -94,6 +109,7 @@ func (e *Engine) CreatePaymentMethod(ctx context.Context, p *payment.Principal, 
 		Email:        in.Email,
 		Metadata:     md,
 		StorageState: payment.StorageCached,
+		CustomerID:   in.Customer,
 		Test:         !p.Account.Live,
 		CreatedAt:    now,
 		UpdatedAt:    now,
@@ -116,6 +132,9 @@ func (e *Engine) CreatePaymentMethod(ctx context.Context, p *payment.Principal, 
 	}
 	ev := newEvent(acct, "payment_method.created", pm.ID, PaymentMethodObjectOf(pm), now)
 	if err := e.store.CreatePaymentMethod(ctx, pm, ev); err != nil {
+		if pe, ok := payment.AsError(err); ok && pe.Kind == payment.KindNotFound && pe.Param == "customer" {
+			return nil, customerNotFound(in.Customer) // deleted meanwhile
+		}
 		return nil, fmt.Errorf("create payment method: %w", err)
 	}
 	return pm, nil
@@ -361,23 +380,11 @@ func (e *Engine) UpdatePaymentMethod(ctx context.Context, accountID, id string, 
 		if u.Email != nil {
 			pm.Email = *u.Email
 		}
-		if len(u.Metadata) > 0 {
-			merged := map[string]string{}
-			for k, v := range pm.Metadata {
-				merged[k] = v
-			}
-			for k, v := range u.Metadata {
-				if v == "" {
-					delete(merged, k)
-				} else {
-					merged[k] = v
-				}
-			}
-			if len(merged) > maxMetadataKeys {
-				return nil, payment.Invalid(payment.CodeParameterInvalid, "metadata", "metadata may have at most %d keys.", maxMetadataKeys)
-			}
-			pm.Metadata = merged
+		md, err := mergeMetadata(pm.Metadata, u.Metadata)
+		if err != nil {
+			return nil, err
 		}
+		pm.Metadata = md
 		pm.UpdatedAt = now
 		return newEvent(accountID, "payment_method.updated", pm.ID, PaymentMethodObjectOf(pm), now), nil
 	})

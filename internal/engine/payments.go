@@ -28,6 +28,9 @@ type PaymentInput struct {
 	Metadata              map[string]string
 	StoredCredential      *payment.StoredCredential
 	GatewaySpecificFields map[string]any
+	// CustomerID is the customer the payment is for; when empty, the
+	// payment method's customer (if it has one).
+	CustomerID string
 }
 
 // Action is a follow-up on a payment.
@@ -138,6 +141,9 @@ func (e *Engine) CreatePayment(ctx context.Context, p *payment.Principal, in Pay
 			return nil, payment.Invalid(payment.CodeParameterInvalid, "stored_credential.reason", "stored_credential.reason must be one of one_time, recurring, unscheduled.")
 		}
 	}
+	if err := e.checkCustomerRef(ctx, p.Account.ID, in.CustomerID); err != nil {
+		return nil, err
+	}
 	capture := in.Capture == nil || *in.Capture
 	kind := payment.OpAuthorize
 	if capture {
@@ -154,6 +160,10 @@ func (e *Engine) CreatePayment(ctx context.Context, p *payment.Principal, in Pay
 	if err != nil {
 		return nil, err
 	}
+	customerID, err := paymentCustomer(in.CustomerID, c.pm)
+	if err != nil {
+		return nil, err
+	}
 	md := map[string]string{}
 	for k, v := range in.Metadata {
 		if v != "" {
@@ -165,7 +175,7 @@ func (e *Engine) CreatePayment(ctx context.Context, p *payment.Principal, in Pay
 		ID: payment.NewID(payment.PrefixPayment), AccountID: p.Account.ID, Amount: in.Amount, Currency: in.Currency,
 		GatewayID: c.gw.ID, CredentialVersion: c.gw.CredentialVersion, PaymentMethodID: c.pm.ID, Capture: capture,
 		Reference: in.Reference, Description: in.Description, Metadata: md, StoredCredential: in.StoredCredential,
-		GatewaySpecificFields: c.req.GatewaySpecificFields, Test: !p.Account.Live, CreatedAt: now, UpdatedAt: now,
+		GatewaySpecificFields: c.req.GatewaySpecificFields, CustomerID: customerID, Test: !p.Account.Live, CreatedAt: now, UpdatedAt: now,
 	}
 	op := e.newOperation(pay, kind, in.Amount, now)
 	pay.Operations = []*payment.Operation{op}

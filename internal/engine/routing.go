@@ -213,6 +213,10 @@ func (e *Engine) routedPayment(ctx context.Context, p *payment.Principal, in Pay
 	if err != nil {
 		return nil, err
 	}
+	customerID, err := paymentCustomer(in.CustomerID, pm)
+	if err != nil {
+		return nil, err
+	}
 	initiator := ""
 	if in.StoredCredential != nil {
 		initiator = in.StoredCredential.Initiator
@@ -265,7 +269,7 @@ func (e *Engine) routedPayment(ctx context.Context, p *payment.Principal, in Pay
 			pay = &payment.Payment{ID: payment.NewID(payment.PrefixPayment), AccountID: acct.ID, Amount: in.Amount, Currency: in.Currency,
 				GatewayID: c.gw.ID, CredentialVersion: c.gw.CredentialVersion, RouterID: r.ID, PaymentMethodID: pm.ID,
 				Capture: kind == payment.OpPurchase, Reference: in.Reference, Description: in.Description, Metadata: cleanMetadata(in.Metadata),
-				StoredCredential: in.StoredCredential, GatewaySpecificFields: c.req.GatewaySpecificFields, Test: !acct.Live,
+				StoredCredential: in.StoredCredential, GatewaySpecificFields: c.req.GatewaySpecificFields, CustomerID: customerID, Test: !acct.Live,
 				CreatedAt: now, UpdatedAt: now}
 			op = e.newOperation(pay, kind, in.Amount, now)
 			pay.Operations = []*payment.Operation{op}

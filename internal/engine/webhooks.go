@@ -169,7 +169,11 @@ func (e *Engine) CreateWebhookEndpoint(ctx context.Context, p *payment.Principal
 	if in.Description != nil {
 		we.Description = *in.Description
 	}
-	mergeMetadata(we.Metadata, in.Metadata)
+	md, err := mergeMetadata(we.Metadata, in.Metadata)
+	if err != nil {
+		return nil, err
+	}
+	we.Metadata = md
 	if in.Disabled != nil && *in.Disabled {
 		we.DisabledAt, we.DisabledReason = &now, "Disabled by the merchant."
 	}
@@ -186,17 +190,6 @@ func (e *Engine) CreateWebhookEndpoint(ctx context.Context, p *payment.Principal
 	o := WebhookEndpointObjectOf(we)
 	o.Secret = secret
 	return o, nil
-}
-
-// mergeMetadata applies changes to md: "" removes a key.
-func mergeMetadata(md, changes map[string]string) {
-	for k, v := range changes {
-		if v == "" {
-			delete(md, k)
-		} else {
-			md[k] = v
-		}
-	}
 }
 
 // WebhookEndpoint returns the caller's endpoint id.
@@ -228,10 +221,14 @@ func (e *Engine) UpdateWebhookEndpoint(ctx context.Context, p *payment.Principal
 		if in.Description != nil {
 			we.Description = *in.Description
 		}
-		if we.Metadata == nil {
-			we.Metadata = map[string]string{}
+		md, err := mergeMetadata(we.Metadata, in.Metadata)
+		if err != nil {
+			return nil, err
 		}
-		mergeMetadata(we.Metadata, in.Metadata)
+		if md == nil {
+			md = map[string]string{}
+		}
+		we.Metadata = md
 		if in.Disabled != nil {
 			switch {
 			case *in.Disabled && we.DisabledAt == nil:

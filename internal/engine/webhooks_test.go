@@ -640,3 +640,13 @@ func TestWebhookEndpointValidation(t *testing.T) {
 		}
 	})
 }
+
+// TestEventTypesListEveryCustomerType: the subscription check knows the
+// customer events.
+func TestEventTypesListEveryCustomerType(t *testing.T) {
+	for _, typ := range payment.CustomerEventTypes {
+		if !engine.KnownEventType(typ) {
+			t.Errorf("%s is not in the event types", typ)
+		}
+	}
+}

@@ -17,6 +17,8 @@ const (
 	PrefixGateway       = "gw"
 	PrefixPayment       = "pay"
 	PrefixOperation     = "op"
+	PrefixCustomer      = "cus"
+	PrefixCustomerToken = "ctok"
 )
 
 // NewID returns prefix + "_" + 24 base62 characters: 8 that count the

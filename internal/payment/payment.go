@@ -110,8 +110,12 @@ type Payment struct {
 	RouterID string
 	// RoutingTrace records the router's decision and every attempt (JSON,
 	// as the native API shows it), or is nil without a router.
-	RoutingTrace          []byte
-	PaymentMethodID       string
+	RoutingTrace    []byte
+	PaymentMethodID string
+	// CustomerID is the customer the payment was made for, or empty. It
+	// never changes, and the payment stays readable after the customer is
+	// deleted.
+	CustomerID            string
 	Capture               bool // purchase (true) or authorize only
 	Reference             string
 	Description           string

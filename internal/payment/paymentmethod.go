@@ -52,10 +52,13 @@ type PaymentMethod struct {
 	Email        string
 	Metadata     map[string]string
 	StorageState StorageState
-	Test         bool
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
-	RedactedAt   *time.Time
+	// CustomerID is the customer the payment method belongs to, or empty.
+	// It never changes: deleting the customer redacts the payment method.
+	CustomerID string
+	Test       bool
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	RedactedAt *time.Time
 
 	// PANSealed is the vault ciphertext of the card number, nil once
 	// redacted.

@@ -146,6 +146,7 @@ type Store interface {
 	AccountStore
 	DataKeyStore
 	PaymentMethodStore
+	CustomerStore
 	IdempotencyStore
 	EventStore
 	GatewayStore
@@ -217,6 +218,10 @@ type DataKeyStore interface {
 // PaymentMethodStore keeps vaulted payment methods.
 type PaymentMethodStore interface {
 	// CreatePaymentMethod inserts pm and the event ev in one transaction.
+	// With a CustomerID it checks, in the same transaction, that the
+	// customer is one of the account's and not deleted: ErrNotFound with
+	// Param "customer" otherwise (so a customer being deleted never gains
+	// a card that escapes its redaction).
 	CreatePaymentMethod(ctx context.Context, pm *PaymentMethod, ev *Event) error
 	// PaymentMethod returns the account's payment method id, or ErrNotFound.
 	PaymentMethod(ctx context.Context, accountID, id string) (*PaymentMethod, error)
@@ -225,14 +230,18 @@ type PaymentMethodStore interface {
 	// in that order. ErrNotFound (param "starting_after") if StartingAfter
 	// is not one of the account's.
 	PaymentMethods(ctx context.Context, accountID string, p ListParams) (pms []*PaymentMethod, hasMore bool, err error)
+	// CustomerPaymentMethods lists the payment methods of the account's
+	// customer customerID, paginated as PaymentMethods (the cursor is any
+	// payment method of the account). It does not check the customer.
+	CustomerPaymentMethods(ctx context.Context, accountID, customerID string, p ListParams) ([]*PaymentMethod, bool, error)
 	// UpdatePaymentMethod reads the payment method, calls fn with it inside
 	// one transaction that excludes concurrent updates of the same row, and
 	// writes back what fn left in it together with the event fn returns
 	// (which may be nil). If fn returns an error nothing is written and that
 	// error is returned. ErrNotFound if there is no such payment method.
-	// fn must not change ID, AccountID or CreatedAt, and must not call the
-	// Store (SQLite's single writer connection is held while it runs). The
-	// payment method returned is the one stored.
+	// fn must not change ID, AccountID, CustomerID or CreatedAt, and must
+	// not call the Store (SQLite's single writer connection is held while
+	// it runs). The payment method returned is the one stored.
 	UpdatePaymentMethod(ctx context.Context, accountID, id string, fn func(*PaymentMethod) (*Event, error)) (*PaymentMethod, error)
 	// ExpirePaymentMethods destroys CVC ciphertexts whose CVCExpiresAt is
 	// not after now, and redacts payment methods still cached whose

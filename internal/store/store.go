@@ -69,10 +69,24 @@ func CheckRewrapped(old, next *payment.DataKey) error {
 }
 
 // CheckUpdated reports a payment method whose identity an update function
-// changed: UpdatePaymentMethod writes back the mutable fields only.
+// changed: UpdatePaymentMethod writes back the mutable fields only. A
+// payment method's customer is part of its identity: deleting the customer
+// redacts it, so it must never move to another.
 func CheckUpdated(before, after *payment.PaymentMethod) error {
-	if after.ID != before.ID || after.AccountID != before.AccountID || !after.CreatedAt.Equal(before.CreatedAt) {
-		return fmt.Errorf("store: update of payment method %s changed its id, account or creation time", before.ID)
+	if after.ID != before.ID || after.AccountID != before.AccountID || after.CustomerID != before.CustomerID ||
+		!after.CreatedAt.Equal(before.CreatedAt) {
+		return fmt.Errorf("store: update of payment method %s changed its id, account, customer or creation time", before.ID)
+	}
+	return nil
+}
+
+// CheckCustomerUpdated reports a customer whose identity or deletion an
+// update function changed: UpdateCustomer writes back the mutable fields
+// only, and only DeleteCustomer deletes.
+func CheckCustomerUpdated(before, after *payment.Customer) error {
+	if after.ID != before.ID || after.AccountID != before.AccountID || !after.CreatedAt.Equal(before.CreatedAt) ||
+		(after.DeletedAt == nil) != (before.DeletedAt == nil) {
+		return fmt.Errorf("store: update of customer %s changed its id, account, creation time or deletion", before.ID)
 	}
 	return nil
 }
@@ -124,8 +138,9 @@ func CheckGatewayUpdated(before, after *payment.Gateway, cred *payment.Credentia
 // CheckPaymentUpdated reports a payment whose identity an update function
 // changed.
 func CheckPaymentUpdated(before, after *payment.Payment) error {
-	if after.ID != before.ID || after.AccountID != before.AccountID || !after.CreatedAt.Equal(before.CreatedAt) {
-		return fmt.Errorf("store: update of payment %s changed its id, account or creation time", before.ID)
+	if after.ID != before.ID || after.AccountID != before.AccountID || after.CustomerID != before.CustomerID ||
+		!after.CreatedAt.Equal(before.CreatedAt) {
+		return fmt.Errorf("store: update of payment %s changed its id, account, customer or creation time", before.ID)
 	}
 	return nil
 }

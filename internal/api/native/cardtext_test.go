@@ -37,13 +37,11 @@ func TestCardNumberInTextRefused(t *testing.T) {
 	gw := f.createGateway(t, key)
 	pm := f.createCard(t, key, amexPAN, amexCVC)
 	pay := f.createPayment(t, key, paymentBody(pm, gw, 1000, true))["id"].(string)
+	cus := f.createCustomer(t, key, `{"name":"Kari"}`)
 	card := `"type":"card","card":{"number":"` + amexPAN + `","exp_month":12,"exp_year":2031}`
 	payment := `"amount":100,"currency":"EUR","payment_method":"` + pm + `","gateway":"` + gw + `"`
 
-	cases := []struct {
-		name, method, path, param string
-		body                      func(s string) string
-	}{
+	cases := []textCase{
 		{"email", "POST", "/v1/payment_methods", "email", func(s string) string {
 			return `{` + card + `,"email":` + quote(s) + `}`
 		}},
@@ -102,9 +100,39 @@ func TestCardNumberInTextRefused(t *testing.T) {
 			return `{"outcome":"succeeded","note":` + quote(s) + `}`
 		}},
 	}
+	token := `"type":"sha1:email","value":"5baa61e4c9b93f3f0682250b6cf8331b7ee68fd8"`
+	for _, c := range []struct{ path, verb string }{{"/v1/customers", "create"}, {"/v1/customers/" + cus, "update"}} {
+		for _, field := range []string{"external_id", "email", "name", "phone"} {
+			cases = append(cases, textCase{"customer " + c.verb + " " + field, "POST", c.path, field,
+				func(s string) string { return `{"` + field + `":` + quote(s) + `}` }})
+		}
+		cases = append(cases,
+			textCase{"customer " + c.verb + " metadata value", "POST", c.path, "metadata.note",
+				func(s string) string { return `{"metadata":{"note":` + quote(s) + `}}` }},
+			textCase{"customer " + c.verb + " metadata key", "POST", c.path, "metadata",
+				func(s string) string { return `{"metadata":{` + quote("k"+s) + `:"v"}}` }})
+	}
+	cases = append(cases, []textCase{
+		{"token type", "POST", "/v1/customers/" + cus + "/tokens", "type", func(s string) string {
+			return `{"type":` + quote(s) + `,"value":"v"}`
+		}},
+		{"token value", "POST", "/v1/customers/" + cus + "/tokens", "value", func(s string) string {
+			return `{"type":"sha1:email","value":` + quote(s) + `}`
+		}},
+		{"token id", "POST", "/v1/customers/" + cus + "/tokens", "token_id", func(s string) string {
+			return `{` + token + `,"token_id":` + quote(s) + `}`
+		}},
+		{"token metadata value", "POST", "/v1/customers/" + cus + "/tokens", "metadata.note", func(s string) string {
+			return `{` + token + `,"metadata":{"note":` + quote(s) + `}}`
+		}},
+		{"token metadata key", "POST", "/v1/customers/" + cus + "/tokens", "metadata", func(s string) string {
+			return `{` + token + `,"metadata":{` + quote("k"+s) + `:"v"}}`
+		}},
+	}...)
 	count := func() map[string]int {
 		m := map[string]int{}
-		for _, list := range []string{"/v1/payment_methods", "/v1/payments", "/v1/gateways", "/v1/events"} {
+		for _, list := range []string{"/v1/payment_methods", "/v1/payments", "/v1/gateways", "/v1/events", "/v1/customers",
+			"/v1/customers/" + cus + "/tokens"} {
 			res := f.get(t, list+"?limit=100", key)
 			m[list] = len(listData(t, res, list))
 		}
@@ -112,6 +140,7 @@ func TestCardNumberInTextRefused(t *testing.T) {
 	}
 	before := count()
 	pmBefore := f.get(t, "/v1/payment_methods/"+pm, key).body
+	cusBefore := f.get(t, "/v1/customers/"+cus, key).body
 	calls := f.sim.calls.Load()
 	for _, c := range cases {
 		for _, form := range pastedForms {
@@ -131,6 +160,9 @@ func TestCardNumberInTextRefused(t *testing.T) {
 	}
 	if after := f.get(t, "/v1/payment_methods/"+pm, key).body; !bytes.Equal(after, pmBefore) {
 		t.Errorf("refused updates changed the payment method:\n%s\nbefore\n%s", after, pmBefore)
+	}
+	if after := f.get(t, "/v1/customers/"+cus, key).body; !bytes.Equal(after, cusBefore) {
+		t.Errorf("refused updates changed the customer:\n%s\nbefore\n%s", after, cusBefore)
 	}
 	if n := f.sim.calls.Load() - calls; n != 0 {
 		t.Errorf("refused requests made %d gateway calls", n)
@@ -163,6 +195,13 @@ func TestCardNumberInTextRefused(t *testing.T) {
 			t.Errorf("the logs hold %q", form.s)
 		}
 	}
+}
+
+// textCase is a request with a free-text field of the native API: body
+// puts s in it.
+type textCase struct {
+	name, method, path, param string
+	body                      func(s string) string
 }
 
 func equalCounts(a, b map[string]int) bool {

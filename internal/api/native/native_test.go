@@ -24,7 +24,7 @@ func TestPaymentMethodLifecycle(t *testing.T) {
 		t.Fatalf("create: %d %s", res.status, res.body)
 	}
 	pm := res.json(t)
-	wantKeys := []string{"id", "object", "type", "card", "billing_address", "email", "storage_state", "test",
+	wantKeys := []string{"id", "object", "type", "card", "billing_address", "email", "storage_state", "customer", "test",
 		"metadata", "created_at", "updated_at", "redacted_at"}
 	if got := keysOf(pm); !sameSet(got, wantKeys) {
 		t.Errorf("payment method keys %v, want %v", got, wantKeys)
@@ -411,7 +411,7 @@ func TestCreatePaymentMethodBadInput(t *testing.T) {
 		{"missing exp_month", card(`"number":"` + pan + `","exp_year":2031`), "", 422, "invalid_request_error", "parameter_missing", "card.exp_month"},
 		{"missing exp_year", card(`"number":"` + pan + `","exp_month":12`), "", 422, "invalid_request_error", "parameter_missing", "card.exp_year"},
 		{"unknown field", card(`"number":"` + pan + `",` + exp + `,"foo":1`), "", 422, "invalid_request_error", "parameter_unknown", "card.foo"},
-		{"unknown top field", `{"type":"card","customer":"cus_1"}`, "", 422, "invalid_request_error", "parameter_unknown", "customer"},
+		{"unknown top field", `{"type":"card","shopper":"cus_1"}`, "", 422, "invalid_request_error", "parameter_unknown", "shopper"},
 		{"duplicate field", card(`"number":"` + pan + `","number":"` + pan + `",` + exp), "", 422, "invalid_request_error", "parameter_invalid", "card.number"},
 		{"bad country", `{"type":"card","card":{"number":"` + pan + `",` + exp + `},"billing_address":{"country":"Norway"}}`, "", 422, "invalid_request_error", "parameter_invalid", "billing_address.country"},
 		{"bad email", `{"type":"card","card":{"number":"` + pan + `",` + exp + `},"email":"Kari <k@example.com>"}`, "", 422, "invalid_request_error", "parameter_invalid", "email"},

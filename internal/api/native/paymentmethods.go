@@ -19,6 +19,7 @@ type createPaymentMethodRequest struct {
 	Email          string            `json:"email"`
 	Metadata       map[string]string `json:"metadata"`
 	Retain         bool              `json:"retain"`
+	Customer       string            `json:"customer"`
 }
 
 type cardRequest struct {
@@ -92,6 +93,7 @@ func (req *createPaymentMethodRequest) input() engine.PaymentMethodInput {
 		Email:    req.Email,
 		Metadata: req.Metadata,
 		Retain:   req.Retain,
+		Customer: req.Customer,
 	}
 	if c := req.Card; c != nil {
 		in.Card = &engine.CardInput{Number: c.Number, ExpMonth: int(c.ExpMonth), ExpYear: int(c.ExpYear),

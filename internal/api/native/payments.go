@@ -28,6 +28,9 @@ type createPaymentRequest struct {
 	// GatewaySpecificFields are free-form: the gateway type's Spec says
 	// which it takes.
 	GatewaySpecificFields map[string]any `json:"gateway_specific_fields"`
+	// Customer is the customer the payment is for; the payment method's
+	// customer when left out.
+	Customer string `json:"customer"`
 }
 
 type storedCredentialRequest struct {
@@ -42,7 +45,7 @@ func (req *createPaymentRequest) input() (engine.PaymentInput, error) {
 	in := engine.PaymentInput{
 		Amount: *req.Amount, Currency: req.Currency, PaymentMethodID: req.PaymentMethod, GatewayID: req.Gateway,
 		Capture: req.Capture, Reference: req.Reference, Description: req.Description, Metadata: req.Metadata,
-		GatewaySpecificFields: req.GatewaySpecificFields,
+		GatewaySpecificFields: req.GatewaySpecificFields, CustomerID: req.Customer,
 	}
 	if sc := req.StoredCredential; sc != nil {
 		in.StoredCredential = &payment.StoredCredential{Initiator: sc.Initiator, Reason: sc.Reason}

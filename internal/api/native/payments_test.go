@@ -73,7 +73,7 @@ func TestPurchase(t *testing.T) {
 	res := f.post(t, "/v1/payments", a.SecretKey, body)
 	p := wantPayment(t, res, 201, "CAPTURED", 2500, 2500, 0)
 	want := []string{"id", "object", "status", "amount", "currency", "amount_authorized", "amount_captured", "amount_refunded",
-		"capture", "gateway", "credential_version", "router", "routing_trace", "payment_method", "reference", "description", "metadata", "stored_credential",
+		"capture", "gateway", "credential_version", "router", "routing_trace", "payment_method", "customer", "reference", "description", "metadata", "stored_credential",
 		"requires_review", "test", "operations", "created_at", "updated_at"}
 	if got := keysOf(p); !sameSet(got, want) {
 		t.Errorf("payment keys %v, want %v", got, want)
@@ -398,7 +398,7 @@ func TestPaymentBadInput(t *testing.T) {
 		{"unknown gateway-specific field", body(valid(with) + `,"gateway_specific_fields":{"foo":1}`), 422, "parameter_unknown", "gateway_specific_fields.foo"},
 		{"mistyped gateway-specific field", body(valid(with) + `,"gateway_specific_fields":{"simulate_decline":"yes"}`), 422, "parameter_invalid", "gateway_specific_fields.simulate_decline"},
 		{"gateway-specific fields not an object", body(valid(with) + `,"gateway_specific_fields":[]`), 422, "parameter_invalid", "gateway_specific_fields"},
-		{"unknown field", body(valid(with) + `,"customer":"cus_1"`), 422, "parameter_unknown", "customer"},
+		{"unknown field", body(valid(with) + `,"shopper":"cus_1"`), 422, "parameter_unknown", "shopper"},
 		{"card sent inline", body(valid(with) + `,"card":{"number":"` + pan + `"}`), 422, "parameter_unknown", "card"},
 	}
 	for _, tc := range tests {

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"strconv"
 
 	"github.com/jackc/pgx/v5"
 
@@ -136,4 +137,47 @@ func seqOrder(ascending bool) string {
 		return `seq`
 	}
 	return `seq DESC`
+}
+
+// listWhere is list of the rows that also match the condition filter
+// writes (none when filter is nil or writes ""); filter calls arg with
+// each value it compares with, for the placeholder to write in its place.
+// The cursor is any row of the account, matching the condition or not.
+func listWhere[T any](ctx context.Context, q querier, noun, table, columns, accountID string, filter func(arg func(any) string) string,
+	p payment.ListParams, scan func(pgx.Row) (T, error)) ([]T, bool, error) {
+	limit := store.PageLimit(p.Limit)
+	args := []any{accountID}
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	where := `account_id = $1`
+	if p.StartingAfter != "" {
+		seq, err := cursorSeq(ctx, q, noun, table, accountID, p.StartingAfter)
+		if err != nil {
+			return nil, false, err
+		}
+		where += ` AND ` + afterSeq(p.Ascending, arg(seq))
+	}
+	if filter != nil {
+		if cond := filter(arg); cond != "" {
+			where += ` AND ` + cond
+		}
+	}
+	rows, err := q.Query(ctx, `SELECT `+columns+` FROM `+table+`
+		WHERE `+where+` ORDER BY `+seqOrder(p.Ascending)+` LIMIT `+arg(limit+1), args...)
+	if err != nil {
+		return nil, false, err
+	}
+	items, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (T, error) { return scan(r) })
+	if err != nil {
+		return nil, false, err
+	}
+	if items == nil {
+		items = []T{}
+	}
+	if len(items) > limit {
+		return items[:limit], true, nil
+	}
+	return items, false, nil
 }

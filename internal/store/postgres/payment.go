@@ -19,19 +19,22 @@ import (
 const paymentColumns = `id, account_id, amount, currency, gateway_id, credential_version, router_id, routing_trace, payment_method_id,
 	capture, reference, description, metadata, stored_credential, gateway_specific_fields,
 	status, amount_authorized, amount_captured, amount_refunded, voided, requires_review, test,
-	created_at, updated_at`
+	created_at, updated_at, customer_id`
 
 func scanPayment(row pgx.Row) (*payment.Payment, error) {
 	var p payment.Payment
 	var metadata, storedCred, gsf []byte
-	var trace *string
+	var trace, customer *string
 	var status string
 	err := row.Scan(&p.ID, &p.AccountID, &p.Amount, &p.Currency, &p.GatewayID, &p.CredentialVersion, &p.RouterID, &trace, &p.PaymentMethodID,
 		&p.Capture, &p.Reference, &p.Description, &metadata, &storedCred, &gsf,
 		&status, &p.AmountAuthorized, &p.AmountCaptured, &p.AmountRefunded, &p.Voided, &p.RequiresReview, &p.Test,
-		&p.CreatedAt, &p.UpdatedAt)
+		&p.CreatedAt, &p.UpdatedAt, &customer)
 	if err != nil {
 		return nil, err
+	}
+	if customer != nil {
+		p.CustomerID = *customer
 	}
 	if err := json.Unmarshal(metadata, &p.Metadata); err != nil {
 		return nil, fmt.Errorf("payment %s: metadata: %w", p.ID, err)
@@ -90,11 +93,11 @@ func queueInsertPayment(b *pgx.Batch, p *payment.Payment) error {
 		return err
 	}
 	b.Queue(`INSERT INTO payments (`+paymentColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)`,
 		p.ID, p.AccountID, p.Amount, p.Currency, p.GatewayID, p.CredentialVersion, p.RouterID, routingTrace(p), p.PaymentMethodID,
 		p.Capture, p.Reference, p.Description, metadata, storedCred, gsf,
 		string(p.Status), p.AmountAuthorized, p.AmountCaptured, p.AmountRefunded, p.Voided, p.RequiresReview, p.Test,
-		ts(p.CreatedAt), ts(p.UpdatedAt))
+		ts(p.CreatedAt), ts(p.UpdatedAt), textOrNull(p.CustomerID))
 	return nil
 }
 

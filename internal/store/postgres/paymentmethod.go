@@ -17,17 +17,18 @@ const paymentMethodColumns = `id, account_id, type,
 	card_brand, card_first6, card_last4, card_exp_month, card_exp_year, card_holder_name, card_fingerprint,
 	billing_line1, billing_line2, billing_city, billing_postal_code, billing_state, billing_country,
 	email, metadata, storage_state, test, created_at, updated_at, redacted_at,
-	pan_sealed, cvc_sealed, cvc_expires_at`
+	pan_sealed, cvc_sealed, cvc_expires_at, customer_id`
 
 func scanPaymentMethod(row pgx.Row) (*payment.PaymentMethod, error) {
 	var pm payment.PaymentMethod
 	var metadata []byte
 	var state string
+	var customer *string
 	err := row.Scan(&pm.ID, &pm.AccountID, &pm.Type,
 		&pm.Card.Brand, &pm.Card.First6, &pm.Card.Last4, &pm.Card.ExpMonth, &pm.Card.ExpYear, &pm.Card.HolderName, &pm.Card.Fingerprint,
 		&pm.Billing.Line1, &pm.Billing.Line2, &pm.Billing.City, &pm.Billing.PostalCode, &pm.Billing.State, &pm.Billing.Country,
 		&pm.Email, &metadata, &state, &pm.Test, &pm.CreatedAt, &pm.UpdatedAt, &pm.RedactedAt,
-		&pm.PANSealed, &pm.CVCSealed, &pm.CVCExpiresAt)
+		&pm.PANSealed, &pm.CVCSealed, &pm.CVCExpiresAt, &customer)
 	if err != nil {
 		return nil, err
 	}
@@ -35,6 +36,9 @@ func scanPaymentMethod(row pgx.Row) (*payment.PaymentMethod, error) {
 		return nil, fmt.Errorf("payment method %s: metadata: %w", pm.ID, err)
 	}
 	pm.StorageState = payment.StorageState(state)
+	if customer != nil {
+		pm.CustomerID = *customer
+	}
 	pm.CreatedAt = utc(pm.CreatedAt)
 	pm.UpdatedAt = utc(pm.UpdatedAt)
 	pm.RedactedAt = utcPtr(pm.RedactedAt)
@@ -55,12 +59,12 @@ func insertPaymentMethod(ctx context.Context, tx pgx.Tx, pm *payment.PaymentMeth
 		return err
 	}
 	_, err = tx.Exec(ctx, `INSERT INTO payment_methods (`+paymentMethodColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)`,
 		pm.ID, pm.AccountID, pm.Type,
 		pm.Card.Brand, pm.Card.First6, pm.Card.Last4, pm.Card.ExpMonth, pm.Card.ExpYear, pm.Card.HolderName, pm.Card.Fingerprint,
 		pm.Billing.Line1, pm.Billing.Line2, pm.Billing.City, pm.Billing.PostalCode, pm.Billing.State, pm.Billing.Country,
 		pm.Email, string(metadata), string(pm.StorageState), pm.Test, ts(pm.CreatedAt), ts(pm.UpdatedAt), tsPtr(pm.RedactedAt),
-		pm.PANSealed, pm.CVCSealed, tsPtr(pm.CVCExpiresAt))
+		pm.PANSealed, pm.CVCSealed, tsPtr(pm.CVCExpiresAt), textOrNull(pm.CustomerID))
 	return translate(err, pm.AccountID)
 }
 
@@ -90,6 +94,11 @@ func (s *Store) CreatePaymentMethod(ctx context.Context, pm *payment.PaymentMeth
 		return err
 	}
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if pm.CustomerID != "" {
+			if err := lockCustomer(ctx, tx, pm.AccountID, pm.CustomerID, "customer"); err != nil {
+				return err
+			}
+		}
 		if err := insertPaymentMethod(ctx, tx, pm); err != nil {
 			return err
 		}
@@ -127,6 +136,20 @@ func paymentMethod(ctx context.Context, q querier, accountID, id, lock string) (
 func (s *Store) PaymentMethods(ctx context.Context, accountID string, p payment.ListParams) ([]*payment.PaymentMethod, bool, error) {
 	pms, more, err := list(ctx, s, "payment_method", "payment_methods", paymentMethodColumns, accountID, p, scanPaymentMethod)
 	return pms, more, fail("list payment methods", err)
+}
+
+// CustomerPaymentMethods lists the payment methods of the account's
+// customer, newest first (oldest first when p.Ascending).
+func (s *Store) CustomerPaymentMethods(ctx context.Context, accountID, customerID string, p payment.ListParams) ([]*payment.PaymentMethod, bool, error) {
+	var pms []*payment.PaymentMethod
+	var more bool
+	err := s.withConn(ctx, func(q querier) error {
+		var err error
+		pms, more, err = listWhere(ctx, q, "payment_method", "payment_methods", paymentMethodColumns, accountID,
+			func(arg func(any) string) string { return `customer_id = ` + arg(customerID) }, p, scanPaymentMethod)
+		return err
+	})
+	return pms, more, fail("list payment methods of customer", err)
 }
 
 // UpdatePaymentMethod locks the payment method's row (FOR UPDATE), runs fn

@@ -50,7 +50,14 @@ func (s *Store) Events(ctx context.Context, accountID string, p payment.ListPara
 // that order. noun names the objects in a starting_after error. table and
 // columns are constants of this package, never input.
 func list[T any](ctx context.Context, db *sql.DB, noun, table, columns, accountID string, p payment.ListParams, scan func(scanner) (T, error)) ([]T, bool, error) {
-	limit := store.PageLimit(p.Limit)
+	return listWhere(ctx, db, noun, table, columns, accountID, "", nil, p, scan)
+}
+
+// listWhere is list of the rows that also match cond (with its arguments
+// args; no condition when cond is empty). The cursor is any row of the
+// account, matching cond or not.
+func listWhere[T any](ctx context.Context, db *sql.DB, noun, table, columns, accountID, cond string, condArgs []any,
+	p payment.ListParams, scan func(scanner) (T, error)) ([]T, bool, error) {
 	// One read transaction: the cursor and the page come from the same
 	// snapshot.
 	tx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
@@ -58,7 +65,13 @@ func list[T any](ctx context.Context, db *sql.DB, noun, table, columns, accountI
 		return nil, false, err
 	}
 	defer tx.Rollback()
+	return listWhereIn(ctx, tx, noun, table, columns, accountID, cond, condArgs, p, scan)
+}
 
+// listWhereIn is listWhere inside the read transaction tx.
+func listWhereIn[T any](ctx context.Context, tx *sql.Tx, noun, table, columns, accountID, cond string, condArgs []any,
+	p payment.ListParams, scan func(scanner) (T, error)) ([]T, bool, error) {
+	limit := store.PageLimit(p.Limit)
 	where := `account_id = ?`
 	args := []any{accountID}
 	if p.StartingAfter != "" {
@@ -68,6 +81,10 @@ func list[T any](ctx context.Context, db *sql.DB, noun, table, columns, accountI
 		}
 		where += ` AND ` + afterSeq(p.Ascending)
 		args = append(args, seq)
+	}
+	if cond != "" {
+		where += ` AND ` + cond
+		args = append(args, condArgs...)
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT `+columns+` FROM `+table+`
 		WHERE `+where+` ORDER BY `+seqOrder(p.Ascending)+` LIMIT ?`, append(args, limit+1)...)

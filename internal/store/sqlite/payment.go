@@ -18,17 +18,17 @@ import (
 const paymentColumns = `id, account_id, amount, currency, gateway_id, credential_version, router_id, routing_trace, payment_method_id,
 	capture, reference, description, metadata, stored_credential, gateway_specific_fields,
 	status, amount_authorized, amount_captured, amount_refunded, voided, requires_review, test,
-	created_at, updated_at`
+	created_at, updated_at, customer_id`
 
 func scanPayment(sc scanner) (*payment.Payment, error) {
 	var p payment.Payment
 	var metadata, gsf, status string
-	var storedCred, trace sql.Null[string]
+	var storedCred, trace, customer sql.Null[string]
 	var created, updated int64
 	err := sc.Scan(&p.ID, &p.AccountID, &p.Amount, &p.Currency, &p.GatewayID, &p.CredentialVersion, &p.RouterID, &trace, &p.PaymentMethodID,
 		&p.Capture, &p.Reference, &p.Description, &metadata, &storedCred, &gsf,
 		&status, &p.AmountAuthorized, &p.AmountCaptured, &p.AmountRefunded, &p.Voided, &p.RequiresReview, &p.Test,
-		&created, &updated)
+		&created, &updated, &customer)
 	if err != nil {
 		return nil, err
 	}
@@ -47,6 +47,7 @@ func scanPayment(sc scanner) (*payment.Payment, error) {
 		p.RoutingTrace = []byte(trace.V)
 	}
 	p.Status = payment.Status(status)
+	p.CustomerID = customer.V
 	p.CreatedAt = fromMicros(created)
 	p.UpdatedAt = fromMicros(updated)
 	return &p, nil
@@ -78,11 +79,11 @@ func insertPayment(ctx context.Context, tx *wtx, p *payment.Payment) error {
 		return err
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO payments (`+paymentColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		p.ID, p.AccountID, p.Amount, p.Currency, p.GatewayID, p.CredentialVersion, p.RouterID, nullString(string(p.RoutingTrace)), p.PaymentMethodID,
 		p.Capture, p.Reference, p.Description, metadata, storedCred, gsf,
 		string(p.Status), p.AmountAuthorized, p.AmountCaptured, p.AmountRefunded, p.Voided, p.RequiresReview, p.Test,
-		micros(p.CreatedAt), micros(p.UpdatedAt))
+		micros(p.CreatedAt), micros(p.UpdatedAt), nullString(p.CustomerID))
 	return translate(err, p.AccountID)
 }
 

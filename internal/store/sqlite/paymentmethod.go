@@ -16,18 +16,19 @@ const paymentMethodColumns = `id, account_id, type,
 	card_brand, card_first6, card_last4, card_exp_month, card_exp_year, card_holder_name, card_fingerprint,
 	billing_line1, billing_line2, billing_city, billing_postal_code, billing_state, billing_country,
 	email, metadata, storage_state, test, created_at, updated_at, redacted_at,
-	pan_sealed, cvc_sealed, cvc_expires_at`
+	pan_sealed, cvc_sealed, cvc_expires_at, customer_id`
 
 func scanPaymentMethod(sc scanner) (*payment.PaymentMethod, error) {
 	var pm payment.PaymentMethod
 	var metadata, state string
 	var created, updated int64
 	var redacted, cvcExpires sql.Null[int64]
+	var customer sql.Null[string]
 	err := sc.Scan(&pm.ID, &pm.AccountID, &pm.Type,
 		&pm.Card.Brand, &pm.Card.First6, &pm.Card.Last4, &pm.Card.ExpMonth, &pm.Card.ExpYear, &pm.Card.HolderName, &pm.Card.Fingerprint,
 		&pm.Billing.Line1, &pm.Billing.Line2, &pm.Billing.City, &pm.Billing.PostalCode, &pm.Billing.State, &pm.Billing.Country,
 		&pm.Email, &metadata, &state, &pm.Test, &created, &updated, &redacted,
-		&pm.PANSealed, &pm.CVCSealed, &cvcExpires)
+		&pm.PANSealed, &pm.CVCSealed, &cvcExpires, &customer)
 	if err != nil {
 		return nil, err
 	}
@@ -35,6 +36,7 @@ func scanPaymentMethod(sc scanner) (*payment.PaymentMethod, error) {
 		return nil, fmt.Errorf("payment method %s: metadata: %w", pm.ID, err)
 	}
 	pm.StorageState = payment.StorageState(state)
+	pm.CustomerID = customer.V
 	pm.CreatedAt = fromMicros(created)
 	pm.UpdatedAt = fromMicros(updated)
 	pm.RedactedAt = fromMicrosPtr(redacted)
@@ -48,12 +50,12 @@ func insertPaymentMethod(ctx context.Context, tx *wtx, pm *payment.PaymentMethod
 		return err
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO payment_methods (`+paymentMethodColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		pm.ID, pm.AccountID, pm.Type,
 		pm.Card.Brand, pm.Card.First6, pm.Card.Last4, pm.Card.ExpMonth, pm.Card.ExpYear, pm.Card.HolderName, pm.Card.Fingerprint,
 		pm.Billing.Line1, pm.Billing.Line2, pm.Billing.City, pm.Billing.PostalCode, pm.Billing.State, pm.Billing.Country,
 		pm.Email, string(metadata), string(pm.StorageState), pm.Test, micros(pm.CreatedAt), micros(pm.UpdatedAt), microsPtr(pm.RedactedAt),
-		pm.PANSealed, pm.CVCSealed, microsPtr(pm.CVCExpiresAt))
+		pm.PANSealed, pm.CVCSealed, microsPtr(pm.CVCExpiresAt), nullString(pm.CustomerID))
 	return translate(err, pm.AccountID)
 }
 
@@ -84,6 +86,11 @@ func (s *Store) CreatePaymentMethod(ctx context.Context, pm *payment.PaymentMeth
 		return err
 	}
 	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
+		if pm.CustomerID != "" {
+			if err := customerExists(ctx, tx, pm.AccountID, pm.CustomerID, "customer"); err != nil {
+				return err
+			}
+		}
 		if err := insertPaymentMethod(ctx, tx, pm); err != nil {
 			return err
 		}
@@ -112,6 +119,14 @@ func paymentMethod(ctx context.Context, q querier, accountID, id string) (*payme
 func (s *Store) PaymentMethods(ctx context.Context, accountID string, p payment.ListParams) ([]*payment.PaymentMethod, bool, error) {
 	pms, more, err := list(ctx, s.reader, "payment_method", "payment_methods", paymentMethodColumns, accountID, p, scanPaymentMethod)
 	return pms, more, fail("list payment methods", err)
+}
+
+// CustomerPaymentMethods lists the payment methods of the account's
+// customer, newest first (oldest first when p.Ascending).
+func (s *Store) CustomerPaymentMethods(ctx context.Context, accountID, customerID string, p payment.ListParams) ([]*payment.PaymentMethod, bool, error) {
+	pms, more, err := listWhere(ctx, s.reader, "payment_method", "payment_methods", paymentMethodColumns, accountID,
+		`customer_id = ?`, []any{customerID}, p, scanPaymentMethod)
+	return pms, more, fail("list payment methods of customer", err)
 }
 
 // UpdatePaymentMethod runs fn on the payment method inside a writer

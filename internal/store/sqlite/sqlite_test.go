@@ -310,3 +310,82 @@ func TestGatewayRedactionErasesCiphertext(t *testing.T) {
 		t.Error("the neighbours' ciphertexts are gone too")
 	}
 }
+
+// TestDeleteCustomerErasesCiphertext checks that deleting a customer
+// removes its payment methods' ciphertexts from the database file and the
+// WAL (secure_delete, plus the checkpoint DeleteCustomer runs itself), and
+// leaves another customer's.
+func TestDeleteCustomerErasesCiphertext(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "kassa.db")
+	s := open(t, path)
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	acct := &payment.Account{ID: "T12345678", Name: "shop", CreatedAt: now}
+	if err := s.CreateAccount(ctx, acct, nil); err != nil {
+		t.Fatal(err)
+	}
+	ev := func(typ, id string) *payment.Event {
+		return &payment.Event{ID: payment.NewID(payment.PrefixEvent), AccountID: acct.ID, Type: typ, ObjectID: id,
+			Data: []byte(`{}`), CreatedAt: now}
+	}
+	newCustomer := func() *payment.Customer {
+		c := &payment.Customer{ID: payment.NewID(payment.PrefixCustomer), AccountID: acct.ID, CreatedAt: now, UpdatedAt: now}
+		if err := s.CreateCustomer(ctx, c, ev(payment.EventCustomerCreated, c.ID)); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	newPM := func(customer string, pan, cvc []byte) {
+		pm := &payment.PaymentMethod{
+			ID: payment.NewID(payment.PrefixPaymentMethod), AccountID: acct.ID, Type: payment.PaymentMethodTypeCard,
+			Card:         payment.Card{Brand: "visa", First6: "424242", Last4: "4242", ExpMonth: 1, ExpYear: 2031},
+			StorageState: payment.StorageRetained, CustomerID: customer, CreatedAt: now, UpdatedAt: now,
+			PANSealed: pan, CVCSealed: cvc, CVCExpiresAt: new(now.Add(time.Hour)),
+		}
+		if err := s.CreatePaymentMethod(ctx, pm, ev("payment_method.created", pm.ID)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gone, kept := newCustomer(), newCustomer()
+	var markers [][]byte
+	for range 2 {
+		pan := []byte("PAN-MARKER-" + payment.RandomString(40))
+		cvc := append([]byte("CVC-MARKER-"+payment.RandomString(40)), bytes.Repeat([]byte{0xA5}, 6000)...)
+		newPM(gone.ID, pan, cvc)
+		markers = append(markers, pan, cvc[:51])
+	}
+	newPM(kept.ID, []byte("kept-pan-1"), []byte("kept-cvc-1"))
+
+	files := func() []byte {
+		t.Helper()
+		var all []byte
+		for _, p := range []string{path, path + "-wal"} {
+			b, err := os.ReadFile(p)
+			if err != nil && !errors.Is(err, os.ErrNotExist) {
+				t.Fatal(err)
+			}
+			all = append(all, b...)
+		}
+		return all
+	}
+	for _, m := range markers {
+		if !bytes.Contains(files(), m) {
+			t.Fatalf("marker %.20q not found before the deletion: the test cannot see ciphertexts", m)
+		}
+	}
+	_, err := s.DeleteCustomer(ctx, acct.ID, gone.ID, payment.CustomerDeletion{Now: now, By: "key_1",
+		PaymentMethodEvent: func(pm *payment.PaymentMethod) *payment.Event { return ev("payment_method.redacted", pm.ID) },
+		Event:              func(c *payment.Customer) *payment.Event { return ev(payment.EventCustomerDeleted, c.ID) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := files()
+	for _, m := range markers {
+		if bytes.Contains(all, m) {
+			t.Errorf("marker %.20q still in the database file or WAL after the customer's deletion", m)
+		}
+	}
+	if !bytes.Contains(all, []byte("kept-pan-1")) || !bytes.Contains(all, []byte("kept-cvc-1")) {
+		t.Error("another customer's ciphertexts are gone too")
+	}
+}
