@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -773,6 +774,20 @@ func TestBreakerMetrics(t *testing.T) {
 		"--breaker-threshold", "2", "--metrics-addr", "127.0.0.1:0")
 	ctx := context.Background()
 	c := client.New(s.URL, s.bootstrapKey(t))
+	// A webhook endpoint where nothing listens: its deliveries fail and
+	// wait in the queue.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.Close()
+	whReq, _ := http.NewRequest("POST", s.URL+"/v1/webhook_endpoints",
+		strings.NewReader(`{"url":"http://`+ln.Addr().String()+`/hooks","enabled_events":["*"]}`))
+	whReq.Header.Set("Authorization", "Bearer "+s.bootstrapKey(t))
+	whReq.Header.Set("Content-Type", "application/json")
+	if res, err := http.DefaultClient.Do(whReq); err != nil || res.StatusCode != 201 {
+		t.Fatalf("create webhook endpoint: %v %v", res, err)
+	}
 	g, err := c.CreateGateway(ctx, &client.GatewayParams{Type: "simulator", Settings: map[string]any{"outage": true}})
 	if err != nil {
 		t.Fatal(err)
@@ -822,6 +837,25 @@ func TestBreakerMetrics(t *testing.T) {
 	code, body := scrape(metrics, "scrape-me")
 	if code != http.StatusOK {
 		t.Fatalf("/metrics with the token: %d", code)
+	}
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(body, `kassa_webhook_attempts_total{outcome="retry"}`); {
+		if time.Now().After(deadline) {
+			t.Fatalf("no failed webhook attempt in /metrics:\n%s", body)
+		}
+		time.Sleep(50 * time.Millisecond)
+		_, body = scrape(metrics, "scrape-me")
+	}
+	if m := regexp.MustCompile(`(?m)^kassa_webhook_queue_depth (\d+)$`).FindStringSubmatch(body); m == nil || m[1] == "0" {
+		t.Errorf("webhook queue depth %v, want the failed deliveries", m)
+	}
+	for _, want := range []string{`kassa_webhook_attempt_duration_seconds_count`, `kassa_webhook_oldest_undelivered_seconds`,
+		`kassa_webhook_first_attempt_delay_seconds_count`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if strings.Contains(body, "we_") || strings.Contains(body, "/hooks") {
+		t.Errorf("/metrics names webhook endpoints")
 	}
 	for _, want := range []string{
 		`kassa_gateway_circuits{state="open"} 1`,
