@@ -53,6 +53,14 @@ func (h *hookReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.WriteString(w, "ok")
 }
 
+// startReceiver serves recv until the test ends and returns its URL.
+func startReceiver(t *testing.T, recv *hookReceiver) string {
+	t.Helper()
+	srv := httptest.NewServer(recv)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
 // requests returns what the receiver got so far.
 func (h *hookReceiver) requests() []hookRequest {
 	h.mu.Lock()
@@ -108,8 +116,7 @@ func TestStandardWebhooksNPM(t *testing.T) {
 	node := requireNPM(t, "the npm standardwebhooks verification test", dir, "standardwebhooks")
 
 	recv := &hookReceiver{}
-	hooks := httptest.NewServer(recv)
-	defer hooks.Close()
+	hooks := startReceiver(t, recv)
 
 	s := startServer(t, filepath.Join(t.TempDir(), "data"), env(nil), "--webhook-schedule", "0s,200ms,200ms")
 	apiKey := s.bootstrapKey(t)
@@ -129,7 +136,7 @@ func TestStandardWebhooksNPM(t *testing.T) {
 		before[ev.ID] = true
 	}
 
-	we, err := c.CreateWebhookEndpoint(ctx, &client.WebhookEndpointParams{URL: hooks.URL + "/hooks",
+	we, err := c.CreateWebhookEndpoint(ctx, &client.WebhookEndpointParams{URL: hooks + "/hooks",
 		EnabledEvents: []string{"*"}, Description: "npm standardwebhooks"})
 	if err != nil {
 		t.Fatal(err)
