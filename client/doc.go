@@ -39,6 +39,22 @@
 //		fmt.Println("declined:", pay.Operations[0].DeclineCode)
 //	}
 //
+// # Webhooks
+//
+// CreateWebhookEndpoint registers a URL for the account's events and
+// returns its signing secret once; RotateWebhookSecret replaces it (the old
+// one keeps signing beside the new for 24 hours). WebhookAttempts reads the
+// delivery log; RedeliverEvent and RecoverWebhooks send again, under the
+// same webhook-id.
+//
+//	we, err := c.CreateWebhookEndpoint(ctx, &client.WebhookEndpointParams{
+//		URL: "https://shop.example/hooks", EnabledEvents: []string{"payment.*"},
+//	})
+//	if err != nil {
+//		return err
+//	}
+//	store(we.ID, we.Secret) // whsec_…: shown this once
+//
 // # Errors
 //
 // Any answer with a 4xx or 5xx status is returned as an *Error carrying the
@@ -58,6 +74,7 @@
 //
 // The API key never appears in an error, nor in what fmt or log/slog print of
 // a Client. Card numbers and CVCs in CardParams, gateway credentials in
-// GatewayParams and GatewayCredentialsParams, and the secret of a newly made
-// APIKey are likewise redacted when printed or logged.
+// GatewayParams and GatewayCredentialsParams, the secret of a newly made
+// APIKey and the signing secret of a WebhookEndpoint are likewise redacted
+// when printed or logged.
 package client

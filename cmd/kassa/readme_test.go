@@ -12,9 +12,10 @@ import (
 
 var shBlock = regexp.MustCompile("(?s)```sh\n(.*?)```")
 
-// TestReadmeQuickStart runs the README's quick start and its Spreedly
-// example, every sh block in order, against a fresh server, the way a new
-// user types them: with the keys the server printed and its address.
+// TestReadmeQuickStart runs the README's quick start, its Spreedly example
+// and its webhook endpoint, every sh block in order, against a fresh
+// server, the way a new user types them: with the keys the server printed
+// and its address.
 // curl fails on any 4xx or 5xx, and the script on any failing command, so
 // a command that no longer works as written fails the test.
 func TestReadmeQuickStart(t *testing.T) {
@@ -72,6 +73,7 @@ func TestReadmeQuickStart(t *testing.T) {
 		`"storage_state":"redacted"`,
 		`"gateway_type":"test"`, // the Spreedly example
 		`<storage_state>cached</storage_state>`,
+		`"object":"webhook_delivery"`, // the webhook endpoint's ping
 	} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("the quick start's output lacks %s", want)

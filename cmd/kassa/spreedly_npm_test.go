@@ -56,27 +56,35 @@ func TestSpreedlyNPMClient(t *testing.T) {
 	t.Logf("run.js:\n%s", out)
 }
 
-// requireNode returns the path of node, when it and the npm packages in dir
-// are installed. Otherwise the test is skipped loudly, or fails when
-// KASSA_REQUIRE_NODE is set (as in CI).
+// requireNode returns the path of node, when it and the npm packages of
+// e2e/spreedly are installed; see requireNPM.
 func requireNode(t *testing.T, dir string) string {
 	t.Helper()
-	missing := func(what string) {
+	return requireNPM(t, "the npm spreedly client test", dir, "spreedly", "axios")
+}
+
+// requireNPM returns the path of node, when it and pkgs are installed in
+// dir (an e2e/ directory). Otherwise the test (what) is skipped loudly, or
+// fails when KASSA_REQUIRE_NODE is set (as in CI).
+func requireNPM(t *testing.T, what, dir string, pkgs ...string) string {
+	t.Helper()
+	rel := "e2e/" + filepath.Base(dir)
+	missing := func(why string) {
 		t.Helper()
-		msg := "SKIPPED: the npm spreedly client test did not run: " + what +
-			". Install Node.js (v20+) and npm, then from the repository root run: npm ci --prefix e2e/spreedly"
+		msg := what + " did not run: " + why +
+			". Install Node.js (v20+) and npm, then from the repository root run: npm ci --prefix " + rel
 		if os.Getenv("KASSA_REQUIRE_NODE") != "" {
-			t.Fatal("KASSA_REQUIRE_NODE is set but " + strings.TrimPrefix(msg, "SKIPPED: "))
+			t.Fatal("KASSA_REQUIRE_NODE is set but " + msg)
 		}
-		testskip.Skip(t, strings.TrimPrefix(msg, "SKIPPED: "))
+		testskip.Skip(t, msg)
 	}
 	node, err := exec.LookPath("node")
 	if err != nil {
 		missing("node is not on PATH")
 	}
-	for _, pkg := range []string{"spreedly", "axios"} {
+	for _, pkg := range pkgs {
 		if _, err := os.Stat(filepath.Join(dir, "node_modules", pkg, "package.json")); err != nil {
-			missing("e2e/spreedly/node_modules/" + pkg + " is missing")
+			missing(rel + "/node_modules/" + pkg + " is missing")
 		}
 	}
 	return node

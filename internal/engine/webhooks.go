@@ -322,8 +322,13 @@ func (e *Engine) PingWebhookEndpoint(ctx context.Context, p *payment.Principal, 
 		return nil, payment.Conflict(payment.CodeInvalidState, "Webhook endpoint %s is disabled: enable it first.", id)
 	}
 	now := e.clock()
-	body, err := json.Marshal(map[string]any{"type": EventWebhookPing, "timestamp": now,
-		"data": map[string]any{"object": "webhook_ping", "webhook_endpoint": we.ID}})
+	data, err := json.Marshal(map[string]any{"object": "webhook_ping", "webhook_endpoint": we.ID})
+	if err != nil {
+		return nil, err
+	}
+	// The same body as an event's, so that a ping is shaped like what it
+	// tests: {"type","timestamp","data"} in that order.
+	body, err := standardBody(&payment.Event{Type: EventWebhookPing, Data: data, CreatedAt: now})
 	if err != nil {
 		return nil, err
 	}
