@@ -39,6 +39,8 @@ type fixture struct {
 	sim   *countingAdapter
 	logs  *syncBuffer
 	ring  string // the master key file
+
+	attempts attemptCounter // webhook attempts recorded (runWebhooks)
 }
 
 // syncBuffer collects log output from many goroutines.

@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -95,11 +96,30 @@ func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 	}
 }
 
+// attemptCounter counts the attempts the delivery loop has recorded.
+type attemptCounter struct{ n atomic.Int64 }
+
+func (c *attemptCounter) WebhookAttempt(string, time.Duration, time.Duration) { c.n.Add(1) }
+
+// advance moves the clock by d once every request the receivers got has
+// been recorded as an attempt: moving it past the lease of an attempt
+// still in flight would (rightly) make it due again.
+func (f *fixture) advance(t testing.TB, d time.Duration, rcs ...*receiver) {
+	t.Helper()
+	want := 0
+	for _, rc := range rcs {
+		want += len(rc.requests())
+	}
+	waitFor(t, 5*time.Second, "the attempts in flight to be recorded", func() bool { return f.attempts.n.Load() >= int64(want) })
+	f.clock.Add(d)
+}
+
 // runWebhooks runs f's delivery loop until the test ends.
 func (f *fixture) runWebhooks(t testing.TB, opts engine.WebhookOptions) {
 	if opts.Poll == 0 {
 		opts.Poll = 5 * time.Millisecond
 	}
+	opts.Observer = &f.attempts
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -241,12 +261,12 @@ func TestWebhooksSurviveAnOutage(t *testing.T) {
 		for i, s := range steps {
 			want := n * (i + 1)
 			waitFor(t, 10*time.Second, "failed attempts", func() bool { return len(rc.requests()) >= want })
-			f.clock.Add(s)
+			f.advance(t, s, rc)
 		}
 		mu.Lock()
 		up = true
 		mu.Unlock()
-		f.clock.Add(11 * time.Hour)
+		f.advance(t, 11*time.Hour, rc)
 		waitFor(t, 10*time.Second, "every event delivered after the outage", func() bool { return len(rc.requests()) >= 6*n })
 		time.Sleep(100 * time.Millisecond)
 		ids := rc.byID()
@@ -307,11 +327,12 @@ func TestWebhooksGiveUpAndDisable(t *testing.T) {
 			t.Errorf("disabled event %s", body)
 		}
 		// The 500s retry; the 400 does not.
-		f.clock.Add(2 * time.Hour)
+		all := []*receiver{gone, bad, down, watcher}
+		f.advance(t, 2*time.Hour, all...)
 		waitFor(t, 5*time.Second, "the retries", func() bool { return len(down.requests()) == 2 })
-		f.clock.Add(2 * time.Hour)
+		f.advance(t, 2*time.Hour, all...)
 		waitFor(t, 5*time.Second, "the last retry", func() bool { return len(down.requests()) == 3 })
-		f.clock.Add(2 * time.Hour)
+		f.advance(t, 2*time.Hour, all...)
 		time.Sleep(100 * time.Millisecond)
 		if n := len(down.requests()); n != 3 {
 			t.Errorf("%d attempts on a schedule of 3", n)
@@ -336,7 +357,7 @@ func TestWebhooksGiveUpAndDisable(t *testing.T) {
 		if we, _ := f.eng.WebhookEndpoint(ctx, p, downEp.ID); we.DisabledAt != nil || we.FailingSince == nil {
 			t.Fatalf("down endpoint: disabled %v, failing since %v", we.DisabledAt, we.FailingSince)
 		}
-		f.clock.Add(5 * 24 * time.Hour)
+		f.advance(t, 5*24*time.Hour, all...)
 		if _, err := f.eng.RedeliverEvent(ctx, p, ev.ID, downEp.ID); err != nil {
 			t.Fatal(err)
 		}
@@ -410,7 +431,7 @@ func TestWebhookSecretRotation(t *testing.T) {
 		if verify(r, "", oldKey, f.clock.Now()) != nil || verify(r, "", newKey, f.clock.Now()) != nil {
 			t.Error("during the overlap, old and new secret must both verify")
 		}
-		f.clock.Add(24*time.Hour + time.Second)
+		f.advance(t, 24*time.Hour+time.Second, rc)
 		r = send(2)
 		if verify(r, "", oldKey, f.clock.Now()) == nil {
 			t.Error("the old secret still verifies after 24 h")
@@ -517,7 +538,7 @@ func TestCallbackDeliveriesUseTheSameEngine(t *testing.T) {
 			t.Fatal(err)
 		}
 		waitFor(t, 5*time.Second, "both callbacks, one failed", func() bool { return len(rc.requests()) == 2 })
-		f.clock.Add(2 * time.Minute)
+		f.advance(t, 2*time.Minute, rc)
 		waitFor(t, 5*time.Second, "the retry", func() bool { return len(rc.requests()) == 3 })
 		var posts, gets []received
 		for _, r := range rc.requests() {
@@ -650,3 +671,4 @@ func TestEventTypesListEveryCustomerType(t *testing.T) {
 		}
 	}
 }
+
