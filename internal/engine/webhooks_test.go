@@ -671,4 +671,3 @@ func TestEventTypesListEveryCustomerType(t *testing.T) {
 		}
 	}
 }
-
