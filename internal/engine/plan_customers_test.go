@@ -123,33 +123,8 @@ func TestCustomerQueryPlansSQLite(t *testing.T) {
 
 func explainCustomerPlans(t *testing.T, db *sql.DB, stmts []string) {
 	t.Helper()
-	explained := 0
-	for _, q := range stmts {
-		if !explainable.MatchString(q) {
-			continue
-		}
-		rows, err := db.Query(`EXPLAIN QUERY PLAN `+q, make([]any, sqliteParams(q))...)
-		if err != nil {
-			t.Errorf("EXPLAIN QUERY PLAN %s: %v", oneLine(q), err)
-			continue
-		}
-		var plan []string
-		for rows.Next() {
-			var id, parent, notUsed int
-			var detail string
-			if err := rows.Scan(&id, &parent, &notUsed, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, detail)
-		}
-		rows.Close()
-		explained++
-		if bad := badCustomerPlan(q, plan); bad != "" {
-			t.Errorf("%s\n  %s in the plan: %s", oneLine(q), bad, strings.Join(plan, "; "))
-		}
-	}
-	if explained < 10 {
-		t.Fatalf("only %d customer statements explained", explained)
+	if n := explainEach(t, db, stmts, badCustomerPlan); n < 10 {
+		t.Fatalf("only %d customer statements explained", n)
 	}
 }
 

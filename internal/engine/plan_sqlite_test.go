@@ -139,6 +139,15 @@ func TestHotQueryPlansSQLite(t *testing.T) {
 // whose plan scans a growing table or walks an account-wide index.
 func explainSQLite(t *testing.T, db *sql.DB, stmts []string) {
 	t.Helper()
+	if n := explainEach(t, db, stmts, func(_ string, plan []string) string { return badSQLitePlan(plan) }); n < 15 {
+		t.Fatalf("only %d statements explained: the driver missed the money path", n)
+	}
+}
+
+// explainEach plans every data statement of stmts, fails for each whose
+// plan bad names a step of, and returns how many it planned.
+func explainEach(t *testing.T, db *sql.DB, stmts []string, bad func(q string, plan []string) string) int {
+	t.Helper()
 	explained := 0
 	for _, q := range stmts {
 		if !explainable.MatchString(q) {
@@ -162,13 +171,11 @@ func explainSQLite(t *testing.T, db *sql.DB, stmts []string) {
 		}
 		rows.Close()
 		explained++
-		if bad := badSQLitePlan(plan); bad != "" {
-			t.Errorf("%s\n  %s in the plan: %s", oneLine(q), bad, strings.Join(plan, "; "))
+		if step := bad(q, plan); step != "" {
+			t.Errorf("%s\n  %s in the plan: %s", oneLine(q), step, strings.Join(plan, "; "))
 		}
 	}
-	if explained < 15 {
-		t.Fatalf("only %d statements explained: the driver missed the money path", explained)
-	}
+	return explained
 }
 
 var sqliteParam = regexp.MustCompile(`\?(\d*)`)
