@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -257,34 +258,50 @@ func (e *Engine) DeleteWebhookEndpoint(ctx context.Context, p *payment.Principal
 func (e *Engine) RotateWebhookSecret(ctx context.Context, p *payment.Principal, id string, expireOldNow bool) (*WebhookEndpointObject, error) {
 	acct := p.Account
 	secret := webhook.NewSecret()
-	now := e.clock()
-	var sealErr error
-	we, err := e.store.UpdateWebhookEndpoint(ctx, acct.ID, id, func(we *payment.WebhookEndpoint) (*payment.Event, error) {
-		v := we.SecretVersion + 1
-		sealed, err := e.vault.Seal(ctx, acct.ID, payment.PurposeWebhookSecret, secretRecord(we.ID, v), []byte(secret))
+	// The secret is sealed before the update, never inside it: sealing may
+	// reserve data key uses in the store, which inside the update's
+	// transaction would wait for SQLite's one writer that runs it. The
+	// update then checks that no other rotation took the version.
+	for range 5 {
+		cur, err := e.store.WebhookEndpoint(ctx, acct.ID, id)
 		if err != nil {
-			sealErr = err
 			return nil, err
 		}
-		if expireOldNow {
-			we.OldSecretSealed, we.OldSecretVersion, we.OldSecretExpiresAt = nil, 0, nil
-		} else {
-			until := now.Add(secretOverlap)
-			we.OldSecretSealed, we.OldSecretVersion, we.OldSecretExpiresAt = we.SecretSealed, we.SecretVersion, &until
+		v := cur.SecretVersion + 1
+		sealed, err := e.vault.Seal(ctx, acct.ID, payment.PurposeWebhookSecret, secretRecord(id, v), []byte(secret))
+		if err != nil {
+			return nil, fmt.Errorf("seal webhook secret: %w", err)
 		}
-		we.SecretSealed, we.SecretVersion, we.UpdatedAt = sealed, v, now
-		return newEvent(acct.ID, EventWebhookEndpointUpdated, we.ID, WebhookEndpointObjectOf(we), now), nil
-	})
-	if sealErr != nil {
-		return nil, fmt.Errorf("seal webhook secret: %w", sealErr)
+		now := e.clock()
+		we, err := e.store.UpdateWebhookEndpoint(ctx, acct.ID, id, func(we *payment.WebhookEndpoint) (*payment.Event, error) {
+			if we.SecretVersion != cur.SecretVersion {
+				return nil, errRotatedMeanwhile
+			}
+			if expireOldNow {
+				we.OldSecretSealed, we.OldSecretVersion, we.OldSecretExpiresAt = nil, 0, nil
+			} else {
+				until := now.Add(secretOverlap)
+				we.OldSecretSealed, we.OldSecretVersion, we.OldSecretExpiresAt = we.SecretSealed, we.SecretVersion, &until
+			}
+			we.SecretSealed, we.SecretVersion, we.UpdatedAt = sealed, v, now
+			return newEvent(acct.ID, EventWebhookEndpointUpdated, we.ID, WebhookEndpointObjectOf(we), now), nil
+		})
+		if errors.Is(err, errRotatedMeanwhile) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		o := WebhookEndpointObjectOf(we)
+		o.Secret = secret
+		return o, nil
 	}
-	if err != nil {
-		return nil, err
-	}
-	o := WebhookEndpointObjectOf(we)
-	o.Secret = secret
-	return o, nil
+	return nil, payment.Conflict(payment.CodeInvalidState, "Webhook endpoint %s is being rotated by other requests; try again.", id)
 }
+
+// errRotatedMeanwhile: another rotation took the secret version this one
+// sealed for.
+var errRotatedMeanwhile = errors.New("engine: webhook secret rotated meanwhile")
 
 // signingKeys opens the secrets an endpoint signs with at now: the
 // current one, and the one it replaced while the overlap lasts.

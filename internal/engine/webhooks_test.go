@@ -671,3 +671,25 @@ func TestEventTypesListEveryCustomerType(t *testing.T) {
 		}
 	}
 }
+
+// TestRotateSecretInAFreshProcess: a process whose vault has no sealing
+// state for the account yet must reserve data key uses in the store to
+// seal the new secret. Done inside the endpoint's update, on SQLite's one
+// writer, that reservation waited for the writer it was running on.
+func TestRotateSecretInAFreshProcess(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, f *fixture) {
+		p, _ := f.account(t, false)
+		ep := f.endpoint(t, p, "http://127.0.0.1:9/h", "*")
+		fresh := newFixtureOn(t, f.store, f.ring) // another process: empty vault caches
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		rot, err := fresh.eng.RotateWebhookSecret(ctx, p, ep.ID, false)
+		if err != nil {
+			t.Fatalf("rotate in a fresh process: %v", err)
+		}
+		keys, err := f.eng.WebhookEndpoint(ctx, p, ep.ID)
+		if err != nil || keys.SecretVersion != 2 || rot.SecretVersion != 2 {
+			t.Fatalf("after the rotation: %+v, %v", keys, err)
+		}
+	})
+}
