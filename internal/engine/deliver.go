@@ -198,7 +198,6 @@ func (d *deliverer) attempt(ctx context.Context, dl *payment.WebhookDelivery) {
 		// is gone): the delivery fails without an attempt on the wire.
 		a.Error, verdict = err.Error(), "failed"
 		res.State = payment.DeliveryFailed
-		res.Healthy = true
 	} else {
 		a.URL, a.EventType = req.URL, eventTypeOf(dl)
 		resp := d.opts.Client.Do(ctx, req, now)
@@ -237,9 +236,10 @@ func (d *deliverer) attempt(ctx context.Context, dl *payment.WebhookDelivery) {
 // judge turns a response into the delivery's next state and the
 // endpoint's health, and names the outcome.
 func (d *deliverer) judge(dl *payment.WebhookDelivery, resp *webhook.Response, res *payment.WebhookResult, now time.Time) string {
+	res.Health = payment.HealthFailing
 	switch resp.Verdict() {
 	case webhook.Delivered:
-		res.State, res.Healthy = payment.DeliverySucceeded, true
+		res.State, res.Health = payment.DeliverySucceeded, payment.HealthOK
 		return "delivered"
 	case webhook.Gone:
 		res.State = payment.DeliveryFailed

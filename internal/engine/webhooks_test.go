@@ -693,3 +693,36 @@ func TestRotateSecretInAFreshProcess(t *testing.T) {
 		}
 	})
 }
+
+// TestDisabledEndpointKeepsItsRecord: a delivery whose endpoint was
+// disabled meanwhile fails without a request, and leaves the endpoint's
+// failure streak as it was (nothing was learnt about the endpoint).
+func TestDisabledEndpointKeepsItsRecord(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		down := newReceiver(t, func(*http.Request) int { return http.StatusServiceUnavailable })
+		p, _ := f.account(t, false)
+		ep := f.endpoint(t, p, down.URL, "payment_method.created")
+		f.runWebhooks(t, engine.WebhookOptions{})
+		f.card(t, p, "4242424242424242", "123")
+		waitFor(t, 5*time.Second, "the failed attempt", func() bool { return len(down.requests()) == 1 })
+		f.advance(t, 0, down)
+		on := true
+		if _, err := f.eng.UpdateWebhookEndpoint(ctx, p, ep.ID, engine.WebhookEndpointInput{Disabled: &on}); err != nil {
+			t.Fatal(err)
+		}
+		f.advance(t, time.Minute, down)
+		ev := firstEvent(t, f, p, "payment_method.created")
+		waitFor(t, 5*time.Second, "the delivery to fail", func() bool {
+			ds, err := f.store.WebhookDeliveriesOfEvent(ctx, p.Account.ID, ev.ID)
+			return err == nil && len(ds) == 1 && ds[0].State == payment.DeliveryFailed
+		})
+		if n := len(down.requests()); n != 1 {
+			t.Errorf("a disabled endpoint was called: %d requests", n)
+		}
+		we, err := f.eng.WebhookEndpoint(ctx, p, ep.ID)
+		if err != nil || we.FailingSince == nil {
+			t.Errorf("the endpoint's failure streak was lost: %+v, %v", we, err)
+		}
+	})
+}

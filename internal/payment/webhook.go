@@ -150,14 +150,27 @@ type WebhookResult struct {
 	// stays pending.
 	State         WebhookDeliveryState
 	NextAttemptAt time.Time
-	// Endpoint health: Healthy clears FailingSince; otherwise it is set
-	// to the attempt's time unless already set. Disable, when set,
-	// disables the endpoint with that reason (and Events are written:
-	// the webhook_endpoint.disabled event).
-	Healthy bool
+	// Health is what the attempt says of the endpoint. Disable, when set
+	// with HealthFailing, disables the endpoint with that reason (and
+	// Events are written: the webhook_endpoint.disabled event).
+	Health  EndpointHealth
 	Disable string
 	Events  []*Event
 }
+
+// EndpointHealth is what an attempt says of its endpoint.
+type EndpointHealth int
+
+const (
+	// HealthUnknown: nothing was sent (the endpoint is disabled or gone,
+	// the event or a key is missing); the endpoint's record stays as it is.
+	HealthUnknown EndpointHealth = iota
+	// HealthOK: the endpoint took a delivery; FailingSince is cleared.
+	HealthOK
+	// HealthFailing: the endpoint failed an attempt; FailingSince is set
+	// to the attempt's time unless already set.
+	HealthFailing
+)
 
 // WebhookStore keeps webhook endpoints and their deliveries.
 //

@@ -388,10 +388,10 @@ func (s *Store) CompleteWebhookDelivery(ctx context.Context, d *payment.WebhookD
 			lost = true
 			return nil
 		}
-		if d.EndpointID == "" {
+		if d.EndpointID == "" || r.Health == payment.HealthUnknown {
 			return nil
 		}
-		if r.Healthy {
+		if r.Health == payment.HealthOK {
 			_, err = tx.ExecContext(ctx, `UPDATE webhook_endpoints SET failing_since = NULL
 				WHERE account_id = ? AND id = ? AND failing_since IS NOT NULL`, d.AccountID, d.EndpointID)
 			return err

@@ -146,7 +146,7 @@ func testWebhookClaims(t *testing.T, s payment.Store) {
 	stale := *d
 	stale.LeaseToken = "lost"
 	res := func(state payment.WebhookDeliveryState) *payment.WebhookResult {
-		return &payment.WebhookResult{State: state, Healthy: true, Attempt: &payment.WebhookAttempt{
+		return &payment.WebhookResult{State: state, Health: payment.HealthOK, Attempt: &payment.WebhookAttempt{
 			ID: payment.NewID(payment.PrefixWebhookAttempt), AccountID: a.ID, DeliveryID: d.ID, EndpointID: d.EndpointID,
 			EventID: d.EventID, EventType: "payment_method.created", Attempt: d.Attempts, URL: "https://a.example", StartedAt: later,
 			StatusCode: 200, Succeeded: state == payment.DeliverySucceeded}}
