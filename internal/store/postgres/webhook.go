@@ -318,27 +318,52 @@ func (s *Store) ClaimWebhookDeliveries(ctx context.Context, now, leaseUntil time
 	return ds, nil
 }
 
-// attachWebhookObjects fills in each delivery's endpoint and event.
+// attachWebhookObjects fills in each delivery's endpoint and event, with
+// one query for the endpoints and one for the events of the lot. An
+// object is attached only to a delivery of its own account.
 func attachWebhookObjects(ctx context.Context, q querier, ds []*payment.WebhookDelivery) error {
-	endpoints := map[string]*payment.WebhookEndpoint{}
+	var endpointIDs, eventIDs []string
 	for _, d := range ds {
 		if d.EndpointID != "" {
-			we, ok := endpoints[d.EndpointID]
-			if !ok {
-				var err error
-				we, err = webhookEndpoint(ctx, q, d.AccountID, d.EndpointID, "")
-				if err != nil && !errors.Is(err, payment.ErrNotFound) {
-					return err
-				}
-				endpoints[d.EndpointID] = we
-			}
-			d.Endpoint = we
+			endpointIDs = append(endpointIDs, d.EndpointID)
 		}
 		if d.EventID != "" {
-			ev, err := event(ctx, q, d.AccountID, d.EventID)
-			if err != nil && !errors.Is(err, payment.ErrNotFound) {
-				return err
-			}
+			eventIDs = append(eventIDs, d.EventID)
+		}
+	}
+	endpoints := map[string]*payment.WebhookEndpoint{}
+	if len(endpointIDs) > 0 {
+		rows, err := q.Query(ctx, `SELECT `+webhookEndpointColumns+` FROM webhook_endpoints WHERE id = ANY($1)`, endpointIDs)
+		if err != nil {
+			return err
+		}
+		wes, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*payment.WebhookEndpoint, error) { return scanWebhookEndpoint(r) })
+		if err != nil {
+			return err
+		}
+		for _, we := range wes {
+			endpoints[we.ID] = we
+		}
+	}
+	events := map[string]*payment.Event{}
+	if len(eventIDs) > 0 {
+		rows, err := q.Query(ctx, `SELECT `+eventColumns+` FROM events WHERE id = ANY($1)`, eventIDs)
+		if err != nil {
+			return err
+		}
+		evs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*payment.Event, error) { return scanEvent(r) })
+		if err != nil {
+			return err
+		}
+		for _, ev := range evs {
+			events[ev.ID] = ev
+		}
+	}
+	for _, d := range ds {
+		if we := endpoints[d.EndpointID]; we != nil && we.AccountID == d.AccountID {
+			d.Endpoint = we
+		}
+		if ev := events[d.EventID]; ev != nil && ev.AccountID == d.AccountID {
 			d.Event = ev
 		}
 	}
