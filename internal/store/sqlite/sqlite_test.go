@@ -170,18 +170,7 @@ func TestRedactionErasesCiphertext(t *testing.T) {
 			t.Fatalf("wal_checkpoint = busy %d, %v", busy, err)
 		}
 	}
-	files := func() []byte {
-		t.Helper()
-		var all []byte
-		for _, p := range []string{path, path + "-wal"} {
-			b, err := os.ReadFile(p)
-			if err != nil && !errors.Is(err, os.ErrNotExist) {
-				t.Fatal(err)
-			}
-			all = append(all, b...)
-		}
-		return all
-	}
+	files := func() []byte { t.Helper(); return dbFiles(t, path) }
 
 	// The test can see the ciphertexts before redaction, in the WAL and,
 	// after a checkpoint, in the database file.
@@ -264,18 +253,7 @@ func TestGatewayRedactionErasesCiphertext(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	files := func() []byte {
-		t.Helper()
-		var all []byte
-		for _, p := range []string{path, path + "-wal"} {
-			b, err := os.ReadFile(p)
-			if err != nil && !errors.Is(err, os.ErrNotExist) {
-				t.Fatal(err)
-			}
-			all = append(all, b...)
-		}
-		return all
-	}
+	files := func() []byte { t.Helper(); return dbFiles(t, path) }
 	var busy, frames, done int
 	if err := s.writer.QueryRow(`PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &frames, &done); err != nil || busy != 0 {
 		t.Fatalf("wal_checkpoint = busy %d, %v", busy, err)
@@ -356,18 +334,7 @@ func TestDeleteCustomerErasesCiphertext(t *testing.T) {
 	}
 	newPM(kept.ID, []byte("kept-pan-1"), []byte("kept-cvc-1"))
 
-	files := func() []byte {
-		t.Helper()
-		var all []byte
-		for _, p := range []string{path, path + "-wal"} {
-			b, err := os.ReadFile(p)
-			if err != nil && !errors.Is(err, os.ErrNotExist) {
-				t.Fatal(err)
-			}
-			all = append(all, b...)
-		}
-		return all
-	}
+	files := func() []byte { t.Helper(); return dbFiles(t, path) }
 	for _, m := range markers {
 		if !bytes.Contains(files(), m) {
 			t.Fatalf("marker %.20q not found before the deletion: the test cannot see ciphertexts", m)
@@ -388,4 +355,20 @@ func TestDeleteCustomerErasesCiphertext(t *testing.T) {
 	if !bytes.Contains(all, []byte("kept-pan-1")) || !bytes.Contains(all, []byte("kept-cvc-1")) {
 		t.Error("another customer's ciphertexts are gone too")
 	}
+}
+
+// dbFiles returns the bytes of the database file at path and of its WAL
+// (none when it does not exist), for tests that look for what must not
+// be there.
+func dbFiles(t *testing.T, path string) []byte {
+	t.Helper()
+	var all []byte
+	for _, p := range []string{path, path + "-wal"} {
+		b, err := os.ReadFile(p)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			t.Fatal(err)
+		}
+		all = append(all, b...)
+	}
+	return all
 }
