@@ -77,38 +77,14 @@ func (s *Store) Events(ctx context.Context, accountID string, p payment.ListPara
 // starting_after error. table and columns are constants of this package,
 // never input.
 func list[T any](ctx context.Context, s *Store, noun, table, columns, accountID string, p payment.ListParams, scan func(pgx.Row) (T, error)) ([]T, bool, error) {
-	limit := store.PageLimit(p.Limit)
 	var items []T
+	var more bool
 	err := s.withConn(ctx, func(q querier) error {
-		var rows pgx.Rows
 		var err error
-		if p.StartingAfter == "" {
-			rows, err = q.Query(ctx, `SELECT `+columns+` FROM `+table+`
-				WHERE account_id = $1 ORDER BY `+seqOrder(p.Ascending)+` LIMIT $2`, accountID, limit+1)
-		} else {
-			var seq int64
-			if seq, err = cursorSeq(ctx, q, noun, table, accountID, p.StartingAfter); err != nil {
-				return err
-			}
-			rows, err = q.Query(ctx, `SELECT `+columns+` FROM `+table+`
-				WHERE account_id = $1 AND `+afterSeq(p.Ascending, "$2")+` ORDER BY `+seqOrder(p.Ascending)+` LIMIT $3`, accountID, seq, limit+1)
-		}
-		if err != nil {
-			return err
-		}
-		items, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (T, error) { return scan(r) })
+		items, more, err = listWhere(ctx, q, noun, table, columns, accountID, nil, p, scan)
 		return err
 	})
-	if err != nil {
-		return nil, false, err
-	}
-	if items == nil {
-		items = []T{}
-	}
-	if len(items) > limit {
-		return items[:limit], true, nil
-	}
-	return items, false, nil
+	return items, more, err
 }
 
 // cursorSeq returns the seq of the account's row id of table, the cursor of

@@ -474,41 +474,15 @@ func scanWebhookAttempt(row pgx.Row) (*payment.WebhookAttempt, error) {
 
 // WebhookAttempts lists an endpoint's attempts, newest first.
 func (s *Store) WebhookAttempts(ctx context.Context, accountID, endpointID string, p payment.ListParams) ([]*payment.WebhookAttempt, bool, error) {
-	limit := store.PageLimit(p.Limit)
 	var as []*payment.WebhookAttempt
+	var more bool
 	err := s.withConn(ctx, func(q querier) error {
-		where := `account_id = $1 AND endpoint_id = $2`
-		args := []any{accountID, endpointID}
-		if p.StartingAfter != "" {
-			var seq int64
-			err := q.QueryRow(ctx, `SELECT seq FROM webhook_attempts WHERE account_id = $1 AND endpoint_id = $2 AND id = $3`,
-				accountID, endpointID, p.StartingAfter).Scan(&seq)
-			if errors.Is(err, pgx.ErrNoRows) {
-				return store.CursorNotFound("webhook_attempt", p.StartingAfter)
-			} else if err != nil {
-				return err
-			}
-			where += ` AND ` + afterSeq(p.Ascending, "$3")
-			args = append(args, seq)
-		}
-		rows, err := q.Query(ctx, `SELECT `+webhookAttemptColumns+` FROM webhook_attempts
-			WHERE `+where+` ORDER BY `+seqOrder(p.Ascending)+` LIMIT `+strconv.Itoa(limit+1), args...)
-		if err != nil {
-			return err
-		}
-		as, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (*payment.WebhookAttempt, error) { return scanWebhookAttempt(r) })
+		var err error
+		as, more, err = listWhere(ctx, q, "webhook_attempt", "webhook_attempts", webhookAttemptColumns, accountID,
+			func(arg func(any) string) string { return `endpoint_id = ` + arg(endpointID) }, p, scanWebhookAttempt)
 		return err
 	})
-	if err != nil {
-		return nil, false, fail("list webhook attempts", err)
-	}
-	if as == nil {
-		as = []*payment.WebhookAttempt{}
-	}
-	if len(as) > limit {
-		return as[:limit], true, nil
-	}
-	return as, false, nil
+	return as, more, fail("list webhook attempts", err)
 }
 
 // WebhookDeliveriesOfEvent lists the deliveries of the account's event.

@@ -478,38 +478,9 @@ func scanWebhookAttempt(sc scanner) (*payment.WebhookAttempt, error) {
 
 // WebhookAttempts lists an endpoint's attempts, newest first.
 func (s *Store) WebhookAttempts(ctx context.Context, accountID, endpointID string, p payment.ListParams) ([]*payment.WebhookAttempt, bool, error) {
-	limit := store.PageLimit(p.Limit)
-	var as []*payment.WebhookAttempt
-	err := readTx(ctx, s.reader, func(tx *sql.Tx) error {
-		where := `account_id = ? AND endpoint_id = ?`
-		args := []any{accountID, endpointID}
-		if p.StartingAfter != "" {
-			var seq int64
-			err := tx.QueryRowContext(ctx, `SELECT seq FROM webhook_attempts WHERE account_id = ? AND endpoint_id = ? AND id = ?`,
-				accountID, endpointID, p.StartingAfter).Scan(&seq)
-			if errors.Is(err, sql.ErrNoRows) {
-				return store.CursorNotFound("webhook_attempt", p.StartingAfter)
-			} else if err != nil {
-				return err
-			}
-			where += ` AND ` + afterSeq(p.Ascending)
-			args = append(args, seq)
-		}
-		rows, err := tx.QueryContext(ctx, `SELECT `+webhookAttemptColumns+` FROM webhook_attempts
-			WHERE `+where+` ORDER BY `+seqOrder(p.Ascending)+` LIMIT ?`, append(args, limit+1)...)
-		if err != nil {
-			return err
-		}
-		as, err = collect(rows, scanWebhookAttempt)
-		return err
-	})
-	if err != nil {
-		return nil, false, fail("list webhook attempts", err)
-	}
-	if len(as) > limit {
-		return as[:limit], true, nil
-	}
-	return as, false, nil
+	as, more, err := listWhere(ctx, s.reader, "webhook_attempt", "webhook_attempts", webhookAttemptColumns, accountID,
+		`endpoint_id = ?`, []any{endpointID}, p, scanWebhookAttempt)
+	return as, more, fail("list webhook attempts", err)
 }
 
 // WebhookDeliveriesOfEvent lists the deliveries of the account's event.
