@@ -18,7 +18,6 @@ import (
 	"github.com/kassapay/kassa/client"
 	"github.com/kassapay/kassa/internal/gateway/simulator/simhttp"
 	"github.com/kassapay/kassa/internal/payment"
-	"github.com/kassapay/kassa/internal/store/pgtest"
 )
 
 // The fault-injection variant of the kill suite: the provider is `kassa
@@ -60,18 +59,7 @@ func TestKillSuiteFaults(t *testing.T) {
 		}
 		stall = d
 	}
-	for _, st := range []struct {
-		name  string
-		dbURL func(t *testing.T) string
-	}{
-		{"sqlite", func(*testing.T) string { return "" }},
-		{"postgres", func(t *testing.T) string { return pgtest.SchemaURL(t) }},
-	} {
-		t.Run(st.name, func(t *testing.T) {
-			t.Parallel()
-			runFaultSuite(t, bin, st.dbURL(t), n, stall)
-		})
-	}
+	forEachStoreURL(t, func(t *testing.T, dbURL string) { runFaultSuite(t, bin, dbURL, n, stall) })
 }
 
 // Lines the provider logs when a fault strikes.

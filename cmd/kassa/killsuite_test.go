@@ -52,6 +52,12 @@ func kills(t *testing.T) int {
 func TestKillSuite(t *testing.T) {
 	bin := buildFailpointBinary(t)
 	n := kills(t)
+	forEachStoreURL(t, func(t *testing.T, dbURL string) { runKillSuite(t, bin, dbURL, n) })
+}
+
+// forEachStoreURL runs fn in parallel on SQLite (dbURL "": the data
+// directory) and on a fresh PostgreSQL schema.
+func forEachStoreURL(t *testing.T, fn func(t *testing.T, dbURL string)) {
 	for _, st := range []struct {
 		name  string
 		dbURL func(t *testing.T) string
@@ -61,7 +67,7 @@ func TestKillSuite(t *testing.T) {
 	} {
 		t.Run(st.name, func(t *testing.T) {
 			t.Parallel()
-			runKillSuite(t, bin, st.dbURL(t), n)
+			fn(t, st.dbURL(t))
 		})
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/kassapay/kassa/client"
-	"github.com/kassapay/kassa/internal/store/pgtest"
 	"github.com/kassapay/kassa/internal/webhook"
 )
 
@@ -26,18 +25,7 @@ const killSchedule = "0s,300ms,300ms,300ms,300ms,300ms,300ms,300ms"
 // delays them.
 func TestWebhookKill9(t *testing.T) {
 	bin := buildFailpointBinary(t)
-	for _, st := range []struct {
-		name  string
-		dbURL func(t *testing.T) string
-	}{
-		{"sqlite", func(*testing.T) string { return "" }},
-		{"postgres", func(t *testing.T) string { return pgtest.SchemaURL(t) }},
-	} {
-		t.Run(st.name, func(t *testing.T) {
-			t.Parallel()
-			testWebhookKill9(t, bin, st.dbURL(t))
-		})
-	}
+	forEachStoreURL(t, func(t *testing.T, dbURL string) { testWebhookKill9(t, bin, dbURL) })
 }
 
 func testWebhookKill9(t *testing.T, bin, dbURL string) {
