@@ -152,6 +152,7 @@ type Store interface {
 	GatewayStore
 	PaymentStore
 	WebhookStore
+	ConnectorStore
 
 	// Ping reports whether the database is reachable.
 	Ping(ctx context.Context) error

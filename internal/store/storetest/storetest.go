@@ -45,6 +45,7 @@ func Run(t *testing.T, open func(t *testing.T) payment.Store) {
 		{"Events", testEvents},
 		{"WebhookFanOut", testWebhookFanOut},
 		{"WebhookClaims", testWebhookClaims},
+		{"Connectors", testConnectors},
 		{"CustomerRoundTrip", testCustomerRoundTrip},
 		{"CustomerList", testCustomerList},
 		{"CustomerExternalID", testCustomerExternalID},

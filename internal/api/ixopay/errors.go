@@ -1,0 +1,135 @@
+package ixopay
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/kassapay/kassa/internal/api"
+	"github.com/kassapay/kassa/internal/payment"
+)
+
+// IXOPAY's error codes (its documentation's families; clients branch on
+// them, never on the message).
+const (
+	CodeRequestFailed   = 1000 // the request failed
+	CodeInvalidRequest  = 1001 // invalid request (malformed, unreadable)
+	CodeValueNotAllowed = 1002 // a value that is not allowed
+	CodeInvalidFormat   = 1003 // a value in the wrong format
+	CodeInvalidChars    = 1004 // a value with characters it may not hold
+	CodeMissing         = 1005 // a mandatory parameter is missing
+	CodeNotApplicable   = 1006 // a parameter that does not apply
+	CodeNoSuchEntity    = 1007 // the entity does not exist (in this merchant)
+	CodeSystemError     = 1008 // a system error
+	CodeMaintenance     = 1010 // maintenance
+	CodeInternal        = 9999 // an internal error
+)
+
+// ixError is an error in IXOPAY's terms: the HTTP status and
+// {"success":false,"errorCode","errorMessage"}.
+type ixError struct {
+	status  int
+	code    int
+	message string
+}
+
+func (e *ixError) Error() string { return fmt.Sprintf("ixopay: %d %s", e.code, e.message) }
+
+func newError(status, code int, format string, args ...any) *ixError {
+	return &ixError{status: status, code: code, message: fmt.Sprintf(format, args...)}
+}
+
+// invalid is a 422 about a field, named in the message.
+func invalid(code int, format string, args ...any) *ixError {
+	return newError(http.StatusUnprocessableEntity, code, format, args...)
+}
+
+var (
+	errAccessDenied   = newError(http.StatusUnauthorized, CodeRequestFailed, "Access denied: unknown merchant or wrong credentials.")
+	errRouteMissing   = newError(http.StatusNotFound, CodeInvalidRequest, "No such API endpoint.")
+	errSignature      = newError(http.StatusUnauthorized, CodeRequestFailed, "Invalid signature: check X-Signature and Date.")
+	errInternal       = newError(http.StatusInternalServerError, CodeSystemError, "A system error occurred.")
+	errMethodNotAllow = newError(http.StatusMethodNotAllowed, CodeInvalidRequest, "Method not allowed on this endpoint.")
+)
+
+// notFound is IXOPAY's "entity does not exist" for what, by id.
+func notFound(what, id string) *ixError {
+	return newError(http.StatusNotFound, CodeNoSuchEntity, "%s %q does not exist.", what, id)
+}
+
+// errorBody is IXOPAY's error envelope.
+type errorBody struct {
+	Success      bool   `json:"success"`
+	ErrorCode    int    `json:"errorCode"`
+	ErrorMessage string `json:"errorMessage"`
+}
+
+// translate turns an error of the engine or the plumbing into IXOPAY's
+// terms. Server faults become a generic 500 (api.Resolve logs the cause).
+func (s *server) translate(r *http.Request, err error) *ixError {
+	var ie *ixError
+	if errors.As(err, &ie) {
+		return ie
+	}
+	status, e := api.Resolve(s.log, r, err)
+	param := api.SafeParam(e.Param)
+	switch {
+	case status >= 500:
+		return errInternal
+	case status == http.StatusUnauthorized, status == http.StatusForbidden:
+		return errAccessDenied
+	case status == http.StatusNotFound:
+		if param != "" {
+			return newError(http.StatusNotFound, CodeNoSuchEntity, "%s does not exist.", param)
+		}
+		return newError(http.StatusNotFound, CodeNoSuchEntity, "%s", e.Message)
+	case status == http.StatusRequestEntityTooLarge, status == http.StatusUnsupportedMediaType, status == http.StatusBadRequest:
+		return newError(status, CodeInvalidRequest, "%s", e.Message)
+	case status == http.StatusConflict && e.Code == payment.CodeIdempotencyInUse:
+		return newError(http.StatusConflict, CodeRequestFailed, "%s", e.Message)
+	case status == http.StatusConflict:
+		return newError(http.StatusUnprocessableEntity, CodeValueNotAllowed, "%s", e.Message)
+	}
+	code := CodeValueNotAllowed
+	switch e.Code {
+	case payment.CodeParameterMissing:
+		code = CodeMissing
+	case payment.CodeParameterUnknown:
+		code = CodeNotApplicable
+	case payment.CodeCardNumberInText:
+		code = CodeInvalidChars
+	case payment.CodeInvalidNumber, payment.CodeInvalidExpiryMonth, payment.CodeInvalidExpiryYear, payment.CodeInvalidCVC:
+		code = CodeInvalidFormat
+	}
+	msg := e.Message
+	if param != "" {
+		msg = param + ": " + e.Message
+	}
+	return newError(http.StatusUnprocessableEntity, code, "%s", msg)
+}
+
+// render is the dialect's api.ErrorRenderer.
+func (s *server) render(w http.ResponseWriter, r *http.Request, err error) {
+	ie := s.translate(r, err)
+	api.SetRetryAfter(w, err)
+	if ie.status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Basic realm="IXOPAY"`)
+	}
+	writeJSON(w, ie.status, errorBody{Success: false, ErrorCode: ie.code, ErrorMessage: ie.message})
+}
+
+// writeJSON writes v as IXOPAY's JSON with status.
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	h := w.Header()
+	h.Set("Content-Type", ContentType)
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, err = w.Write(b)
+	return err
+}

@@ -1,0 +1,4 @@
+package ixopay
+
+// provisioningRoutes are the provisioning API's endpoints (connectors).
+var provisioningRoutes = []route{}

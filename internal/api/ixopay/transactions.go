@@ -1,0 +1,4 @@
+package ixopay
+
+// transactionRoutes are the transaction API v3's endpoints.
+var transactionRoutes = []route{}
