@@ -2,8 +2,10 @@ package engine
 
 import (
 	"context"
+	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -90,14 +92,62 @@ func newAPIKey(a *payment.Account, kind payment.KeyKind, now time.Time) (string,
 	}
 	key := p + payment.RandomString(keySecretLen)
 	sum := sha256.Sum256([]byte(key))
+	digest := sha256.Sum256([]byte(KeyDigest(key)))
 	return key, &payment.APIKey{
-		ID:        payment.NewID(payment.PrefixAPIKey),
-		AccountID: a.ID,
-		Kind:      kind,
-		Prefix:    key[:payment.KeyPrefixLen],
-		Hash:      sum[:],
-		CreatedAt: now,
+		ID:         payment.NewID(payment.PrefixAPIKey),
+		AccountID:  a.ID,
+		Kind:       kind,
+		Prefix:     key[:payment.KeyPrefixLen],
+		Hash:       sum[:],
+		DigestHash: digest[:],
+		CreatedAt:  now,
 	}
+}
+
+// KeyDigest is what the official IXOPAY client sends as its Basic
+// password instead of the password itself: the hex SHA-1 of the hex SHA-1
+// of …, ten rounds, of the key. kassa keeps only its SHA-256
+// (APIKey.DigestHash), made when the key is.
+func KeyDigest(key string) string {
+	h := key
+	for range 10 {
+		sum := sha1.Sum([]byte(h))
+		h = hex.EncodeToString(sum[:])
+	}
+	return h
+}
+
+// AuthenticateDigest returns who holds the secret key of accountID whose
+// KeyDigest is digest: the IXOPAY client's form of Basic authentication,
+// where the user names the account. Every failure is the same
+// KindUnauthenticated error. Keys made before kassa kept digests cannot
+// be used this way (roll them).
+func (e *Engine) AuthenticateDigest(ctx context.Context, accountID, digest string) (*payment.Principal, error) {
+	if !payment.ValidAccountID(accountID) || len(digest) != 40 {
+		return nil, errBadKey
+	}
+	keys, err := e.store.APIKeys(ctx, accountID)
+	if err != nil {
+		return nil, fmt.Errorf("authenticate: %w", err)
+	}
+	sum := sha256.Sum256([]byte(strings.ToLower(digest)))
+	now := e.now()
+	var found *payment.APIKey
+	for _, k := range keys {
+		// Every key is compared, so the time taken says nothing of which.
+		if len(k.DigestHash) == len(sum) && subtle.ConstantTimeCompare(sum[:], k.DigestHash) == 1 &&
+			k.Kind == payment.KeySecret && k.Active(now) {
+			found = k
+		}
+	}
+	if found == nil {
+		return nil, errBadKey
+	}
+	a, err := e.store.Account(ctx, accountID)
+	if err != nil {
+		return nil, fmt.Errorf("authenticate: account of key %s: %w", found.ID, err)
+	}
+	return &payment.Principal{Account: a, Key: found}, nil
 }
 
 var errBadKey = &payment.Error{Kind: payment.KindUnauthenticated, Code: payment.CodeInvalidAPIKey,

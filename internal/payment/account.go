@@ -35,7 +35,11 @@ type APIKey struct {
 	Kind      KeyKind
 	Prefix    string
 	Hash      []byte
-	CreatedAt time.Time
+	// DigestHash is SHA-256 of the key's client digest (see KeyDigest):
+	// what the official IXOPAY client sends as its password. Nil for keys
+	// made before kassa kept it.
+	DigestHash []byte
+	CreatedAt  time.Time
 	// ExpiresAt is set on a rolled key that stays valid for a grace period.
 	ExpiresAt *time.Time
 	RevokedAt *time.Time

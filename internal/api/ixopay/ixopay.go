@@ -14,6 +14,7 @@
 package ixopay
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -110,13 +111,21 @@ func (s *server) endpoint(rt route) http.Handler {
 }
 
 // authenticate checks HTTP Basic credentials: the account id as user, one
-// of its secret keys as password. Every failure is the same 401.
+// of its secret keys as password, or the key's digest as the official
+// IXOPAY client sends it (engine.KeyDigest: 40 hex digits). Every failure
+// is the same 401.
 func (s *server) authenticate(r *http.Request) (*payment.Principal, error) {
 	user, pass, ok := r.BasicAuth()
 	if !ok || user == "" || pass == "" {
 		return nil, errAccessDenied
 	}
-	p, err := s.eng.Authenticate(r.Context(), pass)
+	authenticate := s.eng.Authenticate
+	if len(pass) == 40 && !strings.HasPrefix(pass, "sk_") {
+		authenticate = func(ctx context.Context, digest string) (*payment.Principal, error) {
+			return s.eng.AuthenticateDigest(ctx, user, digest)
+		}
+	}
+	p, err := authenticate(r.Context(), pass)
 	if err != nil {
 		if e, ok := payment.AsError(err); ok && e.Kind == payment.KindUnauthenticated {
 			return nil, errAccessDenied

@@ -93,18 +93,18 @@ func (s *Store) CountAccounts(ctx context.Context) (int, error) {
 	return n, fail("count accounts", err)
 }
 
-const apiKeyColumns = `id, account_id, kind, prefix, hash, created_at, expires_at, revoked_at`
+const apiKeyColumns = `id, account_id, kind, prefix, hash, created_at, expires_at, revoked_at, digest_hash`
 
 func insertAPIKey(ctx context.Context, q querier, k *payment.APIKey) error {
-	_, err := q.Exec(ctx, `INSERT INTO api_keys (`+apiKeyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		k.ID, k.AccountID, string(k.Kind), k.Prefix, k.Hash, ts(k.CreatedAt), tsPtr(k.ExpiresAt), tsPtr(k.RevokedAt))
+	_, err := q.Exec(ctx, `INSERT INTO api_keys (`+apiKeyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		k.ID, k.AccountID, string(k.Kind), k.Prefix, k.Hash, ts(k.CreatedAt), tsPtr(k.ExpiresAt), tsPtr(k.RevokedAt), k.DigestHash)
 	return translate(err, k.AccountID)
 }
 
 func scanAPIKey(row pgx.Row) (*payment.APIKey, error) {
 	var k payment.APIKey
 	var kind string
-	if err := row.Scan(&k.ID, &k.AccountID, &kind, &k.Prefix, &k.Hash, &k.CreatedAt, &k.ExpiresAt, &k.RevokedAt); err != nil {
+	if err := row.Scan(&k.ID, &k.AccountID, &kind, &k.Prefix, &k.Hash, &k.CreatedAt, &k.ExpiresAt, &k.RevokedAt, &k.DigestHash); err != nil {
 		return nil, err
 	}
 	k.Kind = payment.KeyKind(kind)

@@ -87,11 +87,11 @@ func (s *Store) CountAccounts(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-const apiKeyColumns = `id, account_id, kind, prefix, hash, created_at, expires_at, revoked_at`
+const apiKeyColumns = `id, account_id, kind, prefix, hash, created_at, expires_at, revoked_at, digest_hash`
 
 func insertAPIKey(ctx context.Context, q querier, k *payment.APIKey) error {
-	_, err := q.ExecContext(ctx, `INSERT INTO api_keys (`+apiKeyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		k.ID, k.AccountID, string(k.Kind), k.Prefix, k.Hash, micros(k.CreatedAt), microsPtr(k.ExpiresAt), microsPtr(k.RevokedAt))
+	_, err := q.ExecContext(ctx, `INSERT INTO api_keys (`+apiKeyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		k.ID, k.AccountID, string(k.Kind), k.Prefix, k.Hash, micros(k.CreatedAt), microsPtr(k.ExpiresAt), microsPtr(k.RevokedAt), k.DigestHash)
 	return translate(err, k.AccountID)
 }
 
@@ -100,7 +100,7 @@ func scanAPIKey(sc scanner) (*payment.APIKey, error) {
 	var kind string
 	var created int64
 	var expires, revoked sql.Null[int64]
-	if err := sc.Scan(&k.ID, &k.AccountID, &kind, &k.Prefix, &k.Hash, &created, &expires, &revoked); err != nil {
+	if err := sc.Scan(&k.ID, &k.AccountID, &kind, &k.Prefix, &k.Hash, &created, &expires, &revoked, &k.DigestHash); err != nil {
 		return nil, err
 	}
 	k.Kind = payment.KeyKind(kind)

@@ -115,13 +115,15 @@ func newAccount(t *testing.T, s payment.Store) *payment.Account {
 func newKey(accountID string, created time.Time) *payment.APIKey {
 	secret := "sk_test_" + payment.RandomString(32)
 	h := sha256.Sum256([]byte(secret))
+	d := sha256.Sum256([]byte("digest of " + secret))
 	return &payment.APIKey{
-		ID:        payment.NewID(payment.PrefixAPIKey),
-		AccountID: accountID,
-		Kind:      payment.KeySecret,
-		Prefix:    secret[:payment.KeyPrefixLen],
-		Hash:      h[:],
-		CreatedAt: created,
+		ID:         payment.NewID(payment.PrefixAPIKey),
+		AccountID:  accountID,
+		Kind:       payment.KeySecret,
+		Prefix:     secret[:payment.KeyPrefixLen],
+		Hash:       h[:],
+		DigestHash: d[:],
+		CreatedAt:  created,
 	}
 }
 
