@@ -323,7 +323,7 @@ func render(d *engine.ConnectorDetail) (connectorJSON, error) {
 		VirtualTerminalAvailable: a.VirtualTerminalAvailable, VTRiskRuleSet: a.VTRiskRuleSet, Settings: settings,
 		Alias: a.Alias, Terminals: terminals, Archived: d.Archived, Disabled: d.Disabled,
 		CreatedAt: d.CreatedAt.UTC().Format(time.RFC3339), MerchantGUID: MerchantGUID(d.AccountID),
-		IsMetaConnector: d.Gateway.Type == engine.RouterType,
+		IsMetaConnector:      d.Gateway.Type == engine.RouterType,
 		RoutingMetaConnector: a.RoutingMetaConnector, MultiMethodMetaConnector: a.MultiMethodMetaConnector,
 	}, nil
 }
@@ -1031,8 +1031,8 @@ type settingJSON struct {
 }
 
 type settingsResponse struct {
-	Success     bool          `json:"success"`
-	BaseConfig  []settingJSON `json:"baseConfig"`
+	Success     bool           `json:"success"`
+	BaseConfig  []settingJSON  `json:"baseConfig"`
 	VaultConfig *[]settingJSON `json:"vaultConfig,omitempty"`
 }
 
