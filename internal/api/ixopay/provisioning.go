@@ -530,9 +530,11 @@ func (b *connectorBody) apply(st *state, create bool) error {
 	if b.Adapter != nil {
 		ad, ok := adapterNamed(*b.Adapter)
 		if !ok {
-			names := make([]string, len(adapters))
-			for i, a := range adapters {
-				names[i] = a.name
+			var names []string
+			for _, a := range adapters {
+				if _, ok := st.spec(a); ok {
+					names = append(names, a.name)
+				}
 			}
 			return invalid(CodeValueNotAllowed, "adapter: unknown adapter '%s'; kassa offers %s.", printable(*b.Adapter), strings.Join(names, ", "))
 		}
