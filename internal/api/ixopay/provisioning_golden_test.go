@@ -75,7 +75,9 @@ var provGoldenSteps = []provGoldenStep{
 	{name: "connector_settings", method: "GET",
 		path: func(*provScenario) string { return "/api/provisioning/getConnectorSettings/Stripe" }},
 	{name: "connector_settings_vault", method: "GET",
-		path: func(s *provScenario) string { return "/api/provisioning/getConnectorSettings/Simulator/" + s.a.merchant() }},
+		path: func(s *provScenario) string {
+			return "/api/provisioning/getConnectorSettings/Simulator/" + s.a.merchant()
+		}},
 	{name: "error_validation", method: "POST",
 		path: func(s *provScenario) string { return "/api/provisioning/updateConnector/" + s.sim },
 		body: func(*provScenario) string { return `{"businessCountry":"austria"}` }},
