@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kassapay/kassa/internal/api/ixopay"
 	"github.com/kassapay/kassa/internal/api/spreedly"
 )
 
@@ -19,11 +20,12 @@ var badValues = []string{"%00", "pay_%00x", "%ff", "op_%fe%ff", "%c0%80", "%01",
 var wildcard = regexp.MustCompile(`\{[^}]+\}`)
 
 // TestBadBytesNever500 sends every route of every dialect — taken from the
-// native OpenAPI document and the Spreedly route table, so new routes are
-// covered without touching this test — ids and query values holding bad
-// bytes, on both stores: each must be answered 400 or 404 (405 for a
-// method a path does not take) in the dialect's own error shape, never
-// 500.
+// native OpenAPI document and the Spreedly and IXOPAY route tables, so new
+// routes are covered without touching this test — ids and query values
+// holding bad bytes, on both stores: each must be answered 400 or 404 (405
+// for a method a path does not take) in the dialect's own error shape, never
+// 500. IXOPAY's provisioning API answers a bad id as an entity that does
+// not exist with 422 (it documents no 404), so 422 is fine there.
 func TestBadBytesNever500(t *testing.T) {
 	for _, st := range serverStores {
 		t.Run(st.name, func(t *testing.T) {
@@ -56,6 +58,10 @@ func TestBadBytesNever500(t *testing.T) {
 				m, p, _ := strings.Cut(r, " ")
 				routes = append(routes, m+" /spreedly"+p)
 			}
+			for _, r := range ixopay.Routes() {
+				m, p, _ := strings.Cut(r, " ")
+				routes = append(routes, m+" /ixopay"+p)
+			}
 
 			sent := 0
 			for _, r := range routes {
@@ -81,7 +87,7 @@ func TestBadBytesNever500(t *testing.T) {
 						t.Fatalf("%s %s: %v", method, p, err)
 					}
 					req.Header.Set("Content-Type", "application/json")
-					if strings.HasPrefix(p, "/spreedly/") {
+					if strings.HasPrefix(p, "/spreedly/") || strings.HasPrefix(p, "/ixopay/") {
 						req.SetBasicAuth(account, key)
 					} else {
 						req.Header.Set("Authorization", "Bearer "+key)
@@ -99,6 +105,7 @@ func TestBadBytesNever500(t *testing.T) {
 					}
 					switch {
 					case res.StatusCode == 400, res.StatusCode == 404, res.StatusCode == 405:
+					case res.StatusCode == 422 && strings.HasPrefix(p, "/ixopay/"):
 					case res.StatusCode == 422 && long[p]:
 						// A long id is plain text: the body may be
 						// refused before the id is looked up.
@@ -109,6 +116,9 @@ func TestBadBytesNever500(t *testing.T) {
 					shape := `"error":{`
 					if strings.HasPrefix(p, "/spreedly/") {
 						shape = `"errors":[`
+					}
+					if strings.HasPrefix(p, "/ixopay/") {
+						shape = `"success":false,"errorCode":`
 					}
 					if !strings.Contains(string(body), shape) {
 						t.Errorf("%s %s: %d %s, not in the dialect's error shape", method, short, res.StatusCode, body)

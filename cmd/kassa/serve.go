@@ -17,8 +17,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/kassapay/kassa/internal/api"
-	"github.com/kassapay/kassa/internal/api/native"
 	"github.com/kassapay/kassa/internal/api/ixopay"
+	"github.com/kassapay/kassa/internal/api/native"
 	"github.com/kassapay/kassa/internal/api/spreedly"
 	"github.com/kassapay/kassa/internal/engine"
 	"github.com/kassapay/kassa/internal/gateway"
@@ -38,7 +38,7 @@ type serveConfig struct {
 	storage storageFlags
 
 	addr, spreedlyAddr, ixopayAddr, metricsAddr, logLevel string
-	maxBody                                   int64
+	maxBody                                               int64
 
 	cacheTTL, cvcTTL, sweepEvery, shutdownWait time.Duration
 
