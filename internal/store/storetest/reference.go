@@ -58,8 +58,14 @@ func testTransactionReferences(t *testing.T, s payment.Store) {
 	for _, lookup := range []func() error{
 		func() error { _, err := s.TransactionReference(ctx, b.ID, "CO-9", "order-1"); return err },
 		func() error { _, err := s.TransactionReference(ctx, a.ID, "CO-3", "order-1"); return err },
-		func() error { _, err := s.TransactionReferenceByOperation(ctx, b.ID, "CO-1", want.OperationID); return err },
-		func() error { _, err := s.TransactionReferenceByOperation(ctx, a.ID, "CO-2", want.OperationID); return err },
+		func() error {
+			_, err := s.TransactionReferenceByOperation(ctx, b.ID, "CO-1", want.OperationID)
+			return err
+		},
+		func() error {
+			_, err := s.TransactionReferenceByOperation(ctx, a.ID, "CO-2", want.OperationID)
+			return err
+		},
 	} {
 		if err := lookup(); !errors.Is(err, payment.ErrNotFound) {
 			t.Errorf("lookup outside the account or scope: %v, want ErrNotFound", err)
