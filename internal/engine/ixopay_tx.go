@@ -2,16 +2,25 @@ package engine
 
 import (
 	"context"
+	"time"
 
 	"github.com/kassapay/kassa/internal/payment"
 )
+
+// Now is the engine's clock, for a dialect that checks times against it
+// (request signatures' Date).
+func (e *Engine) Now() time.Time { return e.clock() }
 
 // WithTransactionReference returns ctx under which the next reservation
 // (CreatePayment, a follow-up, StandaloneOperation) also claims ref, in the
 // same database transaction, bound to the payment and operation it
 // reserves. A taken reference fails the call with ErrReferenceTaken before
 // anything is sent. ref's ids are filled in by the reservation.
-func WithTransactionReference(ctx context.Context, ref *payment.TransactionReference) context.Context {
+func (e *Engine) WithTransactionReference(ctx context.Context, p *payment.Principal, ref *payment.TransactionReference) context.Context {
+	ref.AccountID = p.Account.ID
+	if ref.CreatedAt.IsZero() {
+		ref.CreatedAt = e.clock()
+	}
 	return WithIdempotencyClaim(ctx, &IdempotencyClaim{accountID: ref.AccountID, reference: ref})
 }
 
