@@ -19,7 +19,7 @@ const (
 )
 
 func (s *server) statusByUUID(w http.ResponseWriter, r *http.Request, p *payment.Principal) error {
-	c, _, err := s.openConnector(r, p)
+	c, _, err := s.openConnector(r, p, false)
 	if err != nil {
 		return err
 	}
@@ -38,7 +38,7 @@ func (s *server) statusByUUID(w http.ResponseWriter, r *http.Request, p *payment
 }
 
 func (s *server) statusByMerchantTransactionID(w http.ResponseWriter, r *http.Request, p *payment.Principal) error {
-	c, _, err := s.openConnector(r, p)
+	c, _, err := s.openConnector(r, p, false)
 	if err != nil {
 		return err
 	}

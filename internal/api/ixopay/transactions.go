@@ -139,7 +139,7 @@ type tx struct {
 
 func txHandler(typ string) func(s *server, w http.ResponseWriter, r *http.Request, p *payment.Principal) error {
 	return func(s *server, w http.ResponseWriter, r *http.Request, p *payment.Principal) error {
-		c, body, err := s.openConnector(r, p)
+		c, body, err := s.openConnector(r, p, true)
 		if err != nil {
 			return err
 		}
@@ -164,10 +164,11 @@ func txHandler(typ string) func(s *server, w http.ResponseWriter, r *http.Reques
 }
 
 // openConnector finds the caller's connector named by the path's apiKey,
-// refuses an archived or disabled one, reads the body and, when the
+// refuses an archived or disabled one a transaction (its status lookups
+// still answer), reads the body and, when the
 // connector requires it, verifies the request's signature over it before
 // anything else happens.
-func (s *server) openConnector(r *http.Request, p *payment.Principal) (*payment.Connector, []byte, error) {
+func (s *server) openConnector(r *http.Request, p *payment.Principal, transaction bool) (*payment.Connector, []byte, error) {
 	ctx := r.Context()
 	c, err := s.eng.ConnectorByAPIKey(ctx, p, r.PathValue("apiKey"))
 	if errors.Is(err, payment.ErrNotFound) {
@@ -178,6 +179,7 @@ func (s *server) openConnector(r *http.Request, p *payment.Principal) (*payment.
 		return nil, nil, err
 	}
 	switch {
+	case !transaction:
 	case c.Archived:
 		return nil, nil, invalid(CodeValueNotAllowed, "This connector is archived: it accepts no transactions.")
 	case c.Disabled:
