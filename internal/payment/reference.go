@@ -29,7 +29,10 @@ type TransactionReference struct {
 	OperationID string
 	// PaymentMethodID is the payment method the transaction used.
 	PaymentMethodID string
-	CreatedAt       time.Time
+	// Callback is the URL the client asked to be told the outcome at
+	// (IXOPAY's callbackUrl), or empty.
+	Callback  string
+	CreatedAt time.Time
 }
 
 // CodeReferenceTaken: a TransactionReference already exists in its scope.
@@ -51,6 +54,7 @@ type TransactionReferenceStore interface {
 	// ErrNotFound.
 	TransactionReference(ctx context.Context, accountID, scope, reference string) (*TransactionReference, error)
 	// TransactionReferenceByOperation returns the reference in scope that
-	// names operationID, or ErrNotFound (also for another scope's).
+	// names operationID, or ErrNotFound (also for another scope's). An
+	// empty scope matches any: an operation has at most one reference.
 	TransactionReferenceByOperation(ctx context.Context, accountID, scope, operationID string) (*TransactionReference, error)
 }

@@ -10,14 +10,14 @@ import (
 	"github.com/kassapay/kassa/internal/payment"
 )
 
-const referenceColumns = `account_id, scope, reference, type, payment_id, operation_id, payment_method_id, created_at`
+const referenceColumns = `account_id, scope, reference, type, payment_id, operation_id, callback, payment_method_id, created_at`
 
 // queueReference queues the insert of ref into b: ErrReferenceTaken if its
 // scope has the reference or its operation has one.
 func queueReference(b *pgx.Batch, ref *payment.TransactionReference) {
 	b.Queue(`INSERT INTO transaction_references (`+referenceColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
-		ref.AccountID, ref.Scope, ref.Reference, ref.Type, ref.PaymentID, ref.OperationID, ref.PaymentMethodID,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`,
+		ref.AccountID, ref.Scope, ref.Reference, ref.Type, ref.PaymentID, ref.OperationID, ref.Callback, ref.PaymentMethodID,
 		ts(ref.CreatedAt)).Exec(func(tag pgconn.CommandTag) error {
 		if tag.RowsAffected() == 0 {
 			return payment.ErrReferenceTaken
@@ -53,8 +53,8 @@ func (s *Store) referenceWhere(ctx context.Context, accountID, scope, cond, v st
 	var r payment.TransactionReference
 	err := s.withConn(ctx, func(q querier) error {
 		return q.QueryRow(ctx, `SELECT `+referenceColumns+` FROM transaction_references
-			WHERE account_id = $1 AND scope = $2 AND `+cond, accountID, scope, v).Scan(
-			&r.AccountID, &r.Scope, &r.Reference, &r.Type, &r.PaymentID, &r.OperationID, &r.PaymentMethodID, &r.CreatedAt)
+			WHERE account_id = $1 AND (scope = $2 OR $2 = '') AND `+cond, accountID, scope, v).Scan(
+			&r.AccountID, &r.Scope, &r.Reference, &r.Type, &r.PaymentID, &r.OperationID, &r.Callback, &r.PaymentMethodID, &r.CreatedAt)
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, payment.NotFound("transaction", v)

@@ -8,14 +8,15 @@ import (
 	"github.com/kassapay/kassa/internal/payment"
 )
 
-const referenceColumns = `account_id, scope, reference, type, payment_id, operation_id, payment_method_id, created_at`
+const referenceColumns = `account_id, scope, reference, type, payment_id, operation_id, callback, payment_method_id, created_at`
 
 // insertReference inserts ref inside tx: ErrReferenceTaken if its scope
 // has the reference or its operation has one.
 func insertReference(ctx context.Context, tx *wtx, ref *payment.TransactionReference) error {
 	res, err := tx.ExecContext(ctx, `INSERT INTO transaction_references (`+referenceColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-		ref.AccountID, ref.Scope, ref.Reference, ref.Type, ref.PaymentID, ref.OperationID, ref.PaymentMethodID, micros(ref.CreatedAt))
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+		ref.AccountID, ref.Scope, ref.Reference, ref.Type, ref.PaymentID, ref.OperationID, ref.Callback, ref.PaymentMethodID,
+		micros(ref.CreatedAt))
 	if err != nil {
 		return translate(err, ref.AccountID)
 	}
@@ -50,8 +51,8 @@ func (s *Store) referenceWhere(ctx context.Context, accountID, scope, cond, v st
 	var r payment.TransactionReference
 	var created int64
 	err := s.reader.QueryRowContext(ctx, `SELECT `+referenceColumns+` FROM transaction_references
-		WHERE account_id = ? AND scope = ? AND `+cond, accountID, scope, v).Scan(
-		&r.AccountID, &r.Scope, &r.Reference, &r.Type, &r.PaymentID, &r.OperationID, &r.PaymentMethodID, &created)
+		WHERE account_id = ? AND (scope = ? OR ? = '') AND `+cond, accountID, scope, scope, v).Scan(
+		&r.AccountID, &r.Scope, &r.Reference, &r.Type, &r.PaymentID, &r.OperationID, &r.Callback, &r.PaymentMethodID, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, payment.NotFound("transaction", v)
 	}

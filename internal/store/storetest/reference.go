@@ -17,7 +17,7 @@ func testTransactionReferences(t *testing.T, s payment.Store) {
 	a, b := newAccount(t, s), newAccount(t, s)
 	ref := func(accountID, scope, name string) *payment.TransactionReference {
 		return &payment.TransactionReference{AccountID: accountID, Scope: scope, Reference: name, Type: "DEBIT",
-			PaymentMethodID: "pm_1", CreatedAt: t0}
+			PaymentMethodID: "pm_1", Callback: "https://shop.example/callback?order=" + name, CreatedAt: t0}
 	}
 	reserve := func(r *payment.TransactionReference) (*payment.Payment, error) {
 		p := newPayment(r.AccountID, t0)
@@ -41,6 +41,11 @@ func testTransactionReferences(t *testing.T, s payment.Store) {
 		t.Fatal(err)
 	}
 	equal(t, "reference by operation", got, want)
+	got, err = s.TransactionReferenceByOperation(ctx, a.ID, "", want.OperationID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "reference by operation in any scope", got, want)
 
 	dup, err := reserve(ref(a.ID, "CO-1", "order-1"))
 	if !errors.Is(err, payment.ErrReferenceTaken) {

@@ -8,6 +8,7 @@ CREATE TABLE transaction_references (
     type              text        NOT NULL,
     payment_id        text        NOT NULL,
     operation_id      text        NOT NULL,
+    callback          text        NOT NULL,
     payment_method_id text        NOT NULL,
     created_at        timestamptz NOT NULL,
     PRIMARY KEY (account_id, scope, reference),

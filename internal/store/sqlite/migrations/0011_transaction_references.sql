@@ -8,6 +8,7 @@ CREATE TABLE transaction_references (
     type              TEXT    NOT NULL,
     payment_id        TEXT    NOT NULL,
     operation_id      TEXT    NOT NULL,
+    callback          TEXT    NOT NULL,
     payment_method_id TEXT    NOT NULL,
     created_at        INTEGER NOT NULL,
     PRIMARY KEY (account_id, scope, reference),
