@@ -17,8 +17,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/kassapay/kassa/internal/api"
-	"github.com/kassapay/kassa/internal/api/native"
 	"github.com/kassapay/kassa/internal/api/ixopay"
+	"github.com/kassapay/kassa/internal/api/native"
 	"github.com/kassapay/kassa/internal/api/spreedly"
 	"github.com/kassapay/kassa/internal/engine"
 	"github.com/kassapay/kassa/internal/gateway"
@@ -38,7 +38,7 @@ type serveConfig struct {
 	storage storageFlags
 
 	addr, spreedlyAddr, ixopayAddr, metricsAddr, logLevel string
-	maxBody                                   int64
+	maxBody                                               int64
 
 	cacheTTL, cvcTTL, sweepEvery, shutdownWait time.Duration
 
@@ -204,7 +204,8 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	go func() {
 		defer wg.Done()
 		eng.RunWebhooks(bgCtx, engine.WebhookOptions{Client: webhook.NewClient(c.webhookAllowPrivate),
-			Schedule: schedule, Observer: webhookObserver})
+			Schedule: schedule, Observer: webhookObserver,
+			Signers: map[string]engine.CallbackSigner{ixopay.SignerName: ixopay.CallbackSigner(eng)}})
 	}()
 	go func() {
 		defer wg.Done()

@@ -112,7 +112,6 @@ const (
 	mdMerchantMetaData = "ixopay.merchantMetaData"
 	mdCustomer         = "ixopay.customer"
 	mdIndicator        = "ixopay.transactionIndicator"
-	mdCallbackURL      = "ixopay.callbackUrl"
 )
 
 // storedCredentials maps transactionIndicator onto kassa's stored
@@ -158,6 +157,9 @@ func txHandler(typ string) func(s *server, w http.ResponseWriter, r *http.Reques
 		res, err := t.run(r.Context())
 		if err != nil {
 			return err
+		}
+		if res.UUID != "" && res.ReturnType != ReturnPending {
+			s.callbackAfter(r.Context(), p, c, res.UUID)
 		}
 		return writeJSON(w, http.StatusOK, res)
 	}
@@ -225,6 +227,9 @@ func (t *tx) run(ctx context.Context) (*txResult, error) {
 	if err := engine.CheckNoCardNumber("merchantTransactionId", req.MerchantTransactionID); err != nil {
 		return nil, err
 	}
+	if err := checkCallbackURL(req.CallbackURL); err != nil {
+		return nil, err
+	}
 	if _, ok := storedCredentials[req.TransactionIndicator]; req.TransactionIndicator != "" && !ok {
 		return nil, invalid(CodeValueNotAllowed, "transactionIndicator: must be one of SINGLE, INITIAL, RECURRING, CARDONFILE, CARDONFILE-MERCHANT-INITIATED, MOTO.")
 	}
@@ -284,7 +289,8 @@ func (t *tx) money() (int64, string, error) {
 
 // reference is the name the reservation claims.
 func (t *tx) reference(pmID string) *payment.TransactionReference {
-	return &payment.TransactionReference{Scope: t.c.GUID, Reference: t.req.MerchantTransactionID, Type: t.typ, PaymentMethodID: pmID}
+	return &payment.TransactionReference{Scope: t.c.GUID, Reference: t.req.MerchantTransactionID, Type: t.typ,
+		PaymentMethodID: pmID, Callback: t.req.CallbackURL}
 }
 
 // referenced is the transaction referenceUuid names on this connector.
@@ -420,7 +426,6 @@ func (t *tx) metadata() map[string]string {
 	set(mdMerchantMetaData, req.MerchantMetaData)
 	set(mdCustomer, string(compactJSON(req.Customer)))
 	set(mdIndicator, req.TransactionIndicator)
-	set(mdCallbackURL, req.CallbackURL)
 	return md
 }
 
@@ -428,8 +433,8 @@ func (t *tx) metadata() map[string]string {
 var metadataParams = map[string]string{
 	"metadata." + mdAdditionalID1: "additionalId1", "metadata." + mdAdditionalID2: "additionalId2",
 	"metadata." + mdExtraData: "extraData", "metadata." + mdMerchantMetaData: "merchantMetaData",
-	"metadata." + mdCustomer: "customer", "metadata." + mdCallbackURL: "callbackUrl",
-	"reference": "merchantTransactionId", "stored_credential": "transactionIndicator",
+	"metadata." + mdCustomer: "customer",
+	"reference":              "merchantTransactionId", "stored_credential": "transactionIndicator",
 }
 
 // pay is a debit (purchase) or a preauthorize (authorize).
