@@ -109,6 +109,9 @@ func TestCallbacks(t *testing.T) {
 	if m := verifyCallback(t, rc.callbacks()[1], c.sharedSecret); m["result"] != "ERROR" || m["errorCode"] != float64(CodeDeclined) {
 		t.Errorf("decline callback: %v", m)
 	}
+	seen := map[string]string{}
+	golden(t, "callback_ok", normalize(rc.callbacks()[0].body, seen))
+	golden(t, "callback_error", normalize(rc.callbacks()[1].body, seen))
 
 	// A lost response is PENDING and called back once the reconciler
 	// settles it: FINISHED by callback.

@@ -93,23 +93,29 @@ func TestGolden(t *testing.T) {
 			}
 			uuids[st.save], _ = m["uuid"].(string)
 		}
-		got := append([]byte(fmt.Sprintf("HTTP %d\n", res.status)), normalize(res.body, seen)...)
-		path := filepath.Join("testdata", "golden", st.name+".json")
-		if *update {
-			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(path, got, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			continue
+		golden(t, st.name, append([]byte(fmt.Sprintf("HTTP %d\n", res.status)), normalize(res.body, seen)...))
+	}
+}
+
+// golden compares got with testdata/golden/name.json, or rewrites it
+// under -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", "golden", name+".json")
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
 		}
-		want, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatalf("%s: %v (run with -update)", st.name, err)
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
 		}
-		if !bytes.Equal(got, want) {
-			t.Errorf("%s differs from %s:\n got: %s\nwant: %s", st.name, path, got, want)
-		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%s: %v (run with -update)", name, err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from %s:\n got: %s\nwant: %s", name, path, got, want)
 	}
 }
