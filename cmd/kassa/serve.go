@@ -204,7 +204,8 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	go func() {
 		defer wg.Done()
 		eng.RunWebhooks(bgCtx, engine.WebhookOptions{Client: webhook.NewClient(c.webhookAllowPrivate),
-			Schedule: schedule, Observer: webhookObserver})
+			Schedule: schedule, Observer: webhookObserver,
+			Signers: map[string]engine.CallbackSigner{ixopay.SignerName: ixopay.CallbackSigner(eng)}})
 	}()
 	go func() {
 		defer wg.Done()

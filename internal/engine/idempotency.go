@@ -41,6 +41,9 @@ type IdempotencyClaim struct {
 	// answered is the answer the settle stored under the key, when the
 	// request gave one (WithAnswer).
 	answered *Answer
+	// reference is the transaction reference the reservation claims
+	// (WithTransactionReference); key is empty when it claims only that.
+	reference *payment.TransactionReference
 }
 
 // Answered returns the answer the request's settle stored under its key,
@@ -135,7 +138,7 @@ func (c *IdempotencyClaim) reserveMark(paymentID, operationID string) *payment.I
 		return nil
 	}
 	return &payment.IdempotencyMark{AccountID: c.accountID, Key: c.key, Token: c.token, Point: payment.RecoveryReserved,
-		PaymentID: paymentID, OperationID: operationID, Record: c.deferred}
+		PaymentID: paymentID, OperationID: operationID, Record: c.deferred, Reference: c.reference}
 }
 
 // bound records that this request's reservation bound the key.
@@ -148,7 +151,7 @@ func (c *IdempotencyClaim) bound() {
 // settleMark records on the claim's key (if this request bound it) that
 // its operation settled.
 func (c *IdempotencyClaim) settleMark() *payment.IdempotencyMark {
-	if c == nil || !c.reserved {
+	if c == nil || !c.reserved || c.key == "" {
 		return nil
 	}
 	return &payment.IdempotencyMark{AccountID: c.accountID, Key: c.key, Token: c.token, Point: payment.RecoverySettled}

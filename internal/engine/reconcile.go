@@ -114,8 +114,12 @@ func (e *Engine) reconcileOne(ctx context.Context, op *payment.Operation) (settl
 	}
 	if err != nil {
 		e.log.ErrorContext(ctx, "settle reconciled operation", "operation", op.ID, "error", err)
+		return false
 	}
-	return err == nil
+	if f := e.reconciled.Load(); f != nil {
+		(*f)(ctx, op.AccountID, op.ID)
+	}
+	return true
 }
 
 // failAttempt counts a failed attempt, logging what could not be recorded.

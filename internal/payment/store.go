@@ -95,6 +95,11 @@ type IdempotencyMark struct {
 	// Answer, on a settling mark, completes the key with the request's
 	// response in the settle's transaction.
 	Answer *IdempotencyAnswer
+	// Reference, on a reserving mark, is inserted bound to PaymentID and
+	// OperationID in the reserve's transaction; ErrReferenceTaken (and
+	// nothing reserved) if its scope has it. A mark with a Reference and
+	// no Key claims the reference alone.
+	Reference *TransactionReference
 }
 
 // IdempotencyAnswer is a response stored under an Idempotency-Key.
@@ -153,6 +158,7 @@ type Store interface {
 	PaymentStore
 	WebhookStore
 	ConnectorStore
+	TransactionReferenceStore
 
 	// Ping reports whether the database is reachable.
 	Ping(ctx context.Context) error

@@ -125,6 +125,14 @@ func queueMark(b *pgx.Batch, mark *payment.IdempotencyMark) {
 	if mark == nil {
 		return
 	}
+	if ref := mark.Reference; ref != nil && mark.Point == payment.RecoveryReserved {
+		r := *ref
+		r.PaymentID, r.OperationID = mark.PaymentID, mark.OperationID
+		queueReference(b, &r)
+	}
+	if mark.Key == "" {
+		return
+	}
 	if r := mark.Record; r != nil {
 		b.Queue(`INSERT INTO idempotency_keys (`+idempotencyColumns+`)
 			VALUES ($1, $2, $3, $4, $5, $6, false, $7, 'reserved', $8, $9, 0, NULL, $10) ON CONFLICT (account_id, key) DO NOTHING`,

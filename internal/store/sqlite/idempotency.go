@@ -120,6 +120,16 @@ func markIdempotencyKey(ctx context.Context, tx *wtx, mark *payment.IdempotencyM
 	if mark == nil {
 		return nil
 	}
+	if ref := mark.Reference; ref != nil && mark.Point == payment.RecoveryReserved {
+		r := *ref
+		r.PaymentID, r.OperationID = mark.PaymentID, mark.OperationID
+		if err := insertReference(ctx, tx, &r); err != nil {
+			return err
+		}
+	}
+	if mark.Key == "" {
+		return nil
+	}
 	if r := mark.Record; r != nil {
 		res, err := tx.ExecContext(ctx, `INSERT INTO idempotency_keys (`+idempotencyColumns+`)
 			VALUES (?, ?, ?, ?, ?, ?, 0, ?, 'reserved', ?, ?, 0, NULL, ?) ON CONFLICT (account_id, key) DO NOTHING`,

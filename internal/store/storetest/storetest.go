@@ -46,6 +46,7 @@ func Run(t *testing.T, open func(t *testing.T) payment.Store) {
 		{"WebhookFanOut", testWebhookFanOut},
 		{"WebhookClaims", testWebhookClaims},
 		{"Connectors", testConnectors},
+		{"TransactionReferences", testTransactionReferences},
 		{"CustomerRoundTrip", testCustomerRoundTrip},
 		{"CustomerList", testCustomerList},
 		{"CustomerExternalID", testCustomerExternalID},

@@ -1,0 +1,60 @@
+package payment
+
+import (
+	"context"
+	"time"
+)
+
+// TransactionReference is a client's own name for one of its transactions,
+// unique within a scope and kept for good: IXOPAY's merchantTransactionId,
+// unique per connector. It is claimed in the same database transaction as
+// the operation it names is reserved (IdempotencyMark.Reference), so a
+// duplicate is refused before anything reaches a gateway and a crash never
+// leaves an operation without its name.
+type TransactionReference struct {
+	AccountID string
+	// Scope is what the reference is unique in (an IXOPAY connector guid).
+	Scope     string
+	Reference string
+	// Type is the dialect's name of the transaction (IXOPAY's DEBIT,
+	// PREAUTHORIZE, …).
+	Type string
+	// PaymentID is the payment the operation belongs to, or empty for an
+	// operation outside any payment.
+	PaymentID string
+	// OperationID is the operation the reference names: the id the
+	// dialect shows for the transaction. A transaction that calls no
+	// gateway (IXOPAY's deregister) has an id of the same form that names
+	// no operation.
+	OperationID string
+	// PaymentMethodID is the payment method the transaction used.
+	PaymentMethodID string
+	// Callback is the URL the client asked to be told the outcome at
+	// (IXOPAY's callbackUrl), or empty.
+	Callback  string
+	CreatedAt time.Time
+}
+
+// CodeReferenceTaken: a TransactionReference already exists in its scope.
+const CodeReferenceTaken = "reference_taken"
+
+// ErrReferenceTaken reports that a transaction reference is taken in its
+// scope: nothing was reserved. It is a conflict.
+var ErrReferenceTaken = &Error{Kind: KindConflict, Code: CodeReferenceTaken,
+	Message: "This reference is already used by another transaction."}
+
+// TransactionReferenceStore keeps transaction references. References are
+// normally written by the reserve that binds them (IdempotencyMark); the
+// store writes one on its own only for a transaction that reserves nothing.
+type TransactionReferenceStore interface {
+	// CreateTransactionReference inserts ref. ErrReferenceTaken if its
+	// scope has the reference, or the operation id has a reference.
+	CreateTransactionReference(ctx context.Context, ref *TransactionReference) error
+	// TransactionReference returns the account's reference in scope, or
+	// ErrNotFound.
+	TransactionReference(ctx context.Context, accountID, scope, reference string) (*TransactionReference, error)
+	// TransactionReferenceByOperation returns the reference in scope that
+	// names operationID, or ErrNotFound (also for another scope's). An
+	// empty scope matches any: an operation has at most one reference.
+	TransactionReferenceByOperation(ctx context.Context, accountID, scope, operationID string) (*TransactionReference, error)
+}

@@ -1,0 +1,64 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"github.com/kassapay/kassa/internal/payment"
+)
+
+const referenceColumns = `account_id, scope, reference, type, payment_id, operation_id, callback, payment_method_id, created_at`
+
+// insertReference inserts ref inside tx: ErrReferenceTaken if its scope
+// has the reference or its operation has one.
+func insertReference(ctx context.Context, tx *wtx, ref *payment.TransactionReference) error {
+	res, err := tx.ExecContext(ctx, `INSERT INTO transaction_references (`+referenceColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+		ref.AccountID, ref.Scope, ref.Reference, ref.Type, ref.PaymentID, ref.OperationID, ref.Callback, ref.PaymentMethodID,
+		micros(ref.CreatedAt))
+	if err != nil {
+		return translate(err, ref.AccountID)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return payment.ErrReferenceTaken
+	}
+	return nil
+}
+
+// CreateTransactionReference inserts ref on its own.
+func (s *Store) CreateTransactionReference(ctx context.Context, ref *payment.TransactionReference) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error { return insertReference(ctx, tx, ref) })
+	return fail("create transaction reference", err)
+}
+
+// TransactionReference returns the account's reference in scope.
+func (s *Store) TransactionReference(ctx context.Context, accountID, scope, reference string) (*payment.TransactionReference, error) {
+	r, err := s.referenceWhere(ctx, accountID, scope, `reference = ?`, reference)
+	return r, fail("get transaction reference", err)
+}
+
+// TransactionReferenceByOperation returns the reference in scope naming
+// operationID.
+func (s *Store) TransactionReferenceByOperation(ctx context.Context, accountID, scope, operationID string) (*payment.TransactionReference, error) {
+	r, err := s.referenceWhere(ctx, accountID, scope, `operation_id = ?`, operationID)
+	return r, fail("get transaction reference", err)
+}
+
+func (s *Store) referenceWhere(ctx context.Context, accountID, scope, cond, v string) (*payment.TransactionReference, error) {
+	var r payment.TransactionReference
+	var created int64
+	err := s.reader.QueryRowContext(ctx, `SELECT `+referenceColumns+` FROM transaction_references
+		WHERE account_id = ? AND (scope = ? OR ? = '') AND `+cond, accountID, scope, scope, v).Scan(
+		&r.AccountID, &r.Scope, &r.Reference, &r.Type, &r.PaymentID, &r.OperationID, &r.Callback, &r.PaymentMethodID, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, payment.NotFound("transaction", v)
+	}
+	if err != nil {
+		return nil, err
+	}
+	r.CreatedAt = fromMicros(created)
+	return &r, nil
+}
