@@ -3,15 +3,12 @@ package ixopay
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"testing"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
 
 // ids are the generated ids a golden file must not depend on.
 var ids = regexp.MustCompile(`\b(op|pay|pm)_[A-Za-z0-9]+|"fingerprint":"[^"]*"`)
