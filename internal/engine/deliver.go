@@ -17,7 +17,24 @@ import (
 
 // CallbackSigner finds the signer of a dialect's callback delivery (one
 // whose Signer names the dialect). It looks up the key d.SignerKey names.
+// A delivery written without a body (a callback promised when its
+// operation was reserved) gets its body from the signer, which sets
+// d.Body, or ErrCallbackNotReady while there is nothing final to say: the
+// delivery is then put back, unattempted, and asked again later.
 type CallbackSigner func(ctx context.Context, d *payment.WebhookDelivery) (webhook.Signer, error)
+
+// ErrCallbackNotReady: a callback's transaction has no final outcome yet.
+var ErrCallbackNotReady = errors.New("engine: callback not ready")
+
+// notReadyWait is how long a callback that is not ready waits before it is
+// asked again: briefly while its call may still be in flight, then at
+// the pace of the reconciler's later queries.
+func notReadyWait(age time.Duration) time.Duration {
+	if age < time.Minute {
+		return time.Second
+	}
+	return 30 * time.Second
+}
 
 // WebhookOptions configures RunWebhooks.
 type WebhookOptions struct {
@@ -192,6 +209,14 @@ func (d *deliverer) attempt(ctx context.Context, dl *payment.WebhookDelivery) {
 		DeliveryID: dl.ID, EndpointID: dl.EndpointID, EventID: dl.EventID, Attempt: dl.Attempts, StartedAt: now}
 	res.Attempt = a
 	req, err := d.request(ctx, dl, now)
+	if errors.Is(err, ErrCallbackNotReady) {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if err := e.store.ReleaseWebhookDelivery(cctx, dl, now.Add(notReadyWait(now.Sub(dl.CreatedAt)))); err != nil {
+			e.log.LogAttrs(ctx, slog.LevelError, "put back webhook delivery", slog.String("delivery", dl.ID), slog.Any("error", err))
+		}
+		return
+	}
 	var verdict string
 	if err != nil {
 		// Nothing can be sent (its endpoint is disabled, its event or key
@@ -317,7 +342,7 @@ func (d *deliverer) request(ctx context.Context, dl *payment.WebhookDelivery, no
 	if err != nil {
 		return req, err
 	}
-	req.Signer = s
+	req.Signer, req.Body = s, dl.Body
 	return req, nil
 }
 

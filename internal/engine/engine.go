@@ -7,7 +7,6 @@ package engine
 import (
 	"context"
 	"log/slog"
-	"sync/atomic"
 	"time"
 
 	"github.com/kassapay/kassa/internal/gateway"
@@ -118,10 +117,6 @@ type Engine struct {
 	// Hot reads, kept for at most hotTTL (cache.go).
 	keys    *hotCache[string, keyEntry]
 	gwCache *hotCache[gatewayKey, *payment.Gateway]
-
-	// reconciled is told of every operation the reconciler settles
-	// (OnReconciled).
-	reconciled atomic.Pointer[ReconciledFunc]
 }
 
 // New returns an Engine for cfg.

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/kassapay/kassa/internal/payment"
@@ -43,32 +42,6 @@ func (e *Engine) CreateTransactionReference(ctx context.Context, p *payment.Prin
 	ref.AccountID = p.Account.ID
 	ref.CreatedAt = e.clock()
 	return e.store.CreateTransactionReference(ctx, ref)
-}
-
-// ReconciledFunc is told of an operation the reconciler settled, after its
-// settle committed. It runs on the reconciler's goroutine: it must be
-// quick and must not fail the reconciliation.
-type ReconciledFunc func(ctx context.Context, accountID, operationID string)
-
-// OnReconciled sets the one function told of every operation the
-// reconciler settles (a dialect's callbacks of later changes); nil unsets
-// it.
-func (e *Engine) OnReconciled(f ReconciledFunc) {
-	if f == nil {
-		e.reconciled.Store(nil)
-		return
-	}
-	e.reconciled.Store(&f)
-}
-
-// QueueCallback hands a dialect's callback to the webhook engine, which
-// sends, retries and logs it (its Signer names a WebhookOptions.Signers
-// entry).
-func (e *Engine) QueueCallback(ctx context.Context, d *payment.WebhookDelivery) error {
-	if err := e.store.CreateWebhookDeliveries(ctx, []*payment.WebhookDelivery{d}); err != nil {
-		return fmt.Errorf("queue callback: %w", err)
-	}
-	return nil
 }
 
 // ConnectorByGUID returns account's connector guid (for a callback's

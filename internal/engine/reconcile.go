@@ -116,9 +116,6 @@ func (e *Engine) reconcileOne(ctx context.Context, op *payment.Operation) (settl
 		e.log.ErrorContext(ctx, "settle reconciled operation", "operation", op.ID, "error", err)
 		return false
 	}
-	if f := e.reconciled.Load(); f != nil {
-		(*f)(ctx, op.AccountID, op.ID)
-	}
 	return true
 }
 

@@ -30,9 +30,14 @@ type TransactionReference struct {
 	// PaymentMethodID is the payment method the transaction used.
 	PaymentMethodID string
 	// Callback is the URL the client asked to be told the outcome at
-	// (IXOPAY's callbackUrl), or empty.
-	Callback  string
-	CreatedAt time.Time
+	// (IXOPAY's callbackUrl), or empty. With CallbackSigner (a
+	// WebhookDelivery's Signer) set, the store writes with the reference a
+	// delivery to it, without a body, that the dialect's signer renders
+	// once the transaction is final: a callback promised in the
+	// reservation's transaction, which no crash can lose.
+	Callback       string
+	CallbackSigner string
+	CreatedAt      time.Time
 }
 
 // CodeReferenceTaken: a TransactionReference already exists in its scope.

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"net/url"
 	"strings"
 
 	"github.com/kassapay/kassa/internal/payment"
@@ -37,4 +38,23 @@ func DeliveryIDPrefix(ev *payment.Event) string {
 		return payment.NewIDAt(payment.PrefixWebhookDelivery, ev.CreatedAt)[:len(payment.PrefixWebhookDelivery)+9]
 	}
 	return payment.PrefixWebhookDelivery + "_" + rest[:8]
+}
+
+// CallbackDelivery is the delivery a transaction reference promises (see
+// payment.TransactionReference.Callback), or nil: to ref's callback URL,
+// signed by its dialect's signer with the key of its scope, its message
+// id the operation's, due at once (the signer puts it back until the
+// transaction is final). Its Live the store takes from the account.
+func CallbackDelivery(ref *payment.TransactionReference) *payment.WebhookDelivery {
+	if ref.Callback == "" || ref.CallbackSigner == "" {
+		return nil
+	}
+	queue := ref.Callback
+	if u, err := url.Parse(ref.Callback); err == nil && u.Host != "" {
+		queue = u.Hostname()
+	}
+	return &payment.WebhookDelivery{ID: payment.NewIDAt(payment.PrefixWebhookDelivery, ref.CreatedAt),
+		AccountID: ref.AccountID, MessageID: ref.OperationID, Signer: ref.CallbackSigner, SignerKey: ref.Scope,
+		Method: "POST", URL: ref.Callback, Queue: queue, State: payment.DeliveryPending,
+		NextAttemptAt: ref.CreatedAt, CreatedAt: ref.CreatedAt, UpdatedAt: ref.CreatedAt}
 }

@@ -3,7 +3,7 @@ package ixopay
 import (
 	"context"
 	"encoding/json"
-	"errors"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"time"
@@ -53,18 +53,13 @@ func checkCallbackURL(s string) error {
 	return engine.CheckNoCardNumber("callbackUrl", s)
 }
 
-// callback queues the callback of the transaction ref names, when it asked
-// for one and its outcome is final; a pending transaction is called back
-// once it settles (reconciled). Failing to queue it is logged: the
-// transaction stands and its status can be read.
-func (s *server) callback(ctx context.Context, p *payment.Principal, ref *payment.TransactionReference) {
-	if ref.Callback == "" {
-		return
-	}
+// callbackBody renders the callback of the transaction ref names, or
+// engine.ErrCallbackNotReady while its outcome is not final (a PENDING
+// transaction is called back once the reconciler settles it).
+func (s *server) callbackBody(ctx context.Context, p *payment.Principal, ref *payment.TransactionReference) ([]byte, error) {
 	st, err := s.statusOf(ctx, p, ref)
 	if err != nil {
-		s.log.ErrorContext(ctx, "ixopay callback: read transaction", "operation", ref.OperationID, "error", err)
-		return
+		return nil, err
 	}
 	body := callbackBody{UUID: st.UUID, MerchantTransactionID: st.MerchantTransactionID, PurchaseID: st.PurchaseID,
 		TransactionType: st.TransactionType, PaymentMethod: st.PaymentMethod, Amount: st.Amount, Currency: st.Currency,
@@ -79,76 +74,38 @@ func (s *server) callback(ctx context.Context, p *payment.Principal, ref *paymen
 			body.ErrorMessage, body.ErrorCode, body.AdapterMessage, body.AdapterCode = e.ErrorMessage, e.ErrorCode, e.AdapterMessage, e.AdapterCode
 		}
 	default:
-		return
+		return nil, engine.ErrCallbackNotReady
 	}
-	b, err := json.Marshal(body)
-	if err != nil {
-		s.log.ErrorContext(ctx, "ixopay callback: render", "operation", ref.OperationID, "error", err)
-		return
-	}
-	u, err := url.Parse(ref.Callback)
-	if err != nil {
-		return
-	}
-	now := s.eng.Now()
-	d := &payment.WebhookDelivery{ID: payment.NewID(payment.PrefixWebhookDelivery), AccountID: p.Account.ID,
-		// One message per transaction and result: a later change is
-		// another message, a redelivery the same.
-		MessageID: ref.OperationID + "." + body.Result, Signer: SignerName, SignerKey: ref.Scope, Method: http.MethodPost,
-		URL: ref.Callback, Body: b, Queue: u.Hostname(), Live: p.Account.Live, State: payment.DeliveryPending,
-		NextAttemptAt: now, CreatedAt: now, UpdatedAt: now}
-	if err := s.eng.QueueCallback(ctx, d); err != nil {
-		s.log.ErrorContext(ctx, "ixopay callback: queue", "operation", ref.OperationID, "error", err)
-	}
-}
-
-// callbackAfter queues the callback of the transaction a request just
-// made, named by uuid on connector c.
-func (s *server) callbackAfter(ctx context.Context, p *payment.Principal, c *payment.Connector, uuid string) {
-	ref, err := s.eng.TransactionReferenceByOperation(ctx, p, c.GUID, uuid)
-	if err != nil {
-		return // refused before it was made, or a deregister's own answer
-	}
-	s.callback(context.WithoutCancel(ctx), p, ref)
-}
-
-// reconciled calls back a transaction whose operation the reconciler
-// settled: the later change of a PENDING result.
-func (s *server) reconciled(ctx context.Context, accountID, operationID string) {
-	acct, err := s.eng.Account(ctx, accountID)
-	if err != nil {
-		return
-	}
-	p := &payment.Principal{Account: acct}
-	ref, err := s.eng.TransactionReferenceByOperation(ctx, p, "", operationID)
-	if errors.Is(err, payment.ErrNotFound) {
-		// A router's later attempt: the transaction is named by its
-		// payment's first operation.
-		op, oerr := s.eng.Operation(ctx, accountID, operationID)
-		if oerr != nil || op.PaymentID == "" {
-			return
-		}
-		pay, perr := s.eng.Payment(ctx, accountID, op.PaymentID)
-		if perr != nil || len(pay.Operations) == 0 {
-			return
-		}
-		ref, err = s.eng.TransactionReferenceByOperation(ctx, p, "", pay.Operations[0].ID)
-	}
-	if err != nil {
-		return
-	}
-	s.callback(ctx, p, ref)
+	return json.Marshal(body)
 }
 
 // CallbackSigner signs the dialect's callbacks as IXOPAY does: like a
 // request, over the callback URL's path and query, with the connector's
 // shared secret, the body hashed with SHA-512, and the content type
 // "application/json; charset=utf-8" that IXOPAY's clients verify with.
+//
+// A callback promised when its transaction was reserved has no body yet:
+// it is rendered from the transaction's status once that is final.
 func CallbackSigner(eng *engine.Engine) engine.CallbackSigner {
+	s := &server{eng: eng, log: slog.New(slog.DiscardHandler)}
 	return func(ctx context.Context, d *payment.WebhookDelivery) (webhook.Signer, error) {
 		c, err := eng.ConnectorByGUID(ctx, d.AccountID, d.SignerKey)
 		if err != nil {
 			return nil, err
+		}
+		if d.Body == nil {
+			acct, err := eng.Account(ctx, d.AccountID)
+			if err != nil {
+				return nil, err
+			}
+			p := &payment.Principal{Account: acct}
+			ref, err := eng.TransactionReferenceByOperation(ctx, p, d.SignerKey, d.MessageID)
+			if err != nil {
+				return nil, err
+			}
+			if d.Body, err = s.callbackBody(ctx, p, ref); err != nil {
+				return nil, err
+			}
 		}
 		secret, err := eng.ConnectorSecret(ctx, c)
 		if err != nil {

@@ -71,10 +71,8 @@ type server struct {
 
 // New returns the IXOPAY dialect over eng with its middleware: request
 // ids, access log, metrics, panic recovery, body limit and authentication.
-// It registers the callbacks of reconciled transactions with eng
-// (engine.OnReconciled), so make one per engine and mount it where needed;
-// the callbacks are sent by eng.RunWebhooks with CallbackSigner under
-// SignerName.
+// The callbacks its transactions promise are sent by eng.RunWebhooks with
+// CallbackSigner under SignerName.
 func New(eng *engine.Engine, opts Options) http.Handler {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -83,8 +81,6 @@ func New(eng *engine.Engine, opts Options) http.Handler {
 		opts.Registry = prometheus.NewRegistry()
 	}
 	s := &server{eng: eng, log: opts.Logger}
-	// Transactions settled later (reconciled unknowns) are called back.
-	eng.OnReconciled(s.reconciled)
 	mux := api.NewMux()
 	byPath := map[string][]string{}
 	for _, rt := range routes() {

@@ -158,9 +158,6 @@ func txHandler(typ string) func(s *server, w http.ResponseWriter, r *http.Reques
 		if err != nil {
 			return err
 		}
-		if res.UUID != "" && res.ReturnType != ReturnPending {
-			s.callbackAfter(r.Context(), p, c, res.UUID)
-		}
 		return writeJSON(w, http.StatusOK, res)
 	}
 }
@@ -290,7 +287,7 @@ func (t *tx) money() (int64, string, error) {
 // reference is the name the reservation claims.
 func (t *tx) reference(pmID string) *payment.TransactionReference {
 	return &payment.TransactionReference{Scope: t.c.GUID, Reference: t.req.MerchantTransactionID, Type: t.typ,
-		PaymentMethodID: pmID, Callback: t.req.CallbackURL}
+		PaymentMethodID: pmID, Callback: t.req.CallbackURL, CallbackSigner: SignerName}
 }
 
 // referenced is the transaction referenceUuid names on this connector.

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/kassapay/kassa/internal/payment"
+	"github.com/kassapay/kassa/internal/store"
 )
 
 const referenceColumns = `account_id, scope, reference, type, payment_id, operation_id, callback, payment_method_id, created_at`
@@ -24,6 +25,12 @@ func queueReference(b *pgx.Batch, ref *payment.TransactionReference) {
 		}
 		return nil
 	})
+	if d := store.CallbackDelivery(ref); d != nil {
+		b.Queue(`INSERT INTO webhook_deliveries (id, account_id, message_id, signer, signer_key,
+				method, url, queue, live, state, next_attempt_at, created_at, updated_at)
+			SELECT $1, id, $2, $3, $4, $5, $6, $7, live, 'pending', $8, $9, $9 FROM accounts WHERE id = $10`,
+			d.ID, d.MessageID, d.Signer, d.SignerKey, d.Method, d.URL, d.Queue, ts(d.NextAttemptAt), ts(d.CreatedAt), d.AccountID)
+	}
 }
 
 // CreateTransactionReference inserts ref on its own.

@@ -6,6 +6,7 @@ import (
 	"errors"
 
 	"github.com/kassapay/kassa/internal/payment"
+	"github.com/kassapay/kassa/internal/store"
 )
 
 const referenceColumns = `account_id, scope, reference, type, payment_id, operation_id, callback, payment_method_id, created_at`
@@ -24,6 +25,14 @@ func insertReference(ctx context.Context, tx *wtx, ref *payment.TransactionRefer
 		return err
 	} else if n == 0 {
 		return payment.ErrReferenceTaken
+	}
+	if d := store.CallbackDelivery(ref); d != nil {
+		_, err := tx.ExecContext(ctx, `INSERT INTO webhook_deliveries (id, account_id, message_id, signer, signer_key,
+				method, url, queue, live, state, next_attempt_at, created_at, updated_at)
+			SELECT ?, id, ?, ?, ?, ?, ?, ?, live, 'pending', ?, ?, ? FROM accounts WHERE id = ?`,
+			d.ID, d.MessageID, d.Signer, d.SignerKey, d.Method, d.URL, d.Queue,
+			micros(d.NextAttemptAt), micros(d.CreatedAt), micros(d.UpdatedAt), d.AccountID)
+		return err
 	}
 	return nil
 }
