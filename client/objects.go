@@ -196,11 +196,14 @@ func (e *Event) CustomerToken() (*CustomerToken, error) {
 
 // Account is the merchant account an API key belongs to.
 type Account struct {
-	ID        string    `json:"id"`
-	Object    string    `json:"object"` // "account"
-	Name      string    `json:"name"`
-	Live      bool      `json:"live"`
-	CreatedAt time.Time `json:"created_at"`
+	ID     string `json:"id"`
+	Object string `json:"object"` // "account"
+	Name   string `json:"name"`
+	Live   bool   `json:"live"`
+	// IXOPAYMerchantGUID is the merchant guid of the IXOPAY dialect's
+	// provisioning paths ("ME-" and the account id).
+	IXOPAYMerchantGUID string    `json:"ixopay_merchant_guid"`
+	CreatedAt          time.Time `json:"created_at"`
 }
 
 // List is one page of a list endpoint, newest first. When HasMore is set,

@@ -10,6 +10,10 @@ import (
 // secrets.
 const PurposeConnectorSecret = "connector_secret"
 
+// IXOPAYMerchantGUID is the IXOPAY merchant guid of an account: "ME-" and
+// the account id ("ME-T12345678"), stable for the account's life.
+func IXOPAYMerchantGUID(accountID string) string { return "ME-" + accountID }
+
 // Connector is an IXOPAY connector: the IXOPAY dialect's name for a kassa
 // gateway (or router, for a meta-connector), with the keys its transaction
 // API is called with and the fields IXOPAY's provisioning API keeps.

@@ -140,9 +140,9 @@ func (s *server) authenticate(r *http.Request) (*payment.Principal, error) {
 	return p, nil
 }
 
-// MerchantGUID is the IXOPAY merchant guid of a kassa account: "ME-" and
-// the account id ("ME-T12345678"), stable for the account's life.
-func MerchantGUID(accountID string) string { return "ME-" + accountID }
+// MerchantGUID is the IXOPAY merchant guid of a kassa account
+// (payment.IXOPAYMerchantGUID): "ME-" and the account id.
+func MerchantGUID(accountID string) string { return payment.IXOPAYMerchantGUID(accountID) }
 
 // accountOfMerchantGUID is the account id in a merchant guid, or "".
 func accountOfMerchantGUID(guid string) string {

@@ -24,5 +24,6 @@ func (s *server) getAccount(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	a := p.Account
-	return api.JSON(w, http.StatusOK, accountObject{ID: a.ID, Object: "account", Name: a.Name, Live: a.Live, CreatedAt: a.CreatedAt})
+	return api.JSON(w, http.StatusOK, accountObject{ID: a.ID, Object: "account", Name: a.Name, Live: a.Live,
+		IXOPAYMerchantGUID: payment.IXOPAYMerchantGUID(a.ID), CreatedAt: a.CreatedAt})
 }

@@ -10,11 +10,13 @@ import (
 
 // accountObject is the caller's account.
 type accountObject struct {
-	ID        string    `json:"id"`
-	Object    string    `json:"object"`
-	Name      string    `json:"name"`
-	Live      bool      `json:"live"`
-	CreatedAt time.Time `json:"created_at"`
+	ID     string `json:"id"`
+	Object string `json:"object"`
+	Name   string `json:"name"`
+	Live   bool   `json:"live"`
+	// IXOPAYMerchantGUID is the account as the IXOPAY dialect names it.
+	IXOPAYMerchantGUID string    `json:"ixopay_merchant_guid"`
+	CreatedAt          time.Time `json:"created_at"`
 }
 
 // notFoundAs gives a not-found error of an object looked up by id its
