@@ -367,6 +367,18 @@ func TestProvisioningMetaConnector(t *testing.T) {
 	if pay.GatewayID != c2.GatewayID || pay.Status != payment.StatusCaptured {
 		t.Errorf("payment through the meta-connector: gateway %s status %s, want %s CAPTURED", pay.GatewayID, pay.Status, c2.GatewayID)
 	}
+	// The same through the transaction API, on the meta-connector's own
+	// apiKey: a client sees one FINISHED debit.
+	debit := f.post(t, a, "/api/v3/transaction/"+mc.APIKey+"/debit", `{"merchantTransactionId":"meta-1","amount":"7.50",
+		"currency":"EUR","cardData":{"cardHolder":"Kari Nordmann","pan":"4111111111111111","cvv":"123",
+		"expirationMonth":"12","expirationYear":"2031"}}`).ok(t)
+	if debit["returnType"] != ReturnFinished {
+		t.Fatalf("debit through the meta-connector: %v", debit)
+	}
+	viaAPI, err := f.eng.Payment(ctx, a.id, debit["purchaseId"].(string))
+	if err != nil || viaAPI.GatewayID != c2.GatewayID || viaAPI.AmountCaptured != 750 {
+		t.Errorf("the meta-connector's debit: %+v, %v (want captured 750 on %s)", viaAPI, err, c2.GatewayID)
+	}
 
 	// A routing meta-connector: its default, recurring pinned unless
 	// reRouteRecurring.
