@@ -1,99 +1,37 @@
 package ixopay
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
-	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kassapay/kassa/internal/engine"
-	"github.com/kassapay/kassa/internal/gateway"
-	"github.com/kassapay/kassa/internal/gateway/simulator"
-	"github.com/kassapay/kassa/internal/gateway/stripe"
 	"github.com/kassapay/kassa/internal/payment"
-	"github.com/kassapay/kassa/internal/store/sqlite"
-	"github.com/kassapay/kassa/internal/vault"
 )
 
 // The provisioning tests' helpers carry a prov prefix: the transaction
 // API's tests live in the same package.
 
-// provClock is the engine's clock: fixed, ticking a millisecond per
-// reading.
-type provClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *provClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(time.Millisecond)
-	return c.t
-}
-
-// provLogs collects log output from concurrent requests.
-type provLogs struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *provLogs) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *provLogs) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 type provFixture struct {
 	eng  *engine.Engine
 	h    http.Handler
-	logs *provLogs
+	logs *syncBuffer
 
 	mu        sync.Mutex
 	responses []string // every response body, for the leak checks
 }
 
 // provSetup builds the dialect over a real engine, vault and SQLite store
-// in a temporary directory, with the simulator and Stripe on offer.
+// in a temporary directory (setup's), with the simulator and Stripe on
+// offer.
 func provSetup(t testing.TB) *provFixture {
 	t.Helper()
-	ctx := context.Background()
-	dir := t.TempDir()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "kassa.db"), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	keyFile := filepath.Join(dir, "master.key")
-	if _, err := vault.CreateDevKeyFile(keyFile); err != nil {
-		t.Fatal(err)
-	}
-	v, err := vault.New(st, vault.NewFileSource(keyFile), vault.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs := &provLogs{}
-	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	clk := &provClock{t: time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)}
-	eng := engine.New(engine.Config{Store: st, Vault: v, Logger: log, Now: clk.Now,
-		Gateways: gateway.NewRegistry(simulator.New(simulator.Options{Now: clk.Now}), stripe.New(stripe.Options{Now: clk.Now}))})
-	h := New(eng, Options{Logger: log, Registry: prometheus.NewRegistry()})
-	return &provFixture{eng: eng, h: h, logs: logs}
+	f := setup(t)
+	return &provFixture{eng: f.eng, h: f.h, logs: f.logs}
 }
 
 // provAccount is a merchant's credentials.

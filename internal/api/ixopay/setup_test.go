@@ -25,6 +25,7 @@ import (
 	"github.com/kassapay/kassa/internal/engine"
 	"github.com/kassapay/kassa/internal/gateway"
 	"github.com/kassapay/kassa/internal/gateway/simulator"
+	"github.com/kassapay/kassa/internal/gateway/stripe"
 	"github.com/kassapay/kassa/internal/payment"
 	"github.com/kassapay/kassa/internal/store/pgtest"
 	"github.com/kassapay/kassa/internal/store/postgres"
@@ -87,7 +88,7 @@ type fixture struct {
 
 // setup builds the dialect over a real engine, vault and SQLite store in a
 // temporary directory.
-func setup(t *testing.T) *fixture {
+func setup(t testing.TB) *fixture {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "kassa.db"), sqlite.Options{})
 	if err != nil {
@@ -109,7 +110,7 @@ func setupPostgres(t *testing.T) *fixture {
 	return setupStore(t, st)
 }
 
-func setupStore(t *testing.T, st payment.Store) *fixture {
+func setupStore(t testing.TB, st payment.Store) *fixture {
 	t.Helper()
 	keyFile := filepath.Join(t.TempDir(), "master.key")
 	if _, err := vault.CreateDevKeyFile(keyFile); err != nil {
@@ -123,7 +124,7 @@ func setupStore(t *testing.T, st payment.Store) *fixture {
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	clk := &clock{t: time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)}
 	eng := engine.New(engine.Config{Store: st, Vault: v, Logger: log, Now: clk.Now,
-		Gateways: gateway.NewRegistry(simulator.New(simulator.Options{Now: clk.Now}))})
+		Gateways: gateway.NewRegistry(simulator.New(simulator.Options{Now: clk.Now}), stripe.New(stripe.Options{Now: clk.Now}))})
 	h := New(eng, Options{Logger: log, Registry: prometheus.NewRegistry()})
 	return &fixture{eng: eng, st: st, h: h, clk: clk, logs: logs}
 }
