@@ -216,9 +216,6 @@ func (e *Engine) CreateConnector(ctx context.Context, p *payment.Principal, in C
 	if apiKey == "" {
 		apiKey = payment.RandomString(generatedKeyLen)
 	}
-	if pik == "" {
-		pik = payment.RandomString(generatedKeyLen)
-	}
 	generated := ""
 	if secret == "" || strings.HasPrefix(secret, SecretMask) {
 		secret = payment.RandomString(generatedSecretLen)
@@ -253,6 +250,16 @@ func (e *Engine) CreateConnector(ctx context.Context, p *payment.Principal, in C
 	sealed, err := e.sealConnectorSecret(ctx, acct, guid, secret)
 	if err != nil {
 		return nil, err
+	}
+	if pik == "" {
+		// A publishable key of the account: what payment.js-style
+		// tokenization in a browser is given, so a card vaulted with it
+		// (POST /v1/payment_methods) is a transactionToken of this
+		// merchant. Publishable keys are public by design; the connector
+		// shows it as IXOPAY does.
+		if _, pik, err = e.CreateAPIKey(ctx, p.Account, payment.KeyPublishable); err != nil {
+			return nil, fmt.Errorf("publishable key of connector: %w", err)
+		}
 	}
 	gd, err := e.CreateGateway(ctx, p, gin)
 	if err != nil {

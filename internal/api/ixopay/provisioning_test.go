@@ -503,3 +503,45 @@ func TestProvisioningTenantIsolation(t *testing.T) {
 func provJSON(ss []string) string {
 	return `["` + strings.Join(ss, `","`) + `"]`
 }
+
+// TestPublicIntegrationKeyTokenizes: a connector made without a
+// publicIntegrationKey gets a publishable key of the account, so a card
+// vaulted with it (as payment.js does in a browser) is a transactionToken
+// the connector's debit takes.
+func TestPublicIntegrationKeyTokenizes(t *testing.T) {
+	f := provSetup(t)
+	a, b := f.account(t), f.account(t)
+	ctx := context.Background()
+	m := f.post(t, a, "/api/provisioning/createConnector/"+a.merchant(),
+		`{"name":"Simulator P","adapter":"Simulator","method":"Creditcard","apiKey":"sim-p"}`).ok(t)
+	pik, _ := m["publicIntegrationKey"].(string)
+	if !strings.HasPrefix(pik, "pk_test_") {
+		t.Fatalf("publicIntegrationKey %q, want a publishable key", pik)
+	}
+	p, err := f.eng.Authenticate(ctx, pik)
+	if err != nil || p.Account.ID != a.id || p.Key.Kind != payment.KeyPublishable {
+		t.Fatalf("the publicIntegrationKey authenticates as %+v, %v", p, err)
+	}
+	pm, err := f.eng.CreatePaymentMethod(ctx, p, engine.PaymentMethodInput{Type: "card",
+		Card: &engine.CardInput{Number: "4111111111111111", ExpMonth: 12, ExpYear: 2031, CVC: "123", HolderName: "Kari Nordmann"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	debit := `{"merchantTransactionId":"tok-1","amount":"3.00","currency":"EUR","transactionToken":"` + pm.ID + `"}`
+	if r := f.post(t, a, "/api/v3/transaction/sim-p/debit", debit).ok(t); r["returnType"] != ReturnFinished {
+		t.Errorf("debit by transactionToken: %v", r)
+	}
+	// The token is the merchant's own: another merchant cannot charge it.
+	f.post(t, b, "/api/provisioning/createConnector/"+b.merchant(),
+		`{"name":"Simulator Q","adapter":"Simulator","method":"Creditcard","apiKey":"sim-q"}`).ok(t)
+	other := f.post(t, b, "/api/v3/transaction/sim-q/debit", strings.Replace(debit, "tok-1", "tok-2", 1))
+	if m := other.json(t); m["success"] != false {
+		t.Errorf("another merchant charged the token: %s", other.body)
+	}
+	// A publicIntegrationKey the client chooses is kept as it is.
+	m = f.post(t, a, "/api/provisioning/createConnector/"+a.merchant(),
+		`{"name":"Simulator R","adapter":"Simulator","method":"Creditcard","apiKey":"sim-r","publicIntegrationKey":"mine"}`).ok(t)
+	if m["publicIntegrationKey"] != "mine" {
+		t.Errorf("publicIntegrationKey %v", m["publicIntegrationKey"])
+	}
+}
