@@ -62,19 +62,26 @@ var errClosed = errors.New("sqlite: store closed")
 // A panic in fn rolls the unit back and is raised again in the caller.
 func (s *Store) write(ctx context.Context, fn func(ctx context.Context, tx *wtx) error) error {
 	u := &writeUnit{ctx: ctx, fn: fn, done: make(chan struct{})}
+	s.waiting.Add(1)
 	select {
 	case s.units <- u:
 	case <-ctx.Done():
+		s.waiting.Add(-1)
 		return ctx.Err()
 	case <-s.stop:
+		s.waiting.Add(-1)
 		return errClosed
 	}
+	s.waiting.Add(-1)
 	<-u.done
 	if u.panicked != nil {
 		panic(u.panicked)
 	}
 	return u.err
 }
+
+// queued returns how many units wait for the committer to take them.
+func (s *Store) queued() int { return int(s.waiting.Load()) }
 
 // runCommitter is the committer goroutine: it runs until Close.
 func (s *Store) runCommitter() {
@@ -97,7 +104,7 @@ func (s *Store) runCommitter() {
 				break gather
 			}
 		}
-		s.commit(batch)
+		s.endpoints.endBatch(s.commit(batch))
 		for _, u := range batch {
 			close(u.done)
 		}
@@ -105,8 +112,9 @@ func (s *Store) runCommitter() {
 	}
 }
 
-// commit runs batch in one transaction and sets each unit's result.
-func (s *Store) commit(batch []*writeUnit) {
+// commit runs batch in one transaction and sets each unit's result. It
+// reports whether the transaction committed.
+func (s *Store) commit(batch []*writeUnit) bool {
 	ctx := context.Background()
 	fail := func(err error) {
 		for _, u := range batch {
@@ -118,10 +126,10 @@ func (s *Store) commit(batch []*writeUnit) {
 	sqltx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		fail(err)
-		return
+		return false
 	}
 	defer sqltx.Rollback() // after a commit it does nothing
-	tx := &wtx{Tx: sqltx, stmts: s.stmts}
+	tx := &wtx{Tx: sqltx, stmts: s.stmts, endpoints: s.endpoints}
 	alone := len(batch) == 1
 	ok := 0
 	for _, u := range batch {
@@ -133,7 +141,7 @@ func (s *Store) commit(batch []*writeUnit) {
 		if !alone {
 			if _, err := tx.ExecContext(ctx, `SAVEPOINT unit`); err != nil {
 				fail(err)
-				return
+				return false
 			}
 		}
 		run(uctx, tx, u)
@@ -144,26 +152,28 @@ func (s *Store) commit(batch []*writeUnit) {
 			break
 		}
 		if u.err != nil || u.panicked != nil {
+			s.endpoints.rolledBack()
 			if _, err := tx.ExecContext(ctx, `ROLLBACK TO unit`); err != nil {
 				fail(err)
-				return
+				return false
 			}
 		}
 		if _, err := tx.ExecContext(ctx, `RELEASE unit`); err != nil {
 			fail(err)
-			return
+			return false
 		}
 	}
 	if ok == 0 {
-		return // nothing to keep: the deferred rollback ends it
+		return false // nothing to keep: the deferred rollback ends it
 	}
 	failpoint.Hit(failpoint.BeforeCommit, "")
 	if err := tx.Commit(); err != nil {
 		fail(err)
-		return
+		return false
 	}
 	s.stats.commits.Add(1)
 	s.stats.units.Add(int64(ok))
+	return true
 }
 
 // prepareNew prepares the statements the last batch ran unprepared, now
@@ -208,7 +218,8 @@ func (c *stmtCache) close() {
 // writer's time.
 type wtx struct {
 	*sql.Tx
-	stmts *stmtCache
+	stmts     *stmtCache
+	endpoints *endpointPresence
 }
 
 // stmt returns q prepared in this transaction, or nil when it is not

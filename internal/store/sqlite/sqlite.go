@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite"
@@ -80,7 +81,9 @@ type Store struct {
 	stop      chan struct{}
 	stopped   chan struct{}
 	stats     writeStats
+	waiting   atomic.Int32 // units not yet taken by the committer
 	stmts     *stmtCache
+	endpoints *endpointPresence
 	closeOnce sync.Once
 }
 
@@ -172,6 +175,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 
 	s.units, s.stop, s.stopped = make(chan *writeUnit), make(chan struct{}), make(chan struct{})
 	s.stmts = &stmtCache{byQuery: map[string]*sql.Stmt{}}
+	s.endpoints = newEndpointPresence()
 	go s.runCommitter()
 	if err := s.Migrate(ctx); err != nil {
 		s.Close()

@@ -18,6 +18,9 @@ import (
 // that commits has its deliveries, and none is found later by scanning
 // for new events.
 func fanOut(ctx context.Context, tx *wtx, ev *payment.Event) error {
+	if tx.endpoints.none(ctx, tx, ev.AccountID) {
+		return nil
+	}
 	pats := store.EventPatterns(ev.Type)
 	match := strings.TrimSuffix(strings.Repeat(`instr(event_match, ?) > 0 OR `, len(pats)), ` OR `)
 	args := []any{store.DeliveryIDPrefix(ev), ev.ID, ev.ID, micros(ev.CreatedAt), micros(ev.CreatedAt), micros(ev.CreatedAt), ev.AccountID}
@@ -87,6 +90,7 @@ func (s *Store) CreateWebhookEndpoint(ctx context.Context, we *payment.WebhookEn
 		return fail("create webhook endpoint", err)
 	}
 	err = s.write(ctx, func(ctx context.Context, tx *wtx) error {
+		tx.endpoints.forget(we.AccountID)
 		_, err := tx.ExecContext(ctx, `INSERT INTO webhook_endpoints (`+webhookEndpointColumns+`, event_match)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, vals...)
 		if err != nil {
@@ -173,6 +177,7 @@ func (s *Store) DeleteWebhookEndpoint(ctx context.Context, accountID, id string,
 		return err
 	}
 	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
+		tx.endpoints.forget(accountID)
 		res, err := tx.ExecContext(ctx, `DELETE FROM webhook_endpoints WHERE account_id = ? AND id = ?`, accountID, id)
 		if err != nil {
 			return err

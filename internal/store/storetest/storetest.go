@@ -44,6 +44,7 @@ func Run(t *testing.T, open func(t *testing.T) payment.Store) {
 		{"ExpirePaymentMethods", testExpirePaymentMethods},
 		{"Events", testEvents},
 		{"WebhookFanOut", testWebhookFanOut},
+		{"WebhookFanOutFollowsEndpoints", testWebhookFanOutFollowsEndpoints},
 		{"WebhookClaims", testWebhookClaims},
 		{"Connectors", testConnectors},
 		{"TransactionReferences", testTransactionReferences},

@@ -66,6 +66,45 @@ func testWebhookFanOut(t *testing.T, s payment.Store) {
 	}
 }
 
+// testWebhookFanOutFollowsEndpoints: an account's events fan out to the
+// endpoints it has at the time of the event: none before its first
+// endpoint, to it once it is created, and none again once it is deleted
+// (a store that remembers which accounts have endpoints must forget at
+// each change).
+func testWebhookFanOutFollowsEndpoints(t *testing.T, s payment.Store) {
+	ctx := context.Background()
+	a := newAccount(t, s)
+	deliveries := func() int {
+		t.Helper()
+		pm := newPM(a.ID, t0)
+		ev := newEvent(a.ID, "payment_method.created", pm.ID, t0)
+		if err := s.CreatePaymentMethod(ctx, pm, ev); err != nil {
+			t.Fatal(err)
+		}
+		ds, err := s.WebhookDeliveriesOfEvent(ctx, a.ID, ev.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(ds)
+	}
+	if n := deliveries(); n != 0 {
+		t.Fatalf("before any endpoint: %d deliveries", n)
+	}
+	we := newEndpoint(a.ID, "https://a.example/1", "*")
+	if err := s.CreateWebhookEndpoint(ctx, we, newEvent(a.ID, "webhook_endpoint.created", we.ID, t0)); err != nil {
+		t.Fatal(err)
+	}
+	if n := deliveries(); n != 1 {
+		t.Fatalf("after the endpoint was created: %d deliveries, want 1", n)
+	}
+	if err := s.DeleteWebhookEndpoint(ctx, a.ID, we.ID, newEvent(a.ID, "webhook_endpoint.deleted", we.ID, t0)); err != nil {
+		t.Fatal(err)
+	}
+	if n := deliveries(); n != 0 {
+		t.Fatalf("after the endpoint was deleted: %d deliveries", n)
+	}
+}
+
 // testWebhookClaims: of concurrent claims, each due delivery goes to one;
 // a queue gets at most perQueue, a busy queue none; a completion under a
 // lost lease changes nothing but the log.
