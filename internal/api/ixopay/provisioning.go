@@ -584,7 +584,7 @@ func (b *connectorBody) apply(st *state, create bool) error {
 		}
 		st.BusinessCountry = *b.BusinessCountry
 	}
-	if err := b.applyConfig(st, meta); err != nil {
+	if err := b.applyConfig(st, meta, create); err != nil {
 		return err
 	}
 	for _, f := range []struct {
@@ -654,7 +654,14 @@ func (b *connectorBody) apply(st *state, create bool) error {
 	return b.applyMeta(st, meta, create)
 }
 
-func (b *connectorBody) applyConfig(st *state, meta bool) error {
+// errMaskedOnCreate refuses a masked secret in a new connector: the mask
+// stands for the current value on update, and a new connector has none.
+// Stored as it is, it would become the credential.
+func errMaskedOnCreate(param string) error {
+	return invalid(CodeValueNotAllowed, "%s is masked (%s…): send the secret itself; a masked value means \"unchanged\" on update only.", param, engine.SecretMask)
+}
+
+func (b *connectorBody) applyConfig(st *state, meta, create bool) error {
 	c := b.Config
 	if c == nil {
 		return nil
@@ -692,6 +699,12 @@ func (b *connectorBody) applyConfig(st *state, meta bool) error {
 		if meta || s.field == "" {
 			return invalid(CodeNotApplicable, "config.%s does not apply to the %s adapter.", s.param, st.adapter.name)
 		}
+		if strings.HasPrefix(*s.v, engine.SecretMask) {
+			if create {
+				return errMaskedOnCreate("config." + s.param)
+			}
+			continue // unchanged
+		}
 		if st.credentials == nil {
 			st.credentials = map[string]any{}
 		}
@@ -709,7 +722,10 @@ func (b *connectorBody) applyConfig(st *state, meta bool) error {
 		switch {
 		case hasField(spec.CredentialFields, k):
 			if s, ok := v.(string); ok && strings.HasPrefix(s, engine.SecretMask) {
-				continue
+				if create {
+					return errMaskedOnCreate("config.extraData." + printable(k))
+				}
+				continue // unchanged
 			}
 			if st.credentials == nil {
 				st.credentials = map[string]any{}

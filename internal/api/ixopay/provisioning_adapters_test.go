@@ -180,6 +180,14 @@ func TestProvisioningAdyenConnector(t *testing.T) {
 		f.post(t, a, create, fmt.Sprintf(`{"name":"Adyen EU","adapter":"Adyen","method":"Creditcard",
 			"config":{"username":%q,"password":%q,"apiSecret":%q,"extraData":{"colour":"red"}}}`, adyenMerchant, adyenHMAC, adyenAPIKey)).
 			fails(t, http.StatusUnprocessableEntity, CodeValueNotAllowed, "config.extraData.colour")
+		// A masked secret (as a read shows it) in a new connector would
+		// become the credential itself: refused, wherever it is sent.
+		f.post(t, a, create, fmt.Sprintf(`{"name":"Adyen EU","adapter":"Adyen","method":"Creditcard",
+			"config":{"username":%q,"password":"••••B056","apiSecret":%q}}`, adyenMerchant, adyenAPIKey)).
+			fails(t, http.StatusUnprocessableEntity, CodeValueNotAllowed, "config.password")
+		f.post(t, a, create, fmt.Sprintf(`{"name":"Adyen EU","adapter":"Adyen","method":"Creditcard",
+			"config":{"username":%q,"password":%q,"extraData":{"api_key":"••••"}}}`, adyenMerchant, adyenHMAC)).
+			fails(t, http.StatusUnprocessableEntity, CodeValueNotAllowed, "config.extraData.api_key")
 		if list := f.get(t, a, "/api/provisioning/listConnectors/"+a.merchant()).ok(t); len(list["connectors"].([]any)) != 0 {
 			t.Fatalf("a refused create made a connector: %v", list)
 		}
