@@ -105,8 +105,9 @@ func (a adapter) aliasOf(f string) string {
 
 // connectorBody is the body of createConnector and updateConnector. On
 // update, what is absent stays as it is. The read-only fields a read
-// returns (guid, merchantGuid, …) are accepted and ignored, so a client can
-// send back what it read; masked secrets sent back mean "unchanged".
+// returns in its connector object (guid, merchantGuid, …) are accepted and
+// ignored, so a client can send back the connector it read; masked secrets
+// sent back mean "unchanged".
 type connectorBody struct {
 	Name                     *string         `json:"name"`
 	Adapter                  *string         `json:"adapter"`
@@ -238,11 +239,11 @@ type configJSON struct {
 	Vault     map[string]any `json:"vault"`
 }
 
-// connectorResponse is a success answer about one connector: success and
-// the connector's fields side by side.
+// connectorResponse is a success answer about one connector, as IXOPAY's
+// createConnector documents it: {"success":true,"connector":{…}}.
 type connectorResponse struct {
-	Success bool `json:"success"`
-	connectorJSON
+	Success   bool          `json:"success"`
+	Connector connectorJSON `json:"connector"`
 }
 
 type connectorsResponse struct {
@@ -333,7 +334,7 @@ func writeConnector(w http.ResponseWriter, d *engine.ConnectorDetail) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, connectorResponse{Success: true, connectorJSON: c})
+	return writeJSON(w, http.StatusOK, connectorResponse{Success: true, Connector: c})
 }
 
 // noSuchEntity is IXOPAY's "entity does not exist", which its provisioning

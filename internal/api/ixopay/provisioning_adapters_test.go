@@ -194,7 +194,7 @@ func TestProvisioningAdyenConnector(t *testing.T) {
 
 		m := f.post(t, a, create, fmt.Sprintf(`{"name":"Adyen EU","adapter":"Adyen","method":"Creditcard","apiKey":"adyen-eu",
 			"config":{"username":%q,"password":%q,"apiSecret":%q,"testMode":true,"extraData":{"base_url":%q}}}`,
-			adyenMerchant, adyenHMAC, adyenAPIKey, psp.URL)).ok(t)
+			adyenMerchant, adyenHMAC, adyenAPIKey, psp.URL)).connector(t)
 		guid := m["guid"].(string)
 		cfg := m["config"].(map[string]any)
 		if m["adapter"] != "Adyen" || cfg["username"] != adyenMerchant || cfg["testMode"] != true ||
@@ -253,7 +253,7 @@ func TestProvisioningAdyenConnector(t *testing.T) {
 		if g, _ := f.eng.Gateway(ctx, a.id, c.GatewayID); g.CredentialVersion != before {
 			t.Fatalf("a refused update made credential version %d", g.CredentialVersion)
 		}
-		m = f.post(t, a, "/api/provisioning/updateConnector/"+guid, fmt.Sprintf(`{"config":{"apiSecret":%q}}`, adyenAPIKey2)).ok(t)
+		m = f.post(t, a, "/api/provisioning/updateConnector/"+guid, fmt.Sprintf(`{"config":{"apiSecret":%q}}`, adyenAPIKey2)).connector(t)
 		if cfg := m["config"].(map[string]any); cfg["username"] != adyenMerchant || !strings.HasPrefix(cfg["apiSecret"].(string), engine.SecretMask) {
 			t.Errorf("updated config %v", cfg)
 		}
@@ -265,9 +265,9 @@ func TestProvisioningAdyenConnector(t *testing.T) {
 		if got := psp.last(t).header.Get("X-API-Key"); got != adyenAPIKey2 {
 			t.Errorf("the debit after the update used API key %q", got)
 		}
-		read := f.get(t, a, "/api/provisioning/getConnector/"+guid).ok(t)
+		read := f.get(t, a, "/api/provisioning/getConnector/"+guid).connector(t)
 		back, _ := json.Marshal(map[string]any{"config": read["config"]})
-		f.post(t, a, "/api/provisioning/updateConnector/"+guid, string(back)).ok(t)
+		f.post(t, a, "/api/provisioning/updateConnector/"+guid, string(back)).connector(t)
 		if g2, _ := f.eng.Gateway(ctx, a.id, c.GatewayID); g2.CredentialVersion != g.CredentialVersion {
 			t.Errorf("writing back the masked config made credential version %d", g2.CredentialVersion)
 		}
@@ -317,7 +317,7 @@ func TestProvisioningAuthorizeNetConnector(t *testing.T) {
 		}
 
 		m := f.post(t, a, create, fmt.Sprintf(`{"name":"Authorize.Net US","adapter":"AuthorizeNet","method":"Creditcard","apiKey":"anet-us",
-			"config":{"username":%q,"password":%q,"extraData":{"base_url":%q}}}`, anetLogin, anetKey, api.URL)).ok(t)
+			"config":{"username":%q,"password":%q,"extraData":{"base_url":%q}}}`, anetLogin, anetKey, api.URL)).connector(t)
 		guid := m["guid"].(string)
 		cfg := m["config"].(map[string]any)
 		if m["adapter"] != "AuthorizeNet" || cfg["username"] != anetLogin || !strings.HasPrefix(cfg["password"].(string), engine.SecretMask) ||
@@ -354,7 +354,7 @@ func TestProvisioningAuthorizeNetConnector(t *testing.T) {
 
 		// A new transaction key through config.password: new credential
 		// version, used by the next debit.
-		m = f.post(t, a, "/api/provisioning/updateConnector/"+guid, fmt.Sprintf(`{"name":"Authorize.Net US 2","config":{"password":%q}}`, anetKey2)).ok(t)
+		m = f.post(t, a, "/api/provisioning/updateConnector/"+guid, fmt.Sprintf(`{"name":"Authorize.Net US 2","config":{"password":%q}}`, anetKey2)).connector(t)
 		if m["name"] != "Authorize.Net US 2" || m["config"].(map[string]any)["username"] != anetLogin {
 			t.Errorf("updated connector %v", m)
 		}
