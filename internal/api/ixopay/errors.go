@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/kassapay/kassa/internal/api"
 	"github.com/kassapay/kassa/internal/payment"
@@ -46,11 +47,14 @@ func invalid(code int, format string, args ...any) *ixError {
 }
 
 var (
-	errAccessDenied   = newError(http.StatusUnauthorized, CodeRequestFailed, "Access denied: unknown merchant or wrong credentials.")
-	errRouteMissing   = newError(http.StatusNotFound, CodeInvalidRequest, "No such API endpoint.")
-	errSignature      = newError(http.StatusUnauthorized, CodeRequestFailed, "Invalid signature: check X-Signature and Date.")
-	errInternal       = newError(http.StatusInternalServerError, CodeSystemError, "A system error occurred.")
-	errMethodNotAllow = newError(http.StatusMethodNotAllowed, CodeInvalidRequest, "Method not allowed on this endpoint.")
+	errAccessDenied = newError(http.StatusUnauthorized, CodeRequestFailed, "Access denied: unknown merchant or wrong credentials.")
+	errRouteMissing = newError(http.StatusNotFound, CodeInvalidRequest, "No such API endpoint.")
+	errSignature    = newError(http.StatusUnauthorized, CodeRequestFailed, "Invalid signature: check X-Signature and Date.")
+	errInternal     = newError(http.StatusInternalServerError, CodeSystemError, "A system error occurred.")
+	// errInternalProvisioning: the provisioning API documents 9999 for its
+	// 500s, where the transaction API has 1008.
+	errInternalProvisioning = newError(http.StatusInternalServerError, CodeInternal, "Internal system error.")
+	errMethodNotAllow       = newError(http.StatusMethodNotAllowed, CodeInvalidRequest, "Method not allowed on this endpoint.")
 )
 
 // notFound is IXOPAY's "entity does not exist" for what, by id.
@@ -76,6 +80,9 @@ func (s *server) translate(r *http.Request, err error) *ixError {
 	param := api.SafeParam(e.Param)
 	switch {
 	case status >= 500:
+		if strings.HasPrefix(r.URL.Path, "/api/provisioning/") {
+			return errInternalProvisioning
+		}
 		return errInternal
 	case status == http.StatusUnauthorized, status == http.StatusForbidden:
 		return errAccessDenied
