@@ -41,10 +41,15 @@ var TransactionTypes = []string{
 }
 
 // SettingRequestSigning is the connector setting that makes the
-// transaction API require signed requests (IXOPAY's "API: Enable Request
-// Signing", value 1). IXOPAY does not publish the setting's key; kassa
-// takes this one, with "1", 1, true or "true" for on.
-const SettingRequestSigning = "api:enable-request-signing"
+// transaction API require signed requests: the key IXOPAY's provisioning
+// reference lists for its "API: Enable Request Signing" (value 1). "1", 1,
+// true or "true" is on.
+const SettingRequestSigning = "api:request-signing-enabled"
+
+// SettingRequestSigningLegacy is the key kassa used before IXOPAY's was
+// confirmed. It is still read, so that connectors made with it keep
+// requiring signatures; both keys in one connector must agree.
+const SettingRequestSigningLegacy = "api:enable-request-signing"
 
 // metaConnector is the adapter and method of meta-connectors.
 const metaConnector = "MetaConnector"
@@ -468,33 +473,52 @@ func checkSettingValue(param string, v any) error {
 	return invalid(CodeValueNotAllowed, "%s must be a string, a number or a boolean.", param)
 }
 
-// signingOn reads the request-signing setting.
+// signingOn reads the request-signing setting, under IXOPAY's key or
+// kassa's legacy one.
 func signingOn(settings map[string]any) (bool, error) {
-	v, ok := settings[SettingRequestSigning]
+	on, set, err := signingValue(settings, SettingRequestSigning)
+	if err != nil {
+		return false, err
+	}
+	legacyOn, legacySet, err := signingValue(settings, SettingRequestSigningLegacy)
+	if err != nil {
+		return false, err
+	}
+	if set && legacySet && on != legacyOn {
+		return false, invalid(CodeValueNotAllowed, "settings.%s and settings.%s disagree; remove %s, the key kassa used before IXOPAY's.",
+			SettingRequestSigning, SettingRequestSigningLegacy, SettingRequestSigningLegacy)
+	}
+	return on || legacyOn, nil
+}
+
+// signingValue reads one request-signing key: whether it is on and whether
+// it is set at all.
+func signingValue(settings map[string]any, key string) (on, set bool, err error) {
+	v, ok := settings[key]
 	if !ok {
-		return false, nil
+		return false, false, nil
 	}
 	switch v := v.(type) {
 	case bool:
-		return v, nil
+		return v, true, nil
 	case string:
 		switch v {
 		case "1", "true":
-			return true, nil
+			return true, true, nil
 		case "0", "false", "":
-			return false, nil
+			return false, true, nil
 		}
 	case json.Number:
 		switch v.String() {
 		case "1":
-			return true, nil
+			return true, true, nil
 		case "0":
-			return false, nil
+			return false, true, nil
 		}
 	case nil:
-		return false, nil
+		return false, false, nil
 	}
-	return false, invalid(CodeValueNotAllowed, "settings.%s must be 1 (on) or 0 (off).", SettingRequestSigning)
+	return false, true, invalid(CodeValueNotAllowed, "settings.%s must be 1 (on) or 0 (off).", key)
 }
 
 // state is a connector's whole state while a request changes it.

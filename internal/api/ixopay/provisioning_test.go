@@ -30,7 +30,7 @@ func simulatorBody(name, apiKey string) string {
 	return fmt.Sprintf(`{"name":%q,"adapter":"Simulator","method":"Creditcard","apiKey":%q,
 		"sharedSecret":%q,"businessCountry":"AT",
 		"config":{"username":"sim-user","password":%q,"language":"de","testMode":true,"extraData":{"latency_ms":0}},
-		"settings":{"tx:expiration-minutes":"30","api:enable-request-signing":"1"}}`, name, apiKey, provSecret, provPassword)
+		"settings":{"tx:expiration-minutes":"30","api:request-signing-enabled":"1"}}`, name, apiKey, provSecret, provPassword)
 }
 
 // checkNoSecrets greps every response, the logs and the account's events
@@ -80,7 +80,7 @@ func TestProvisioningCreateSimulator(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !c.SignatureRequired {
-		t.Error("settings api:enable-request-signing 1 did not require signatures")
+		t.Error("settings api:request-signing-enabled 1 did not require signatures")
 	}
 	if got, err := f.eng.ConnectorSecret(ctx, c); err != nil || got != provSecret {
 		t.Errorf("shared secret opens to %q, %v", got, err)
@@ -167,7 +167,7 @@ func TestProvisioningValidation(t *testing.T) {
 		{"unknown field", update, `{"colour":"red"}`, CodeNotApplicable, "colour"},
 		{"wrong type", update, `{"name":3}`, CodeValueNotAllowed, "name"},
 		{"terminalId missing", update, `{"terminals":[{"disabled":true}]}`, CodeMissing, "terminals[0].terminalId"},
-		{"signing setting", update, `{"addSettings":{"api:enable-request-signing":"yes"}}`, CodeValueNotAllowed, "api:enable-request-signing"},
+		{"signing setting", update, `{"addSettings":{"api:request-signing-enabled":"yes"}}`, CodeValueNotAllowed, "api:request-signing-enabled"},
 		{"setting object", update, `{"settings":{"x":{"y":1}}}`, CodeValueNotAllowed, "settings.x"},
 		{"routing on a plain connector", update, `{"routingMetaConnector":{"defaultConnector":"` + guid + `"}}`, CodeNotApplicable, "routingMetaConnector"},
 		{"meta without routing", create, `{"name":"Meta","adapter":"MetaConnector","method":"MetaConnector"}`, CodeMissing, "routingMetaConnector"},
@@ -235,7 +235,7 @@ func TestProvisioningUpdateEveryField(t *testing.T) {
 
 	c, _ = f.eng.Connector(ctx, a.p, guid)
 	if c.SignatureRequired {
-		t.Error("settings without api:enable-request-signing still require signatures")
+		t.Error("settings without api:request-signing-enabled still require signatures")
 	}
 	if got, _ := f.eng.ConnectorSecret(ctx, c); got != provSecret2 {
 		t.Errorf("rotated secret opens to %q", got)
@@ -300,21 +300,21 @@ func TestProvisioningSettingsInPlace(t *testing.T) {
 	ctx := context.Background()
 	guid := f.createConnector(t, a, simulatorBody("Simulator A", "sim-a"))
 	m := f.post(t, a, "/api/provisioning/updateConnector/"+guid,
-		`{"addSettings":{"tx:expiration-minutes":"60","ui:refunds":1},"removeSettings":["api:enable-request-signing"]}`).connector(t)
+		`{"addSettings":{"tx:expiration-minutes":"60","ui:refunds":1},"removeSettings":["api:request-signing-enabled"]}`).connector(t)
 	s := m["settings"].(map[string]any)
 	if len(s) != 2 || s["tx:expiration-minutes"] != "60" || s["ui:refunds"] != float64(1) {
 		t.Errorf("settings %v", s)
 	}
 	c, _ := f.eng.Connector(ctx, a.p, guid)
 	if c.SignatureRequired {
-		t.Error("removing api:enable-request-signing left signatures required")
+		t.Error("removing api:request-signing-enabled left signatures required")
 	}
-	m = f.post(t, a, "/api/provisioning/updateConnector/"+guid, `{"addSettings":{"api:enable-request-signing":true}}`).connector(t)
+	m = f.post(t, a, "/api/provisioning/updateConnector/"+guid, `{"addSettings":{"api:request-signing-enabled":true}}`).connector(t)
 	if len(m["settings"].(map[string]any)) != 3 {
 		t.Errorf("settings %v", m["settings"])
 	}
 	if c, _ := f.eng.Connector(ctx, a.p, guid); !c.SignatureRequired {
-		t.Error("adding api:enable-request-signing did not require signatures")
+		t.Error("adding api:request-signing-enabled did not require signatures")
 	}
 	// An update without settings keeps them.
 	m = f.post(t, a, "/api/provisioning/updateConnector/"+guid, `{"alias":"x"}`).connector(t)
@@ -546,5 +546,48 @@ func TestPublicIntegrationKeyTokenizes(t *testing.T) {
 		`{"name":"Simulator R","adapter":"Simulator","method":"Creditcard","apiKey":"sim-r","publicIntegrationKey":"mine"}`).connector(t)
 	if m["publicIntegrationKey"] != "mine" {
 		t.Errorf("publicIntegrationKey %v", m["publicIntegrationKey"])
+	}
+}
+
+// The request-signing setting is IXOPAY's api:request-signing-enabled;
+// api:enable-request-signing, the key kassa took before IXOPAY's was
+// confirmed, still works, so that older connectors keep requiring
+// signatures through later updates. Two keys that disagree are refused.
+func TestProvisioningSigningSettingKeys(t *testing.T) {
+	f := provSetup(t)
+	a := f.account(t)
+	ctx := context.Background()
+	required := func(guid string) bool {
+		t.Helper()
+		c, err := f.eng.Connector(ctx, a.p, guid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.SignatureRequired
+	}
+	legacy := f.createConnector(t, a, `{"name":"Legacy","adapter":"Simulator","method":"Creditcard",
+		"settings":{"api:enable-request-signing":"1"}}`)
+	if !required(legacy) {
+		t.Fatal("the legacy key did not require signatures")
+	}
+	// An update that does not touch settings keeps the requirement.
+	f.post(t, a, "/api/provisioning/updateConnector/"+legacy, `{"alias":"x"}`).connector(t)
+	if !required(legacy) {
+		t.Error("an update dropped the legacy key's requirement")
+	}
+	f.post(t, a, "/api/provisioning/updateConnector/"+legacy, `{"addSettings":{"api:request-signing-enabled":"0"}}`).
+		fails(t, 422, CodeValueNotAllowed, "api:enable-request-signing")
+	if !required(legacy) {
+		t.Error("a refused update changed the requirement")
+	}
+	f.post(t, a, "/api/provisioning/updateConnector/"+legacy,
+		`{"addSettings":{"api:request-signing-enabled":"0"},"removeSettings":["api:enable-request-signing"]}`).connector(t)
+	if required(legacy) {
+		t.Error("api:request-signing-enabled 0 left signatures required")
+	}
+	documented := f.createConnector(t, a, `{"name":"Documented","adapter":"Simulator","method":"Creditcard",
+		"settings":{"api:request-signing-enabled":1}}`)
+	if !required(documented) {
+		t.Error("api:request-signing-enabled 1 did not require signatures")
 	}
 }
