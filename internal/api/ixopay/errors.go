@@ -27,6 +27,14 @@ const (
 	CodeInternal        = 9999 // an internal error
 )
 
+// Codes of the transaction and status APIs where IXOPAY's consolidated
+// table (documentation.ixopay.com/docs/reference/appendix/error-codes)
+// gives 1004 and up another meaning than the provisioning API's families
+// above.
+const (
+	CodeInvalidSignature = 1004 // the request signature is wrong
+)
+
 // ixError is an error in IXOPAY's terms: the HTTP status and
 // {"success":false,"errorCode","errorMessage"}.
 type ixError struct {
@@ -49,7 +57,7 @@ func invalid(code int, format string, args ...any) *ixError {
 var (
 	errAccessDenied = newError(http.StatusUnauthorized, CodeRequestFailed, "Access denied: unknown merchant or wrong credentials.")
 	errRouteMissing = newError(http.StatusNotFound, CodeInvalidRequest, "No such API endpoint.")
-	errSignature    = newError(http.StatusUnauthorized, CodeRequestFailed, "Invalid signature: check X-Signature and Date.")
+	errSignature    = newError(http.StatusUnauthorized, CodeInvalidSignature, "Invalid signature: check X-Signature and Date.")
 	errInternal     = newError(http.StatusInternalServerError, CodeSystemError, "A system error occurred.")
 	// errInternalProvisioning: the provisioning API documents 9999 for its
 	// 500s, where the transaction API has 1008.
