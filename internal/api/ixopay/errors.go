@@ -32,7 +32,8 @@ const (
 // gives 1004 and up another meaning than the provisioning API's families
 // above.
 const (
-	CodeInvalidSignature = 1004 // the request signature is wrong
+	CodeInvalidSignature    = 1004 // the request signature is wrong
+	CodeTransactionNotFound = 8001 // no such transaction for this connector (status API)
 )
 
 // ixError is an error in IXOPAY's terms: the HTTP status and
@@ -64,6 +65,14 @@ var (
 	errInternalProvisioning = newError(http.StatusInternalServerError, CodeInternal, "Internal system error.")
 	errMethodNotAllow       = newError(http.StatusMethodNotAllowed, CodeInvalidRequest, "Method not allowed on this endpoint.")
 )
+
+// transactionNotFound is the status API's answer for a transaction the
+// path's connector does not have (another connector's and another
+// merchant's included): HTTP 200, success false and 8001, as IXOPAY
+// documents it (its status API documents only 200 and 429).
+func transactionNotFound(by, id string) *ixError {
+	return newError(http.StatusOK, CodeTransactionNotFound, "Transaction not found: this connector has no transaction with %s '%s'.", by, printable(id))
+}
 
 // notFound is IXOPAY's "entity does not exist" for what, by id.
 func notFound(what, id string) *ixError {

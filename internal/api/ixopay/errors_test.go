@@ -1,6 +1,7 @@
 package ixopay
 
 import (
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -28,4 +29,22 @@ func TestInternalErrorCodes(t *testing.T) {
 			t.Errorf("%s: %d %d %q, want 500 %d", tc.path, ie.status, ie.code, ie.message, tc.code)
 		}
 	}
+}
+
+// wantNoTransaction checks the status API's answer for a transaction the
+// connector does not have: HTTP 200, success false, 8001, id named.
+func wantNoTransaction(t *testing.T, res response, id string) {
+	t.Helper()
+	wantEnvelope(t, res, http.StatusOK, CodeTransactionNotFound, id)
+}
+
+// noTransaction says whether res is the status API's "Transaction not
+// found".
+func noTransaction(res response) bool {
+	var m struct {
+		Success   *bool `json:"success"`
+		ErrorCode int   `json:"errorCode"`
+	}
+	return json.Unmarshal(res.body, &m) == nil && res.status == http.StatusOK &&
+		m.Success != nil && !*m.Success && m.ErrorCode == CodeTransactionNotFound
 }
