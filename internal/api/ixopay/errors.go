@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/kassapay/kassa/internal/api"
 	"github.com/kassapay/kassa/internal/payment"
@@ -24,6 +25,15 @@ const (
 	CodeSystemError     = 1008 // a system error
 	CodeMaintenance     = 1010 // maintenance
 	CodeInternal        = 9999 // an internal error
+)
+
+// Codes of the transaction and status APIs where IXOPAY's consolidated
+// table (documentation.ixopay.com/docs/reference/appendix/error-codes)
+// gives 1004 and up another meaning than the provisioning API's families
+// above.
+const (
+	CodeInvalidSignature    = 1004 // the request signature is wrong
+	CodeTransactionNotFound = 8001 // no such transaction for this connector (status API)
 )
 
 // ixError is an error in IXOPAY's terms: the HTTP status and
@@ -46,12 +56,23 @@ func invalid(code int, format string, args ...any) *ixError {
 }
 
 var (
-	errAccessDenied   = newError(http.StatusUnauthorized, CodeRequestFailed, "Access denied: unknown merchant or wrong credentials.")
-	errRouteMissing   = newError(http.StatusNotFound, CodeInvalidRequest, "No such API endpoint.")
-	errSignature      = newError(http.StatusUnauthorized, CodeRequestFailed, "Invalid signature: check X-Signature and Date.")
-	errInternal       = newError(http.StatusInternalServerError, CodeSystemError, "A system error occurred.")
-	errMethodNotAllow = newError(http.StatusMethodNotAllowed, CodeInvalidRequest, "Method not allowed on this endpoint.")
+	errAccessDenied = newError(http.StatusUnauthorized, CodeRequestFailed, "Access denied: unknown merchant or wrong credentials.")
+	errRouteMissing = newError(http.StatusNotFound, CodeInvalidRequest, "No such API endpoint.")
+	errSignature    = newError(http.StatusUnauthorized, CodeInvalidSignature, "Invalid signature: check X-Signature and Date.")
+	errInternal     = newError(http.StatusInternalServerError, CodeSystemError, "A system error occurred.")
+	// errInternalProvisioning: the provisioning API documents 9999 for its
+	// 500s, where the transaction API has 1008.
+	errInternalProvisioning = newError(http.StatusInternalServerError, CodeInternal, "Internal system error.")
+	errMethodNotAllow       = newError(http.StatusMethodNotAllowed, CodeInvalidRequest, "Method not allowed on this endpoint.")
 )
+
+// transactionNotFound is the status API's answer for a transaction the
+// path's connector does not have (another connector's and another
+// merchant's included): HTTP 200, success false and 8001, as IXOPAY
+// documents it (its status API documents only 200 and 429).
+func transactionNotFound(by, id string) *ixError {
+	return newError(http.StatusOK, CodeTransactionNotFound, "Transaction not found: this connector has no transaction with %s '%s'.", by, printable(id))
+}
 
 // notFound is IXOPAY's "entity does not exist" for what, by id.
 func notFound(what, id string) *ixError {
@@ -76,6 +97,9 @@ func (s *server) translate(r *http.Request, err error) *ixError {
 	param := api.SafeParam(e.Param)
 	switch {
 	case status >= 500:
+		if strings.HasPrefix(r.URL.Path, "/api/provisioning/") {
+			return errInternalProvisioning
+		}
 		return errInternal
 	case status == http.StatusUnauthorized, status == http.StatusForbidden:
 		return errAccessDenied

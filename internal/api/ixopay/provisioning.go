@@ -41,10 +41,15 @@ var TransactionTypes = []string{
 }
 
 // SettingRequestSigning is the connector setting that makes the
-// transaction API require signed requests (IXOPAY's "API: Enable Request
-// Signing", value 1). IXOPAY does not publish the setting's key; kassa
-// takes this one, with "1", 1, true or "true" for on.
-const SettingRequestSigning = "api:enable-request-signing"
+// transaction API require signed requests: the key IXOPAY's provisioning
+// reference lists for its "API: Enable Request Signing" (value 1). "1", 1,
+// true or "true" is on.
+const SettingRequestSigning = "api:request-signing-enabled"
+
+// SettingRequestSigningLegacy is the key kassa used before IXOPAY's was
+// confirmed. It is still read, so that connectors made with it keep
+// requiring signatures; both keys in one connector must agree.
+const SettingRequestSigningLegacy = "api:enable-request-signing"
 
 // metaConnector is the adapter and method of meta-connectors.
 const metaConnector = "MetaConnector"
@@ -105,8 +110,9 @@ func (a adapter) aliasOf(f string) string {
 
 // connectorBody is the body of createConnector and updateConnector. On
 // update, what is absent stays as it is. The read-only fields a read
-// returns (guid, merchantGuid, …) are accepted and ignored, so a client can
-// send back what it read; masked secrets sent back mean "unchanged".
+// returns in its connector object (guid, merchantGuid, …) are accepted and
+// ignored, so a client can send back the connector it read; masked secrets
+// sent back mean "unchanged".
 type connectorBody struct {
 	Name                     *string         `json:"name"`
 	Adapter                  *string         `json:"adapter"`
@@ -238,11 +244,11 @@ type configJSON struct {
 	Vault     map[string]any `json:"vault"`
 }
 
-// connectorResponse is a success answer about one connector: success and
-// the connector's fields side by side.
+// connectorResponse is a success answer about one connector, as IXOPAY's
+// createConnector documents it: {"success":true,"connector":{…}}.
 type connectorResponse struct {
-	Success bool `json:"success"`
-	connectorJSON
+	Success   bool          `json:"success"`
+	Connector connectorJSON `json:"connector"`
 }
 
 type connectorsResponse struct {
@@ -333,7 +339,7 @@ func writeConnector(w http.ResponseWriter, d *engine.ConnectorDetail) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, connectorResponse{Success: true, connectorJSON: c})
+	return writeJSON(w, http.StatusOK, connectorResponse{Success: true, Connector: c})
 }
 
 // noSuchEntity is IXOPAY's "entity does not exist", which its provisioning
@@ -467,33 +473,52 @@ func checkSettingValue(param string, v any) error {
 	return invalid(CodeValueNotAllowed, "%s must be a string, a number or a boolean.", param)
 }
 
-// signingOn reads the request-signing setting.
+// signingOn reads the request-signing setting, under IXOPAY's key or
+// kassa's legacy one.
 func signingOn(settings map[string]any) (bool, error) {
-	v, ok := settings[SettingRequestSigning]
+	on, set, err := signingValue(settings, SettingRequestSigning)
+	if err != nil {
+		return false, err
+	}
+	legacyOn, legacySet, err := signingValue(settings, SettingRequestSigningLegacy)
+	if err != nil {
+		return false, err
+	}
+	if set && legacySet && on != legacyOn {
+		return false, invalid(CodeValueNotAllowed, "settings.%s and settings.%s disagree; remove %s, the key kassa used before IXOPAY's.",
+			SettingRequestSigning, SettingRequestSigningLegacy, SettingRequestSigningLegacy)
+	}
+	return on || legacyOn, nil
+}
+
+// signingValue reads one request-signing key: whether it is on and whether
+// it is set at all.
+func signingValue(settings map[string]any, key string) (on, set bool, err error) {
+	v, ok := settings[key]
 	if !ok {
-		return false, nil
+		return false, false, nil
 	}
 	switch v := v.(type) {
 	case bool:
-		return v, nil
+		return v, true, nil
 	case string:
 		switch v {
 		case "1", "true":
-			return true, nil
+			return true, true, nil
 		case "0", "false", "":
-			return false, nil
+			return false, true, nil
 		}
 	case json.Number:
 		switch v.String() {
 		case "1":
-			return true, nil
+			return true, true, nil
 		case "0":
-			return false, nil
+			return false, true, nil
 		}
 	case nil:
-		return false, nil
+		return false, false, nil
 	}
-	return false, invalid(CodeValueNotAllowed, "settings.%s must be 1 (on) or 0 (off).", SettingRequestSigning)
+	return false, true, invalid(CodeValueNotAllowed, "settings.%s must be 1 (on) or 0 (off).", key)
 }
 
 // state is a connector's whole state while a request changes it.
@@ -584,7 +609,7 @@ func (b *connectorBody) apply(st *state, create bool) error {
 		}
 		st.BusinessCountry = *b.BusinessCountry
 	}
-	if err := b.applyConfig(st, meta); err != nil {
+	if err := b.applyConfig(st, meta, create); err != nil {
 		return err
 	}
 	for _, f := range []struct {
@@ -654,7 +679,14 @@ func (b *connectorBody) apply(st *state, create bool) error {
 	return b.applyMeta(st, meta, create)
 }
 
-func (b *connectorBody) applyConfig(st *state, meta bool) error {
+// errMaskedOnCreate refuses a masked secret in a new connector: the mask
+// stands for the current value on update, and a new connector has none.
+// Stored as it is, it would become the credential.
+func errMaskedOnCreate(param string) error {
+	return invalid(CodeValueNotAllowed, "%s is masked (%s…): send the secret itself; a masked value means \"unchanged\" on update only.", param, engine.SecretMask)
+}
+
+func (b *connectorBody) applyConfig(st *state, meta, create bool) error {
 	c := b.Config
 	if c == nil {
 		return nil
@@ -692,6 +724,12 @@ func (b *connectorBody) applyConfig(st *state, meta bool) error {
 		if meta || s.field == "" {
 			return invalid(CodeNotApplicable, "config.%s does not apply to the %s adapter.", s.param, st.adapter.name)
 		}
+		if strings.HasPrefix(*s.v, engine.SecretMask) {
+			if create {
+				return errMaskedOnCreate("config." + s.param)
+			}
+			continue // unchanged
+		}
 		if st.credentials == nil {
 			st.credentials = map[string]any{}
 		}
@@ -709,7 +747,10 @@ func (b *connectorBody) applyConfig(st *state, meta bool) error {
 		switch {
 		case hasField(spec.CredentialFields, k):
 			if s, ok := v.(string); ok && strings.HasPrefix(s, engine.SecretMask) {
-				continue
+				if create {
+					return errMaskedOnCreate("config.extraData." + printable(k))
+				}
+				continue // unchanged
 			}
 			if st.credentials == nil {
 				st.credentials = map[string]any{}

@@ -33,16 +33,16 @@ var provGoldenSteps = []provGoldenStep{
 			return fmt.Sprintf(`{"name":"Simulator A","adapter":"Simulator","method":"Creditcard","apiKey":"sim-a",
 				"publicIntegrationKey":"pik-a","sharedSecret":%q,"businessCountry":"AT",
 				"config":{"username":"sim-user","password":%q,"language":"de","testMode":true,"extraData":{"latency_ms":0}},
-				"settings":{"tx:expiration-minutes":"30","api:enable-request-signing":"1"},
+				"settings":{"tx:expiration-minutes":"30","api:request-signing-enabled":"1"},
 				"terminals":[{"terminalId":"T-1","disabled":false}]}`, provSecret, provPassword)
 		},
-		save: func(s *provScenario, m map[string]any) { s.sim = m["guid"].(string) }},
+		save: func(s *provScenario, m map[string]any) { s.sim = m["connector"].(map[string]any)["guid"].(string) }},
 	{name: "create_second", method: "POST",
 		path: func(s *provScenario) string { return "/api/provisioning/createConnector/" + s.a.merchant() },
 		body: func(*provScenario) string {
 			return `{"name":"Simulator B","adapter":"Simulator","method":"Creditcard","apiKey":"sim-b","publicIntegrationKey":"pik-b","sharedSecret":"x"}`
 		},
-		save: func(s *provScenario, m map[string]any) { s.sim2 = m["guid"].(string) }},
+		save: func(s *provScenario, m map[string]any) { s.sim2 = m["connector"].(map[string]any)["guid"].(string) }},
 	{name: "update_connector", method: "POST",
 		path: func(s *provScenario) string { return "/api/provisioning/updateConnector/" + s.sim },
 		body: func(*provScenario) string {

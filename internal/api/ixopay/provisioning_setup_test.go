@@ -80,6 +80,18 @@ func (r provResponse) ok(t testing.TB) map[string]any {
 	return m
 }
 
+// connector checks a success answer about one connector, IXOPAY's
+// {"success":true,"connector":{…}}, and returns the connector.
+func (r provResponse) connector(t testing.TB) map[string]any {
+	t.Helper()
+	m := r.ok(t)
+	c, ok := m["connector"].(map[string]any)
+	if !ok || len(m) != 2 {
+		t.Fatalf("want {success, connector}, got %s", r.body)
+	}
+	return c
+}
+
 // fails checks an error answer: status, errorCode and, in errorMessage,
 // the field named.
 func (r provResponse) fails(t testing.TB, status, code int, field string) {
@@ -129,7 +141,7 @@ func (f *provFixture) post(t testing.TB, a provAccount, path, body string) provR
 // createConnector creates a connector from body and returns its guid.
 func (f *provFixture) createConnector(t testing.TB, a provAccount, body string) string {
 	t.Helper()
-	m := f.post(t, a, "/api/provisioning/createConnector/"+a.merchant(), body).ok(t)
+	m := f.post(t, a, "/api/provisioning/createConnector/"+a.merchant(), body).connector(t)
 	guid, _ := m["guid"].(string)
 	if guid == "" {
 		t.Fatalf("no guid in %v", m)

@@ -2,6 +2,7 @@ package ixopay
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -29,7 +30,7 @@ func simulatorBody(name, apiKey string) string {
 	return fmt.Sprintf(`{"name":%q,"adapter":"Simulator","method":"Creditcard","apiKey":%q,
 		"sharedSecret":%q,"businessCountry":"AT",
 		"config":{"username":"sim-user","password":%q,"language":"de","testMode":true,"extraData":{"latency_ms":0}},
-		"settings":{"tx:expiration-minutes":"30","api:enable-request-signing":"1"}}`, name, apiKey, provSecret, provPassword)
+		"settings":{"tx:expiration-minutes":"30","api:request-signing-enabled":"1"}}`, name, apiKey, provSecret, provPassword)
 }
 
 // checkNoSecrets greps every response, the logs and the account's events
@@ -54,7 +55,7 @@ func TestProvisioningCreateSimulator(t *testing.T) {
 	f := provSetup(t)
 	a := f.account(t)
 	ctx := context.Background()
-	m := f.post(t, a, "/api/provisioning/createConnector/"+a.merchant(), simulatorBody("Simulator A", "sim-connector-a")).ok(t)
+	m := f.post(t, a, "/api/provisioning/createConnector/"+a.merchant(), simulatorBody("Simulator A", "sim-connector-a")).connector(t)
 	guid := m["guid"].(string)
 	if !guidPattern.MatchString(guid) {
 		t.Errorf("guid %q is not CO-xxxx-…", guid)
@@ -79,7 +80,7 @@ func TestProvisioningCreateSimulator(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !c.SignatureRequired {
-		t.Error("settings api:enable-request-signing 1 did not require signatures")
+		t.Error("settings api:request-signing-enabled 1 did not require signatures")
 	}
 	if got, err := f.eng.ConnectorSecret(ctx, c); err != nil || got != provSecret {
 		t.Errorf("shared secret opens to %q, %v", got, err)
@@ -94,7 +95,7 @@ func TestProvisioningCreateSimulator(t *testing.T) {
 		fails(t, 422, CodeValueNotAllowed, "apiKey")
 
 	// Read, list.
-	if got := f.get(t, a, "/api/provisioning/getConnector/"+guid).ok(t); got["guid"] != guid {
+	if got := f.get(t, a, "/api/provisioning/getConnector/"+guid).connector(t); got["guid"] != guid {
 		t.Errorf("getConnector: %v", got)
 	}
 	list := f.get(t, a, "/api/provisioning/listConnectors/"+a.merchant()).ok(t)
@@ -110,7 +111,7 @@ func TestProvisioningGeneratedKeys(t *testing.T) {
 	a := f.account(t)
 	ctx := context.Background()
 	m := f.post(t, a, "/api/provisioning/createConnector/"+a.merchant(),
-		`{"name":"Generated","adapter":"Simulator","method":"Creditcard","sharedSecret":""}`).ok(t)
+		`{"name":"Generated","adapter":"Simulator","method":"Creditcard","sharedSecret":""}`).connector(t)
 	secret := m["sharedSecret"].(string)
 	if len(secret) < 20 || strings.HasPrefix(secret, engine.SecretMask) || m["apiKey"] == "" || m["publicIntegrationKey"] == "" {
 		t.Fatalf("generated keys: %v", m)
@@ -166,7 +167,7 @@ func TestProvisioningValidation(t *testing.T) {
 		{"unknown field", update, `{"colour":"red"}`, CodeNotApplicable, "colour"},
 		{"wrong type", update, `{"name":3}`, CodeValueNotAllowed, "name"},
 		{"terminalId missing", update, `{"terminals":[{"disabled":true}]}`, CodeMissing, "terminals[0].terminalId"},
-		{"signing setting", update, `{"addSettings":{"api:enable-request-signing":"yes"}}`, CodeValueNotAllowed, "api:enable-request-signing"},
+		{"signing setting", update, `{"addSettings":{"api:request-signing-enabled":"yes"}}`, CodeValueNotAllowed, "api:request-signing-enabled"},
 		{"setting object", update, `{"settings":{"x":{"y":1}}}`, CodeValueNotAllowed, "settings.x"},
 		{"routing on a plain connector", update, `{"routingMetaConnector":{"defaultConnector":"` + guid + `"}}`, CodeNotApplicable, "routingMetaConnector"},
 		{"meta without routing", create, `{"name":"Meta","adapter":"MetaConnector","method":"MetaConnector"}`, CodeMissing, "routingMetaConnector"},
@@ -187,7 +188,7 @@ func TestProvisioningValidation(t *testing.T) {
 		}
 	}
 	// Nothing changed.
-	m := f.get(t, a, "/api/provisioning/getConnector/"+guid).ok(t)
+	m := f.get(t, a, "/api/provisioning/getConnector/"+guid).connector(t)
 	if m["name"] != "Simulator A" || m["businessCountry"] != "AT" || len(m["disabledTransactionTypes"].([]any)) != 0 {
 		t.Errorf("a refused update changed the connector: %v", m)
 	}
@@ -211,7 +212,7 @@ func TestProvisioningUpdateEveryField(t *testing.T) {
 		"vtRiskRuleSet":"RRS-7","settings":{"tx:expiration-minutes":"45"},"alias":"sim-alias",
 		"terminals":[{"terminalId":"T-1","disabled":false},{"terminalId":"T-2","disabled":true}],
 		"archived":false,"disabled":true}`, provSecret2, provPassword2, provJSON(TransactionTypes))
-	m := f.post(t, a, "/api/provisioning/updateConnector/"+guid, body).ok(t)
+	m := f.post(t, a, "/api/provisioning/updateConnector/"+guid, body).connector(t)
 	cfg := m["config"].(map[string]any)
 	for k, want := range map[string]any{"name": "Simulator Renamed", "apiKey": "sim-renamed", "publicIntegrationKey": "pik-renamed",
 		"sharedSecret": engine.SecretMask, "businessCountry": "DE", "customerProfileContainer": "CPC-1", "postbackFormat": "xml",
@@ -234,7 +235,7 @@ func TestProvisioningUpdateEveryField(t *testing.T) {
 
 	c, _ = f.eng.Connector(ctx, a.p, guid)
 	if c.SignatureRequired {
-		t.Error("settings without api:enable-request-signing still require signatures")
+		t.Error("settings without api:request-signing-enabled still require signatures")
 	}
 	if got, _ := f.eng.ConnectorSecret(ctx, c); got != provSecret2 {
 		t.Errorf("rotated secret opens to %q", got)
@@ -247,11 +248,13 @@ func TestProvisioningUpdateEveryField(t *testing.T) {
 		t.Errorf("the new API key finds nothing: %v", err)
 	}
 
-	// Sending back what a read returned (masked secrets included) changes
-	// no secret and makes no credential version.
-	read := f.get(t, a, "/api/provisioning/getConnector/"+guid)
-	back := f.post(t, a, "/api/provisioning/updateConnector/"+guid, string(read.body))
-	back.ok(t)
+	// Sending back the connector a read returned (masked secrets
+	// included) changes no secret and makes no credential version.
+	read, err := json.Marshal(f.get(t, a, "/api/provisioning/getConnector/"+guid).connector(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.post(t, a, "/api/provisioning/updateConnector/"+guid, string(read)).connector(t)
 	c, _ = f.eng.Connector(ctx, a.p, guid)
 	if got, _ := f.eng.ConnectorSecret(ctx, c); got != provSecret2 {
 		t.Errorf("writing back the masked secret changed it to %q", got)
@@ -280,7 +283,7 @@ func TestProvisioningCredentialVersions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.post(t, a, "/api/provisioning/updateConnector/"+guid, fmt.Sprintf(`{"config":{"password":%q}}`, provPassword2)).ok(t)
+	f.post(t, a, "/api/provisioning/updateConnector/"+guid, fmt.Sprintf(`{"config":{"password":%q}}`, provPassword2)).connector(t)
 	g, _ := f.eng.Gateway(ctx, a.id, c.GatewayID)
 	if g.CredentialVersion != pay.CredentialVersion+1 {
 		t.Fatalf("credential version %d after the update, payment has %d", g.CredentialVersion, pay.CredentialVersion)
@@ -297,24 +300,24 @@ func TestProvisioningSettingsInPlace(t *testing.T) {
 	ctx := context.Background()
 	guid := f.createConnector(t, a, simulatorBody("Simulator A", "sim-a"))
 	m := f.post(t, a, "/api/provisioning/updateConnector/"+guid,
-		`{"addSettings":{"tx:expiration-minutes":"60","ui:refunds":1},"removeSettings":["api:enable-request-signing"]}`).ok(t)
+		`{"addSettings":{"tx:expiration-minutes":"60","ui:refunds":1},"removeSettings":["api:request-signing-enabled"]}`).connector(t)
 	s := m["settings"].(map[string]any)
 	if len(s) != 2 || s["tx:expiration-minutes"] != "60" || s["ui:refunds"] != float64(1) {
 		t.Errorf("settings %v", s)
 	}
 	c, _ := f.eng.Connector(ctx, a.p, guid)
 	if c.SignatureRequired {
-		t.Error("removing api:enable-request-signing left signatures required")
+		t.Error("removing api:request-signing-enabled left signatures required")
 	}
-	m = f.post(t, a, "/api/provisioning/updateConnector/"+guid, `{"addSettings":{"api:enable-request-signing":true}}`).ok(t)
+	m = f.post(t, a, "/api/provisioning/updateConnector/"+guid, `{"addSettings":{"api:request-signing-enabled":true}}`).connector(t)
 	if len(m["settings"].(map[string]any)) != 3 {
 		t.Errorf("settings %v", m["settings"])
 	}
 	if c, _ := f.eng.Connector(ctx, a.p, guid); !c.SignatureRequired {
-		t.Error("adding api:enable-request-signing did not require signatures")
+		t.Error("adding api:request-signing-enabled did not require signatures")
 	}
 	// An update without settings keeps them.
-	m = f.post(t, a, "/api/provisioning/updateConnector/"+guid, `{"alias":"x"}`).ok(t)
+	m = f.post(t, a, "/api/provisioning/updateConnector/"+guid, `{"alias":"x"}`).connector(t)
 	if len(m["settings"].(map[string]any)) != 3 {
 		t.Errorf("settings %v", m["settings"])
 	}
@@ -334,7 +337,7 @@ func TestProvisioningMetaConnector(t *testing.T) {
 		"multiMethodMetaConnector":{"defaultActionDisableConnector":true,"retries":1,"expiry":24,"connectors":["%s","%s"]}}`
 	f.post(t, a, "/api/provisioning/createConnector/"+a.merchant(), fmt.Sprintf(meta, one, foreign)).
 		fails(t, 422, CodeNoSuchEntity, "multiMethodMetaConnector.connectors[1]")
-	m := f.post(t, a, "/api/provisioning/createConnector/"+a.merchant(), fmt.Sprintf(meta, one, two)).ok(t)
+	m := f.post(t, a, "/api/provisioning/createConnector/"+a.merchant(), fmt.Sprintf(meta, one, two)).connector(t)
 	if m["isMetaConnector"] != true || m["adapter"] != "MetaConnector" {
 		t.Errorf("meta-connector %v", m)
 	}
@@ -354,7 +357,7 @@ func TestProvisioningMetaConnector(t *testing.T) {
 
 	// The cascade fails over: the first connector is in an outage, the
 	// second takes the payment.
-	f.post(t, a, "/api/provisioning/updateConnector/"+one, `{"config":{"extraData":{"outage":true}}}`).ok(t)
+	f.post(t, a, "/api/provisioning/updateConnector/"+one, `{"config":{"extraData":{"outage":true}}}`).connector(t)
 	pm, err := f.eng.CreatePaymentMethod(ctx, a.p, engine.PaymentMethodInput{Type: "card",
 		Card: &engine.CardInput{Number: "4111111111111111", ExpMonth: 12, ExpYear: 2031, CVC: "123", HolderName: "Kari Nordmann"}})
 	if err != nil {
@@ -383,14 +386,14 @@ func TestProvisioningMetaConnector(t *testing.T) {
 	// A routing meta-connector: its default, recurring pinned unless
 	// reRouteRecurring.
 	m = f.post(t, a, "/api/provisioning/createConnector/"+a.merchant(),
-		fmt.Sprintf(`{"name":"Router","adapter":"MetaConnector","method":"MetaConnector","routingMetaConnector":{"defaultConnector":%q,"reRouteRecurring":false}}`, two)).ok(t)
+		fmt.Sprintf(`{"name":"Router","adapter":"MetaConnector","method":"MetaConnector","routingMetaConnector":{"defaultConnector":%q,"reRouteRecurring":false}}`, two)).connector(t)
 	rc, _ := f.eng.Connector(ctx, a.p, m["guid"].(string))
 	r2, _ := f.eng.Gateway(ctx, a.id, rc.GatewayID)
 	if r2.Settings["default"].(map[string]any)["gateway"] != c2.GatewayID || r2.Settings["pin_recurring"] != true {
 		t.Errorf("router settings %v", r2.Settings)
 	}
 	m = f.post(t, a, "/api/provisioning/updateConnector/"+rc.GUID,
-		fmt.Sprintf(`{"routingMetaConnector":{"defaultConnector":%q,"reRouteRecurring":true}}`, one)).ok(t)
+		fmt.Sprintf(`{"routingMetaConnector":{"defaultConnector":%q,"reRouteRecurring":true}}`, one)).connector(t)
 	r2, _ = f.eng.Gateway(ctx, a.id, rc.GatewayID)
 	if r2.Settings["default"].(map[string]any)["gateway"] != c1.GatewayID || r2.Settings["pin_recurring"] != false {
 		t.Errorf("router settings after update %v", r2.Settings)
@@ -405,18 +408,18 @@ func TestProvisioningArchive(t *testing.T) {
 	a := f.account(t)
 	ctx := context.Background()
 	guid := f.createConnector(t, a, simulatorBody("Simulator A", "sim-a"))
-	if m := f.post(t, a, "/api/provisioning/archiveConnector/"+guid, "").ok(t); m["archived"] != true {
+	if m := f.post(t, a, "/api/provisioning/archiveConnector/"+guid, "").connector(t); m["archived"] != true {
 		t.Errorf("archived %v", m)
 	}
 	if c, _ := f.eng.Connector(ctx, a.p, guid); !c.Archived {
 		t.Error("store not archived")
 	}
-	f.post(t, a, "/api/provisioning/archiveConnector/"+guid, "").ok(t) // again: nothing changes
+	f.post(t, a, "/api/provisioning/archiveConnector/"+guid, "").connector(t) // again: nothing changes
 	// IXOPAY's own way: archived in updateConnector, both ways.
-	if m := f.post(t, a, "/api/provisioning/updateConnector/"+guid, `{"archived":false}`).ok(t); m["archived"] != false {
+	if m := f.post(t, a, "/api/provisioning/updateConnector/"+guid, `{"archived":false}`).connector(t); m["archived"] != false {
 		t.Errorf("unarchived %v", m)
 	}
-	if m := f.post(t, a, "/api/provisioning/updateConnector/"+guid, `{"archived":true}`).ok(t); m["archived"] != true {
+	if m := f.post(t, a, "/api/provisioning/updateConnector/"+guid, `{"archived":true}`).connector(t); m["archived"] != true {
 		t.Errorf("archived by update %v", m)
 	}
 	if ev := f.events(t, a); !strings.Contains(ev, "connector.archived") || !strings.Contains(ev, "connector.created") {
@@ -456,7 +459,7 @@ func TestProvisioningAPISecret(t *testing.T) {
 	f := provSetup(t)
 	a := f.account(t)
 	m := f.post(t, a, "/api/provisioning/createConnector/"+a.merchant(), fmt.Sprintf(`{"name":"Stripe EU","adapter":"Stripe","method":"Creditcard",
-		"config":{"apiSecret":%q,"extraData":{"base_url":"http://127.0.0.1:1"}}}`, provAPISecret)).ok(t)
+		"config":{"apiSecret":%q,"extraData":{"base_url":"http://127.0.0.1:1"}}}`, provAPISecret)).connector(t)
 	if cfg := m["config"].(map[string]any); !strings.HasPrefix(cfg["apiSecret"].(string), engine.SecretMask) {
 		t.Errorf("config %v", cfg)
 	}
@@ -513,7 +516,7 @@ func TestPublicIntegrationKeyTokenizes(t *testing.T) {
 	a, b := f.account(t), f.account(t)
 	ctx := context.Background()
 	m := f.post(t, a, "/api/provisioning/createConnector/"+a.merchant(),
-		`{"name":"Simulator P","adapter":"Simulator","method":"Creditcard","apiKey":"sim-p"}`).ok(t)
+		`{"name":"Simulator P","adapter":"Simulator","method":"Creditcard","apiKey":"sim-p"}`).connector(t)
 	pik, _ := m["publicIntegrationKey"].(string)
 	if !strings.HasPrefix(pik, "pk_test_") {
 		t.Fatalf("publicIntegrationKey %q, want a publishable key", pik)
@@ -533,15 +536,58 @@ func TestPublicIntegrationKeyTokenizes(t *testing.T) {
 	}
 	// The token is the merchant's own: another merchant cannot charge it.
 	f.post(t, b, "/api/provisioning/createConnector/"+b.merchant(),
-		`{"name":"Simulator Q","adapter":"Simulator","method":"Creditcard","apiKey":"sim-q"}`).ok(t)
+		`{"name":"Simulator Q","adapter":"Simulator","method":"Creditcard","apiKey":"sim-q"}`).connector(t)
 	other := f.post(t, b, "/api/v3/transaction/sim-q/debit", strings.Replace(debit, "tok-1", "tok-2", 1))
 	if m := other.json(t); m["success"] != false {
 		t.Errorf("another merchant charged the token: %s", other.body)
 	}
 	// A publicIntegrationKey the client chooses is kept as it is.
 	m = f.post(t, a, "/api/provisioning/createConnector/"+a.merchant(),
-		`{"name":"Simulator R","adapter":"Simulator","method":"Creditcard","apiKey":"sim-r","publicIntegrationKey":"mine"}`).ok(t)
+		`{"name":"Simulator R","adapter":"Simulator","method":"Creditcard","apiKey":"sim-r","publicIntegrationKey":"mine"}`).connector(t)
 	if m["publicIntegrationKey"] != "mine" {
 		t.Errorf("publicIntegrationKey %v", m["publicIntegrationKey"])
+	}
+}
+
+// The request-signing setting is IXOPAY's api:request-signing-enabled;
+// api:enable-request-signing, the key kassa took before IXOPAY's was
+// confirmed, still works, so that older connectors keep requiring
+// signatures through later updates. Two keys that disagree are refused.
+func TestProvisioningSigningSettingKeys(t *testing.T) {
+	f := provSetup(t)
+	a := f.account(t)
+	ctx := context.Background()
+	required := func(guid string) bool {
+		t.Helper()
+		c, err := f.eng.Connector(ctx, a.p, guid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.SignatureRequired
+	}
+	legacy := f.createConnector(t, a, `{"name":"Legacy","adapter":"Simulator","method":"Creditcard",
+		"settings":{"api:enable-request-signing":"1"}}`)
+	if !required(legacy) {
+		t.Fatal("the legacy key did not require signatures")
+	}
+	// An update that does not touch settings keeps the requirement.
+	f.post(t, a, "/api/provisioning/updateConnector/"+legacy, `{"alias":"x"}`).connector(t)
+	if !required(legacy) {
+		t.Error("an update dropped the legacy key's requirement")
+	}
+	f.post(t, a, "/api/provisioning/updateConnector/"+legacy, `{"addSettings":{"api:request-signing-enabled":"0"}}`).
+		fails(t, 422, CodeValueNotAllowed, "api:enable-request-signing")
+	if !required(legacy) {
+		t.Error("a refused update changed the requirement")
+	}
+	f.post(t, a, "/api/provisioning/updateConnector/"+legacy,
+		`{"addSettings":{"api:request-signing-enabled":"0"},"removeSettings":["api:enable-request-signing"]}`).connector(t)
+	if required(legacy) {
+		t.Error("api:request-signing-enabled 0 left signatures required")
+	}
+	documented := f.createConnector(t, a, `{"name":"Documented","adapter":"Simulator","method":"Creditcard",
+		"settings":{"api:request-signing-enabled":1}}`)
+	if !required(documented) {
+		t.Error("api:request-signing-enabled 1 did not require signatures")
 	}
 }

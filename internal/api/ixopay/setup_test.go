@@ -87,30 +87,30 @@ type fixture struct {
 }
 
 // setup builds the dialect over a real engine, vault and SQLite store in a
-// temporary directory.
-func setup(t testing.TB) *fixture {
+// temporary directory, with the simulator, Stripe and extra on offer.
+func setup(t testing.TB, extra ...gateway.Adapter) *fixture {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "kassa.db"), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	return setupStore(t, st)
+	return setupStore(t, st, extra...)
 }
 
 // setupPostgres is setup over a fresh PostgreSQL schema (skipped without
 // a server).
-func setupPostgres(t *testing.T) *fixture {
+func setupPostgres(t *testing.T, extra ...gateway.Adapter) *fixture {
 	t.Helper()
 	st, err := postgres.Open(context.Background(), pgtest.SchemaURL(t), postgres.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	return setupStore(t, st)
+	return setupStore(t, st, extra...)
 }
 
-func setupStore(t testing.TB, st payment.Store) *fixture {
+func setupStore(t testing.TB, st payment.Store, extra ...gateway.Adapter) *fixture {
 	t.Helper()
 	keyFile := filepath.Join(t.TempDir(), "master.key")
 	if _, err := vault.CreateDevKeyFile(keyFile); err != nil {
@@ -123,8 +123,8 @@ func setupStore(t testing.TB, st payment.Store) *fixture {
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	clk := &clock{t: time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)}
-	eng := engine.New(engine.Config{Store: st, Vault: v, Logger: log, Now: clk.Now,
-		Gateways: gateway.NewRegistry(simulator.New(simulator.Options{Now: clk.Now}), stripe.New(stripe.Options{Now: clk.Now}))})
+	adapters := append([]gateway.Adapter{simulator.New(simulator.Options{Now: clk.Now}), stripe.New(stripe.Options{Now: clk.Now})}, extra...)
+	eng := engine.New(engine.Config{Store: st, Vault: v, Logger: log, Now: clk.Now, Gateways: gateway.NewRegistry(adapters...)})
 	h := New(eng, Options{Logger: log, Registry: prometheus.NewRegistry()})
 	return &fixture{eng: eng, st: st, h: h, clk: clk, logs: logs}
 }

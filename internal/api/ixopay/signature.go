@@ -57,13 +57,15 @@ func parseDate(v string) (time.Time, error) {
 
 // VerifySignature checks a request's X-Signature against secret: the body
 // hash may be hex SHA-512 or hex MD5 (the official PHP client's default),
-// the Date must be within SignatureSkew of now, and the comparison is in
+// the date (X-Date, else Date) must be within SignatureSkew of now, and the comparison is in
 // constant time. requestURI is the path and query as the client sent them.
 func VerifySignature(secret string, r *http.Request, body []byte, now time.Time) error {
 	sig := r.Header.Get("X-Signature")
-	date := r.Header.Get("Date")
+	// IXOPAY: X-Date, for HTTP libraries that set Date themselves, takes
+	// precedence over Date.
+	date := r.Header.Get("X-Date")
 	if date == "" {
-		date = r.Header.Get("X-Date")
+		date = r.Header.Get("Date")
 	}
 	if sig == "" || date == "" {
 		return errSignatureMissing

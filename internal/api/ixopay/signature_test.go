@@ -72,6 +72,22 @@ func TestVerifySignature(t *testing.T) {
 	if err := VerifySignature(secret, r, nil, now); err != nil {
 		t.Errorf("a GET signed over the empty body: %v", err)
 	}
+	// With both, X-Date is the one signed (IXOPAY: it takes precedence,
+	// for libraries that write Date themselves).
+	other := "Fri, 04 Dec 2026 13:20:40 GMT"
+	for _, c := range []struct {
+		signed string
+		want   error
+	}{{gmt, nil}, {other, errSignatureWrong}} {
+		r := httptest.NewRequest("POST", uri, strings.NewReader(string(body)))
+		r.Header.Set("Content-Type", ContentType)
+		r.Header.Set("Date", other)
+		r.Header.Set("X-Date", gmt)
+		r.Header.Set("X-Signature", Sign(secret, "POST", ContentType, c.signed, uri, body))
+		if err := VerifySignature(secret, r, body, now); !errors.Is(err, c.want) {
+			t.Errorf("Date %q, X-Date %q, signed over %q: %v, want %v", other, gmt, c.signed, err, c.want)
+		}
+	}
 }
 
 func FuzzVerifySignature(f *testing.F) {

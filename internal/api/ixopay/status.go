@@ -29,7 +29,7 @@ func (s *server) statusByUUID(w http.ResponseWriter, r *http.Request, p *payment
 	}
 	ref, err := s.eng.TransactionReferenceByOperation(r.Context(), p, c.GUID, id)
 	if errors.Is(err, payment.ErrNotFound) {
-		return notFound("Transaction uuid", id)
+		return transactionNotFound("uuid", id)
 	}
 	if err != nil {
 		return err
@@ -48,7 +48,7 @@ func (s *server) statusByMerchantTransactionID(w http.ResponseWriter, r *http.Re
 	}
 	ref, err := s.eng.TransactionReference(r.Context(), p, c.GUID, id)
 	if errors.Is(err, payment.ErrNotFound) {
-		return notFound("Transaction merchantTransactionId", id)
+		return transactionNotFound("merchantTransactionId", id)
 	}
 	if err != nil {
 		return err
