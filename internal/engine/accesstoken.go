@@ -45,6 +45,8 @@ type AccessTokenRequest struct {
 type AccessToken struct {
 	Token     string
 	ExpiresAt time.Time
+	// ExpiresIn is the token's lifetime from now, in whole seconds.
+	ExpiresIn time.Duration
 }
 
 // TokenGrant is what a verified token grants: its key's principal (as the
@@ -110,7 +112,7 @@ func (e *Engine) IssueAccessToken(ctx context.Context, p *payment.Principal, in 
 	if err != nil {
 		return nil, fmt.Errorf("issue access token: sign: %w", err)
 	}
-	return &AccessToken{Token: s, ExpiresAt: exp}, nil
+	return &AccessToken{Token: s, ExpiresAt: exp, ExpiresIn: AccessTokenTTL}, nil
 }
 
 // VerifyAccessToken checks raw — signature under the master key version
