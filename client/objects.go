@@ -202,8 +202,11 @@ type Account struct {
 	Live   bool   `json:"live"`
 	// IXOPAYMerchantGUID is the merchant guid of the IXOPAY dialect's
 	// provisioning paths ("ME-" and the account id).
-	IXOPAYMerchantGUID string    `json:"ixopay_merchant_guid"`
-	CreatedAt          time.Time `json:"created_at"`
+	IXOPAYMerchantGUID string `json:"ixopay_merchant_guid"`
+	// DinteroAccountID is the {aid} of the Dintero dialect's paths (the
+	// account id itself).
+	DinteroAccountID string    `json:"dintero_account_id"`
+	CreatedAt        time.Time `json:"created_at"`
 }
 
 // List is one page of a list endpoint, newest first. When HasMore is set,

@@ -73,7 +73,9 @@ func TestReadmeQuickStart(t *testing.T) {
 		`"storage_state":"redacted"`,
 		`"gateway_type":"test"`, // the Spreedly example
 		`<storage_state>cached</storage_state>`,
-		`"object":"webhook_delivery"`, // the webhook endpoint's ping
+		`"object":"webhook_delivery"`,            // the webhook endpoint's ping
+		`"token_type":"Bearer"`,                  // the Dintero token …
+		`"business_name":"Default test account"`, // … and the account it opens
 	} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("the quick start's output lacks %s", want)

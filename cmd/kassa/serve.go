@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/kassapay/kassa/internal/api"
+	"github.com/kassapay/kassa/internal/api/dintero"
 	"github.com/kassapay/kassa/internal/api/ixopay"
 	"github.com/kassapay/kassa/internal/api/native"
 	"github.com/kassapay/kassa/internal/api/spreedly"
@@ -37,8 +38,8 @@ import (
 type serveConfig struct {
 	storage storageFlags
 
-	addr, spreedlyAddr, ixopayAddr, metricsAddr, logLevel string
-	maxBody                                               int64
+	addr, spreedlyAddr, ixopayAddr, dinteroAddr, metricsAddr, logLevel string
+	maxBody                                                            int64
 
 	cacheTTL, cvcTTL, sweepEvery, shutdownWait time.Duration
 
@@ -56,9 +57,10 @@ func serveFlags(c *serveConfig, stderr io.Writer) *flag.FlagSet {
 	fs := newFlagSet("kassa serve", "Usage: kassa serve [flags]\n\nRuns the kassa server. With no flags: SQLite in ./kassa-data, listening on 127.0.0.1:8080,\na development master key generated on first start, and a test-mode account created\n(and its keys printed once) when the database has no accounts.", stderr)
 	c.storage.register(fs)
 	c.storage.registerCreateDatabase(fs)
-	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "address of the main listener: the native API at /v1, the Spreedly dialect at /spreedly/v1, the IXOPAY dialect at /ixopay/api")
+	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "address of the main listener: the native API at /v1, the Spreedly dialect at /spreedly/v1, the IXOPAY dialect at /ixopay/api, the Dintero dialect at /dintero/v1")
 	fs.StringVar(&c.spreedlyAddr, "spreedly-addr", "", "optional dedicated listener serving the Spreedly dialect at /v1, for clients that cannot take a path prefix")
 	fs.StringVar(&c.ixopayAddr, "ixopay-addr", "", "optional dedicated listener serving the IXOPAY dialect at /api, for clients that cannot take a path prefix")
+	fs.StringVar(&c.dinteroAddr, "dintero-addr", "", "optional dedicated listener serving the Dintero dialect at /v1, for clients that cannot take a path prefix")
 	fs.StringVar(&c.metricsAddr, "metrics-addr", "", "optional listener serving Prometheus metrics at /metrics, apart from the API (KASSA_METRICS_TOKEN, when set, is the bearer token it requires)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.DurationVar(&c.cacheTTL, "cache-ttl", 24*time.Hour, "how long a payment method that was never retained keeps its card number")
@@ -152,6 +154,8 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	mux.Handle("/spreedly/", http.StripPrefix("/spreedly", spreedlyAPI))
 	ixopayAPI := ixopay.New(eng, ixopay.Options{Logger: log, Registry: reg, MaxBody: c.maxBody})
 	mux.Handle("/ixopay/", http.StripPrefix("/ixopay", ixopayAPI))
+	dinteroAPI := dintero.New(eng, dintero.Options{Logger: log, Registry: reg, MaxBody: c.maxBody})
+	mux.Handle("/dintero/", http.StripPrefix("/dintero", dinteroAPI))
 	mux.Handle("/", native.New(eng, native.Options{Logger: log, Registry: reg, MaxBody: c.maxBody}))
 	listeners := []listener{{name: "native", addr: c.addr, handler: mux}}
 	if c.spreedlyAddr != "" {
@@ -159,6 +163,9 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 	if c.ixopayAddr != "" {
 		listeners = append(listeners, listener{name: "ixopay", addr: c.ixopayAddr, handler: ixopayAPI})
+	}
+	if c.dinteroAddr != "" {
+		listeners = append(listeners, listener{name: "dintero", addr: c.dinteroAddr, handler: dinteroAPI})
 	}
 	if c.metricsAddr != "" {
 		listeners = append(listeners, listener{name: "metrics", addr: c.metricsAddr,

@@ -3,7 +3,9 @@ package vault
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hkdf"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
@@ -33,7 +35,14 @@ const EnvMasterKey = "KASSA_MASTER_KEY"
 type Keyring struct {
 	versions []int // ascending, at least one
 	keks     map[int]cipher.AEAD
+	// prks are HKDF pseudorandom keys extracted from each KEK, from which
+	// DerivedKey expands labelled keys. A KEK itself never signs or MACs.
+	prks map[int][]byte
 }
+
+// deriveSalt separates the keys derived from a KEK from anything else
+// that KEK might ever be put to.
+var deriveSalt = []byte("kassa keyring derivation")
 
 // ParseKeyring parses keyring text (see the package documentation). Its
 // errors name the offending line but never hold key material.
@@ -138,13 +147,18 @@ func decodeKey(s string) ([]byte, error) {
 }
 
 func newKeyring(keys map[int][]byte) (*Keyring, error) {
-	k := &Keyring{keks: make(map[int]cipher.AEAD, len(keys))}
+	k := &Keyring{keks: make(map[int]cipher.AEAD, len(keys)), prks: make(map[int][]byte, len(keys))}
 	for v, key := range keys {
 		aead, err := newAEAD(key)
 		if err != nil {
 			return nil, err
 		}
+		prk, err := hkdf.Extract(sha256.New, key, deriveSalt)
+		if err != nil {
+			return nil, fmt.Errorf("vault: hkdf: %w", err)
+		}
 		k.keks[v] = aead
+		k.prks[v] = prk
 		k.versions = append(k.versions, v)
 	}
 	slices.Sort(k.versions)
@@ -171,6 +185,20 @@ func (k *Keyring) Versions() []int { return slices.Clone(k.versions) }
 func (k *Keyring) Has(v int) bool {
 	_, ok := k.keks[v]
 	return ok
+}
+
+// derive expands the key for label from KEK version v (HKDF-SHA256), and
+// reports false when the keyring lacks v.
+func (k *Keyring) derive(v int, label string) ([]byte, bool) {
+	prk, ok := k.prks[v]
+	if !ok {
+		return nil, false
+	}
+	key, err := hkdf.Expand(sha256.New, prk, label, KeySize)
+	if err != nil {
+		return nil, false // only for lengths HKDF cannot give; KeySize is not one
+	}
+	return key, true
 }
 
 func (k *Keyring) String() string {

@@ -81,6 +81,8 @@ type Vault struct {
 
 	ring     atomic.Pointer[Keyring]
 	reloadMu sync.Mutex // one reload at a time
+	// deriveReloadAt is when DerivedKey last reloaded (Unix ns).
+	deriveReloadAt atomic.Int64
 
 	keys    *boundedMap[dekID, *dataKey]   // unwrapped data keys
 	sealers *boundedMap[slotID, *sealSlot] // current key and reserved uses

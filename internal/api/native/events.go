@@ -25,5 +25,6 @@ func (s *server) getAccount(w http.ResponseWriter, r *http.Request) error {
 	}
 	a := p.Account
 	return api.JSON(w, http.StatusOK, accountObject{ID: a.ID, Object: "account", Name: a.Name, Live: a.Live,
-		IXOPAYMerchantGUID: payment.IXOPAYMerchantGUID(a.ID), CreatedAt: a.CreatedAt})
+		IXOPAYMerchantGUID: payment.IXOPAYMerchantGUID(a.ID), DinteroAccountID: payment.DinteroAccountID(a.ID),
+		CreatedAt: a.CreatedAt})
 }

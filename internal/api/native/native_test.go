@@ -318,11 +318,14 @@ func TestAccount(t *testing.T) {
 	if res.status != 200 || m["id"] != a.Account.ID || m["object"] != "account" || m["name"] != "Fjord Bikes AS" || m["live"] != false {
 		t.Fatalf("%d %s", res.status, res.body)
 	}
-	if got, want := keysOf(m), []string{"id", "object", "name", "live", "ixopay_merchant_guid", "created_at"}; !sameSet(got, want) {
+	if got, want := keysOf(m), []string{"id", "object", "name", "live", "ixopay_merchant_guid", "dintero_account_id", "created_at"}; !sameSet(got, want) {
 		t.Errorf("keys %v", got)
 	}
 	if m["ixopay_merchant_guid"] != "ME-"+a.Account.ID {
 		t.Errorf("ixopay_merchant_guid %v", m["ixopay_merchant_guid"])
+	}
+	if m["dintero_account_id"] != a.Account.ID {
+		t.Errorf("dintero_account_id %v", m["dintero_account_id"])
 	}
 }
 

@@ -15,8 +15,11 @@ type accountObject struct {
 	Name   string `json:"name"`
 	Live   bool   `json:"live"`
 	// IXOPAYMerchantGUID is the account as the IXOPAY dialect names it.
-	IXOPAYMerchantGUID string    `json:"ixopay_merchant_guid"`
-	CreatedAt          time.Time `json:"created_at"`
+	IXOPAYMerchantGUID string `json:"ixopay_merchant_guid"`
+	// DinteroAccountID is the account as the Dintero dialect names it:
+	// the {aid} of its paths and audiences.
+	DinteroAccountID string    `json:"dintero_account_id"`
+	CreatedAt        time.Time `json:"created_at"`
 }
 
 // notFoundAs gives a not-found error of an object looked up by id its
