@@ -553,7 +553,8 @@ func naiveBound(ctx context.Context, dataDir, dbURL string, clients int) (float6
 func preloadAccount(i int) string { return fmt.Sprintf("T%08d", 90000000+i) }
 
 // preload stores n payments of 4 accounts, each with an operation and a
-// transcript of the simulator's size, straight through the store.
+// transcript of the simulator's size: on SQLite through the store in
+// transactions of a few thousand, on PostgreSQL by COPY.
 func preload(ctx context.Context, dataDir, dbURL string, n int) (time.Duration, error) {
 	start := time.Now()
 	var st payment.Store
@@ -575,44 +576,59 @@ func preload(ctx context.Context, dataDir, dbURL string, n int) (time.Duration, 
 		}
 		accounts = append(accounts, a.ID)
 	}
-	transcript := []byte(`[{"request":{"method":"POST","url":"simulator://purchase","body":"{\"amount\":1000,\"card\":\"411111••••••1111\",\"currency\":\"EUR\"}"},"response":{"status":200,"body":"{\"outcome\":\"succeeded\",\"reference\":\"sim_0123456789abcdef\",\"avs\":\"Y\",\"cvv\":\"M\"}"}}]`)
 	if dbURL != "" {
-		if err := copyPayments(ctx, dbURL, accounts, transcript, n); err != nil {
-			return 0, err
-		}
-		return time.Since(start), nil
+		err = copyPayments(ctx, dbURL, accounts, n)
+	} else {
+		err = importPayments(ctx, st.(*sqlite.Store), accounts, n)
 	}
-	var next atomic.Int64
-	var firstErr atomic.Pointer[error]
-	var wg sync.WaitGroup
-	for range 16 {
-		wg.Go(func() {
-			for {
-				i := next.Add(1)
-				if i > int64(n) || firstErr.Load() != nil {
-					return
-				}
-				now := time.Now().UTC().Truncate(time.Microsecond)
-				p := &payment.Payment{ID: payment.NewID(payment.PrefixPayment), AccountID: accounts[i%4], Amount: 1000, Currency: "EUR",
-					GatewayID: "gw_preload", CredentialVersion: 1, PaymentMethodID: "pm_preload", Capture: true,
-					Reference: fmt.Sprintf("preload-%d", i), Metadata: map[string]string{}, Status: payment.StatusCaptured,
-					AmountAuthorized: 1000, AmountCaptured: 1000, Test: true, CreatedAt: now, UpdatedAt: now}
-				p.Operations = []*payment.Operation{{ID: payment.NewID(payment.PrefixOperation), AccountID: p.AccountID, PaymentID: p.ID,
-					PaymentMethodID: p.PaymentMethodID, GatewayID: p.GatewayID, CredentialVersion: 1, Kind: payment.OpPurchase,
-					Amount: 1000, Currency: "EUR", Outcome: payment.OutcomeSucceeded, GatewayReference: "sim_preload",
-					Transcript: transcript, CreatedAt: now, UpdatedAt: now}}
-				if err := st.CreatePayment(ctx, p, nil, nil); err != nil {
-					firstErr.CompareAndSwap(nil, &err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	if e := firstErr.Load(); e != nil {
-		return 0, *e
+	if err != nil {
+		return 0, err
 	}
 	return time.Since(start), nil
+}
+
+// preloadTranscript is a preloaded operation's transcript, of the
+// simulator's size.
+var preloadTranscript = []byte(`[{"request":{"method":"POST","url":"simulator://purchase","body":"{\"amount\":1000,\"card\":\"411111••••••1111\",\"currency\":\"EUR\"}"},"response":{"status":200,"body":"{\"outcome\":\"succeeded\",\"reference\":\"sim_0123456789abcdef\",\"avs\":\"Y\",\"cvv\":\"M\"}"}}]`)
+
+// preloadChunk is how many payments preload writes per transaction.
+const preloadChunk = 20000
+
+// preloadPayment is preload's i-th payment, made at t, with its operation.
+func preloadPayment(accounts []string, i int, t time.Time) *payment.Payment {
+	p := &payment.Payment{ID: payment.NewIDAt(payment.PrefixPayment, t), AccountID: accounts[i%len(accounts)], Amount: 1000,
+		Currency: "EUR", GatewayID: "gw_preload", CredentialVersion: 1, PaymentMethodID: "pm_preload", Capture: true,
+		Reference: fmt.Sprintf("preload-%d", i), Metadata: map[string]string{}, Status: payment.StatusCaptured,
+		AmountAuthorized: 1000, AmountCaptured: 1000, Test: true, CreatedAt: t, UpdatedAt: t}
+	p.Operations = []*payment.Operation{{ID: payment.NewIDAt(payment.PrefixOperation, t), AccountID: p.AccountID,
+		PaymentID: p.ID, PaymentMethodID: p.PaymentMethodID, GatewayID: p.GatewayID, CredentialVersion: 1,
+		Kind: payment.OpPurchase, Amount: 1000, Currency: "EUR", Outcome: payment.OutcomeSucceeded,
+		GatewayReference: "sim_preload", Transcript: preloadTranscript, CreatedAt: t, UpdatedAt: t}}
+	return p
+}
+
+// preloadTimes returns the creation time of preload's first payment: the
+// payments are a millisecond apart and end now, so their ids are in order
+// and older than the run's.
+func preloadTimes(n int) time.Time {
+	return time.Now().UTC().Add(-time.Duration(n) * time.Millisecond).Truncate(time.Microsecond)
+}
+
+// importPayments is preload's SQLite path.
+func importPayments(ctx context.Context, st *sqlite.Store, accounts []string, n int) error {
+	t := preloadTimes(n)
+	for done := 0; done < n; done += preloadChunk {
+		m := min(preloadChunk, n-done)
+		ps := make([]*payment.Payment, 0, m)
+		for i := done; i < done+m; i++ {
+			t = t.Add(time.Millisecond)
+			ps = append(ps, preloadPayment(accounts, i, t))
+		}
+		if err := st.ImportPayments(ctx, ps); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // copyPayments is preload's PostgreSQL path: the same rows as SQLite's,
@@ -620,27 +636,27 @@ func preload(ctx context.Context, dataDir, dbURL string, n int) (time.Duration, 
 // one transaction each, would take longer than the benchmark is worth.
 // Its column lists must follow the schema: a NOT NULL column added
 // without a default makes it fail, not skip.
-func copyPayments(ctx context.Context, dbURL string, accounts []string, transcript []byte, n int) error {
+func copyPayments(ctx context.Context, dbURL string, accounts []string, n int) error {
 	conn, err := pgx.Connect(ctx, dbURL)
 	if err != nil {
 		return err
 	}
 	defer conn.Close(ctx)
-	const chunk = 20000
-	t := time.Now().UTC().Add(-time.Duration(n) * time.Millisecond).Truncate(time.Microsecond)
-	for done := 0; done < n; done += chunk {
-		m := min(chunk, n-done)
+	t := preloadTimes(n)
+	for done := 0; done < n; done += preloadChunk {
+		m := min(preloadChunk, n-done)
 		pays := make([][]any, 0, m)
 		ops := make([][]any, 0, m)
 		for i := done; i < done+m; i++ {
 			t = t.Add(time.Millisecond)
-			acct := accounts[i%len(accounts)]
-			payID, opID := payment.NewIDAt(payment.PrefixPayment, t), payment.NewIDAt(payment.PrefixOperation, t)
-			pays = append(pays, []any{payID, acct, int64(1000), "EUR", "gw_preload", 1, "pm_preload", true,
-				fmt.Sprintf("preload-%d", i), "", "{}", "{}", string(payment.StatusCaptured), int64(1000), int64(1000), int64(0),
-				false, false, true, t, t})
-			ops = append(ops, []any{opID, acct, payID, "pm_preload", "gw_preload", 1, string(payment.OpPurchase), int64(1000), "EUR",
-				string(payment.OutcomeSucceeded), "", "sim_preload", "", "", "", "", "", transcript, 0, t, t})
+			p := preloadPayment(accounts, i, t)
+			op := p.Operations[0]
+			pays = append(pays, []any{p.ID, p.AccountID, p.Amount, p.Currency, p.GatewayID, p.CredentialVersion,
+				p.PaymentMethodID, p.Capture, p.Reference, p.Description, "{}", "{}", string(p.Status), p.AmountAuthorized,
+				p.AmountCaptured, p.AmountRefunded, p.Voided, p.RequiresReview, p.Test, p.CreatedAt, p.UpdatedAt})
+			ops = append(ops, []any{op.ID, op.AccountID, op.PaymentID, op.PaymentMethodID, op.GatewayID, op.CredentialVersion,
+				string(op.Kind), op.Amount, op.Currency, string(op.Outcome), "", op.GatewayReference, "", "", "", "", "",
+				op.Transcript, 0, op.CreatedAt, op.UpdatedAt})
 		}
 		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"payments"}, []string{"id", "account_id", "amount", "currency",
