@@ -32,6 +32,7 @@ const (
 // gives 1004 and up another meaning than the provisioning API's families
 // above.
 const (
+	CodeInvalidRequestData  = 1002 // any validation error of a transaction request
 	CodeInvalidSignature    = 1004 // the request signature is wrong
 	CodeTransactionNotFound = 8001 // no such transaction for this connector (status API)
 )
@@ -140,7 +141,23 @@ func (s *server) render(w http.ResponseWriter, r *http.Request, err error) {
 	if ie.status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Basic realm="IXOPAY"`)
 	}
-	writeJSON(w, ie.status, errorBody{Success: false, ErrorCode: ie.code, ErrorMessage: ie.message})
+	code := ie.code
+	if ie.status == http.StatusUnprocessableEntity && transactionAPI(r) {
+		code = CodeInvalidRequestData
+	}
+	writeJSON(w, ie.status, errorBody{Success: false, ErrorCode: code, ErrorMessage: ie.message})
+}
+
+// transactionAPI says whether r is a transaction or status request.
+//
+// IXOPAY's transaction API answers every validation error with 422 and
+// 1002 "Invalid request data", the field named in the message
+// (documentation.ixopay.com/api/pci/debit); the finer families 1003–1006
+// are its provisioning API's, and there 1004 is a bad signature. The
+// handlers build their 422s with the finer codes, shared with the
+// provisioning API; render answers the transaction API's with 1002.
+func transactionAPI(r *http.Request) bool {
+	return strings.HasPrefix(r.URL.Path, "/api/v3/")
 }
 
 // writeJSON writes v as IXOPAY's JSON with status.

@@ -1,6 +1,7 @@
 package ixopay
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -75,7 +76,7 @@ func TestPreauthorizeCaptureRefundVoid(t *testing.T) {
 	wantEnvelope(t, f.tx(t, c, "refund", refBody("ref-2", authID, "1", "EUR")), http.StatusUnprocessableEntity, CodeValueNotAllowed, "referenceUuid")
 	wantEnvelope(t, f.tx(t, c, "capture", refBody("cap-2", authID, "1", "USD")), http.StatusUnprocessableEntity, CodeValueNotAllowed, "currency")
 	wantEnvelope(t, f.tx(t, c, "capture", refBody("cap-3", "op_unknown", "1", "EUR")), http.StatusNotFound, CodeNoSuchEntity, "referenceUuid")
-	wantEnvelope(t, f.tx(t, c, "capture", refBody("cap-4", authID, "", "")), http.StatusUnprocessableEntity, CodeMissing, "currency")
+	wantEnvelope(t, f.tx(t, c, "capture", refBody("cap-4", authID, "", "")), http.StatusUnprocessableEntity, CodeInvalidRequestData, "currency")
 
 	// Void of another authorization.
 	auth2 := wantResult(t, f.tx(t, c, "preauthorize", cardBody("auth-2", "5.00", "EUR", visa)), true, ReturnFinished)
@@ -129,24 +130,30 @@ func TestAmountsAndValidation(t *testing.T) {
 		field       string
 		nothingMade string // merchantTransactionId that must not exist after
 	}{
-		{"excess precision", cardBody("a1", "9.999", "EUR", visa), 422, CodeInvalidFormat, "amount", "a1"},
-		{"JPY decimals", cardBody("a2", "1.5", "JPY", visa), 422, CodeInvalidFormat, "amount", "a2"},
-		{"negative", cardBody("a3", "-1", "EUR", visa), 422, CodeInvalidFormat, "amount", "a3"},
-		{"no amount", cardBody("a4", "", "", visa), 422, CodeMissing, "currency", "a4"},
-		{"unknown currency", cardBody("a5", "1", "XXY", visa), 422, CodeValueNotAllowed, "currency", "a5"},
-		{"zero", cardBody("a6", "0.00", "EUR", visa), 422, CodeValueNotAllowed, "amount", "a6"},
-		{"no merchantTransactionId", cardBody("", "1", "EUR", visa), 422, CodeMissing, "merchantTransactionId", ""},
-		{"long merchantTransactionId", cardBody(strings.Repeat("x", 51), "1", "EUR", visa), 422, CodeInvalidFormat, "merchantTransactionId", ""},
-		{"card number in merchantTransactionId", cardBody("order "+visa, "1", "EUR", visa), 422, CodeInvalidChars, "merchantTransactionId", ""},
-		{"bad card number", cardBody("a7", "1", "EUR", "4111111111111112"), 422, CodeInvalidFormat, "cardData.pan", "a7"},
-		{"no card", `{"merchantTransactionId":"a8","amount":"1","currency":"EUR"}`, 422, CodeMissing, "cardData", "a8"},
-		{"bad indicator", `{"merchantTransactionId":"a9","amount":"1","currency":"EUR","transactionIndicator":"SOMETIMES"}`, 422, CodeValueNotAllowed, "transactionIndicator", "a9"},
+		{"excess precision", cardBody("a1", "9.999", "EUR", visa), 422, CodeInvalidRequestData, "amount", "a1"},
+		{"JPY decimals", cardBody("a2", "1.5", "JPY", visa), 422, CodeInvalidRequestData, "amount", "a2"},
+		{"negative", cardBody("a3", "-1", "EUR", visa), 422, CodeInvalidRequestData, "amount", "a3"},
+		{"no amount", cardBody("a4", "", "", visa), 422, CodeInvalidRequestData, "currency", "a4"},
+		{"unknown currency", cardBody("a5", "1", "XXY", visa), 422, CodeInvalidRequestData, "currency", "a5"},
+		{"zero", cardBody("a6", "0.00", "EUR", visa), 422, CodeInvalidRequestData, "amount", "a6"},
+		{"no merchantTransactionId", cardBody("", "1", "EUR", visa), 422, CodeInvalidRequestData, "merchantTransactionId", ""},
+		{"long merchantTransactionId", cardBody(strings.Repeat("x", 51), "1", "EUR", visa), 422, CodeInvalidRequestData, "merchantTransactionId", ""},
+		{"card number in merchantTransactionId", cardBody("order "+visa, "1", "EUR", visa), 422, CodeInvalidRequestData, "merchantTransactionId", ""},
+		{"bad card number", cardBody("a7", "1", "EUR", "4111111111111112"), 422, CodeInvalidRequestData, "cardData.pan", "a7"},
+		{"no card", `{"merchantTransactionId":"a8","amount":"1","currency":"EUR"}`, 422, CodeInvalidRequestData, "cardData", "a8"},
+		{"bad indicator", `{"merchantTransactionId":"a9","amount":"1","currency":"EUR","transactionIndicator":"SOMETIMES"}`, 422, CodeInvalidRequestData, "transactionIndicator", "a9"},
 		{"not JSON", `{"merchantTransactionId":`, 400, CodeInvalidRequest, "JSON", ""},
-		{"amount of a wrong type", `{"merchantTransactionId":"a10","amount":true}`, 422, CodeInvalidFormat, "amount: must be a decimal string", "a10"},
-		{"description of a wrong type", `{"merchantTransactionId":"a11","description":5}`, 422, CodeInvalidFormat, "description", "a11"},
+		{"amount of a wrong type", `{"merchantTransactionId":"a10","amount":true}`, 422, CodeInvalidRequestData, "amount: must be a decimal string", "a10"},
+		{"description of a wrong type", `{"merchantTransactionId":"a11","description":5}`, 422, CodeInvalidRequestData, "description", "a11"},
+		{"card number in description", strings.Replace(cardBody("a12", "1", "EUR", visa), "Two bikes", "card "+visa, 1), 422, CodeInvalidRequestData, "description", "a12"},
+		{"card number in additionalId1", strings.Replace(cardBody("a13", "1", "EUR", visa), "add-1", visa, 1), 422, CodeInvalidRequestData, "additionalId1", "a13"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			wantEnvelope(t, f.tx(t, c, "debit", tc.body), tc.status, tc.code, tc.field)
+			res := f.tx(t, c, "debit", tc.body)
+			wantEnvelope(t, res, tc.status, tc.code, tc.field)
+			if bytes.Contains(res.body, []byte(visa)) || bytes.Contains(res.body, []byte(cvc)) {
+				t.Errorf("the refusal repeats the card: %s", res.body)
+			}
 			if tc.nothingMade != "" {
 				if res := f.status(t, c, "getByMerchantTransactionId", tc.nothingMade); !noTransaction(res) {
 					t.Errorf("a refused request left a transaction: %s", res.body)
