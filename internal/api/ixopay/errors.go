@@ -67,6 +67,12 @@ var (
 	errMethodNotAllow       = newError(http.StatusMethodNotAllowed, CodeInvalidRequest, "Method not allowed on this endpoint.")
 )
 
+// errDuplicate answers a transaction whose merchantTransactionId the
+// connector already has, whatever its type: IXOPAY's debit reference shows
+// it as a system error, HTTP 400 with the envelope and 3004, not as a
+// result. Nothing happened.
+var errDuplicate = newError(http.StatusBadRequest, CodeDuplicateID, "Duplicate transaction ID: merchantTransactionId is already used on this connector.")
+
 // transactionNotFound is the status API's answer for a transaction the
 // path's connector does not have (another connector's and another
 // merchant's included): HTTP 200, success false and 8001, as IXOPAY

@@ -233,7 +233,7 @@ func (t *tx) run(ctx context.Context) (*txResult, error) {
 	// A name already taken answers at once; the reservation's claim is
 	// what makes it certain under concurrency.
 	if _, err := t.s.eng.TransactionReference(ctx, t.p, t.c.GUID, req.MerchantTransactionID); err == nil {
-		return duplicate(), nil
+		return nil, errDuplicate
 	} else if !errors.Is(err, payment.ErrNotFound) {
 		return nil, err
 	}
@@ -252,13 +252,9 @@ func (t *tx) run(ctx context.Context) (*txResult, error) {
 		res, err = t.payout(ctx)
 	}
 	if errors.Is(err, payment.ErrReferenceTaken) {
-		return duplicate(), nil
+		return nil, errDuplicate
 	}
 	return res, err
-}
-
-func duplicate() *txResult {
-	return refused(CodeDuplicateID, "Duplicate transaction ID: merchantTransactionId is already used on this connector.")
 }
 
 // money reads amount and currency; required says they must be there.

@@ -176,10 +176,35 @@ func TestDuplicateMerchantTransactionID(t *testing.T) {
 	f := setup(t)
 	c := f.connector(t, f.merchant(t), connector{})
 	first := wantResult(t, f.tx(t, c, "debit", cardBody("dup-1", "9.99", "EUR", visa)), true, ReturnFinished)
-	wantErrorCode(t, f.tx(t, c, "debit", cardBody("dup-1", "9.99", "EUR", visa)), CodeDuplicateID)
-	wantErrorCode(t, f.tx(t, c, "preauthorize", cardBody("dup-1", "1.00", "EUR", visa)), CodeDuplicateID)
+	auth := wantResult(t, f.tx(t, c, "preauthorize", cardBody("dup-auth", "5.00", "EUR", visa)), true, ReturnFinished)
+	reg := wantResult(t, f.tx(t, c, "register", cardBody("dup-reg", "", "", visa)), true, ReturnFinished)
+	// Every type answers a name already taken (by any type) with
+	// IXOPAY's system error, HTTP 400 and 3004, and does nothing.
+	for _, tc := range []struct{ kind, body string }{
+		{"debit", cardBody("dup-1", "9.99", "EUR", visa)},
+		{"preauthorize", cardBody("dup-1", "1.00", "EUR", visa)},
+		{"capture", refBody("dup-1", auth["uuid"].(string), "1.00", "EUR")},
+		{"void", refBody("dup-1", auth["uuid"].(string), "", "")},
+		{"refund", refBody("dup-1", first["uuid"].(string), "1.00", "EUR")},
+		{"register", cardBody("dup-1", "", "", visa)},
+		{"deregister", refBody("dup-1", reg["uuid"].(string), "", "")},
+		{"payout", cardBody("dup-1", "1.00", "EUR", visa)},
+	} {
+		res := f.tx(t, c, tc.kind, tc.body)
+		wantEnvelope(t, res, http.StatusBadRequest, CodeDuplicateID, "merchantTransactionId")
+		if m := res.json(t); m["uuid"] != nil || m["errors"] != nil {
+			t.Errorf("%s: a duplicate is no transaction result: %s", tc.kind, res.body)
+		}
+	}
 	if s := f.status(t, c, "getByMerchantTransactionId", "dup-1").json(t); s["uuid"] != first["uuid"] {
 		t.Errorf("the duplicate replaced the first: %v", s)
+	}
+	pay, err := f.eng.Payment(context.Background(), c.m.id, auth["purchaseId"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pay.Status != payment.StatusAuthorized || len(pay.Operations) != 1 {
+		t.Errorf("a duplicate capture or void touched the authorization: %s, %d operations", pay.Status, len(pay.Operations))
 	}
 	// The same id on another connector of the merchant is another
 	// transaction.
@@ -201,12 +226,12 @@ func TestDuplicateMerchantTransactionID(t *testing.T) {
 	ran := 0
 	for _, res := range results {
 		m := res.json(t)
-		if m["success"] == true {
+		if res.status == http.StatusOK && m["success"] == true {
 			ran++
 			continue
 		}
-		if e := m["errors"].([]any)[0].(map[string]any); e["errorCode"] != float64(CodeDuplicateID) {
-			t.Errorf("a concurrent duplicate: %s", res.body)
+		if res.status != http.StatusBadRequest || m["errorCode"] != float64(CodeDuplicateID) {
+			t.Errorf("a concurrent duplicate: %d %s", res.status, res.body)
 		}
 	}
 	if ran != 1 {
@@ -488,7 +513,7 @@ func TestPostgres(t *testing.T) {
 	auth := wantResult(t, f.tx(t, c, "preauthorize", cardBody("pg-1", "10.00", "EUR", visa)), true, ReturnFinished)
 	cp := wantResult(t, f.tx(t, c, "capture", refBody("pg-2", auth["uuid"].(string), "7", "EUR")), true, ReturnFinished)
 	wantResult(t, f.tx(t, c, "refund", refBody("pg-3", cp["uuid"].(string), "7", "EUR")), true, ReturnFinished)
-	wantErrorCode(t, f.tx(t, c, "debit", cardBody("pg-1", "1", "EUR", visa)), CodeDuplicateID)
+	wantEnvelope(t, f.tx(t, c, "debit", cardBody("pg-1", "1", "EUR", visa)), http.StatusBadRequest, CodeDuplicateID, "merchantTransactionId")
 	if s := f.status(t, c, "getByMerchantTransactionId", "pg-3").json(t); s["transactionType"] != TypeRefund || s["transactionStatus"] != StatusSuccess {
 		t.Errorf("refund status: %v", s)
 	}
