@@ -67,6 +67,12 @@ var (
 	errMethodNotAllow       = newError(http.StatusMethodNotAllowed, CodeInvalidRequest, "Method not allowed on this endpoint.")
 )
 
+// errUnknownConnector answers a transaction request whose apiKey names
+// none of the caller's connectors (another merchant's included). The key
+// is not echoed: it names the connector in every request. The status API
+// answers it as an unknown transaction instead (status.go).
+var errUnknownConnector = newError(http.StatusNotFound, CodeNoSuchEntity, "No connector with this apiKey exists.")
+
 // errDuplicate answers a transaction whose merchantTransactionId the
 // connector already has, whatever its type: IXOPAY's debit reference shows
 // it as a system error, HTTP 400 with the envelope and 3004, not as a
@@ -76,7 +82,10 @@ var errDuplicate = newError(http.StatusBadRequest, CodeDuplicateID, "Duplicate t
 // transactionNotFound is the status API's answer for a transaction the
 // path's connector does not have (another connector's and another
 // merchant's included): HTTP 200, success false and 8001, as IXOPAY
-// documents it (its status API documents only 200 and 429).
+// documents it (its status API documents only 200 and 429). An apiKey
+// that names none of the caller's connectors gets the same answer: such a
+// connector has no transactions, IXOPAY documents no other status there,
+// and the answer does not tell which apiKeys exist.
 func transactionNotFound(by, id string) *ixError {
 	return newError(http.StatusOK, CodeTransactionNotFound, "Transaction not found: this connector has no transaction with %s '%s'.", by, printable(id))
 }

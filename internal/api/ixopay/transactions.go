@@ -171,8 +171,7 @@ func (s *server) openConnector(r *http.Request, p *payment.Principal, transactio
 	ctx := r.Context()
 	c, err := s.eng.ConnectorByAPIKey(ctx, p, r.PathValue("apiKey"))
 	if errors.Is(err, payment.ErrNotFound) {
-		// The key is not echoed: it names the connector in every request.
-		return nil, nil, newError(http.StatusNotFound, CodeNoSuchEntity, "No connector with this apiKey exists.")
+		return nil, nil, errUnknownConnector
 	}
 	if err != nil {
 		return nil, nil, err

@@ -446,7 +446,22 @@ func TestTenantIsolationAndConnectorState(t *testing.T) {
 	stolen := ca
 	stolen.m = b
 	wantEnvelope(t, f.tx(t, stolen, "debit", cardBody("iso-2", "1", "EUR", visa)), http.StatusNotFound, CodeNoSuchEntity, "connector")
-	wantEnvelope(t, f.status(t, stolen, "getByUuid", d["uuid"].(string)), http.StatusNotFound, CodeNoSuchEntity, "connector")
+	// The status API has no other answer than 200 (and 429): an apiKey
+	// b does not have is a connector without transactions, the same
+	// answer as for one that exists nowhere.
+	wantNoTransaction(t, f.status(t, stolen, "getByUuid", d["uuid"].(string)), d["uuid"].(string))
+	wantNoTransaction(t, f.status(t, stolen, "getByMerchantTransactionId", "iso-1"), "iso-1")
+	nowhere := stolen
+	nowhere.apiKey = "no-such-key"
+	if theirs, none := f.status(t, stolen, "getByMerchantTransactionId", "iso-1"), f.status(t, nowhere, "getByMerchantTransactionId", "iso-1"); string(theirs.body) != string(none.body) {
+		t.Errorf("another merchant's apiKey answers otherwise than an unknown one:\n%s\n%s", theirs.body, none.body)
+	}
+	// A card number in the path is refused, not repeated, whatever the key.
+	res := f.status(t, nowhere, "getByMerchantTransactionId", "x"+visa)
+	wantEnvelope(t, res, http.StatusUnprocessableEntity, CodeInvalidRequestData, "merchantTransactionId")
+	if bytes.Contains(res.body, []byte(visa)) {
+		t.Errorf("the card number came back: %s", res.body)
+	}
 	// b's own connector does not see a's transactions, by either id.
 	wantNoTransaction(t, f.status(t, cb, "getByUuid", d["uuid"].(string)), "uuid")
 	wantNoTransaction(t, f.status(t, cb, "getByMerchantTransactionId", "iso-1"), "iso-1")
