@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/kassapay/kassa/internal/api"
 	"github.com/kassapay/kassa/internal/payment"
@@ -43,6 +45,10 @@ type ixError struct {
 	status  int
 	code    int
 	message string
+	// retryAfter and limit, for a 429: the Retry-After and
+	// X-RateLimit-Limit headers.
+	retryAfter time.Duration
+	limit      int
 }
 
 func (e *ixError) Error() string { return fmt.Sprintf("ixopay: %d %s", e.code, e.message) }
@@ -155,6 +161,12 @@ func (s *server) render(w http.ResponseWriter, r *http.Request, err error) {
 	api.SetRetryAfter(w, err)
 	if ie.status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Basic realm="IXOPAY"`)
+	}
+	if ie.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.FormatInt(int64((ie.retryAfter+time.Second-1)/time.Second), 10))
+	}
+	if ie.limit > 0 {
+		w.Header().Set("X-RateLimit-Limit", strconv.Itoa(ie.limit))
 	}
 	code := ie.code
 	if ie.status == http.StatusUnprocessableEntity && transactionAPI(r) {
