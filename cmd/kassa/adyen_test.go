@@ -91,6 +91,13 @@ func TestAdyenNotifications(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The native API refuses a key that is not hex (the adapter's
+	// CheckConfig): every notification would fail its signature check.
+	if _, err := c.CreateGateway(ctx, &client.GatewayParams{Type: "adyen", Settings: map[string]any{"base_url": adyen.URL},
+		Credentials: map[string]any{"api_key": "AQE-test-api-key-secret", "merchant_account": "KassaTest", "hmac_key": "not-hex-key"}}); err == nil ||
+		!strings.Contains(err.Error(), "credentials.hmac_key") || strings.Contains(err.Error(), "not-hex-key") {
+		t.Errorf("a non-hex HMAC key through the native API: %v", err)
+	}
 	pm, err := c.CreatePaymentMethod(ctx, card("4111111111111111", "737"))
 	if err != nil {
 		t.Fatal(err)

@@ -111,6 +111,9 @@ func (e *Engine) CreateGateway(ctx context.Context, p *payment.Principal, in Gat
 	if err != nil {
 		return nil, err
 	}
+	if err := checkConfig(ad, gateway.Config{Credentials: creds, Settings: settings, Sandbox: sandbox}); err != nil {
+		return nil, err
+	}
 	now := e.clock()
 	g := &payment.Gateway{
 		ID: payment.NewID(payment.PrefixGateway), AccountID: acct.ID, Type: spec.Type,
@@ -306,6 +309,15 @@ func checkSettings(ad gateway.Adapter, spec gateway.Spec, in map[string]any) (ma
 		}
 	}
 	return out, nil
+}
+
+// checkConfig asks ad to check c as a whole, if it can
+// (gateway.ConfigChecker).
+func checkConfig(ad gateway.Adapter, c gateway.Config) error {
+	if cc, ok := ad.(gateway.ConfigChecker); ok {
+		return cc.CheckConfig(c)
+	}
+	return nil
 }
 
 // checkFieldText refuses a card number in the value of a declared field.
@@ -557,6 +569,11 @@ func (e *Engine) UpdateGateway(ctx context.Context, p *payment.Principal, id str
 			}
 			g.Sandbox = *u.Sandbox
 		}
+		if (u.Settings != nil || u.Sandbox != nil) && g.Type != RouterType {
+			if err := checkConfig(ad, gateway.Config{Settings: g.Settings, Sandbox: g.Sandbox}); err != nil {
+				return nil, nil, err
+			}
+		}
 		if u.DisabledOperations != nil {
 			d, err := checkDisabled(spec, *u.DisabledOperations)
 			if err != nil {
@@ -603,6 +620,9 @@ func (e *Engine) SetGatewayCredentials(ctx context.Context, p *payment.Principal
 	spec := ad.Spec()
 	creds, err := checkCredentials(spec, in)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkConfig(ad, gateway.Config{Credentials: creds, Settings: g.Settings, Sandbox: g.Sandbox}); err != nil {
 		return nil, err
 	}
 	if validate {

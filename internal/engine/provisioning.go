@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/kassapay/kassa/internal/gateway"
 	"github.com/kassapay/kassa/internal/payment"
 )
 
@@ -329,6 +330,11 @@ func (e *Engine) UpdateConnector(ctx context.Context, p *payment.Principal, guid
 			return nil, err
 		}
 	}
+	if g.Type != RouterType {
+		if err := e.checkConnectorConfig(g, in); err != nil {
+			return nil, err
+		}
+	}
 	var sealed []byte
 	if in.SharedSecret != "" && !strings.HasPrefix(in.SharedSecret, SecretMask) {
 		if err := checkSharedSecret(in.SharedSecret); err != nil {
@@ -392,6 +398,47 @@ func (e *Engine) UpdateConnector(ctx context.Context, p *payment.Principal, guid
 // updateConnectorCredentials lays in over g's current credentials and makes
 // a new version when that changes anything. Masked values stand for the
 // current ones.
+// checkConnectorConfig asks g's adapter (gateway.ConfigChecker) about the
+// configuration an update in would give g — its settings and mode, and
+// the credential fields it sets — before any of the update's steps
+// changes anything: a refused update leaves the gateway as it was.
+func (e *Engine) checkConnectorConfig(g *payment.Gateway, in ConnectorInput) error {
+	ad, ok := e.gateways.Lookup(g.Type)
+	if !ok {
+		return nil // UpdateGateway refuses it
+	}
+	spec := ad.Spec()
+	c := gateway.Config{Settings: g.Settings, Sandbox: g.Sandbox}
+	if in.Sandbox != nil {
+		c.Sandbox = *in.Sandbox
+	}
+	if in.Settings != nil {
+		s, err := checkSettings(ad, spec, in.Settings)
+		if err != nil {
+			return err
+		}
+		c.Settings = s
+	}
+	set := map[string]any{}
+	for k, v := range in.Credentials {
+		if s, ok := v.(string); ok && strings.HasPrefix(s, SecretMask) {
+			continue // unchanged
+		}
+		set[k] = v
+	}
+	if len(set) > 0 {
+		creds, err := checkFields("credentials", spec.CredentialFields, set, false)
+		if err != nil {
+			return err
+		}
+		c.Credentials = map[string]string{}
+		for k, v := range creds {
+			c.Credentials[k] = fmt.Sprint(v)
+		}
+	}
+	return checkConfig(ad, c)
+}
+
 func (e *Engine) updateConnectorCredentials(ctx context.Context, p *payment.Principal, g *payment.Gateway, in map[string]any) error {
 	current := map[string]string{}
 	if g.CredentialVersion > 0 && g.State != payment.GatewayRedacted {

@@ -204,6 +204,18 @@ type (
 	SettingsChecker interface {
 		CheckSettings(settings map[string]any) error
 	}
+	// ConfigChecker checks, locally (nothing is sent), what a
+	// configuration needs beyond each field's kind: a credential's format,
+	// a setting a live gateway cannot do without. It runs when a gateway
+	// is created and when its credentials, settings or mode change.
+	// c.Credentials holds the credential fields being set — all of them,
+	// or nil when none change (sealed credentials are not opened to check
+	// a setting) — and c.Settings and c.Sandbox what the gateway will
+	// have. A *payment.Error (KindInvalid, Param "credentials.<field>" or
+	// "settings.<field>", never quoting a credential) says what is wrong.
+	ConfigChecker interface {
+		CheckConfig(c Config) error
+	}
 )
 
 // NotificationHandler is implemented by adapters whose Spec.Notifications

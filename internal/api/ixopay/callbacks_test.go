@@ -158,5 +158,5 @@ func TestCallbacks(t *testing.T) {
 	if n := len(rc.callbacks()); n != 3 {
 		t.Errorf("%d callbacks, want 3", n)
 	}
-	wantEnvelope(t, f.tx(t, c, "debit", withCallback(cardBody("cb-5", "1", "EUR", visa), "ftp://x")), http.StatusUnprocessableEntity, CodeInvalidFormat, "callbackUrl")
+	wantEnvelope(t, f.tx(t, c, "debit", withCallback(cardBody("cb-5", "1", "EUR", visa), "ftp://x")), http.StatusUnprocessableEntity, CodeInvalidRequestData, "callbackUrl")
 }

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/kassapay/kassa/internal/api"
 	"github.com/kassapay/kassa/internal/payment"
@@ -32,6 +34,7 @@ const (
 // gives 1004 and up another meaning than the provisioning API's families
 // above.
 const (
+	CodeInvalidRequestData  = 1002 // any validation error of a transaction request
 	CodeInvalidSignature    = 1004 // the request signature is wrong
 	CodeTransactionNotFound = 8001 // no such transaction for this connector (status API)
 )
@@ -42,6 +45,10 @@ type ixError struct {
 	status  int
 	code    int
 	message string
+	// retryAfter and limit, for a 429: the Retry-After and
+	// X-RateLimit-Limit headers.
+	retryAfter time.Duration
+	limit      int
 }
 
 func (e *ixError) Error() string { return fmt.Sprintf("ixopay: %d %s", e.code, e.message) }
@@ -66,10 +73,25 @@ var (
 	errMethodNotAllow       = newError(http.StatusMethodNotAllowed, CodeInvalidRequest, "Method not allowed on this endpoint.")
 )
 
+// errUnknownConnector answers a transaction request whose apiKey names
+// none of the caller's connectors (another merchant's included). The key
+// is not echoed: it names the connector in every request. The status API
+// answers it as an unknown transaction instead (status.go).
+var errUnknownConnector = newError(http.StatusNotFound, CodeNoSuchEntity, "No connector with this apiKey exists.")
+
+// errDuplicate answers a transaction whose merchantTransactionId the
+// connector already has, whatever its type: IXOPAY's debit reference shows
+// it as a system error, HTTP 400 with the envelope and 3004, not as a
+// result. Nothing happened.
+var errDuplicate = newError(http.StatusBadRequest, CodeDuplicateID, "Duplicate transaction ID: merchantTransactionId is already used on this connector.")
+
 // transactionNotFound is the status API's answer for a transaction the
 // path's connector does not have (another connector's and another
 // merchant's included): HTTP 200, success false and 8001, as IXOPAY
-// documents it (its status API documents only 200 and 429).
+// documents it (its status API documents only 200 and 429). An apiKey
+// that names none of the caller's connectors gets the same answer: such a
+// connector has no transactions, IXOPAY documents no other status there,
+// and the answer does not tell which apiKeys exist.
 func transactionNotFound(by, id string) *ixError {
 	return newError(http.StatusOK, CodeTransactionNotFound, "Transaction not found: this connector has no transaction with %s '%s'.", by, printable(id))
 }
@@ -140,7 +162,29 @@ func (s *server) render(w http.ResponseWriter, r *http.Request, err error) {
 	if ie.status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Basic realm="IXOPAY"`)
 	}
-	writeJSON(w, ie.status, errorBody{Success: false, ErrorCode: ie.code, ErrorMessage: ie.message})
+	if ie.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.FormatInt(int64((ie.retryAfter+time.Second-1)/time.Second), 10))
+	}
+	if ie.limit > 0 {
+		w.Header().Set("X-RateLimit-Limit", strconv.Itoa(ie.limit))
+	}
+	code := ie.code
+	if ie.status == http.StatusUnprocessableEntity && transactionAPI(r) {
+		code = CodeInvalidRequestData
+	}
+	writeJSON(w, ie.status, errorBody{Success: false, ErrorCode: code, ErrorMessage: ie.message})
+}
+
+// transactionAPI says whether r is a transaction or status request.
+//
+// IXOPAY's transaction API answers every validation error with 422 and
+// 1002 "Invalid request data", the field named in the message
+// (documentation.ixopay.com/api/pci/debit); the finer families 1003–1006
+// are its provisioning API's, and there 1004 is a bad signature. The
+// handlers build their 422s with the finer codes, shared with the
+// provisioning API; render answers the transaction API's with 1002.
+func transactionAPI(r *http.Request) bool {
+	return strings.HasPrefix(r.URL.Path, "/api/v3/")
 }
 
 // writeJSON writes v as IXOPAY's JSON with status.

@@ -77,6 +77,11 @@ func TestGolden(t *testing.T) {
 			other.apiKey = "no-such-key"
 			return f.tx(t, other, "debit", cardBody("g-key", "1", "EUR", visa))
 		}, ""},
+		{"status_unknown_connector", func() response {
+			other := c
+			other.apiKey = "no-such-key"
+			return f.status(t, other, "getByMerchantTransactionId", "g-debit")
+		}, ""},
 		{"error_unauthenticated", func() response {
 			return f.do(t, req{method: "POST", path: "/api/v3/transaction/" + c.apiKey + "/debit", body: "{}"})
 		}, ""},

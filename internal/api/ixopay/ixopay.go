@@ -24,6 +24,7 @@ import (
 	"github.com/kassapay/kassa/internal/api"
 	"github.com/kassapay/kassa/internal/engine"
 	"github.com/kassapay/kassa/internal/payment"
+	"github.com/kassapay/kassa/internal/ratelimit"
 )
 
 // Dialect names this API in logs and metrics.
@@ -67,6 +68,9 @@ func Routes() []string {
 type server struct {
 	eng *engine.Engine
 	log *slog.Logger
+	// limits holds the status API's rate limits, in this process's memory
+	// (ratelimit.go).
+	limits *ratelimit.Limiter
 }
 
 // New returns the IXOPAY dialect over eng with its middleware: request
@@ -80,7 +84,7 @@ func New(eng *engine.Engine, opts Options) http.Handler {
 	if opts.Registry == nil {
 		opts.Registry = prometheus.NewRegistry()
 	}
-	s := &server{eng: eng, log: opts.Logger}
+	s := &server{eng: eng, log: opts.Logger, limits: ratelimit.New(eng.Now)}
 	mux := api.NewMux()
 	byPath := map[string][]string{}
 	for _, rt := range routes() {
@@ -108,6 +112,11 @@ func (s *server) endpoint(rt route) http.Handler {
 			return err
 		}
 		r = r.WithContext(api.WithPrincipal(r.Context(), p))
+		if strings.HasPrefix(rt.path, statusPrefix) {
+			if err := s.limitStatus(r, p); err != nil {
+				return err
+			}
+		}
 		return rt.handle(s, w, r, p)
 	}, s.render)
 }

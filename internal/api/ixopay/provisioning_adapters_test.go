@@ -370,3 +370,74 @@ func TestProvisioningAuthorizeNetConnector(t *testing.T) {
 		f.checkNoneOf(t, a, anetKey, anetKey2)
 	})
 }
+
+// TestProvisioningAdyenConfigChecked: an Adyen connector whose
+// config.password (the notification HMAC key) is not hex, or a live one
+// without its live URL prefix, is refused when created or updated, naming
+// the field; nothing is created or changed and the key never comes back.
+func TestProvisioningAdyenConfigChecked(t *testing.T) {
+	adapterStores(t, func(t *testing.T, f *provFixture) {
+		ctx := context.Background()
+		const badKey = "zz-adyen-hmac-not-hex-1"
+		a := f.account(t)
+		na, err := f.eng.CreateAccount(ctx, "Fjord Bikes Live AS", true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lp, err := f.eng.Authenticate(ctx, na.SecretKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		live := provAccount{id: na.Account.ID, secret: na.SecretKey, p: lp}
+		body := func(password string, testMode bool, extra string) string {
+			return fmt.Sprintf(`{"name":"Adyen EU","adapter":"Adyen","method":"Creditcard","apiKey":"adyen-x",
+				"config":{"username":%q,"password":%q,"apiSecret":%q,"testMode":%t,"extraData":{%s}}}`,
+				adyenMerchant, password, adyenAPIKey, testMode, extra)
+		}
+		none := func(acct provAccount) {
+			t.Helper()
+			if list := f.get(t, acct, "/api/provisioning/listConnectors/"+acct.merchant()).ok(t); len(list["connectors"].([]any)) != 0 {
+				t.Fatalf("a refused create made a connector: %v", list)
+			}
+		}
+
+		f.post(t, a, "/api/provisioning/createConnector/"+a.merchant(), body(badKey, true, "")).
+			fails(t, http.StatusUnprocessableEntity, CodeValueNotAllowed, "config.password")
+		none(a)
+		f.post(t, live, "/api/provisioning/createConnector/"+live.merchant(), body(adyenHMAC, false, "")).
+			fails(t, http.StatusUnprocessableEntity, CodeMissing, "config.extraData.live_url_prefix")
+		f.post(t, live, "/api/provisioning/createConnector/"+live.merchant(), body(adyenHMAC, false, `"live_url_prefix":"https://x.example/"`)).
+			fails(t, http.StatusUnprocessableEntity, CodeValueNotAllowed, "config.extraData.live_url_prefix")
+		none(live)
+		f.createConnector(t, live, body(adyenHMAC, false, `"live_url_prefix":"1797a841fbb37ca7-AdyenDemo"`))
+
+		// Updates: refused before anything changes.
+		guid := f.createConnector(t, live, strings.Replace(body(adyenHMAC, true, ""), "adyen-x", "adyen-y", 1))
+		c, err := f.eng.Connector(ctx, live.p, guid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before, err := f.eng.Gateway(ctx, live.id, c.GatewayID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		upd := "/api/provisioning/updateConnector/" + guid
+		f.post(t, live, upd, fmt.Sprintf(`{"name":"Renamed","config":{"password":%q}}`, badKey)).
+			fails(t, http.StatusUnprocessableEntity, CodeValueNotAllowed, "config.password")
+		f.post(t, live, upd, `{"name":"Renamed","config":{"testMode":false}}`).
+			fails(t, http.StatusUnprocessableEntity, CodeMissing, "config.extraData.live_url_prefix")
+		after, err := f.eng.Gateway(ctx, live.id, c.GatewayID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if after.CredentialVersion != before.CredentialVersion || !after.Sandbox || after.Description != before.Description {
+			t.Errorf("a refused update changed the gateway: %+v", after.Gateway)
+		}
+		m := f.post(t, live, upd, `{"config":{"testMode":false,"extraData":{"live_url_prefix":"1797a841fbb37ca7-AdyenDemo"}}}`).connector(t)
+		if m["config"].(map[string]any)["testMode"] != false {
+			t.Errorf("live with its prefix: %v", m)
+		}
+		f.checkNoneOf(t, a, badKey, adyenHMAC, adyenAPIKey)
+		f.checkNoneOf(t, live, badKey, adyenHMAC, adyenAPIKey)
+	})
+}

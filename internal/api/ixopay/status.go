@@ -19,12 +19,15 @@ const (
 )
 
 func (s *server) statusByUUID(w http.ResponseWriter, r *http.Request, p *payment.Principal) error {
-	c, _, err := s.openConnector(r, p, false)
-	if err != nil {
-		return err
-	}
 	id := r.PathValue("uuid")
 	if err := engine.CheckNoCardNumber("uuid", id); err != nil {
+		return err
+	}
+	c, _, err := s.openConnector(r, p, false)
+	if errors.Is(err, errUnknownConnector) {
+		return transactionNotFound("uuid", id)
+	}
+	if err != nil {
 		return err
 	}
 	ref, err := s.eng.TransactionReferenceByOperation(r.Context(), p, c.GUID, id)
@@ -38,12 +41,15 @@ func (s *server) statusByUUID(w http.ResponseWriter, r *http.Request, p *payment
 }
 
 func (s *server) statusByMerchantTransactionID(w http.ResponseWriter, r *http.Request, p *payment.Principal) error {
-	c, _, err := s.openConnector(r, p, false)
-	if err != nil {
-		return err
-	}
 	id := r.PathValue("merchantTransactionId")
 	if err := engine.CheckNoCardNumber("merchantTransactionId", id); err != nil {
+		return err
+	}
+	c, _, err := s.openConnector(r, p, false)
+	if errors.Is(err, errUnknownConnector) {
+		return transactionNotFound("merchantTransactionId", id)
+	}
+	if err != nil {
 		return err
 	}
 	ref, err := s.eng.TransactionReference(r.Context(), p, c.GUID, id)

@@ -171,8 +171,7 @@ func (s *server) openConnector(r *http.Request, p *payment.Principal, transactio
 	ctx := r.Context()
 	c, err := s.eng.ConnectorByAPIKey(ctx, p, r.PathValue("apiKey"))
 	if errors.Is(err, payment.ErrNotFound) {
-		// The key is not echoed: it names the connector in every request.
-		return nil, nil, newError(http.StatusNotFound, CodeNoSuchEntity, "No connector with this apiKey exists.")
+		return nil, nil, errUnknownConnector
 	}
 	if err != nil {
 		return nil, nil, err
@@ -233,7 +232,7 @@ func (t *tx) run(ctx context.Context) (*txResult, error) {
 	// A name already taken answers at once; the reservation's claim is
 	// what makes it certain under concurrency.
 	if _, err := t.s.eng.TransactionReference(ctx, t.p, t.c.GUID, req.MerchantTransactionID); err == nil {
-		return duplicate(), nil
+		return nil, errDuplicate
 	} else if !errors.Is(err, payment.ErrNotFound) {
 		return nil, err
 	}
@@ -252,13 +251,9 @@ func (t *tx) run(ctx context.Context) (*txResult, error) {
 		res, err = t.payout(ctx)
 	}
 	if errors.Is(err, payment.ErrReferenceTaken) {
-		return duplicate(), nil
+		return nil, errDuplicate
 	}
 	return res, err
-}
-
-func duplicate() *txResult {
-	return refused(CodeDuplicateID, "Duplicate transaction ID: merchantTransactionId is already used on this connector.")
 }
 
 // money reads amount and currency; required says they must be there.

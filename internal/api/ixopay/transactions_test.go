@@ -1,6 +1,7 @@
 package ixopay
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -75,7 +76,7 @@ func TestPreauthorizeCaptureRefundVoid(t *testing.T) {
 	wantEnvelope(t, f.tx(t, c, "refund", refBody("ref-2", authID, "1", "EUR")), http.StatusUnprocessableEntity, CodeValueNotAllowed, "referenceUuid")
 	wantEnvelope(t, f.tx(t, c, "capture", refBody("cap-2", authID, "1", "USD")), http.StatusUnprocessableEntity, CodeValueNotAllowed, "currency")
 	wantEnvelope(t, f.tx(t, c, "capture", refBody("cap-3", "op_unknown", "1", "EUR")), http.StatusNotFound, CodeNoSuchEntity, "referenceUuid")
-	wantEnvelope(t, f.tx(t, c, "capture", refBody("cap-4", authID, "", "")), http.StatusUnprocessableEntity, CodeMissing, "currency")
+	wantEnvelope(t, f.tx(t, c, "capture", refBody("cap-4", authID, "", "")), http.StatusUnprocessableEntity, CodeInvalidRequestData, "currency")
 
 	// Void of another authorization.
 	auth2 := wantResult(t, f.tx(t, c, "preauthorize", cardBody("auth-2", "5.00", "EUR", visa)), true, ReturnFinished)
@@ -129,24 +130,30 @@ func TestAmountsAndValidation(t *testing.T) {
 		field       string
 		nothingMade string // merchantTransactionId that must not exist after
 	}{
-		{"excess precision", cardBody("a1", "9.999", "EUR", visa), 422, CodeInvalidFormat, "amount", "a1"},
-		{"JPY decimals", cardBody("a2", "1.5", "JPY", visa), 422, CodeInvalidFormat, "amount", "a2"},
-		{"negative", cardBody("a3", "-1", "EUR", visa), 422, CodeInvalidFormat, "amount", "a3"},
-		{"no amount", cardBody("a4", "", "", visa), 422, CodeMissing, "currency", "a4"},
-		{"unknown currency", cardBody("a5", "1", "XXY", visa), 422, CodeValueNotAllowed, "currency", "a5"},
-		{"zero", cardBody("a6", "0.00", "EUR", visa), 422, CodeValueNotAllowed, "amount", "a6"},
-		{"no merchantTransactionId", cardBody("", "1", "EUR", visa), 422, CodeMissing, "merchantTransactionId", ""},
-		{"long merchantTransactionId", cardBody(strings.Repeat("x", 51), "1", "EUR", visa), 422, CodeInvalidFormat, "merchantTransactionId", ""},
-		{"card number in merchantTransactionId", cardBody("order "+visa, "1", "EUR", visa), 422, CodeInvalidChars, "merchantTransactionId", ""},
-		{"bad card number", cardBody("a7", "1", "EUR", "4111111111111112"), 422, CodeInvalidFormat, "cardData.pan", "a7"},
-		{"no card", `{"merchantTransactionId":"a8","amount":"1","currency":"EUR"}`, 422, CodeMissing, "cardData", "a8"},
-		{"bad indicator", `{"merchantTransactionId":"a9","amount":"1","currency":"EUR","transactionIndicator":"SOMETIMES"}`, 422, CodeValueNotAllowed, "transactionIndicator", "a9"},
+		{"excess precision", cardBody("a1", "9.999", "EUR", visa), 422, CodeInvalidRequestData, "amount", "a1"},
+		{"JPY decimals", cardBody("a2", "1.5", "JPY", visa), 422, CodeInvalidRequestData, "amount", "a2"},
+		{"negative", cardBody("a3", "-1", "EUR", visa), 422, CodeInvalidRequestData, "amount", "a3"},
+		{"no amount", cardBody("a4", "", "", visa), 422, CodeInvalidRequestData, "currency", "a4"},
+		{"unknown currency", cardBody("a5", "1", "XXY", visa), 422, CodeInvalidRequestData, "currency", "a5"},
+		{"zero", cardBody("a6", "0.00", "EUR", visa), 422, CodeInvalidRequestData, "amount", "a6"},
+		{"no merchantTransactionId", cardBody("", "1", "EUR", visa), 422, CodeInvalidRequestData, "merchantTransactionId", ""},
+		{"long merchantTransactionId", cardBody(strings.Repeat("x", 51), "1", "EUR", visa), 422, CodeInvalidRequestData, "merchantTransactionId", ""},
+		{"card number in merchantTransactionId", cardBody("order "+visa, "1", "EUR", visa), 422, CodeInvalidRequestData, "merchantTransactionId", ""},
+		{"bad card number", cardBody("a7", "1", "EUR", "4111111111111112"), 422, CodeInvalidRequestData, "cardData.pan", "a7"},
+		{"no card", `{"merchantTransactionId":"a8","amount":"1","currency":"EUR"}`, 422, CodeInvalidRequestData, "cardData", "a8"},
+		{"bad indicator", `{"merchantTransactionId":"a9","amount":"1","currency":"EUR","transactionIndicator":"SOMETIMES"}`, 422, CodeInvalidRequestData, "transactionIndicator", "a9"},
 		{"not JSON", `{"merchantTransactionId":`, 400, CodeInvalidRequest, "JSON", ""},
-		{"amount of a wrong type", `{"merchantTransactionId":"a10","amount":true}`, 422, CodeInvalidFormat, "amount: must be a decimal string", "a10"},
-		{"description of a wrong type", `{"merchantTransactionId":"a11","description":5}`, 422, CodeInvalidFormat, "description", "a11"},
+		{"amount of a wrong type", `{"merchantTransactionId":"a10","amount":true}`, 422, CodeInvalidRequestData, "amount: must be a decimal string", "a10"},
+		{"description of a wrong type", `{"merchantTransactionId":"a11","description":5}`, 422, CodeInvalidRequestData, "description", "a11"},
+		{"card number in description", strings.Replace(cardBody("a12", "1", "EUR", visa), "Two bikes", "card "+visa, 1), 422, CodeInvalidRequestData, "description", "a12"},
+		{"card number in additionalId1", strings.Replace(cardBody("a13", "1", "EUR", visa), "add-1", visa, 1), 422, CodeInvalidRequestData, "additionalId1", "a13"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			wantEnvelope(t, f.tx(t, c, "debit", tc.body), tc.status, tc.code, tc.field)
+			res := f.tx(t, c, "debit", tc.body)
+			wantEnvelope(t, res, tc.status, tc.code, tc.field)
+			if bytes.Contains(res.body, []byte(visa)) || bytes.Contains(res.body, []byte(cvc)) {
+				t.Errorf("the refusal repeats the card: %s", res.body)
+			}
 			if tc.nothingMade != "" {
 				if res := f.status(t, c, "getByMerchantTransactionId", tc.nothingMade); !noTransaction(res) {
 					t.Errorf("a refused request left a transaction: %s", res.body)
@@ -169,10 +176,35 @@ func TestDuplicateMerchantTransactionID(t *testing.T) {
 	f := setup(t)
 	c := f.connector(t, f.merchant(t), connector{})
 	first := wantResult(t, f.tx(t, c, "debit", cardBody("dup-1", "9.99", "EUR", visa)), true, ReturnFinished)
-	wantErrorCode(t, f.tx(t, c, "debit", cardBody("dup-1", "9.99", "EUR", visa)), CodeDuplicateID)
-	wantErrorCode(t, f.tx(t, c, "preauthorize", cardBody("dup-1", "1.00", "EUR", visa)), CodeDuplicateID)
+	auth := wantResult(t, f.tx(t, c, "preauthorize", cardBody("dup-auth", "5.00", "EUR", visa)), true, ReturnFinished)
+	reg := wantResult(t, f.tx(t, c, "register", cardBody("dup-reg", "", "", visa)), true, ReturnFinished)
+	// Every type answers a name already taken (by any type) with
+	// IXOPAY's system error, HTTP 400 and 3004, and does nothing.
+	for _, tc := range []struct{ kind, body string }{
+		{"debit", cardBody("dup-1", "9.99", "EUR", visa)},
+		{"preauthorize", cardBody("dup-1", "1.00", "EUR", visa)},
+		{"capture", refBody("dup-1", auth["uuid"].(string), "1.00", "EUR")},
+		{"void", refBody("dup-1", auth["uuid"].(string), "", "")},
+		{"refund", refBody("dup-1", first["uuid"].(string), "1.00", "EUR")},
+		{"register", cardBody("dup-1", "", "", visa)},
+		{"deregister", refBody("dup-1", reg["uuid"].(string), "", "")},
+		{"payout", cardBody("dup-1", "1.00", "EUR", visa)},
+	} {
+		res := f.tx(t, c, tc.kind, tc.body)
+		wantEnvelope(t, res, http.StatusBadRequest, CodeDuplicateID, "merchantTransactionId")
+		if m := res.json(t); m["uuid"] != nil || m["errors"] != nil {
+			t.Errorf("%s: a duplicate is no transaction result: %s", tc.kind, res.body)
+		}
+	}
 	if s := f.status(t, c, "getByMerchantTransactionId", "dup-1").json(t); s["uuid"] != first["uuid"] {
 		t.Errorf("the duplicate replaced the first: %v", s)
+	}
+	pay, err := f.eng.Payment(context.Background(), c.m.id, auth["purchaseId"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pay.Status != payment.StatusAuthorized || len(pay.Operations) != 1 {
+		t.Errorf("a duplicate capture or void touched the authorization: %s, %d operations", pay.Status, len(pay.Operations))
 	}
 	// The same id on another connector of the merchant is another
 	// transaction.
@@ -194,12 +226,12 @@ func TestDuplicateMerchantTransactionID(t *testing.T) {
 	ran := 0
 	for _, res := range results {
 		m := res.json(t)
-		if m["success"] == true {
+		if res.status == http.StatusOK && m["success"] == true {
 			ran++
 			continue
 		}
-		if e := m["errors"].([]any)[0].(map[string]any); e["errorCode"] != float64(CodeDuplicateID) {
-			t.Errorf("a concurrent duplicate: %s", res.body)
+		if res.status != http.StatusBadRequest || m["errorCode"] != float64(CodeDuplicateID) {
+			t.Errorf("a concurrent duplicate: %d %s", res.status, res.body)
 		}
 	}
 	if ran != 1 {
@@ -414,7 +446,22 @@ func TestTenantIsolationAndConnectorState(t *testing.T) {
 	stolen := ca
 	stolen.m = b
 	wantEnvelope(t, f.tx(t, stolen, "debit", cardBody("iso-2", "1", "EUR", visa)), http.StatusNotFound, CodeNoSuchEntity, "connector")
-	wantEnvelope(t, f.status(t, stolen, "getByUuid", d["uuid"].(string)), http.StatusNotFound, CodeNoSuchEntity, "connector")
+	// The status API has no other answer than 200 (and 429): an apiKey
+	// b does not have is a connector without transactions, the same
+	// answer as for one that exists nowhere.
+	wantNoTransaction(t, f.status(t, stolen, "getByUuid", d["uuid"].(string)), d["uuid"].(string))
+	wantNoTransaction(t, f.status(t, stolen, "getByMerchantTransactionId", "iso-1"), "iso-1")
+	nowhere := stolen
+	nowhere.apiKey = "no-such-key"
+	if theirs, none := f.status(t, stolen, "getByMerchantTransactionId", "iso-1"), f.status(t, nowhere, "getByMerchantTransactionId", "iso-1"); string(theirs.body) != string(none.body) {
+		t.Errorf("another merchant's apiKey answers otherwise than an unknown one:\n%s\n%s", theirs.body, none.body)
+	}
+	// A card number in the path is refused, not repeated, whatever the key.
+	res := f.status(t, nowhere, "getByMerchantTransactionId", "x"+visa)
+	wantEnvelope(t, res, http.StatusUnprocessableEntity, CodeInvalidRequestData, "merchantTransactionId")
+	if bytes.Contains(res.body, []byte(visa)) {
+		t.Errorf("the card number came back: %s", res.body)
+	}
 	// b's own connector does not see a's transactions, by either id.
 	wantNoTransaction(t, f.status(t, cb, "getByUuid", d["uuid"].(string)), "uuid")
 	wantNoTransaction(t, f.status(t, cb, "getByMerchantTransactionId", "iso-1"), "iso-1")
@@ -481,7 +528,7 @@ func TestPostgres(t *testing.T) {
 	auth := wantResult(t, f.tx(t, c, "preauthorize", cardBody("pg-1", "10.00", "EUR", visa)), true, ReturnFinished)
 	cp := wantResult(t, f.tx(t, c, "capture", refBody("pg-2", auth["uuid"].(string), "7", "EUR")), true, ReturnFinished)
 	wantResult(t, f.tx(t, c, "refund", refBody("pg-3", cp["uuid"].(string), "7", "EUR")), true, ReturnFinished)
-	wantErrorCode(t, f.tx(t, c, "debit", cardBody("pg-1", "1", "EUR", visa)), CodeDuplicateID)
+	wantEnvelope(t, f.tx(t, c, "debit", cardBody("pg-1", "1", "EUR", visa)), http.StatusBadRequest, CodeDuplicateID, "merchantTransactionId")
 	if s := f.status(t, c, "getByMerchantTransactionId", "pg-3").json(t); s["transactionType"] != TypeRefund || s["transactionStatus"] != StatusSuccess {
 		t.Errorf("refund status: %v", s)
 	}

@@ -97,6 +97,7 @@ var (
 	_ gateway.Voider            = (*Adapter)(nil)
 	_ gateway.Refunder          = (*Adapter)(nil)
 	_ gateway.CredentialChecker = (*Adapter)(nil)
+	_ gateway.ConfigChecker     = (*Adapter)(nil)
 )
 
 // New returns an Adapter. Make one per process.
@@ -195,6 +196,38 @@ func (a *Adapter) CheckCredentials(ctx context.Context, c gateway.Config) error 
 			Message: "Adyen refused the request: " + e.Message}
 	}
 	return fmt.Errorf("adyen: checking credentials: unexpected HTTP status %d", resp.Status)
+}
+
+// CheckConfig refuses, before anything is saved, what would otherwise
+// surface only later: an HMAC key that is not hex (every notification
+// would then fail its signature check) and a live gateway without its
+// live URL prefix (every operation would be not-sent, as newCall says). A
+// base URL stands in for the prefix, as in newCall.
+func (a *Adapter) CheckConfig(c gateway.Config) error {
+	if h, ok := c.Credentials[CredHMACKey]; ok {
+		if _, err := decodeHMACKey(h); err != nil {
+			param := "credentials." + CredHMACKey
+			return payment.Invalid(payment.CodeParameterInvalid, param,
+				"%s must be the hex-encoded HMAC key shown in Adyen's Customer Area.", param)
+		}
+	}
+	if c.Sandbox {
+		return nil
+	}
+	if base, _ := c.Settings[SettingBaseURL].(string); base != "" {
+		return nil
+	}
+	param := "settings." + SettingLivePrefix
+	prefix, _ := c.Settings[SettingLivePrefix].(string)
+	if prefix == "" {
+		return &payment.Error{Kind: payment.KindInvalid, Code: payment.CodeParameterMissing, Param: param,
+			Message: param + " is missing: a live Adyen gateway needs its live URL prefix (Customer Area, Developers > API URLs)."}
+	}
+	if !livePrefixRE.MatchString(prefix) {
+		return payment.Invalid(payment.CodeParameterInvalid, param,
+			"%s must be the live URL prefix alone (letters, digits and hyphens), not a URL.", param)
+	}
+	return nil
 }
 
 // call is what one operation needs to talk to Adyen: the endpoint, the

@@ -536,6 +536,52 @@ func TestCheckCredentials(t *testing.T) {
 	}
 }
 
+// TestCheckConfig: a non-hex HMAC key and a live gateway without its live
+// URL prefix are refused when saved, naming the field and never quoting
+// the key, instead of failing every notification or operation later.
+func TestCheckConfig(t *testing.T) {
+	t.Parallel()
+	const badKey = "zz-not-hex-secret-key"
+	for _, tc := range []struct {
+		name     string
+		c        gateway.Config
+		param    string // "" accepted
+		code     string
+		noSecret string
+	}{
+		{"hex key, sandbox", gateway.Config{Credentials: map[string]string{CredHMACKey: testHMACKey}, Sandbox: true}, "", "", ""},
+		{"non-hex key", gateway.Config{Credentials: map[string]string{CredHMACKey: badKey}, Sandbox: true},
+			"credentials." + CredHMACKey, payment.CodeParameterInvalid, badKey},
+		{"odd-length key", gateway.Config{Credentials: map[string]string{CredHMACKey: "ABC"}, Sandbox: true},
+			"credentials." + CredHMACKey, payment.CodeParameterInvalid, ""},
+		{"credentials not changing", gateway.Config{Sandbox: true}, "", "", ""},
+		{"live with prefix", gateway.Config{Settings: map[string]any{SettingLivePrefix: "1797a841fbb37ca7-AdyenDemo"}}, "", "", ""},
+		{"live with base URL", gateway.Config{Settings: map[string]any{SettingBaseURL: "https://adyen.internal"}}, "", "", ""},
+		{"live without prefix", gateway.Config{Settings: map[string]any{}},
+			"settings." + SettingLivePrefix, payment.CodeParameterMissing, ""},
+		{"live with a URL as prefix", gateway.Config{Settings: map[string]any{SettingLivePrefix: "evil.example.com/x?"}},
+			"settings." + SettingLivePrefix, payment.CodeParameterInvalid, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := New(Options{}).CheckConfig(tc.c)
+			if tc.param == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			var pe *payment.Error
+			if !errors.As(err, &pe) || pe.Kind != payment.KindInvalid || pe.Param != tc.param || pe.Code != tc.code ||
+				!strings.Contains(pe.Message, tc.param) {
+				t.Fatalf("got %#v, want %s on %s", err, tc.code, tc.param)
+			}
+			if tc.noSecret != "" && strings.Contains(pe.Error()+pe.Message, tc.noSecret) {
+				t.Errorf("the refusal quotes the key: %v", pe)
+			}
+		})
+	}
+}
+
 func TestSpec(t *testing.T) {
 	t.Parallel()
 	s := New(Options{}).Spec()
