@@ -23,7 +23,8 @@ const (
 	// the Idempotency-Key nor sent.
 	AfterSettle = "after_settle"
 	// BeforeCommit: the SQLite store's group committer has run a batch
-	// of writes and not committed it. Its kind is empty.
+	// of writes and not committed it. Its kind is "batch" when more than
+	// one unit of work of the batch is to be committed, else "single".
 	BeforeCommit = "before_commit"
 	// BeforeComplete: the handler has answered; the answer is not sent,
 	// and not stored under the Idempotency-Key unless the settle stored
@@ -33,3 +34,8 @@ const (
 
 // Env names the variable that arms a point.
 const Env = "KASSA_FAILPOINT"
+
+// OnSignal, at the end of Env's value, leaves the point unarmed until the
+// process gets SIGUSR1 (it then writes "FAILPOINT armed <point>"), so that
+// a test can let kassa start and serve before the point stops it.
+const OnSignal = "@usr1"

@@ -166,7 +166,7 @@ func (s *Store) commit(batch []*writeUnit) bool {
 	if ok == 0 {
 		return false // nothing to keep: the deferred rollback ends it
 	}
-	failpoint.Hit(failpoint.BeforeCommit, "")
+	failpoint.Hit(failpoint.BeforeCommit, batchKind(ok))
 	if err := tx.Commit(); err != nil {
 		fail(err)
 		return false
@@ -174,6 +174,14 @@ func (s *Store) commit(batch []*writeUnit) bool {
 	s.stats.commits.Add(1)
 	s.stats.units.Add(int64(ok))
 	return true
+}
+
+// batchKind is the failpoint kind of a batch committing ok units.
+func batchKind(ok int) string {
+	if ok > 1 {
+		return "batch"
+	}
+	return "single"
 }
 
 // prepareNew prepares the statements the last batch ran unprepared, now
