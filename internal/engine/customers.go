@@ -76,6 +76,12 @@ func checkDinteroID(param, s string) error {
 	return nil
 }
 
+// CheckDinteroID checks s, the value of param, as a customer_id or token_id
+// Dintero's API names in a path or body: 1 to 255 characters, neither first
+// nor last a space, printable, no card number. The error names param and
+// never repeats s.
+func CheckDinteroID(param, s string) error { return checkDinteroID(param, s) }
+
 // checkCustomerFields checks the free-text fields of a customer; nil ones
 // are not given.
 func checkCustomerFields(externalID, email, name, phone *string, md map[string]string) error {

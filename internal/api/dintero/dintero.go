@@ -99,6 +99,15 @@ func routes() []route {
 		{method: "POST", path: "/v1/accounts/{aid}/auth/token", auth: authClient, handle: (*server).token},
 		{method: "GET", path: "/v1/accounts/{aid}/management/settings", auth: authBearer,
 			scopes: []string{ScopeAdminAccounts, ScopeReadAccounts}, handle: (*server).accountSettings},
+		// Customers and their tokens (customers.go, ADR 0023).
+		{method: "GET", path: "/v1/accounts/{aid}/customers/users", scopes: customersRead, handle: (*server).listCustomers},
+		{method: "POST", path: "/v1/accounts/{aid}/customers/users", scopes: customersWrite, handle: (*server).createCustomer},
+		{method: "GET", path: "/v1/accounts/{aid}/customers/users/{customer_id}", scopes: customersRead, handle: (*server).getCustomer},
+		{method: "PUT", path: "/v1/accounts/{aid}/customers/users/{customer_id}", scopes: customersWrite, handle: (*server).updateCustomer},
+		{method: "DELETE", path: "/v1/accounts/{aid}/customers/users/{customer_id}", scopes: customersWrite, handle: (*server).deleteCustomer},
+		{method: "GET", path: "/v1/accounts/{aid}/customers/users/{customer_id}/tokens", scopes: customersRead, handle: (*server).listTokens},
+		{method: "POST", path: "/v1/accounts/{aid}/customers/users/{customer_id}/tokens", scopes: customersWrite, handle: (*server).createToken},
+		{method: "DELETE", path: "/v1/accounts/{aid}/customers/users/{customer_id}/tokens/{token_id}", scopes: customersWrite, handle: (*server).deleteToken},
 	}
 }
 
