@@ -31,6 +31,7 @@ type callbackBody struct {
 	PaymentMethod         string          `json:"paymentMethod"`
 	Amount                string          `json:"amount,omitempty"`
 	Currency              string          `json:"currency,omitempty"`
+	ReferenceUUID         string          `json:"referenceUuid,omitempty"`
 	ExtraData             json.RawMessage `json:"extraData,omitempty"`
 	MerchantMetaData      string          `json:"merchantMetaData,omitempty"`
 	ReturnData            *returnData     `json:"returnData,omitempty"`
@@ -63,7 +64,7 @@ func (s *server) callbackBody(ctx context.Context, p *payment.Principal, ref *pa
 	}
 	body := callbackBody{UUID: st.UUID, MerchantTransactionID: st.MerchantTransactionID, PurchaseID: st.PurchaseID,
 		TransactionType: st.TransactionType, PaymentMethod: st.PaymentMethod, Amount: st.Amount, Currency: st.Currency,
-		ExtraData: st.ExtraData, MerchantMetaData: st.MerchantMetaData, ReturnData: st.ReturnData}
+		ReferenceUUID: st.ReferenceUUID, ExtraData: st.ExtraData, MerchantMetaData: st.MerchantMetaData, ReturnData: st.ReturnData}
 	switch st.TransactionStatus {
 	case StatusSuccess:
 		body.Result = "OK"

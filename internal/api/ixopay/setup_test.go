@@ -326,6 +326,16 @@ func refBody(mtid, uuid, amount, currency string) string {
 	return b + `}`
 }
 
+// keptBody is a follow-up body naming uuid with every field IXOPAY's
+// follow-ups take that kassa keeps: additionalId1/2, description,
+// merchantMetaData and an extraData whose order, escapes and non-ASCII
+// text must come back as sent.
+func keptBody(mtid, uuid, amount, currency string) string {
+	return strings.Replace(refBody(mtid, uuid, amount, currency), `{"merchantTransactionId"`,
+		`{"additionalId1":"a1-`+mtid+`","additionalId2":"a2-`+mtid+`","description":"Follow-up `+mtid+`",`+
+			`"merchantMetaData":"meta-`+mtid+`","extraData":{"z":"last","a":"first","note":"f\u00f8r \"x\""},"merchantTransactionId"`, 1)
+}
+
 // wantResult checks a transaction result: HTTP 200, success and
 // returnType; it returns the result.
 func wantResult(t *testing.T, res response, success bool, returnType string) map[string]any {

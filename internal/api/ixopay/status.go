@@ -72,8 +72,10 @@ func (s *server) status(w http.ResponseWriter, r *http.Request, p *payment.Princ
 }
 
 func (s *server) statusOf(ctx context.Context, p *payment.Principal, ref *payment.TransactionReference) (*statusResult, error) {
+	k := keptIn(ref.Attributes)
 	res := &statusResult{Success: true, UUID: ref.OperationID, MerchantTransactionID: ref.Reference,
-		PurchaseID: ref.PaymentID, TransactionType: ref.Type, PaymentMethod: paymentMethodCreditcard}
+		PurchaseID: ref.PaymentID, TransactionType: ref.Type, PaymentMethod: paymentMethodCreditcard,
+		ReferenceUUID: k.ReferenceUUID, ExtraData: k.ExtraData, MerchantMetaData: k.MerchantMetaData}
 	if pm, err := s.eng.PaymentMethod(ctx, p.Account.ID, ref.PaymentMethodID); err == nil {
 		res.ReturnData = cardReturnData(pm)
 	}
@@ -95,8 +97,12 @@ func (s *server) statusOf(ctx context.Context, p *payment.Principal, ref *paymen
 		if ref.Type == TypeDebit || ref.Type == TypePreauthorize {
 			// A router's later attempt answers for the transaction.
 			op = authorization(pay)
-			res.ExtraData = rawJSON(pay.Metadata[mdExtraData])
-			res.MerchantMetaData = pay.Metadata[mdMerchantMetaData]
+			if ref.Attributes == nil {
+				// Named before references kept their fields: the
+				// payment's metadata has them.
+				res.ExtraData = rawJSON(pay.Metadata[mdExtraData])
+				res.MerchantMetaData = pay.Metadata[mdMerchantMetaData]
+			}
 		}
 	case ref.Type == TypeDeregister:
 		res.TransactionStatus = StatusSuccess

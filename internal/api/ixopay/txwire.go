@@ -228,6 +228,7 @@ type statusResult struct {
 	PaymentMethod         string          `json:"paymentMethod"`
 	Amount                string          `json:"amount,omitempty"`
 	Currency              string          `json:"currency,omitempty"`
+	ReferenceUUID         string          `json:"referenceUuid,omitempty"`
 	ExtraData             json.RawMessage `json:"extraData,omitempty"`
 	MerchantMetaData      string          `json:"merchantMetaData,omitempty"`
 	ReturnData            *returnData     `json:"returnData,omitempty"`
