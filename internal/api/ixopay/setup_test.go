@@ -158,6 +158,9 @@ type connector struct {
 	signatureReqd  bool
 	disabledTypes  []string
 	archived, gone bool
+	// reporting makes its gateway a reportingSim, whose notifications
+	// are signed with reportKey.
+	reporting bool
 }
 
 var connectorSeq struct {
@@ -170,7 +173,11 @@ var connectorSeq struct {
 func (f *fixture) connector(t *testing.T, m merchant, c connector) connector {
 	t.Helper()
 	ctx := context.Background()
-	gw, err := f.eng.CreateGateway(ctx, m.p, engine.GatewayInput{Type: "simulator"})
+	in := engine.GatewayInput{Type: "simulator"}
+	if c.reporting {
+		in = engine.GatewayInput{Type: reportingSimType, Credentials: map[string]any{"password": reportKey}}
+	}
+	gw, err := f.eng.CreateGateway(ctx, m.p, in)
 	if err != nil {
 		t.Fatal(err)
 	}
