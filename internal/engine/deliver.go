@@ -18,9 +18,10 @@ import (
 // CallbackSigner finds the signer of a dialect's callback delivery (one
 // whose Signer names the dialect). It looks up the key d.SignerKey names.
 // A delivery written without a body (a callback promised when its
-// operation was reserved) gets its body from the signer, which sets
-// d.Body, or ErrCallbackNotReady while there is nothing final to say: the
-// delivery is then put back, unattempted, and asked again later.
+// operation was reserved, or by a payment.TransactionNotice of a later
+// change) gets its body from the signer, which sets d.Body, or
+// ErrCallbackNotReady while there is nothing final to say: the delivery
+// is then put back, unattempted, and asked again later.
 type CallbackSigner func(ctx context.Context, d *payment.WebhookDelivery) (webhook.Signer, error)
 
 // ErrCallbackNotReady: a callback's transaction has no final outcome yet.

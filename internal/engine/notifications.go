@@ -2,8 +2,10 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/kassapay/kassa/internal/gateway"
 	"github.com/kassapay/kassa/internal/payment"
@@ -86,24 +88,67 @@ func (e *Engine) applyNotification(ctx context.Context, g *payment.Gateway, n ga
 	return err
 }
 
+// EventReversalReported is the type of the event of a reversal: a
+// provider reported an operation kassa had settled succeeded as declined
+// or failed after all.
+const EventReversalReported = "payment.reversal_reported"
+
+// Reversal is what an EventReversalReported event says. Its members are in
+// the order of their names, as the event's data has always had them.
+type Reversal struct {
+	DeclineCode     string                `json:"decline_code"`
+	Kind            payment.OperationKind `json:"kind"`
+	Message         string                `json:"message"`
+	Operation       string                `json:"operation"`
+	Payment         string                `json:"payment"`
+	ReportedOutcome payment.Outcome       `json:"reported_outcome"`
+}
+
+// ReversalOf reads the reversal an event reports; false for an event of
+// another type.
+func ReversalOf(ev *payment.Event) (*Reversal, bool) {
+	if ev == nil || ev.Type != EventReversalReported {
+		return nil, false
+	}
+	var r Reversal
+	if err := json.Unmarshal(ev.Data, &r); err != nil || r.Operation == "" {
+		return nil, false
+	}
+	return &r, true
+}
+
 // flagReversal records that the provider reports a succeeded operation as
-// failed after all, and puts its payment up for review.
+// failed after all, and puts its payment up for review. The transaction
+// reference that shows the operation (a dialect's transaction) records the
+// change and its callback is promised, in the same database transaction.
 func (e *Engine) flagReversal(ctx context.Context, op *payment.Operation, res gateway.Result) error {
 	now := e.clock()
-	data := map[string]any{"operation": op.ID, "kind": op.Kind, "reported_outcome": res.Outcome,
-		"decline_code": res.DeclineCode, "message": res.Message}
 	if op.PaymentID == "" {
 		e.log.WarnContext(ctx, "provider reversed an operation outside any payment", "operation", op.ID)
 		return nil
 	}
-	_, err := e.store.UpdatePayment(ctx, op.AccountID, op.PaymentID, func(pay *payment.Payment) (*payment.PaymentChange, error) {
-		data["payment"] = pay.ID
+	pay, err := e.store.Payment(ctx, op.AccountID, op.PaymentID)
+	if err != nil {
+		return err
+	}
+	notice, err := e.noticeOf(ctx, pay, op, now)
+	if err != nil {
+		return err
+	}
+	_, err = e.store.UpdatePayment(ctx, op.AccountID, op.PaymentID, func(pay *payment.Payment) (*payment.PaymentChange, error) {
 		if pay.RequiresReview {
 			return nil, errAlreadySettled // already flagged: a duplicate
 		}
 		pay.RequiresReview = true
 		pay.UpdatedAt = now
-		return &payment.PaymentChange{Events: []*payment.Event{newEvent(pay.AccountID, "payment.reversal_reported", pay.ID, data, now)}}, nil
+		ev := newEvent(pay.AccountID, EventReversalReported, pay.ID, Reversal{Operation: op.ID, Kind: op.Kind,
+			ReportedOutcome: res.Outcome, DeclineCode: res.DeclineCode, Message: res.Message, Payment: pay.ID}, now)
+		ch := &payment.PaymentChange{Events: []*payment.Event{ev}}
+		if notice != nil {
+			notice.ChangeEventID = ev.ID
+			ch.Notices = []*payment.TransactionNotice{notice}
+		}
+		return ch, nil
 	})
 	if errors.Is(err, errAlreadySettled) {
 		return nil
@@ -112,4 +157,47 @@ func (e *Engine) flagReversal(ctx context.Context, op *payment.Operation, res ga
 		e.log.WarnContext(ctx, "provider reversed a succeeded operation: payment needs review", "payment", op.PaymentID, "operation", op.ID)
 	}
 	return err
+}
+
+// noticeOf returns a notice, made at now, for the transaction reference
+// whose transaction shows op, an operation of pay, or nil when no
+// reference does:
+//
+//   - the reference naming op shows it as its own transaction;
+//   - an authorize or purchase a router made after pay's first attempt is
+//     shown by the reference naming the first, as the latest attempt of
+//     its transaction;
+//   - a follow-up without a reference of its own (made outside the
+//     dialect) is shown by the reference naming pay's first operation, as
+//     a transaction of its own: the notice names op.
+func (e *Engine) noticeOf(ctx context.Context, pay *payment.Payment, op *payment.Operation, now time.Time) (*payment.TransactionNotice, error) {
+	ref, err := e.store.TransactionReferenceByOperation(ctx, op.AccountID, "", op.ID)
+	if err == nil {
+		return &payment.TransactionNotice{Reference: ref, TransactionID: op.ID, At: now}, nil
+	}
+	if !errors.Is(err, payment.ErrNotFound) {
+		return nil, err
+	}
+	origin, err := e.originReference(ctx, pay)
+	if origin == nil || err != nil {
+		return nil, err
+	}
+	id := op.ID
+	if op.Kind == payment.OpAuthorize || op.Kind == payment.OpPurchase {
+		id = origin.OperationID
+	}
+	return &payment.TransactionNotice{Reference: origin, TransactionID: id, At: now}, nil
+}
+
+// originReference returns the transaction reference naming pay's first
+// operation (the dialect's transaction that made the payment), or nil.
+func (e *Engine) originReference(ctx context.Context, pay *payment.Payment) (*payment.TransactionReference, error) {
+	if len(pay.Operations) == 0 {
+		return nil, nil
+	}
+	ref, err := e.store.TransactionReferenceByOperation(ctx, pay.AccountID, "", pay.Operations[0].ID)
+	if errors.Is(err, payment.ErrNotFound) {
+		return nil, nil
+	}
+	return ref, err
 }

@@ -660,6 +660,15 @@ func (e *Engine) followUp(ctx context.Context, p *payment.Principal, id string, 
 		}
 		return nil, nil, err
 	}
+	// A follow-up made outside the dialect whose transaction made the
+	// payment (no reference of its own) is told to that transaction's
+	// callback, promised with the reservation as the dialect's own are.
+	var origin *payment.TransactionReference
+	if claim == nil || claim.reference == nil {
+		if origin, err = e.originReference(ctx, pay); err != nil {
+			return nil, nil, err
+		}
+	}
 	now := e.clock()
 	var op *payment.Operation
 	var prior *payment.Operation
@@ -688,7 +697,11 @@ func (e *Engine) followUp(ctx context.Context, p *payment.Principal, id string, 
 		}
 		op = e.newOperation(pay, kind, n, now)
 		pay.Operations = append(pay.Operations, op)
-		return &payment.PaymentChange{Operations: []*payment.Operation{op}, Idempotency: claim.reserveMark(pay.ID, op.ID)}, nil
+		ch := &payment.PaymentChange{Operations: []*payment.Operation{op}, Idempotency: claim.reserveMark(pay.ID, op.ID)}
+		if origin != nil && origin.Callback != "" {
+			ch.Notices = []*payment.TransactionNotice{{Reference: origin, TransactionID: op.ID, At: now}}
+		}
+		return ch, nil
 	})
 	if err != nil {
 		e.observeConflict(err)

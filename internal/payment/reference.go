@@ -2,6 +2,7 @@ package payment
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 )
 
@@ -34,10 +35,44 @@ type TransactionReference struct {
 	// WebhookDelivery's Signer) set, the store writes with the reference a
 	// delivery to it, without a body, that the dialect's signer renders
 	// once the transaction is final: a callback promised in the
-	// reservation's transaction, which no crash can lose.
+	// reservation's transaction, which no crash can lose. Both are kept,
+	// so that a later change (a TransactionNotice) can promise another.
 	Callback       string
 	CallbackSigner string
-	CreatedAt      time.Time
+	// Attributes are the transaction's fields the dialect keeps and shows
+	// but kassa does not act on, as the dialect renders them (a JSON
+	// object: IXOPAY's extraData, merchantMetaData, additionalId1/2,
+	// description, referenceUuid), or nil. Free text in them is checked
+	// for card numbers by the dialect before it claims the reference.
+	Attributes json.RawMessage
+	// ChangeEventID is the event of the latest change of the transaction
+	// after its outcome was final (payment.reversal_reported), written by
+	// the change's TransactionNotice; empty when there was none. The
+	// dialect shows the transaction as that event left it.
+	ChangeEventID string
+	CreatedAt     time.Time
+}
+
+// TransactionNotice tells a transaction reference of a change of its
+// payment, in the change's own database transaction (PaymentChange.Notices):
+//
+//   - TransactionID names the transaction the change is about, as the
+//     dialect shows it: the reference's own (its OperationID), or a
+//     follow-up of it made outside the dialect (the follow-up's operation
+//     id), which the reference's callback is told of.
+//   - ChangeEventID, when set, is the change's event (one of the
+//     PaymentChange's Events): the transaction changed after its outcome
+//     was final, and the reference records it (its ChangeEventID).
+//
+// When the reference has a callback (Callback and CallbackSigner) the
+// notice promises one to it: a delivery without a body, made and due At,
+// that the dialect's signer renders from the transaction as it then is (or
+// puts back while it is not final), exactly as the reservation's promise.
+type TransactionNotice struct {
+	Reference     *TransactionReference
+	TransactionID string
+	ChangeEventID string
+	At            time.Time
 }
 
 // CodeReferenceTaken: a TransactionReference already exists in its scope.

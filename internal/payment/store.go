@@ -382,6 +382,10 @@ type PaymentChange struct {
 	// whose CVC the transaction destroys: an authorization attempt may
 	// have carried it (PCI DSS 3.3.1.2).
 	DestroyCVC string
+	// Notices are written with the change: each records its change on a
+	// transaction reference of the payment and promises its callback (see
+	// TransactionNotice).
+	Notices []*TransactionNotice
 }
 
 // PaymentStore keeps payments and their operations.

@@ -293,7 +293,7 @@ func CheckPaymentChange(accountID, paymentID string, existing map[string]payment
 			return err
 		}
 	}
-	return nil
+	return CheckNotices(accountID, paymentID, change)
 }
 
 // CheckSimulatorDecision reports what a simulator ledger must not record

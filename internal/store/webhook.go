@@ -1,8 +1,11 @@
 package store
 
 import (
+	"fmt"
 	"net/url"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/kassapay/kassa/internal/payment"
 )
@@ -42,10 +45,12 @@ func DeliveryIDPrefix(ev *payment.Event) string {
 
 // CallbackDelivery is the delivery a transaction reference promises (see
 // payment.TransactionReference.Callback), or nil: to ref's callback URL,
-// signed by its dialect's signer with the key of its scope, its message
-// id the operation's, due at once (the signer puts it back until the
-// transaction is final). Its Live the store takes from the account.
-func CallbackDelivery(ref *payment.TransactionReference) *payment.WebhookDelivery {
+// signed by its dialect's signer with the key of its scope, about the
+// transaction transactionID (ref's own operation, or a follow-up a
+// TransactionNotice names) as its message id, made at at and due at once
+// (the signer puts it back until the transaction is final). Its Live the
+// store takes from the account.
+func CallbackDelivery(ref *payment.TransactionReference, transactionID string, at time.Time) *payment.WebhookDelivery {
 	if ref.Callback == "" || ref.CallbackSigner == "" {
 		return nil
 	}
@@ -53,8 +58,29 @@ func CallbackDelivery(ref *payment.TransactionReference) *payment.WebhookDeliver
 	if u, err := url.Parse(ref.Callback); err == nil && u.Host != "" {
 		queue = u.Hostname()
 	}
-	return &payment.WebhookDelivery{ID: payment.NewIDAt(payment.PrefixWebhookDelivery, ref.CreatedAt),
-		AccountID: ref.AccountID, MessageID: ref.OperationID, Signer: ref.CallbackSigner, SignerKey: ref.Scope,
+	return &payment.WebhookDelivery{ID: payment.NewIDAt(payment.PrefixWebhookDelivery, at),
+		AccountID: ref.AccountID, MessageID: transactionID, Signer: ref.CallbackSigner, SignerKey: ref.Scope,
 		Method: "POST", URL: ref.Callback, Queue: queue, State: payment.DeliveryPending,
-		NextAttemptAt: ref.CreatedAt, CreatedAt: ref.CreatedAt, UpdatedAt: ref.CreatedAt}
+		NextAttemptAt: at, CreatedAt: at, UpdatedAt: at}
+}
+
+// CheckNotices reports a notice of change that the store must not write:
+// one without a reference or transaction, of a reference of another
+// account or payment, or naming as its change an event the change does
+// not write.
+func CheckNotices(accountID, paymentID string, change *payment.PaymentChange) error {
+	for _, n := range change.Notices {
+		if n == nil || n.Reference == nil || n.TransactionID == "" {
+			return fmt.Errorf("store: a notice of payment %s names no reference or transaction", paymentID)
+		}
+		ref := n.Reference
+		if ref.AccountID != accountID || ref.PaymentID != paymentID {
+			return fmt.Errorf("store: a notice of payment %s/%s is for reference %q of %s/%s",
+				accountID, paymentID, ref.Reference, ref.AccountID, ref.PaymentID)
+		}
+		if n.ChangeEventID != "" && !slices.ContainsFunc(change.Events, func(ev *payment.Event) bool { return ev.ID == n.ChangeEventID }) {
+			return fmt.Errorf("store: a notice of payment %s names event %s, which the change does not write", paymentID, n.ChangeEventID)
+		}
+	}
+	return nil
 }

@@ -25,12 +25,13 @@ const maxCallbackURL = 2000
 type callbackBody struct {
 	Result                string          `json:"result"`
 	UUID                  string          `json:"uuid"`
-	MerchantTransactionID string          `json:"merchantTransactionId"`
+	MerchantTransactionID string          `json:"merchantTransactionId,omitempty"`
 	PurchaseID            string          `json:"purchaseId,omitempty"`
 	TransactionType       string          `json:"transactionType"`
 	PaymentMethod         string          `json:"paymentMethod"`
 	Amount                string          `json:"amount,omitempty"`
 	Currency              string          `json:"currency,omitempty"`
+	ReferenceUUID         string          `json:"referenceUuid,omitempty"`
 	ExtraData             json.RawMessage `json:"extraData,omitempty"`
 	MerchantMetaData      string          `json:"merchantMetaData,omitempty"`
 	ReturnData            *returnData     `json:"returnData,omitempty"`
@@ -38,7 +39,13 @@ type callbackBody struct {
 	ErrorCode             int             `json:"errorCode,omitempty"`
 	AdapterMessage        string          `json:"adapterMessage,omitempty"`
 	AdapterCode           string          `json:"adapterCode,omitempty"`
+	// NotificationSource is IXOPAY's "reconciliation" on the callback of
+	// a transaction whose status changed after its outcome was final.
+	NotificationSource string `json:"notificationSource,omitempty"`
 }
+
+// notifiedByReconciliation is NotificationSource of a later change.
+const notifiedByReconciliation = "reconciliation"
 
 // checkCallbackURL refuses a callbackUrl that is not an absolute http(s)
 // URL.
@@ -53,17 +60,22 @@ func checkCallbackURL(s string) error {
 	return engine.CheckNoCardNumber("callbackUrl", s)
 }
 
-// callbackBody renders the callback of the transaction ref names, or
+// callbackBody renders the callback of transaction t as it is now, or
 // engine.ErrCallbackNotReady while its outcome is not final (a PENDING
-// transaction is called back once the reconciler settles it).
-func (s *server) callbackBody(ctx context.Context, p *payment.Principal, ref *payment.TransactionReference) ([]byte, error) {
-	st, err := s.statusOf(ctx, p, ref)
+// transaction is called back once the reconciler settles it). A callback
+// of a change after the outcome was final (a reversal) is rendered the
+// same way and says where the change came from (notificationSource).
+func (s *server) callbackBody(ctx context.Context, p *payment.Principal, t *txn) ([]byte, error) {
+	st, err := s.statusOf(ctx, p, t)
 	if err != nil {
 		return nil, err
 	}
 	body := callbackBody{UUID: st.UUID, MerchantTransactionID: st.MerchantTransactionID, PurchaseID: st.PurchaseID,
 		TransactionType: st.TransactionType, PaymentMethod: st.PaymentMethod, Amount: st.Amount, Currency: st.Currency,
-		ExtraData: st.ExtraData, MerchantMetaData: st.MerchantMetaData, ReturnData: st.ReturnData}
+		ReferenceUUID: st.ReferenceUUID, ExtraData: st.ExtraData, MerchantMetaData: st.MerchantMetaData, ReturnData: st.ReturnData}
+	if st.changed {
+		body.NotificationSource = notifiedByReconciliation
+	}
 	switch st.TransactionStatus {
 	case StatusSuccess:
 		body.Result = "OK"
@@ -84,8 +96,10 @@ func (s *server) callbackBody(ctx context.Context, p *payment.Principal, ref *pa
 // shared secret, the body hashed with SHA-512, and the content type
 // "application/json; charset=utf-8" that IXOPAY's clients verify with.
 //
-// A callback promised when its transaction was reserved has no body yet:
-// it is rendered from the transaction's status once that is final.
+// A callback promised when its transaction was reserved, or with a later
+// change of it, has no body yet: it is rendered from the transaction's
+// status once that is final. Its message id is the transaction's uuid,
+// which may name a follow-up made outside the dialect (see txn).
 func CallbackSigner(eng *engine.Engine) engine.CallbackSigner {
 	s := &server{eng: eng, log: slog.New(slog.DiscardHandler)}
 	return func(ctx context.Context, d *payment.WebhookDelivery) (webhook.Signer, error) {
@@ -99,11 +113,11 @@ func CallbackSigner(eng *engine.Engine) engine.CallbackSigner {
 				return nil, err
 			}
 			p := &payment.Principal{Account: acct}
-			ref, err := eng.TransactionReferenceByOperation(ctx, p, d.SignerKey, d.MessageID)
+			t, err := s.transaction(ctx, p, d.SignerKey, d.MessageID)
 			if err != nil {
 				return nil, err
 			}
-			if d.Body, err = s.callbackBody(ctx, p, ref); err != nil {
+			if d.Body, err = s.callbackBody(ctx, p, t); err != nil {
 				return nil, err
 			}
 		}

@@ -87,7 +87,7 @@ func verifyCallback(t *testing.T, r received, secret string) map[string]any {
 }
 
 func withCallback(body, url string) string {
-	return strings.Replace(body, `{"merchantTransactionId"`, `{"callbackUrl":"`+url+`","merchantTransactionId"`, 1)
+	return strings.Replace(body, `{`, `{"callbackUrl":"`+url+`",`, 1)
 }
 
 // waitForCallback is waitFor that moves the engine's clock a second at a

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -84,6 +85,24 @@ func TestGolden(t *testing.T) {
 		}, ""},
 		{"error_unauthenticated", func() response {
 			return f.do(t, req{method: "POST", path: "/api/v3/transaction/" + c.apiKey + "/debit", body: "{}"})
+		}, ""},
+		// Follow-ups keep their own fields, and show them as IXOPAY does.
+		{"status_register", func() response { return f.status(t, c, "getByMerchantTransactionId", "g-register") }, ""},
+		{"preauthorize_kept", func() response { return f.tx(t, c, "preauthorize", cardBody("g-auth-2", "10.00", "EUR", visa)) }, "auth2"},
+		{"capture_kept", func() response { return f.tx(t, c, "capture", keptBody("g-capture-2", uuids["auth2"], "6.00", "EUR")) }, "capture2"},
+		{"refund_kept", func() response { return f.tx(t, c, "refund", keptBody("g-refund-2", uuids["capture2"], "1.00", "EUR")) }, "refund2"},
+		{"void_kept", func() response { return f.tx(t, c, "void", keptBody("g-void-2", uuids["auth2"], "", "")) }, ""},
+		{"status_capture_kept", func() response { return f.status(t, c, "getByUuid", uuids["capture2"]) }, ""},
+		{"status_refund_kept", func() response { return f.status(t, c, "getByUuid", uuids["refund2"]) }, ""},
+		{"status_void_kept", func() response { return f.status(t, c, "getByMerchantTransactionId", "g-void-2") }, ""},
+		{"register_kept", func() response { return f.tx(t, c, "register", cardBody("g-register-2", "", "", visa)) }, "register2"},
+		{"deregister_kept", func() response {
+			return f.tx(t, c, "deregister", keptBody("g-deregister-2", uuids["register2"], "", ""))
+		}, ""},
+		{"status_deregister_kept", func() response { return f.status(t, c, "getByMerchantTransactionId", "g-deregister-2") }, ""},
+		{"error_kept_too_long", func() response {
+			return f.tx(t, c, "capture", strings.Replace(keptBody("g-capture-3", uuids["auth2"], "1.00", "EUR"),
+				`"additionalId1":"`, `"additionalId1":"`+strings.Repeat("x", 51), 1))
 		}, ""},
 	}
 	for _, st := range steps {

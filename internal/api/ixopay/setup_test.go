@@ -158,6 +158,9 @@ type connector struct {
 	signatureReqd  bool
 	disabledTypes  []string
 	archived, gone bool
+	// reporting makes its gateway a reportingSim, whose notifications
+	// are signed with reportKey.
+	reporting bool
 }
 
 var connectorSeq struct {
@@ -170,7 +173,11 @@ var connectorSeq struct {
 func (f *fixture) connector(t *testing.T, m merchant, c connector) connector {
 	t.Helper()
 	ctx := context.Background()
-	gw, err := f.eng.CreateGateway(ctx, m.p, engine.GatewayInput{Type: "simulator"})
+	in := engine.GatewayInput{Type: "simulator"}
+	if c.reporting {
+		in = engine.GatewayInput{Type: reportingSimType, Credentials: map[string]any{"password": reportKey}}
+	}
+	gw, err := f.eng.CreateGateway(ctx, m.p, in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -324,6 +331,16 @@ func refBody(mtid, uuid, amount, currency string) string {
 		b += `,"amount":"` + amount + `","currency":"` + currency + `"`
 	}
 	return b + `}`
+}
+
+// keptBody is a follow-up body naming uuid with every field IXOPAY's
+// follow-ups take that kassa keeps: additionalId1/2, description,
+// merchantMetaData and an extraData whose order, escapes and non-ASCII
+// text must come back as sent.
+func keptBody(mtid, uuid, amount, currency string) string {
+	return strings.Replace(refBody(mtid, uuid, amount, currency), `{"merchantTransactionId"`,
+		`{"additionalId1":"a1-`+mtid+`","additionalId2":"a2-`+mtid+`","description":"Follow-up `+mtid+`",`+
+			`"merchantMetaData":"meta-`+mtid+`","extraData":{"z":"last","a":"first","note":"f\u00f8r \"x\""},"merchantTransactionId"`, 1)
 }
 
 // wantResult checks a transaction result: HTTP 200, success and

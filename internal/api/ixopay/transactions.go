@@ -229,6 +229,9 @@ func (t *tx) run(ctx context.Context) (*txResult, error) {
 	if _, ok := storedCredentials[req.TransactionIndicator]; req.TransactionIndicator != "" && !ok {
 		return nil, invalid(CodeValueNotAllowed, "transactionIndicator: must be one of SINGLE, INITIAL, RECURRING, CARDONFILE, CARDONFILE-MERCHANT-INITIATED, MOTO.")
 	}
+	if err := checkKept(t.typ, req); err != nil {
+		return nil, err
+	}
 	// A name already taken answers at once; the reservation's claim is
 	// what makes it certain under concurrency.
 	if _, err := t.s.eng.TransactionReference(ctx, t.p, t.c.GUID, req.MerchantTransactionID); err == nil {
@@ -279,10 +282,11 @@ func (t *tx) money() (int64, string, error) {
 	return v, req.Currency, nil
 }
 
-// reference is the name the reservation claims.
+// reference is the name the reservation claims, with the request's fields
+// kassa keeps for the transaction.
 func (t *tx) reference(pmID string) *payment.TransactionReference {
 	return &payment.TransactionReference{Scope: t.c.GUID, Reference: t.req.MerchantTransactionID, Type: t.typ,
-		PaymentMethodID: pmID, Callback: t.req.CallbackURL, CallbackSigner: SignerName}
+		PaymentMethodID: pmID, Callback: t.req.CallbackURL, CallbackSigner: SignerName, Attributes: keptOf(t.typ, t.req)}
 }
 
 // referenced is the transaction referenceUuid names on this connector.

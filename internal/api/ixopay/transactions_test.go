@@ -556,3 +556,110 @@ func TestNoCardDataInResponsesOrLogs(t *testing.T) {
 		}
 	}
 }
+
+// onBothStores runs fn over the dialect on SQLite and on PostgreSQL (the
+// latter skipped without a server).
+func onBothStores(t *testing.T, fn func(t *testing.T, f *fixture)) {
+	t.Run("sqlite", func(t *testing.T) { fn(t, setup(t)) })
+	t.Run("postgres", func(t *testing.T) { fn(t, setupPostgres(t)) })
+}
+
+// TestFollowUpsKeepTheirFields: every follow-up keeps its own
+// additionalId1/2, description (where IXOPAY takes one), extraData and
+// merchantMetaData with its transaction, and the status API shows what
+// IXOPAY's shows of them (extraData, merchantMetaData, referenceUuid).
+func TestFollowUpsKeepTheirFields(t *testing.T) {
+	onBothStores(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		c := f.connector(t, f.merchant(t), connector{})
+		auth := wantResult(t, f.tx(t, c, "preauthorize", cardBody("k-auth", "10.00", "EUR", visa)), true, ReturnFinished)
+		capture := wantResult(t, f.tx(t, c, "capture", keptBody("k-capture", auth["uuid"].(string), "6", "EUR")), true, ReturnFinished)
+		refund := wantResult(t, f.tx(t, c, "refund", keptBody("k-refund", capture["uuid"].(string), "1", "EUR")), true, ReturnFinished)
+		void := wantResult(t, f.tx(t, c, "void", keptBody("k-void", auth["uuid"].(string), "", "")), true, ReturnFinished)
+		reg := wantResult(t, f.tx(t, c, "register", cardBody("k-register", "", "", visa)), true, ReturnFinished)
+		dereg := wantResult(t, f.tx(t, c, "deregister", keptBody("k-deregister", reg["uuid"].(string), "", "")), true, ReturnFinished)
+		payout := wantResult(t, f.tx(t, c, "payout", strings.Replace(cardBody("k-payout", "2.00", "EUR", visa),
+			`"description":"Two bikes"`, `"description":"Follow-up k-payout"`, 1)), true, ReturnFinished)
+		for _, tc := range []struct {
+			mtid, uuid, refers string
+			described          bool
+		}{
+			{"k-capture", capture["uuid"].(string), auth["uuid"].(string), true},
+			{"k-refund", refund["uuid"].(string), capture["uuid"].(string), true},
+			{"k-void", void["uuid"].(string), auth["uuid"].(string), false},
+			{"k-deregister", dereg["uuid"].(string), reg["uuid"].(string), false},
+		} {
+			for _, by := range []struct{ path, id string }{{"getByUuid", tc.uuid}, {"getByMerchantTransactionId", tc.mtid}} {
+				s := f.status(t, c, by.path, by.id).json(t)
+				ed, _ := s["extraData"].(map[string]any)
+				if s["merchantMetaData"] != "meta-"+tc.mtid || ed["z"] != "last" || ed["a"] != "first" || ed["note"] != `før "x"` ||
+					s["referenceUuid"] != tc.refers || s["uuid"] != tc.uuid {
+					t.Errorf("%s %s: %v", tc.mtid, by.path, s)
+				}
+				for _, hidden := range []string{"additionalId1", "additionalId2", "description"} {
+					if _, ok := s[hidden]; ok {
+						t.Errorf("%s %s shows %s, which IXOPAY's status does not", tc.mtid, by.path, hidden)
+					}
+				}
+			}
+			ref, err := f.eng.TransactionReference(ctx, c.m.p, c.guid, tc.mtid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			k := keptIn(ref.Attributes)
+			if k.AdditionalID1 != "a1-"+tc.mtid || k.AdditionalID2 != "a2-"+tc.mtid || (k.Description == "Follow-up "+tc.mtid) != tc.described {
+				t.Errorf("%s keeps %s", tc.mtid, ref.Attributes)
+			}
+		}
+		// A payout keeps its description; a debit the fields it always had.
+		if ref, err := f.eng.TransactionReference(ctx, c.m.p, c.guid, "k-payout"); err != nil || keptIn(ref.Attributes).Description != "Follow-up k-payout" {
+			t.Errorf("the payout keeps %v (%v)", ref, err)
+		}
+		if s := f.status(t, c, "getByUuid", payout["uuid"].(string)).json(t); s["merchantMetaData"] != "meta-1" {
+			t.Errorf("payout status: %v", s)
+		}
+	})
+}
+
+// TestKeptFieldsValidation: a kept field that is too long, not printable
+// or holds a card number is refused with IXOPAY's 422 / 1002 naming it,
+// and nothing happens: no transaction, no name taken.
+func TestKeptFieldsValidation(t *testing.T) {
+	f := setup(t)
+	c := f.connector(t, f.merchant(t), connector{})
+	auth := wantResult(t, f.tx(t, c, "preauthorize", cardBody("v-auth", "10.00", "EUR", visa)), true, ReturnFinished)
+	base := keptBody("v-capture", auth["uuid"].(string), "1", "EUR")
+	for _, tc := range []struct {
+		name, from, to, field string
+	}{
+		{"additionalId2 too long", `"additionalId2":"`, `"additionalId2":"` + strings.Repeat("y", 51), "additionalId2"},
+		{"merchantMetaData too long", `"merchantMetaData":"`, `"merchantMetaData":"` + strings.Repeat("m", 256), "merchantMetaData"},
+		{"description too long", `"description":"`, `"description":"` + strings.Repeat("d", 256), "description"},
+		{"description with a card", `"description":"`, `"description":"card ` + visa + ` `, "description"},
+		{"additionalId1 with a control character", `"additionalId1":"`, `"additionalId1":"\u0007`, "additionalId1"},
+		{"extraData with a card", `"z":"last"`, `"z":"` + visa + `"`, "extraData"},
+		{"extraData too long", `"z":"last"`, `"z":"` + strings.Repeat("e", 500) + `"`, "extraData"},
+		{"extraData with a long name", `"z":"last"`, `"` + strings.Repeat("k", 65) + `":"v"`, "extraData"},
+		{"extraData not an object", `"extraData":{"z":"last","a":"first","note":"f\u00f8r \"x\""}`, `"extraData":["x"]`, "extraData"},
+	} {
+		body := strings.Replace(base, tc.from, tc.to, 1)
+		if body == base {
+			t.Fatalf("%s: the body did not change", tc.name)
+		}
+		res := f.tx(t, c, "capture", body)
+		wantEnvelope(t, res, http.StatusUnprocessableEntity, CodeInvalidRequestData, tc.field)
+		if strings.Contains(string(res.body), visa) {
+			t.Errorf("%s: the error repeats the card number", tc.name)
+		}
+	}
+	// Nothing happened: the name is free and the payment untouched.
+	wantNoTransaction(t, f.status(t, c, "getByMerchantTransactionId", "v-capture"), "v-capture")
+	if pay, _ := f.eng.Payment(context.Background(), c.m.id, auth["purchaseId"].(string)); len(pay.Operations) != 1 {
+		t.Errorf("refused captures made %d operations", len(pay.Operations)-1)
+	}
+	wantResult(t, f.tx(t, c, "capture", base), true, ReturnFinished)
+	// A void takes no description: one sent is ignored, not kept.
+	auth2 := wantResult(t, f.tx(t, c, "preauthorize", cardBody("v-auth-2", "10.00", "EUR", visa)), true, ReturnFinished)
+	wantResult(t, f.tx(t, c, "void", strings.Replace(keptBody("v-void", auth2["uuid"].(string), "", ""),
+		`"description":"`, `"description":"`+strings.Repeat("d", 300), 1)), true, ReturnFinished)
+}

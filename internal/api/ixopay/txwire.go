@@ -219,19 +219,26 @@ type returnData struct {
 
 // statusResult is the answer of the status API.
 type statusResult struct {
-	Success               bool            `json:"success"`
-	TransactionStatus     string          `json:"transactionStatus"`
-	UUID                  string          `json:"uuid"`
-	MerchantTransactionID string          `json:"merchantTransactionId"`
+	Success           bool   `json:"success"`
+	TransactionStatus string `json:"transactionStatus"`
+	UUID              string `json:"uuid"`
+	// MerchantTransactionID is empty for a follow-up made outside the
+	// dialect: it was never given one.
+	MerchantTransactionID string          `json:"merchantTransactionId,omitempty"`
 	PurchaseID            string          `json:"purchaseId,omitempty"`
 	TransactionType       string          `json:"transactionType"`
 	PaymentMethod         string          `json:"paymentMethod"`
 	Amount                string          `json:"amount,omitempty"`
 	Currency              string          `json:"currency,omitempty"`
+	ReferenceUUID         string          `json:"referenceUuid,omitempty"`
 	ExtraData             json.RawMessage `json:"extraData,omitempty"`
 	MerchantMetaData      string          `json:"merchantMetaData,omitempty"`
 	ReturnData            *returnData     `json:"returnData,omitempty"`
 	Errors                []txError       `json:"errors,omitempty"`
+
+	// changed: the transaction changed after its outcome was final (a
+	// reversal the provider reported); its callbacks say so.
+	changed bool
 }
 
 // cardTypes are IXOPAY's names of kassa's brands.

@@ -477,12 +477,13 @@ func (s *Store) UpdatePayment(ctx context.Context, accountID, id string, fn func
 }
 
 // queueChangeTail queues what follows a payment's row and operations in an
-// update: change's events, its idempotency mark and the destruction of a
-// spent CVC.
+// update: change's events and notices, its idempotency mark and the
+// destruction of a spent CVC.
 func queueChangeTail(b *pgx.Batch, accountID string, change *payment.PaymentChange) {
 	for _, ev := range change.Events {
 		queueEvent(b, ev)
 	}
+	queueNotices(b, change.Notices)
 	queueMark(b, change.Idempotency)
 	if change.DestroyCVC != "" {
 		b.Queue(`UPDATE payment_methods SET cvc_sealed = NULL, cvc_expires_at = NULL

@@ -293,3 +293,50 @@ func TestStatsCountWhatIsSent(t *testing.T) {
 		t.Errorf("statements %d < round trips %d", ds, dr)
 	}
 }
+
+// TestMigration0013KeepsCallbackSigners: a reference written before
+// migration 0013 (every one of them the IXOPAY dialect's) comes out of it
+// with its callback's signer, so that a later change can promise another
+// callback to it.
+func TestMigration0013KeepsCallbackSigners(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, newSchema(t))
+	a := &payment.Account{ID: payment.NewAccountID(false), Name: "Old Shop", CreatedAt: time.Now().UTC()}
+	if err := s.CreateAccount(ctx, a, nil); err != nil {
+		t.Fatal(err)
+	}
+	// Back to the schema before 0013, with two references of the time.
+	err := s.withConn(ctx, func(q querier) error {
+		for _, stmt := range []string{
+			`ALTER TABLE transaction_references DROP COLUMN attributes, DROP COLUMN callback_signer, DROP COLUMN change_event_id`,
+			`DELETE FROM schema_migrations WHERE version = 13`,
+		} {
+			if _, err := q.Exec(ctx, stmt); err != nil {
+				return fmt.Errorf("%s: %w", stmt, err)
+			}
+		}
+		for _, r := range []struct{ name, callback string }{{"with-callback", "https://shop.example/cb"}, {"without", ""}} {
+			if _, err := q.Exec(ctx, `INSERT INTO transaction_references (account_id, scope, reference, type, payment_id,
+					operation_id, callback, payment_method_id, created_at) VALUES ($1, 'CO-1', $2, 'DEBIT', 'pay_1', $3, $4, 'pm_1', now())`,
+				a.ID, r.name, "op_"+r.name, r.callback); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for name, signer := range map[string]string{"with-callback": "ixopay", "without": ""} {
+		r, err := s.TransactionReference(ctx, a.ID, "CO-1", name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.CallbackSigner != signer || r.Attributes != nil || r.ChangeEventID != "" {
+			t.Errorf("%s after 0013: signer %q, attributes %s, change %q", name, r.CallbackSigner, r.Attributes, r.ChangeEventID)
+		}
+	}
+}

@@ -442,13 +442,16 @@ func (s *Store) UpdatePayment(ctx context.Context, accountID, id string, fn func
 }
 
 // writeChangeTail writes what follows a payment's row and operations in
-// an update: change's events, its idempotency mark and the destruction of
-// a spent CVC.
+// an update: change's events and notices, its idempotency mark and the
+// destruction of a spent CVC.
 func writeChangeTail(ctx context.Context, tx *wtx, accountID string, change *payment.PaymentChange) error {
 	for _, ev := range change.Events {
 		if err := insertEvent(ctx, tx, ev); err != nil {
 			return err
 		}
+	}
+	if err := writeNotices(ctx, tx, change.Notices); err != nil {
+		return err
 	}
 	if err := markIdempotencyKey(ctx, tx, change.Idempotency); err != nil {
 		return err

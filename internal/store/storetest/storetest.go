@@ -48,6 +48,7 @@ func Run(t *testing.T, open func(t *testing.T) payment.Store) {
 		{"WebhookClaims", testWebhookClaims},
 		{"Connectors", testConnectors},
 		{"TransactionReferences", testTransactionReferences},
+		{"TransactionNotices", testTransactionNotices},
 		{"CustomerRoundTrip", testCustomerRoundTrip},
 		{"CustomerList", testCustomerList},
 		{"CustomerExternalID", testCustomerExternalID},

@@ -1,0 +1,13 @@
+-- What a transaction reference keeps beside its name: the fields of the
+-- transaction its dialect shows but kassa does not act on (a JSON object;
+-- NULL for none), the signer of its callback, so that a change after the
+-- transaction's outcome can promise another, and the event of the latest
+-- such change ('' for none).
+ALTER TABLE transaction_references
+    -- json, not jsonb: kept byte for byte, in the order the dialect renders.
+    ADD COLUMN attributes      json,
+    ADD COLUMN callback_signer text NOT NULL DEFAULT '',
+    ADD COLUMN change_event_id text NOT NULL DEFAULT '';
+-- Until now only the IXOPAY dialect named transactions, and every callback
+-- it promised was signed by its signer.
+UPDATE transaction_references SET callback_signer = 'ixopay' WHERE callback <> '';
