@@ -99,6 +99,11 @@ func routes() []route {
 		{method: "POST", path: "/v1/accounts/{aid}/auth/token", auth: authClient, handle: (*server).token},
 		{method: "GET", path: "/v1/accounts/{aid}/management/settings", auth: authBearer,
 			scopes: []string{ScopeAdminAccounts, ScopeReadAccounts}, handle: (*server).accountSettings},
+		// Admin gateway credentials (admin.go).
+		{method: "PUT", path: "/v1/admin/gateways/{gateway}/credentials", auth: authBearerOrAPIKey,
+			scopes: []string{ScopeAdminCheckout}, handle: (*server).putGatewayCredential},
+		{method: "GET", path: "/v1/admin/gateways/{gateway}/credentials", auth: authBearerOrAPIKey,
+			scopes: []string{ScopeAdminCheckout}, handle: (*server).listGatewayCredentials},
 	}
 }
 
