@@ -25,6 +25,7 @@ import (
 	"github.com/kassapay/kassa/internal/gateway"
 	"github.com/kassapay/kassa/internal/gateway/adyen"
 	"github.com/kassapay/kassa/internal/gateway/authorizenet"
+	"github.com/kassapay/kassa/internal/gateway/collector"
 	"github.com/kassapay/kassa/internal/gateway/simulator"
 	"github.com/kassapay/kassa/internal/gateway/simulator/simhttp"
 	"github.com/kassapay/kassa/internal/gateway/stripe"
@@ -284,6 +285,7 @@ func gatewayRegistry(st payment.Store) (*gateway.Registry, error) {
 		adyen.New(adyen.Options{}),
 		authorizenet.New(authorizenet.Options{}),
 		stripe.New(stripe.Options{}),
+		collector.New(collector.Options{}),
 	), nil
 }
 

@@ -71,6 +71,14 @@ func principalName(p *payment.Principal) string {
 
 // CreateGateway configures a gateway of one of the registry's types.
 func (e *Engine) CreateGateway(ctx context.Context, p *payment.Principal, in GatewayInput) (*GatewayDetail, error) {
+	return e.createGateway(ctx, p, in, payment.NewID(payment.PrefixGateway), "initial credentials", false)
+}
+
+// createGateway is CreateGateway with the new gateway's id and its first
+// credential version's description given and, with validate, the
+// credentials checked by the adapter first (checkWorking).
+func (e *Engine) createGateway(ctx context.Context, p *payment.Principal, in GatewayInput, id, credDescription string,
+	validate bool) (*GatewayDetail, error) {
 	if in.Type == "" {
 		return nil, payment.Missing("type")
 	}
@@ -116,12 +124,17 @@ func (e *Engine) CreateGateway(ctx context.Context, p *payment.Principal, in Gat
 	}
 	now := e.clock()
 	g := &payment.Gateway{
-		ID: payment.NewID(payment.PrefixGateway), AccountID: acct.ID, Type: spec.Type,
+		ID: id, AccountID: acct.ID, Type: spec.Type,
 		Description: in.Description, State: payment.GatewayRetained, Sandbox: sandbox, Settings: settings,
 		MerchantProfileKey: in.MerchantProfileKey, SubMerchantKey: in.SubMerchantKey,
 		DisabledOperations: disabled, CredentialVersion: 1, CreatedAt: now, UpdatedAt: now,
 	}
-	cv, err := e.sealCredentials(ctx, spec, g, 1, creds, "initial credentials", p, now)
+	if validate {
+		if err := e.checkWorking(ctx, ad, g, creds); err != nil {
+			return nil, err
+		}
+	}
+	cv, err := e.sealCredentials(ctx, spec, g, 1, creds, credDescription, p, now)
 	if err != nil {
 		return nil, err
 	}
@@ -626,19 +639,8 @@ func (e *Engine) SetGatewayCredentials(ctx context.Context, p *payment.Principal
 		return nil, err
 	}
 	if validate {
-		if cc, ok := ad.(gateway.CredentialChecker); ok {
-			cctx, cancel := context.WithTimeout(ctx, e.cfg.CallTimeout)
-			err := cc.CheckCredentials(cctx, gateway.Config{GatewayID: g.ID, Credentials: creds, Settings: g.Settings,
-				Sandbox: g.Sandbox, MerchantProfileKey: g.MerchantProfileKey, SubMerchantKey: g.SubMerchantKey})
-			cancel()
-			if err != nil {
-				if pe, ok := payment.AsError(err); ok {
-					return nil, pe
-				}
-				return nil, &payment.Error{Kind: payment.KindInvalid, Code: "credentials_unverified", Param: "credentials",
-					Message: "The gateway could not be asked whether these credentials work; nothing was saved. Retry, or save without validate.",
-					Err:     err}
-			}
+		if err := e.checkWorking(ctx, ad, g, creds); err != nil {
+			return nil, err
 		}
 	}
 	// The credentials are sealed before the gateway's write transaction:
@@ -675,6 +677,30 @@ func (e *Engine) SetGatewayCredentials(ctx context.Context, p *payment.Principal
 		}
 		return &GatewayDetail{Gateway: updated, Credentials: cv, Spec: spec, Health: e.breakers.Status(id)}, nil
 	}
+}
+
+// checkWorking asks the adapter, when it can tell, whether creds work for
+// gateway g. A refusal is the adapter's *payment.Error (KindInvalid, Param
+// the credential field when it knows it); not being able to ask is
+// credentials_unverified.
+func (e *Engine) checkWorking(ctx context.Context, ad gateway.Adapter, g *payment.Gateway, creds map[string]string) error {
+	cc, ok := ad.(gateway.CredentialChecker)
+	if !ok {
+		return nil
+	}
+	cctx, cancel := context.WithTimeout(ctx, e.cfg.CallTimeout)
+	err := cc.CheckCredentials(cctx, gateway.Config{GatewayID: g.ID, Credentials: creds, Settings: g.Settings,
+		Sandbox: g.Sandbox, MerchantProfileKey: g.MerchantProfileKey, SubMerchantKey: g.SubMerchantKey})
+	cancel()
+	if err == nil {
+		return nil
+	}
+	if pe, ok := payment.AsError(err); ok {
+		return pe
+	}
+	return &payment.Error{Kind: payment.KindInvalid, Code: "credentials_unverified", Param: "credentials",
+		Message: "The gateway could not be asked whether these credentials work; nothing was saved. Retry, or save without validate.",
+		Err:     err}
 }
 
 // errVersionMoved reports a credential rotation that lost a race.

@@ -108,6 +108,11 @@ func routes() []route {
 		{method: "GET", path: "/v1/accounts/{aid}/customers/users/{customer_id}/tokens", scopes: customersRead, handle: (*server).listTokens},
 		{method: "POST", path: "/v1/accounts/{aid}/customers/users/{customer_id}/tokens", scopes: customersWrite, handle: (*server).createToken},
 		{method: "DELETE", path: "/v1/accounts/{aid}/customers/users/{customer_id}/tokens/{token_id}", scopes: customersWrite, handle: (*server).deleteToken},
+		// Admin gateway credentials (admin.go).
+		{method: "PUT", path: "/v1/admin/gateways/{gateway}/credentials", auth: authBearerOrAPIKey,
+			scopes: []string{ScopeAdminCheckout}, handle: (*server).putGatewayCredential},
+		{method: "GET", path: "/v1/admin/gateways/{gateway}/credentials", auth: authBearerOrAPIKey,
+			scopes: []string{ScopeAdminCheckout}, handle: (*server).listGatewayCredentials},
 	}
 }
 
