@@ -102,7 +102,7 @@ func itoa(i int) string {
 func checkMetadata(md map[string]string) error {
 	for k := range md {
 		if !strings.HasPrefix(k, "ext_") {
-			return fieldError("metadata."+k, payment.CodeParameterInvalid, "metadata keys must begin with ext_.")
+			return fieldError(safePath("metadata."+k), payment.CodeParameterInvalid, "metadata keys must begin with ext_.")
 		}
 	}
 	return nil

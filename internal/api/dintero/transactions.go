@@ -337,7 +337,7 @@ func (s *server) transactionGet(w http.ResponseWriter, r *http.Request, c *calle
 func checkQuery(r *http.Request, allowed ...string) error {
 	for k := range r.URL.Query() {
 		if !contains(allowed, k) {
-			return fieldError(k, payment.CodeParameterInvalid, "Query parameter %s is not supported.", safePath(k))
+			return fieldError(safePath(k), payment.CodeParameterInvalid, "Query parameter %s is not supported.", safePath(k))
 		}
 	}
 	return nil
