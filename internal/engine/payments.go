@@ -695,6 +695,9 @@ func (e *Engine) followUp(ctx context.Context, p *payment.Principal, id string, 
 		if err != nil {
 			return nil, err
 		}
+		if err := mergeFollowUpMetadata(ctx, pay); err != nil {
+			return nil, err
+		}
 		op = e.newOperation(pay, kind, n, now)
 		pay.Operations = append(pay.Operations, op)
 		ch := &payment.PaymentChange{Operations: []*payment.Operation{op}, Idempotency: claim.reserveMark(pay.ID, op.ID)}

@@ -18,6 +18,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kassapay/kassa/internal/engine"
+	"github.com/kassapay/kassa/internal/gateway"
+	"github.com/kassapay/kassa/internal/gateway/simulator"
 	"github.com/kassapay/kassa/internal/payment"
 	"github.com/kassapay/kassa/internal/store/pgtest"
 	"github.com/kassapay/kassa/internal/store/postgres"
@@ -106,7 +108,8 @@ func setupOn(t testing.TB, st payment.Store, keyFile string, rts []route) *fixtu
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	clk := &clock{t: time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)}
-	eng := engine.New(engine.Config{Store: st, Vault: v, Logger: log, Now: clk.Now})
+	eng := engine.New(engine.Config{Store: st, Vault: v, Logger: log, Now: clk.Now,
+		Gateways: gateway.NewRegistry(simulator.New(simulator.Options{Now: clk.Now}))})
 	if rts == nil {
 		rts = routes()
 	}
