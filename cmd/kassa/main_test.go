@@ -582,16 +582,24 @@ func (s *server) checkNothingAtRest(t *testing.T, when string, numbers, texts []
 }
 
 // containsNumber reports whether digits occur in data not as part of a
-// longer run of digits.
+// longer run of digits. A short number (a CVC) must also not be part of a
+// run of letters and digits: the data directory holds hex digests and
+// base62 ids, and a four-digit CVC turned up inside one of those about
+// once in a few hundred runs. A card number is long enough to look for
+// among letters too.
 func containsNumber(data []byte, digits string) bool {
+	inRun := isDigit
+	if len(digits) < 8 {
+		inRun = isAlnum
+	}
 	for i := 0; ; {
 		j := bytes.Index(data[i:], []byte(digits))
 		if j < 0 {
 			return false
 		}
 		start, end := i+j, i+j+len(digits)
-		before := start == 0 || !isDigit(data[start-1])
-		after := end == len(data) || !isDigit(data[end])
+		before := start == 0 || !inRun(data[start-1])
+		after := end == len(data) || !inRun(data[end])
 		if before && after {
 			return true
 		}
@@ -600,6 +608,8 @@ func containsNumber(data []byte, digits string) bool {
 }
 
 func isDigit(b byte) bool { return '0' <= b && b <= '9' }
+
+func isAlnum(b byte) bool { return isDigit(b) || 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' }
 
 func TestCommands(t *testing.T) {
 	if out, err := runCmd(t, env(nil), "version"); err != nil || !strings.HasPrefix(out, "kassa ") {
