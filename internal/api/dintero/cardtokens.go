@@ -1,6 +1,7 @@
 package dintero
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"time"
@@ -85,7 +86,37 @@ func (s *server) cardTokenGet(w http.ResponseWriter, r *http.Request, c *caller)
 		return err
 	}
 	t, _ := cardTokenOf(pm)
+	if err := s.showCustomers(r.Context(), c.Account.ID, []*cardToken{t}); err != nil {
+		return err
+	}
 	return api.JSON(w, http.StatusOK, t)
+}
+
+// showCustomers replaces the kassa customer ids of ts by the customer_id
+// the Dintero customers API knows each customer by (its external id, or
+// its kassa id when it has none), reading each customer once.
+func (s *server) showCustomers(ctx context.Context, acct string, ts []*cardToken) error {
+	shown := map[string]string{}
+	for _, t := range ts {
+		if t.CustomerID == "" {
+			continue
+		}
+		id, ok := shown[t.CustomerID]
+		if !ok {
+			cus, err := s.eng.Customer(ctx, acct, t.CustomerID)
+			switch {
+			case err == nil && cus.ExternalID != "":
+				id = cus.ExternalID
+			case err == nil || errors.Is(err, payment.ErrNotFound):
+				id = t.CustomerID // no external id, or deleted since
+			default:
+				return err
+			}
+			shown[t.CustomerID] = id
+		}
+		t.CustomerID = id
+	}
+	return nil
 }
 
 // deleteCardTokenRequest is the optional body of DELETE
@@ -131,6 +162,9 @@ func (s *server) cardTokenDelete(w http.ResponseWriter, r *http.Request, c *call
 	s.log.InfoContext(r.Context(), "dintero: card token deleted", "payment_method", pm.ID,
 		"requestor", req.Requestor, "request_id", api.RequestIDFrom(r.Context()))
 	t, _ := cardTokenOf(pm)
+	if err := s.showCustomers(r.Context(), c.Account.ID, []*cardToken{t}); err != nil {
+		return err
+	}
 	return api.JSON(w, http.StatusOK, t)
 }
 
@@ -171,6 +205,17 @@ func (s *server) cardTokenList(w http.ResponseWriter, r *http.Request, c *caller
 	customer, err := one(r, "customer_id")
 	if err != nil {
 		return err
+	}
+	if customer != "" {
+		// Dintero's customer_id, as the customers API has it.
+		cus, err := s.customer(r.Context(), c.Account.ID, "customer_id", customer)
+		switch {
+		case errors.Is(err, errCustomerMissing):
+			return api.JSON(w, http.StatusOK, []*cardToken{})
+		case err != nil:
+			return err
+		}
+		customer = cus.ID
 	}
 	after, err := one(r, "starting_after")
 	if err != nil {
@@ -213,6 +258,9 @@ func (s *server) cardTokenList(w http.ResponseWriter, r *http.Request, c *caller
 			break
 		}
 		lp.StartingAfter = pms[len(pms)-1].ID
+	}
+	if err := s.showCustomers(r.Context(), c.Account.ID, out); err != nil {
+		return err
 	}
 	return api.JSON(w, http.StatusOK, out)
 }
