@@ -76,6 +76,8 @@ func TestReadmeQuickStart(t *testing.T) {
 		`"object":"webhook_delivery"`,            // the webhook endpoint's ping
 		`"token_type":"Bearer"`,                  // the Dintero token …
 		`"business_name":"Default test account"`, // … and the account it opens
+		`"event_reference":"order-2001"`,         // a Dintero capture of a native payment
+		`"transaction_status":"CAPTURED"`,        // … and the void of its rest
 	} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("the quick start's output lacks %s", want)
