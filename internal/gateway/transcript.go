@@ -409,8 +409,6 @@ func fieldName(name string) string {
 var fieldSeparators = strings.NewReplacer("_", "", "-", "")
 
 var (
-	// jsonFieldRE matches a JSON member whose value is a string or number.
-	jsonFieldRE = regexp.MustCompile(`"((?:[^"\\]|\\.){1,128})"\s*:\s*("(?:[^"\\]|\\.)*"|-?[0-9][0-9.eE+\-]*)`)
 	// formRE matches a form or query parameter: the key at the start or
 	// after ? or &, and its value up to the next separator.
 	formRE = regexp.MustCompile(`(?:^|[?&])([^=&?#\s"'<>]{1,128})=([^&#\s"'<>]*)`)
@@ -439,7 +437,7 @@ func scrubFields(body string) string {
 		})
 	}
 	if strings.IndexByte(body, '"') >= 0 && strings.IndexByte(body, ':') >= 0 {
-		body = replaceMatches(jsonFieldRE, body, func(m []string) string {
+		body = replaceJSONMembers(body, func(m []string) string {
 			if !sensitiveFields[fieldName(unquoteJSON(m[1]))] {
 				return m[0]
 			}
@@ -487,6 +485,24 @@ func replaceGroup(re *regexp.Regexp, s string, key, val int) string {
 		// unescaped: a transcript is read by people.
 		return m[0][:len(m[0])-len(m[val])] + Filtered
 	})
+}
+
+// replaceJSONMembers replaces every JSON member jsonMembers finds in s by f
+// of its text, name and value, as replaceMatches does for a pattern.
+func replaceJSONMembers(s string, f func(m []string) string) string {
+	ms := jsonMembers(s)
+	if ms == nil {
+		return s
+	}
+	var b strings.Builder
+	last := 0
+	for _, m := range ms {
+		b.WriteString(s[last:m.start])
+		b.WriteString(f([]string{s[m.start:m.end], s[m.nameStart:m.nameEnd], s[m.valueStart:m.valueEnd]}))
+		last = m.end
+	}
+	b.WriteString(s[last:])
+	return b.String()
 }
 
 // replaceMatches replaces every match of re in s by f of its submatches.
