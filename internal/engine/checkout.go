@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/url"
@@ -500,4 +501,16 @@ func CheckoutSessionObjectOf(cs *payment.CheckoutSession) *CheckoutSessionObject
 		Locale: cs.Locale, SaveCard: cs.SaveCard, ExpiresAt: cs.ExpiresAt, Attempts: cs.Attempts, Payment: nullable(cs.PaymentID),
 		CreatedAt: cs.CreatedAt, UpdatedAt: cs.UpdatedAt, ClosedAt: cs.ClosedAt,
 	}
+}
+
+// CheckoutFormToken is the hosted page's anti-forgery token of session
+// id: a keyed MAC of the id under the account's key, so that only a page
+// kassa rendered for the session can post its forms, and no token is
+// stored.
+func (e *Engine) CheckoutFormToken(ctx context.Context, cs *payment.CheckoutSession) (string, error) {
+	mac, err := e.vault.MAC(ctx, cs.AccountID, payment.PurposeRequestHash, []byte("checkout-form\x00"+cs.ID))
+	if err != nil {
+		return "", fmt.Errorf("checkout form token: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(mac), nil
 }
