@@ -76,6 +76,7 @@ func TestReadmeQuickStart(t *testing.T) {
 		`"object":"webhook_delivery"`,            // the webhook endpoint's ping
 		`"token_type":"Bearer"`,                  // the Dintero token …
 		`"business_name":"Default test account"`, // … and the account it opens
+		`"object":"checkout_session"`,            // the hosted page's session
 	} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("the quick start's output lacks %s", want)
