@@ -116,15 +116,6 @@ func newMerchant(t *testing.T) *merchant {
 	return m
 }
 
-func (m *merchant) lastReturn() *url.URL {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if len(m.returns) == 0 {
-		return nil
-	}
-	return m.returns[len(m.returns)-1]
-}
-
 // checkoutRig is a kassa server with an account, a simulator gateway and
 // a shop, and a browser.
 type checkoutRig struct {

@@ -73,7 +73,7 @@ func testCheckoutSessions(t *testing.T, s payment.Store) {
 	}
 
 	list, more, err := s.CheckoutSessions(ctx, a.ID, payment.ListParams{Limit: 1})
-	if err != nil || more != true || len(list) != 1 || list[0].ID != noItems.ID {
+	if err != nil || !more || len(list) != 1 || list[0].ID != noItems.ID {
 		t.Fatalf("first page: %v %v %v", list, more, err)
 	}
 	list, more, err = s.CheckoutSessions(ctx, a.ID, payment.ListParams{Limit: 1, StartingAfter: noItems.ID})
