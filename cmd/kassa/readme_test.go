@@ -78,6 +78,7 @@ func TestReadmeQuickStart(t *testing.T) {
 		`"business_name":"Default test account"`, // … and the account it opens
 		`"event_reference":"order-2001"`,         // a Dintero capture of a native payment
 		`"transaction_status":"CAPTURED"`,        // … and the void of its rest
+		`"object":"checkout_session"`,            // the hosted page's session
 	} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("the quick start's output lacks %s", want)

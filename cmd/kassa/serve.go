@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -32,6 +33,7 @@ import (
 	"github.com/kassapay/kassa/internal/payment"
 	"github.com/kassapay/kassa/internal/store/postgres"
 	"github.com/kassapay/kassa/internal/store/sqlite"
+	"github.com/kassapay/kassa/internal/web"
 	"github.com/kassapay/kassa/internal/webhook"
 )
 
@@ -40,6 +42,7 @@ type serveConfig struct {
 	storage storageFlags
 
 	addr, spreedlyAddr, ixopayAddr, dinteroAddr, metricsAddr, logLevel string
+	publicURL                                                          string
 	maxBody                                                            int64
 
 	cacheTTL, cvcTTL, sweepEvery, shutdownWait time.Duration
@@ -63,6 +66,7 @@ func serveFlags(c *serveConfig, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.ixopayAddr, "ixopay-addr", "", "optional dedicated listener serving the IXOPAY dialect at /api, for clients that cannot take a path prefix")
 	fs.StringVar(&c.dinteroAddr, "dintero-addr", "", "optional dedicated listener serving the Dintero dialect at /v1, for clients that cannot take a path prefix")
 	fs.StringVar(&c.metricsAddr, "metrics-addr", "", "optional listener serving Prometheus metrics at /metrics, apart from the API (KASSA_METRICS_TOKEN, when set, is the bearer token it requires)")
+	fs.StringVar(&c.publicURL, "public-url", "", "base URL customers reach kassa at, for the hosted checkout page's links (https://pay.example.com); default: the origin each API request came to")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.DurationVar(&c.cacheTTL, "cache-ttl", 24*time.Hour, "how long a payment method that was never retained keeps its card number")
 	fs.DurationVar(&c.cvcTTL, "cvc-ttl", time.Hour, "how long a CVC is kept for the first authorization")
@@ -94,6 +98,12 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 	if c.staleAfter != 0 && c.staleAfter <= c.callTimeout {
 		return errors.New("--stale-after must exceed --call-timeout: a call may be sent until then")
+	}
+	if c.publicURL != "" {
+		if u, err := url.Parse(c.publicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+			u.RawQuery != "" || u.Fragment != "" {
+			return errors.New("--public-url must be an absolute http(s) URL without query or fragment")
+		}
 	}
 	schedule, err := parseSchedule(c.webhookSchedule)
 	if err != nil {
@@ -157,7 +167,8 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	mux.Handle("/ixopay/", http.StripPrefix("/ixopay", ixopayAPI))
 	dinteroAPI := dintero.New(eng, dintero.Options{Logger: log, Registry: reg, MaxBody: c.maxBody})
 	mux.Handle("/dintero/", http.StripPrefix("/dintero", dinteroAPI))
-	mux.Handle("/", native.New(eng, native.Options{Logger: log, Registry: reg, MaxBody: c.maxBody}))
+	mux.Handle("/checkout/", web.New(eng, web.Options{Logger: log, Registry: reg}))
+	mux.Handle("/", native.New(eng, native.Options{Logger: log, Registry: reg, MaxBody: c.maxBody, PublicURL: c.publicURL}))
 	listeners := []listener{{name: "native", addr: c.addr, handler: mux}}
 	if c.spreedlyAddr != "" {
 		listeners = append(listeners, listener{name: "spreedly", addr: c.spreedlyAddr, handler: spreedlyAPI})

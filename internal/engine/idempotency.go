@@ -44,6 +44,9 @@ type IdempotencyClaim struct {
 	// reference is the transaction reference the reservation claims
 	// (WithTransactionReference); key is empty when it claims only that.
 	reference *payment.TransactionReference
+	// checkout is the checkout session attempt the reservation makes
+	// (PayCheckoutPage); key is empty when it claims only that.
+	checkout *payment.CheckoutAttempt
 }
 
 // Answered returns the answer the request's settle stored under its key,
@@ -138,7 +141,7 @@ func (c *IdempotencyClaim) reserveMark(paymentID, operationID string) *payment.I
 		return nil
 	}
 	return &payment.IdempotencyMark{AccountID: c.accountID, Key: c.key, Token: c.token, Point: payment.RecoveryReserved,
-		PaymentID: paymentID, OperationID: operationID, Record: c.deferred, Reference: c.reference}
+		PaymentID: paymentID, OperationID: operationID, Record: c.deferred, Reference: c.reference, Checkout: c.checkout}
 }
 
 // bound records that this request's reservation bound the key.

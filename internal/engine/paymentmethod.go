@@ -428,7 +428,8 @@ func redact(pm *payment.PaymentMethod, now time.Time) {
 }
 
 // Sweep destroys expired CVCs, redacts cached payment methods past the cache
-// TTL, forgets idempotency keys past theirs and has the store refresh its
+// TTL, forgets idempotency keys past theirs, closes checkout sessions past
+// their expiry and has the store refresh its
 // planner statistics where they lag. Running it from several
 // processes at once is harmless.
 func (e *Engine) Sweep(ctx context.Context) error {
@@ -444,6 +445,9 @@ func (e *Engine) Sweep(ctx context.Context) error {
 	}
 	if _, err := e.store.PurgeIdempotencyKeys(ctx, now.Add(-e.cfg.IdempotencyTTL)); err != nil {
 		return fmt.Errorf("sweep idempotency keys: %w", err)
+	}
+	if err := e.sweepCheckoutSessions(ctx, now); err != nil {
+		return err
 	}
 	return e.refreshStatistics(ctx)
 }

@@ -110,7 +110,10 @@ func (e *Engine) reconcileOne(ctx context.Context, op *payment.Operation) (settl
 	if op.PaymentID == "" {
 		_, err = e.settleOperation(ctx, op.AccountID, op.ID, res)
 	} else {
-		_, err = e.settle(ctx, op.AccountID, op.PaymentID, op.ID, res, nil, "")
+		var pay *payment.Payment
+		if pay, err = e.settle(ctx, op.AccountID, op.PaymentID, op.ID, res, nil, ""); err == nil {
+			e.followCheckoutPayment(ctx, pay)
+		}
 	}
 	if err != nil {
 		e.log.ErrorContext(ctx, "settle reconciled operation", "operation", op.ID, "error", err)

@@ -100,6 +100,11 @@ type IdempotencyMark struct {
 	// nothing reserved) if its scope has it. A mark with a Reference and
 	// no Key claims the reference alone.
 	Reference *TransactionReference
+	// Checkout, on a reserving mark, makes the reserved payment a checkout
+	// session's next attempt in the reserve's transaction;
+	// ErrAttemptTaken (and nothing reserved) if it cannot be. A mark with
+	// Checkout and no Key claims only the attempt.
+	Checkout *CheckoutAttempt
 }
 
 // IdempotencyAnswer is a response stored under an Idempotency-Key.
@@ -159,6 +164,7 @@ type Store interface {
 	WebhookStore
 	ConnectorStore
 	TransactionReferenceStore
+	CheckoutSessionStore
 
 	// Ping reports whether the database is reachable.
 	Ping(ctx context.Context) error

@@ -34,6 +34,10 @@ type Options struct {
 	// MaxBody limits request bodies; api.DefaultMaxBody (1 MiB) when not
 	// positive.
 	MaxBody int64
+	// PublicURL is the base URL the hosted checkout pages are reached at
+	// (a checkout session's url is PublicURL/checkout/{id}); when empty,
+	// the scheme and host the request came to.
+	PublicURL string
 
 	// extraRoutes are mounted beside the table; tests use it to add
 	// handlers that misbehave on purpose.
@@ -75,6 +79,10 @@ var routes = []route{
 	{"POST", "/v1/customers/{id}/tokens", secret, (*server).createCustomerToken},
 	{"GET", "/v1/customers/{id}/tokens", secret, (*server).listCustomerTokens},
 	{"DELETE", "/v1/customers/{id}/tokens/{token_id}", secret, (*server).deleteCustomerToken},
+	{"POST", "/v1/checkout_sessions", secret, (*server).createCheckoutSession},
+	{"GET", "/v1/checkout_sessions", secret, (*server).listCheckoutSessions},
+	{"GET", "/v1/checkout_sessions/{id}", secret, (*server).getCheckoutSession},
+	{"POST", "/v1/checkout_sessions/{id}/cancel", secret, (*server).cancelCheckoutSession},
 	{"GET", "/v1/gateway_types", secret, (*server).listGatewayTypes},
 	{"POST", "/v1/gateways", secret, (*server).createGateway},
 	{"GET", "/v1/gateways", secret, (*server).listGateways},
@@ -148,9 +156,10 @@ func (rt route) idempotent() bool {
 
 // server holds what the handlers share.
 type server struct {
-	eng *engine.Engine
-	log *slog.Logger
-	ops struct{ health, ready http.Handler }
+	eng       *engine.Engine
+	log       *slog.Logger
+	publicURL string
+	ops       struct{ health, ready http.Handler }
 }
 
 // New returns the native API over eng, with its middleware: request ids,
@@ -163,7 +172,7 @@ func New(eng *engine.Engine, opts Options) http.Handler {
 	if opts.Registry == nil {
 		opts.Registry = prometheus.NewRegistry()
 	}
-	s := &server{eng: eng, log: opts.Logger}
+	s := &server{eng: eng, log: opts.Logger, publicURL: opts.PublicURL}
 	s.ops.health = api.Healthz()
 	s.ops.ready = api.Readyz(eng, opts.Logger)
 	mux := api.NewMux()

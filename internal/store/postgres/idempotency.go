@@ -125,6 +125,9 @@ func queueMark(b *pgx.Batch, mark *payment.IdempotencyMark) {
 	if mark == nil {
 		return
 	}
+	if a := mark.Checkout; a != nil && mark.Point == payment.RecoveryReserved {
+		queueCheckoutAttempt(b, a, mark.PaymentID)
+	}
 	if ref := mark.Reference; ref != nil && mark.Point == payment.RecoveryReserved {
 		r := *ref
 		r.PaymentID, r.OperationID = mark.PaymentID, mark.OperationID

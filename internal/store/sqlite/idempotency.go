@@ -120,6 +120,11 @@ func markIdempotencyKey(ctx context.Context, tx *wtx, mark *payment.IdempotencyM
 	if mark == nil {
 		return nil
 	}
+	if a := mark.Checkout; a != nil && mark.Point == payment.RecoveryReserved {
+		if err := markCheckoutAttempt(ctx, tx, a, mark.PaymentID); err != nil {
+			return err
+		}
+	}
 	if ref := mark.Reference; ref != nil && mark.Point == payment.RecoveryReserved {
 		r := *ref
 		r.PaymentID, r.OperationID = mark.PaymentID, mark.OperationID

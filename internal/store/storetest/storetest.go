@@ -90,6 +90,9 @@ func Run(t *testing.T, open func(t *testing.T) payment.Store) {
 		{"OperationList", testOperationList},
 		{"SimulatorLedger", testSimulatorLedger},
 		{"SimulatorLedgerConcurrent", testSimulatorLedgerConcurrent},
+		{"CheckoutSessions", testCheckoutSessions},
+		{"CheckoutAttempts", testCheckoutAttempts},
+		{"ExpiredCheckoutSessions", testExpiredCheckoutSessions},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

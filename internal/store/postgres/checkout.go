@@ -1,0 +1,159 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/kassapay/kassa/internal/payment"
+	"github.com/kassapay/kassa/internal/store"
+)
+
+const checkoutColumns = `id, account_id, status, amount, currency, items, merchant_reference, return_url, cancel_url,
+	callback_url, customer_id, gateway_id, capture, locale, save_card, expires_at, attempts, payment_id,
+	created_at, updated_at, closed_at`
+
+func scanCheckoutSession(row pgx.Row) (*payment.CheckoutSession, error) {
+	var cs payment.CheckoutSession
+	var status string
+	var items []byte
+	var paymentID *string
+	err := row.Scan(&cs.ID, &cs.AccountID, &status, &cs.Amount, &cs.Currency, &items, &cs.MerchantReference,
+		&cs.ReturnURL, &cs.CancelURL, &cs.CallbackURL, &cs.CustomerID, &cs.GatewayID, &cs.Capture, &cs.Locale,
+		&cs.SaveCard, &cs.ExpiresAt, &cs.Attempts, &paymentID, &cs.CreatedAt, &cs.UpdatedAt, &cs.ClosedAt)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(items, &cs.Items); err != nil {
+		return nil, fmt.Errorf("checkout session %s: items: %w", cs.ID, err)
+	}
+	cs.Status = payment.CheckoutStatus(status)
+	if paymentID != nil {
+		cs.PaymentID = *paymentID
+	}
+	cs.ExpiresAt, cs.CreatedAt, cs.UpdatedAt, cs.ClosedAt = utc(cs.ExpiresAt), utc(cs.CreatedAt), utc(cs.UpdatedAt), utcPtr(cs.ClosedAt)
+	return &cs, nil
+}
+
+// CreateCheckoutSession inserts cs.
+func (s *Store) CreateCheckoutSession(ctx context.Context, cs *payment.CheckoutSession) error {
+	items, err := store.CheckoutItemsJSON(cs)
+	if err != nil {
+		return err
+	}
+	err = s.withConn(ctx, func(q querier) error {
+		_, err := q.Exec(ctx, `INSERT INTO checkout_sessions (`+checkoutColumns+`)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`,
+			cs.ID, cs.AccountID, string(cs.Status), cs.Amount, cs.Currency, items, cs.MerchantReference,
+			cs.ReturnURL, cs.CancelURL, cs.CallbackURL, cs.CustomerID, cs.GatewayID, cs.Capture, cs.Locale,
+			cs.SaveCard, ts(cs.ExpiresAt), cs.Attempts, textOrNull(cs.PaymentID), ts(cs.CreatedAt),
+			ts(cs.UpdatedAt), tsPtr(cs.ClosedAt))
+		return translate(err, cs.AccountID)
+	})
+	return fail("create checkout session", err)
+}
+
+func checkoutSession(ctx context.Context, q querier, cond string, args ...any) (*payment.CheckoutSession, error) {
+	cs, err := scanCheckoutSession(q.QueryRow(ctx, `SELECT `+checkoutColumns+` FROM checkout_sessions WHERE `+cond, args...))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, payment.NotFound("checkout_session", args[len(args)-1].(string))
+	}
+	return cs, err
+}
+
+// CheckoutSession returns the account's session id.
+func (s *Store) CheckoutSession(ctx context.Context, accountID, id string) (*payment.CheckoutSession, error) {
+	var cs *payment.CheckoutSession
+	err := s.withConn(ctx, func(q querier) error {
+		var err error
+		cs, err = checkoutSession(ctx, q, `account_id = $1 AND id = $2`, accountID, id)
+		return err
+	})
+	return cs, fail("get checkout session", err)
+}
+
+// CheckoutSessionByID returns session id of whatever account.
+func (s *Store) CheckoutSessionByID(ctx context.Context, id string) (*payment.CheckoutSession, error) {
+	var cs *payment.CheckoutSession
+	err := s.withConn(ctx, func(q querier) error {
+		var err error
+		cs, err = checkoutSession(ctx, q, `id = $1`, id)
+		return err
+	})
+	return cs, fail("get checkout session", err)
+}
+
+// CheckoutSessions lists the account's sessions, newest first.
+func (s *Store) CheckoutSessions(ctx context.Context, accountID string, p payment.ListParams) ([]*payment.CheckoutSession, bool, error) {
+	cs, more, err := list(ctx, s, "checkout_session", "checkout_sessions", checkoutColumns, accountID, p, scanCheckoutSession)
+	return cs, more, fail("list checkout sessions", err)
+}
+
+// CloseCheckoutSession moves an open session with attempts attempts to
+// status, with ev, by compare-and-set.
+func (s *Store) CloseCheckoutSession(ctx context.Context, accountID, id string, attempts int, status payment.CheckoutStatus,
+	at time.Time, ev *payment.Event) (*payment.CheckoutSession, error) {
+	if err := store.CheckCheckoutClose(accountID, status, ev); err != nil {
+		return nil, err
+	}
+	var cs *payment.CheckoutSession
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE checkout_sessions SET status = $1, closed_at = $2, updated_at = $2
+			WHERE account_id = $3 AND id = $4 AND status = 'open' AND attempts = $5`,
+			string(status), ts(at), accountID, id, attempts)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			if _, err := checkoutSession(ctx, tx, `account_id = $1 AND id = $2`, accountID, id); err != nil {
+				return err
+			}
+			return payment.ErrStale
+		}
+		if ev != nil {
+			if err := insertEvent(ctx, tx, ev); err != nil {
+				return err
+			}
+		}
+		cs, err = checkoutSession(ctx, tx, `account_id = $1 AND id = $2`, accountID, id)
+		return err
+	})
+	if errors.Is(err, payment.ErrStale) {
+		return nil, payment.ErrStale
+	}
+	return cs, fail("close checkout session", err)
+}
+
+// ExpiredCheckoutSessions returns open sessions past their expiry.
+func (s *Store) ExpiredCheckoutSessions(ctx context.Context, now time.Time, limit int) ([]*payment.CheckoutSession, error) {
+	var cs []*payment.CheckoutSession
+	err := s.withConn(ctx, func(q querier) error {
+		rows, err := q.Query(ctx, `SELECT `+checkoutColumns+` FROM checkout_sessions
+			WHERE status = 'open' AND expires_at <= $1 ORDER BY expires_at LIMIT $2`, ts(now), limit)
+		if err != nil {
+			return err
+		}
+		cs, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (*payment.CheckoutSession, error) { return scanCheckoutSession(r) })
+		return err
+	})
+	return cs, fail("list expired checkout sessions", err)
+}
+
+// queueCheckoutAttempt queues the write that makes the reserved payment the
+// session's next attempt (see payment.CheckoutAttempt); it fails b with
+// ErrAttemptTaken when the session does not allow it.
+func queueCheckoutAttempt(b *pgx.Batch, a *payment.CheckoutAttempt, paymentID string) {
+	b.Queue(`UPDATE checkout_sessions SET attempts = $1, payment_id = $2, updated_at = $3
+		WHERE account_id = $4 AND id = $5 AND status = 'open' AND attempts = $6 AND expires_at > $3`,
+		a.Attempt, paymentID, ts(a.Now), a.AccountID, a.SessionID, a.Attempt-1).Exec(func(tag pgconn.CommandTag) error {
+		if tag.RowsAffected() == 0 {
+			return payment.ErrAttemptTaken
+		}
+		return nil
+	})
+}
