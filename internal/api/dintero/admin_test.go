@@ -84,11 +84,12 @@ func setupAdmin(t testing.TB, st payment.Store) *fixture {
 	return &fixture{st: st, keyFile: keyFile, vault: v, eng: eng, h: h, clk: clk, logs: logs}
 }
 
-// onStores runs fn on SQLite and on PostgreSQL (skipped without
-// KASSA_TEST_DATABASE_URL).
+// onStores runs fn on a fresh fixture (setupAdmin: every gateway type
+// kassa offers) over each of stores.
 func onStores(t *testing.T, fn func(t *testing.T, f *fixture)) {
-	t.Run("sqlite", func(t *testing.T) { fn(t, setupAdmin(t, openSQLite(t))) })
-	t.Run("postgres", func(t *testing.T) { fn(t, setupAdmin(t, openPostgres(t))) })
+	for _, st := range stores {
+		t.Run(st.name, func(t *testing.T) { fn(t, setupAdmin(t, st.open(t))) })
+	}
 }
 
 func credPath(gw string) string { return "/v1/admin/gateways/" + gw + "/credentials" }

@@ -14,7 +14,7 @@ import (
 // TestCardTokens: retained cards are tokens with Dintero's masked_pan and
 // pan_expiry_date; DELETE redacts the card.
 func TestCardTokens(t *testing.T) {
-	txStores(t, func(t *testing.T, f *fixture) {
+	onStores(t, func(t *testing.T, f *fixture) {
 		s := f.txShop(t)
 		pm := f.txCard(t, s, "4761739001010416")
 		f.native(t, s.secret, "POST", "/v1/payment_methods", `{"type":"card","card":{"number":"4242424242424242","exp_month":1,"exp_year":2031}}`) // cached: no token
@@ -130,7 +130,7 @@ func TestScopes(t *testing.T) {
 // TestIdempotencyKey: a capture retried with the same Idempotency-Key
 // gets the first answer and captures once; another body is refused.
 func TestIdempotencyKey(t *testing.T) {
-	txStores(t, func(t *testing.T, f *fixture) {
+	onStores(t, func(t *testing.T, f *fixture) {
 		s := f.txShop(t)
 		id := f.authorize(t, s, "4242424242424242", 1000, "keyed")
 		send := func(body string) response {

@@ -20,7 +20,7 @@ func TestGoldenCustomers(t *testing.T) {
 	m := f.merchant(t, false)
 	other := f.merchant(t, false)
 	a := shop{f, m, f.token(t, m)}
-	readOnly := f.scopedToken(t, m, "read:customers")
+	readOnly := f.tokenScoped(t, m, "read:customers")
 	full := `{"customer_id":"c-1","type":"company","first_name":"Kari","last_name":"Nordmann","email":"kari@example.com",` +
 		`"phone_number":"+4799999999","addresses":[{"address_line":"Sommerkroveien 34","postal_place":"Oslo","country":"NO"}],` +
 		`"metadata":{"dob_year":1985,"note":"vip"}}`

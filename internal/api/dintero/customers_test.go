@@ -5,14 +5,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/kassapay/kassa/internal/api/native"
 	"github.com/kassapay/kassa/internal/payment"
-	"github.com/kassapay/kassa/internal/vault"
 )
 
 // stores are the stores every customers test runs on.
@@ -41,11 +39,7 @@ func (s shop) do(t testing.TB, method, path, body string) response {
 func eachStore(t *testing.T, fn func(t *testing.T, a, b shop)) {
 	for _, st := range stores {
 		t.Run(st.name, func(t *testing.T) {
-			keyFile := filepath.Join(t.TempDir(), "master.key")
-			if _, err := vault.CreateDevKeyFile(keyFile); err != nil {
-				t.Fatal(err)
-			}
-			f := setupOn(t, st.open(t), keyFile, nil)
+			f := setupAdmin(t, st.open(t))
 			ma, mb := f.merchant(t, false), f.merchant(t, false)
 			fn(t, shop{f, ma, f.token(t, ma)}, shop{f, mb, f.token(t, mb)})
 		})
@@ -392,9 +386,9 @@ func TestCustomersIsolation(t *testing.T) {
 		}
 		// Scopes: read-only tokens read but do not write; tokens of another
 		// area do neither.
-		read := a.f.scopedToken(t, a.m, "read:customers")
-		write := a.f.scopedToken(t, a.m, "write:customers")
-		other := a.f.scopedToken(t, a.m, "admin:checkout read:accounts")
+		read := a.f.tokenScoped(t, a.m, "read:customers")
+		write := a.f.tokenScoped(t, a.m, "write:customers")
+		other := a.f.tokenScoped(t, a.m, "admin:checkout read:accounts")
 		for _, rt := range customerRoutes(a) {
 			writes := rt.method != "GET"
 			res := a.f.do(t, req{method: rt.method, path: rt.path, body: rt.body, bearer: read})
@@ -440,15 +434,6 @@ func TestCustomerRoutesCovered(t *testing.T) {
 			t.Errorf("%s has no isolation or scope test", rt)
 		}
 	}
-}
-
-// scopedToken mints a token for m narrowed to scope.
-func (f *fixture) scopedToken(t testing.TB, m merchant, scope string) string {
-	t.Helper()
-	res := f.do(t, req{method: "POST", path: "/v1/accounts/" + m.id + "/auth/token", basic: &[2]string{m.clientID, m.secret},
-		body: `{"grant_type":"client_credentials","audience":"https://x/v1/accounts/` + m.id + `","scope":"` + scope + `"}`})
-	tok, _ := mustStatus(t, "scoped token", res, 200)["access_token"].(string)
-	return tok
 }
 
 // TestNativeAndDintero: a customer made through one API is the same

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -14,8 +13,6 @@ import (
 	"time"
 
 	"github.com/kassapay/kassa/internal/api/native"
-	"github.com/kassapay/kassa/internal/payment"
-	"github.com/kassapay/kassa/internal/vault"
 )
 
 // txShop is a merchant with a simulator gateway and an access token, paying
@@ -24,22 +21,6 @@ import (
 type txShop struct {
 	merchant
 	tok, gateway string
-}
-
-// txStores runs fn on a fresh fixture over SQLite and over PostgreSQL.
-func txStores(t *testing.T, fn func(t *testing.T, f *fixture)) {
-	for _, b := range []struct {
-		name string
-		open func(testing.TB) payment.Store
-	}{{"sqlite", openSQLite}, {"postgres", openPostgres}} {
-		t.Run(b.name, func(t *testing.T) {
-			keyFile := filepath.Join(t.TempDir(), "master.key")
-			if _, err := vault.CreateDevKeyFile(keyFile); err != nil {
-				t.Fatal(err)
-			}
-			fn(t, setupOn(t, b.open(t), keyFile, nil))
-		})
-	}
 }
 
 // native calls kassa's native API with the txShop's secret key.
@@ -119,7 +100,7 @@ func expect(t testing.TB, res response, status int) map[string]any {
 // TestTransactionFlow: what a Dintero SDK does after a checkout —
 // get, partial capture, refund, void of the rest — on both stores.
 func TestTransactionFlow(t *testing.T) {
-	txStores(t, func(t *testing.T, f *fixture) {
+	onStores(t, func(t *testing.T, f *fixture) {
 		s := f.txShop(t)
 		id := f.authorize(t, s, "4000000000000002", 10000, "order-1")
 		if !regexp.MustCompile(`^T\d{8}\.[0-9A-Za-z]{24}$`).MatchString(id) {
@@ -194,7 +175,7 @@ func TestTransactionFlow(t *testing.T) {
 
 // TestTransactionList: filters and pagination.
 func TestTransactionList(t *testing.T) {
-	txStores(t, func(t *testing.T, f *fixture) {
+	onStores(t, func(t *testing.T, f *fixture) {
 		s := f.txShop(t)
 		var ids []string
 		for i := range 5 {
@@ -247,7 +228,7 @@ func expect0(t testing.TB, res response, status int) response {
 // TestRefundUnknown: a refund whose response is lost answers 202; once the
 // reconciler settles it the transaction shows the refund.
 func TestRefundUnknown(t *testing.T) {
-	txStores(t, func(t *testing.T, f *fixture) {
+	onStores(t, func(t *testing.T, f *fixture) {
 		s := f.txShop(t)
 		id := f.authorize(t, s, "4100000000000027", 3000, "lost")
 		expect(t, f.do(t, req{method: "POST", path: txPath(id, "capture"), bearer: s.tok, body: `{"amount":3000}`}), 200)
@@ -283,7 +264,7 @@ func TestRefundUnknown(t *testing.T) {
 // TestConcurrentRefunds: 20 partial refunds at once over HTTP never refund
 // more than was captured.
 func TestConcurrentRefunds(t *testing.T) {
-	txStores(t, func(t *testing.T, f *fixture) {
+	onStores(t, func(t *testing.T, f *fixture) {
 		s := f.txShop(t)
 		id := f.authorize(t, s, "4242424242424242", 5000, "many")
 		expect(t, f.do(t, req{method: "POST", path: txPath(id, "capture"), bearer: s.tok, body: `{"amount":5000}`}), 200)
