@@ -9,6 +9,9 @@ type Account struct {
 	Name      string
 	Live      bool
 	CreatedAt time.Time
+	// CheckoutEmbedOrigins are the origins ("https://shop.example") whose
+	// pages may frame the account's hosted checkout page; none by default.
+	CheckoutEmbedOrigins []string
 }
 
 // KeyKind is the scope of an API key.

@@ -74,8 +74,8 @@ type CheckoutSession struct {
 	// CancelURL, when set, is where the page's cancel sends the customer
 	// instead of ReturnURL with error=cancelled.
 	CancelURL string
-	// CallbackURL is kept for the Dintero dialect's callbacks (a later
-	// change); the native API announces sessions by webhooks.
+	// CallbackURL is where the Dintero dialect calls back a session's
+	// transaction; the native API announces sessions by webhooks.
 	CallbackURL string
 	CustomerID  string
 	// GatewayID is the gateway or router the payment goes through.
@@ -94,7 +94,14 @@ type CheckoutSession struct {
 	UpdatedAt time.Time
 	// ClosedAt is when the session left open; nil while it is open.
 	ClosedAt *time.Time
+	// Dialect is the API that made the session: "" (native) or
+	// CheckoutDialectDintero. It decides how the page and callbacks name
+	// the session's payment.
+	Dialect string
 }
+
+// CheckoutDialectDintero marks a session made by the Dintero dialect.
+const CheckoutDialectDintero = "dintero"
 
 // CheckoutAttempt, on a reserving IdempotencyMark, makes the payment the
 // session's attempt number Attempt in the reservation's own transaction:

@@ -186,6 +186,15 @@ type AccountStore interface {
 	Account(ctx context.Context, id string) (*Account, error)
 	// CountAccounts returns how many accounts exist.
 	CountAccounts(ctx context.Context) (int, error)
+	// SetCheckoutEmbedOrigins replaces the account's embedding origins.
+	// ErrNotFound if there is no such account.
+	SetCheckoutEmbedOrigins(ctx context.Context, accountID string, origins []string) error
+	// SetCallbackSignatureSecret stores the account's callback signature
+	// secret, sealed. ErrNotFound if there is no such account.
+	SetCallbackSignatureSecret(ctx context.Context, accountID string, sealed []byte) error
+	// CallbackSignatureSecret returns the account's sealed callback
+	// signature secret, or ErrNotFound when none was set.
+	CallbackSignatureSecret(ctx context.Context, accountID string) ([]byte, error)
 
 	// CreateAPIKey inserts k. ErrConflict if its prefix is taken.
 	CreateAPIKey(ctx context.Context, k *APIKey) error

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -70,9 +71,10 @@ func (s *Store) CreateFirstAccount(ctx context.Context, a *payment.Account, keys
 // Account returns the account with id.
 func (s *Store) Account(ctx context.Context, id string) (*payment.Account, error) {
 	var a payment.Account
+	var origins []byte
 	err := s.withConn(ctx, func(q querier) error {
-		return q.QueryRow(ctx, `SELECT id, name, live, created_at FROM accounts WHERE id = $1`, id).
-			Scan(&a.ID, &a.Name, &a.Live, &a.CreatedAt)
+		return q.QueryRow(ctx, `SELECT id, name, live, created_at, checkout_embed_origins FROM accounts WHERE id = $1`, id).
+			Scan(&a.ID, &a.Name, &a.Live, &a.CreatedAt, &origins)
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, payment.NotFound("account", id)
@@ -81,7 +83,52 @@ func (s *Store) Account(ctx context.Context, id string) (*payment.Account, error
 		return nil, fail("get account", err)
 	}
 	a.CreatedAt = utc(a.CreatedAt)
+	if err := json.Unmarshal(origins, &a.CheckoutEmbedOrigins); err != nil {
+		return nil, fmt.Errorf("postgres: account %s: embed origins: %w", id, err)
+	}
+	if len(a.CheckoutEmbedOrigins) == 0 {
+		a.CheckoutEmbedOrigins = nil
+	}
 	return &a, nil
+}
+
+// SetCheckoutEmbedOrigins replaces the account's embedding origins.
+func (s *Store) SetCheckoutEmbedOrigins(ctx context.Context, accountID string, origins []string) error {
+	b, err := json.Marshal(append([]string{}, origins...))
+	if err != nil {
+		return fmt.Errorf("postgres: embed origins: %w", err)
+	}
+	return fail("set checkout embed origins", s.updateAccount(ctx, accountID, `checkout_embed_origins = $1`, b))
+}
+
+// SetCallbackSignatureSecret stores the account's sealed signature secret.
+func (s *Store) SetCallbackSignatureSecret(ctx context.Context, accountID string, sealed []byte) error {
+	return fail("set callback signature secret", s.updateAccount(ctx, accountID, `callback_signature_secret = $1`, sealed))
+}
+
+func (s *Store) updateAccount(ctx context.Context, accountID, set string, v any) error {
+	return s.withConn(ctx, func(q querier) error {
+		tag, err := q.Exec(ctx, `UPDATE accounts SET `+set+` WHERE id = $2`, v, accountID)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return payment.NotFound("account", accountID)
+		}
+		return nil
+	})
+}
+
+// CallbackSignatureSecret returns the account's sealed signature secret.
+func (s *Store) CallbackSignatureSecret(ctx context.Context, accountID string) ([]byte, error) {
+	var sealed []byte
+	err := s.withConn(ctx, func(q querier) error {
+		return q.QueryRow(ctx, `SELECT callback_signature_secret FROM accounts WHERE id = $1`, accountID).Scan(&sealed)
+	})
+	if errors.Is(err, pgx.ErrNoRows) || err == nil && sealed == nil {
+		return nil, payment.NotFound("signature", accountID)
+	}
+	return sealed, fail("get callback signature secret", err)
 }
 
 // CountAccounts returns how many accounts exist.

@@ -16,7 +16,7 @@ import (
 
 const checkoutColumns = `id, account_id, status, amount, currency, items, merchant_reference, return_url, cancel_url,
 	callback_url, customer_id, gateway_id, capture, locale, save_card, expires_at, attempts, payment_id,
-	created_at, updated_at, closed_at`
+	created_at, updated_at, closed_at, dialect`
 
 func scanCheckoutSession(row pgx.Row) (*payment.CheckoutSession, error) {
 	var cs payment.CheckoutSession
@@ -25,7 +25,7 @@ func scanCheckoutSession(row pgx.Row) (*payment.CheckoutSession, error) {
 	var paymentID *string
 	err := row.Scan(&cs.ID, &cs.AccountID, &status, &cs.Amount, &cs.Currency, &items, &cs.MerchantReference,
 		&cs.ReturnURL, &cs.CancelURL, &cs.CallbackURL, &cs.CustomerID, &cs.GatewayID, &cs.Capture, &cs.Locale,
-		&cs.SaveCard, &cs.ExpiresAt, &cs.Attempts, &paymentID, &cs.CreatedAt, &cs.UpdatedAt, &cs.ClosedAt)
+		&cs.SaveCard, &cs.ExpiresAt, &cs.Attempts, &paymentID, &cs.CreatedAt, &cs.UpdatedAt, &cs.ClosedAt, &cs.Dialect)
 	if err != nil {
 		return nil, err
 	}
@@ -48,11 +48,11 @@ func (s *Store) CreateCheckoutSession(ctx context.Context, cs *payment.CheckoutS
 	}
 	err = s.withConn(ctx, func(q querier) error {
 		_, err := q.Exec(ctx, `INSERT INTO checkout_sessions (`+checkoutColumns+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`,
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`,
 			cs.ID, cs.AccountID, string(cs.Status), cs.Amount, cs.Currency, items, cs.MerchantReference,
 			cs.ReturnURL, cs.CancelURL, cs.CallbackURL, cs.CustomerID, cs.GatewayID, cs.Capture, cs.Locale,
 			cs.SaveCard, ts(cs.ExpiresAt), cs.Attempts, textOrNull(cs.PaymentID), ts(cs.CreatedAt),
-			ts(cs.UpdatedAt), tsPtr(cs.ClosedAt))
+			ts(cs.UpdatedAt), tsPtr(cs.ClosedAt), cs.Dialect)
 		return translate(err, cs.AccountID)
 	})
 	return fail("create checkout session", err)

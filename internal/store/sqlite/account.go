@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -66,8 +67,9 @@ func (s *Store) CreateFirstAccount(ctx context.Context, a *payment.Account, keys
 func (s *Store) Account(ctx context.Context, id string) (*payment.Account, error) {
 	var a payment.Account
 	var created int64
-	err := s.reads.QueryRowContext(ctx, `SELECT id, name, live, created_at FROM accounts WHERE id = ?`, id).
-		Scan(&a.ID, &a.Name, &a.Live, &created)
+	var origins string
+	err := s.reads.QueryRowContext(ctx, `SELECT id, name, live, created_at, checkout_embed_origins FROM accounts WHERE id = ?`, id).
+		Scan(&a.ID, &a.Name, &a.Live, &created, &origins)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, payment.NotFound("account", id)
 	}
@@ -75,7 +77,51 @@ func (s *Store) Account(ctx context.Context, id string) (*payment.Account, error
 		return nil, fail("get account", err)
 	}
 	a.CreatedAt = fromMicros(created)
+	if err := json.Unmarshal([]byte(origins), &a.CheckoutEmbedOrigins); err != nil {
+		return nil, fmt.Errorf("sqlite: account %s: embed origins: %w", id, err)
+	}
+	if len(a.CheckoutEmbedOrigins) == 0 {
+		a.CheckoutEmbedOrigins = nil
+	}
 	return &a, nil
+}
+
+// SetCheckoutEmbedOrigins replaces the account's embedding origins.
+func (s *Store) SetCheckoutEmbedOrigins(ctx context.Context, accountID string, origins []string) error {
+	b, err := json.Marshal(append([]string{}, origins...))
+	if err != nil {
+		return fmt.Errorf("sqlite: embed origins: %w", err)
+	}
+	return fail("set checkout embed origins", s.updateAccount(ctx, accountID, `checkout_embed_origins = ?`, string(b)))
+}
+
+// SetCallbackSignatureSecret stores the account's sealed signature secret.
+func (s *Store) SetCallbackSignatureSecret(ctx context.Context, accountID string, sealed []byte) error {
+	return fail("set callback signature secret", s.updateAccount(ctx, accountID, `callback_signature_secret = ?`, sealed))
+}
+
+func (s *Store) updateAccount(ctx context.Context, accountID, set string, v any) error {
+	return s.write(ctx, func(ctx context.Context, tx *wtx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE accounts SET `+set+` WHERE id = ?`, v, accountID)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err == nil && n == 0 {
+			err = payment.NotFound("account", accountID)
+		}
+		return err
+	})
+}
+
+// CallbackSignatureSecret returns the account's sealed signature secret.
+func (s *Store) CallbackSignatureSecret(ctx context.Context, accountID string) ([]byte, error) {
+	var sealed []byte
+	err := s.reads.QueryRowContext(ctx, `SELECT callback_signature_secret FROM accounts WHERE id = ?`, accountID).Scan(&sealed)
+	if errors.Is(err, sql.ErrNoRows) || err == nil && sealed == nil {
+		return nil, payment.NotFound("signature", accountID)
+	}
+	return sealed, fail("get callback signature secret", err)
 }
 
 // CountAccounts returns how many accounts exist.

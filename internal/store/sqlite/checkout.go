@@ -14,7 +14,7 @@ import (
 
 const checkoutColumns = `id, account_id, status, amount, currency, items, merchant_reference, return_url, cancel_url,
 	callback_url, customer_id, gateway_id, capture, locale, save_card, expires_at, attempts, payment_id,
-	created_at, updated_at, closed_at`
+	created_at, updated_at, closed_at, dialect`
 
 func scanCheckoutSession(sc scanner) (*payment.CheckoutSession, error) {
 	var cs payment.CheckoutSession
@@ -24,7 +24,7 @@ func scanCheckoutSession(sc scanner) (*payment.CheckoutSession, error) {
 	var closed sql.Null[int64]
 	err := sc.Scan(&cs.ID, &cs.AccountID, &status, &cs.Amount, &cs.Currency, &items, &cs.MerchantReference,
 		&cs.ReturnURL, &cs.CancelURL, &cs.CallbackURL, &cs.CustomerID, &cs.GatewayID, &cs.Capture, &cs.Locale,
-		&cs.SaveCard, &expires, &cs.Attempts, &paymentID, &created, &updated, &closed)
+		&cs.SaveCard, &expires, &cs.Attempts, &paymentID, &created, &updated, &closed, &cs.Dialect)
 	if err != nil {
 		return nil, err
 	}
@@ -45,11 +45,11 @@ func (s *Store) CreateCheckoutSession(ctx context.Context, cs *payment.CheckoutS
 	}
 	err = s.write(ctx, func(ctx context.Context, tx *wtx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO checkout_sessions (`+checkoutColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			cs.ID, cs.AccountID, string(cs.Status), cs.Amount, cs.Currency, items, cs.MerchantReference,
 			cs.ReturnURL, cs.CancelURL, cs.CallbackURL, cs.CustomerID, cs.GatewayID, cs.Capture, cs.Locale,
 			cs.SaveCard, micros(cs.ExpiresAt), cs.Attempts, nullString(cs.PaymentID), micros(cs.CreatedAt),
-			micros(cs.UpdatedAt), microsPtr(cs.ClosedAt))
+			micros(cs.UpdatedAt), microsPtr(cs.ClosedAt), cs.Dialect)
 		return translate(err, cs.AccountID)
 	})
 	return fail("create checkout session", err)

@@ -310,3 +310,45 @@ func testCreateFirstAccount(t *testing.T, s payment.Store) {
 		t.Errorf("CreateFirstAccount with an account present = %v, %v; want false", ok, err)
 	}
 }
+
+// testAccountSettings: embedding origins and the sealed callback signature
+// secret are kept per account, and only for an account that exists.
+func testAccountSettings(t *testing.T, s payment.Store) {
+	ctx := context.Background()
+	a, b := newAccount(t, s), newAccount(t, s)
+	origins := []string{"https://shop.example", "http://127.0.0.1:8080"}
+	if err := s.SetCheckoutEmbedOrigins(ctx, a.ID, origins); err != nil {
+		t.Fatalf("SetCheckoutEmbedOrigins: %v", err)
+	}
+	got, err := s.Account(ctx, a.ID)
+	if err != nil {
+		t.Fatalf("Account: %v", err)
+	}
+	equal(t, "embed origins", got.CheckoutEmbedOrigins, origins)
+	if got, _ := s.Account(ctx, b.ID); got.CheckoutEmbedOrigins != nil {
+		t.Errorf("another account's origins = %q; want none", got.CheckoutEmbedOrigins)
+	}
+	if err := s.SetCheckoutEmbedOrigins(ctx, a.ID, nil); err != nil {
+		t.Fatalf("SetCheckoutEmbedOrigins(nil): %v", err)
+	}
+	if got, _ := s.Account(ctx, a.ID); got.CheckoutEmbedOrigins != nil {
+		t.Errorf("cleared origins = %q; want none", got.CheckoutEmbedOrigins)
+	}
+	wantNotFound(t, "SetCheckoutEmbedOrigins of no account", s.SetCheckoutEmbedOrigins(ctx, "T00000000", origins))
+
+	_, err = s.CallbackSignatureSecret(ctx, a.ID)
+	wantNotFound(t, "CallbackSignatureSecret before one is set", err)
+	if err := s.SetCallbackSignatureSecret(ctx, a.ID, []byte("sealed-1")); err != nil {
+		t.Fatalf("SetCallbackSignatureSecret: %v", err)
+	}
+	if err := s.SetCallbackSignatureSecret(ctx, a.ID, []byte("sealed-2")); err != nil {
+		t.Fatalf("SetCallbackSignatureSecret again: %v", err)
+	}
+	sealed, err := s.CallbackSignatureSecret(ctx, a.ID)
+	if err != nil || string(sealed) != "sealed-2" {
+		t.Errorf("CallbackSignatureSecret = %q, %v; want the latest", sealed, err)
+	}
+	_, err = s.CallbackSignatureSecret(ctx, b.ID)
+	wantNotFound(t, "another account's CallbackSignatureSecret", err)
+	wantNotFound(t, "SetCallbackSignatureSecret of no account", s.SetCallbackSignatureSecret(ctx, "T00000000", []byte("x")))
+}

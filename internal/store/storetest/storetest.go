@@ -27,6 +27,7 @@ func Run(t *testing.T, open func(t *testing.T) payment.Store) {
 		{"Ping", testPing},
 		{"Accounts", testAccounts},
 		{"CreateFirstAccount", testCreateFirstAccount},
+		{"AccountSettings", testAccountSettings},
 		{"APIKeys", testAPIKeys},
 		{"RevokeAPIKey", testRevokeAPIKey},
 		{"RollAPIKey", testRollAPIKey},
