@@ -49,6 +49,9 @@ type CheckoutInput struct {
 	ExpiresAt *time.Time
 	Locale    string
 	SaveCard  bool
+	// Dialect is the API making the session: "" or
+	// payment.CheckoutDialectDintero.
+	Dialect string
 }
 
 // ValidateCheckout checks in as CreateCheckoutSession does, as far as that
@@ -178,7 +181,7 @@ func (e *Engine) CreateCheckoutSession(ctx context.Context, p *payment.Principal
 		Amount: in.Amount, Currency: in.Currency, Items: in.Items, MerchantReference: in.MerchantReference,
 		ReturnURL: in.ReturnURL, CancelURL: in.CancelURL, CallbackURL: in.CallbackURL, CustomerID: in.CustomerID,
 		GatewayID: in.GatewayID, Capture: in.Capture == nil || *in.Capture, Locale: locale, SaveCard: in.SaveCard,
-		ExpiresAt: expires, CreatedAt: now, UpdatedAt: now,
+		ExpiresAt: expires, CreatedAt: now, UpdatedAt: now, Dialect: in.Dialect,
 	}
 	if cs.Items == nil {
 		cs.Items = []payment.CheckoutItem{}
@@ -408,8 +411,19 @@ func (e *Engine) PayCheckoutPage(ctx context.Context, id string, attempt int, c 
 	if err != nil {
 		return nil, err
 	}
+	now := e.clock()
 	claim := &IdempotencyClaim{accountID: cs.AccountID,
-		checkout: &payment.CheckoutAttempt{AccountID: cs.AccountID, SessionID: cs.ID, Attempt: attempt, Now: e.clock()}}
+		checkout: &payment.CheckoutAttempt{AccountID: cs.AccountID, SessionID: cs.ID, Attempt: attempt, Now: now}}
+	if cs.Dialect == payment.CheckoutDialectDintero {
+		// The attempt's payment is a Dintero transaction of the session:
+		// the reference names it by session (GET /v1/transactions?session_id=)
+		// and promises its callback in the reservation's own transaction.
+		claim.reference = &payment.TransactionReference{AccountID: cs.AccountID, Scope: payment.DinteroSessionScope,
+			Reference: payment.DinteroSessionReference(cs, attempt), Type: "SESSION", CreatedAt: now}
+		if cs.CallbackURL != "" {
+			claim.reference.Callback, claim.reference.CallbackSigner = cs.CallbackURL, payment.SignerDintero
+		}
+	}
 	capture := cs.Capture
 	_, err = e.CreatePayment(WithIdempotencyClaim(ctx, claim), p, PaymentInput{
 		Amount: cs.Amount, Currency: cs.Currency, PaymentMethodID: pm.ID, GatewayID: cs.GatewayID, Capture: &capture,
@@ -417,7 +431,7 @@ func (e *Engine) PayCheckoutPage(ctx context.Context, id string, attempt int, c 
 		Metadata: map[string]string{CheckoutMetadataKey: cs.ID},
 	})
 	switch {
-	case errors.Is(err, payment.ErrAttemptTaken):
+	case errors.Is(err, payment.ErrAttemptTaken), errors.Is(err, payment.ErrReferenceTaken):
 		// Another submit of the same form reserved first, or the session
 		// closed or expired meanwhile: show what happened.
 	case err != nil:

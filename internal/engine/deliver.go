@@ -343,7 +343,9 @@ func (d *deliverer) request(ctx context.Context, dl *payment.WebhookDelivery, no
 	if err != nil {
 		return req, err
 	}
-	req.Signer, req.Body = s, dl.Body
+	// The signer may have rendered the callback's URL and method too (a
+	// Dintero callback's query names its transaction).
+	req.Signer, req.Body, req.URL, req.Method = s, dl.Body, dl.URL, dl.Method
 	return req, nil
 }
 

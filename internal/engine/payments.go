@@ -701,7 +701,7 @@ func (e *Engine) followUp(ctx context.Context, p *payment.Principal, id string, 
 		op = e.newOperation(pay, kind, n, now)
 		pay.Operations = append(pay.Operations, op)
 		ch := &payment.PaymentChange{Operations: []*payment.Operation{op}, Idempotency: claim.reserveMark(pay.ID, op.ID)}
-		if origin != nil && origin.Callback != "" {
+		if origin != nil && origin.Callback != "" && payment.CallsBackFollowUp(origin, kind) {
 			ch.Notices = []*payment.TransactionNotice{{Reference: origin, TransactionID: op.ID, At: now}}
 		}
 		return ch, nil

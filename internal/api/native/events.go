@@ -23,8 +23,29 @@ func (s *server) getAccount(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	return api.JSON(w, http.StatusOK, accountObjectOf(p.Account))
+}
+
+// updateAccountRequest is the body of POST /v1/account.
+type updateAccountRequest struct {
+	CheckoutEmbedOrigins *[]string `json:"checkout_embed_origins"`
+}
+
+// updateAccount answers POST /v1/account: the account's settings.
+func (s *server) updateAccount(w http.ResponseWriter, r *http.Request) error {
+	p, err := principal(r)
+	if err != nil {
+		return err
+	}
+	var req updateAccountRequest
+	if err := api.DecodeJSON(r, &req); err != nil {
+		return err
+	}
 	a := p.Account
-	return api.JSON(w, http.StatusOK, accountObject{ID: a.ID, Object: "account", Name: a.Name, Live: a.Live,
-		IXOPAYMerchantGUID: payment.IXOPAYMerchantGUID(a.ID), DinteroAccountID: payment.DinteroAccountID(a.ID),
-		CreatedAt: a.CreatedAt})
+	if req.CheckoutEmbedOrigins != nil {
+		if a, err = s.eng.SetCheckoutEmbedOrigins(r.Context(), p, "checkout_embed_origins", *req.CheckoutEmbedOrigins); err != nil {
+			return err
+		}
+	}
+	return api.JSON(w, http.StatusOK, accountObjectOf(a))
 }

@@ -120,6 +120,7 @@ var routes = []route{
 	{"POST", "/v1/webhook_endpoints/{id}/recover", secret, (*server).recoverWebhooks},
 	{"GET", "/v1/webhook_endpoints/{id}/deliveries", secret, (*server).listWebhookAttempts},
 	{"GET", "/v1/account", secret, (*server).getAccount},
+	{"POST", "/v1/account", secret, (*server).updateAccount},
 	{"GET", "/v1/openapi.json", public, (*server).openAPI},
 	{"POST", "/v1/gateways/{id}/notifications", public, (*server).gatewayNotifications},
 	{"GET", "/healthz", public, (*server).healthz},

@@ -318,7 +318,7 @@ func TestAccount(t *testing.T) {
 	if res.status != 200 || m["id"] != a.Account.ID || m["object"] != "account" || m["name"] != "Fjord Bikes AS" || m["live"] != false {
 		t.Fatalf("%d %s", res.status, res.body)
 	}
-	if got, want := keysOf(m), []string{"id", "object", "name", "live", "ixopay_merchant_guid", "dintero_account_id", "created_at"}; !sameSet(got, want) {
+	if got, want := keysOf(m), []string{"id", "object", "name", "live", "ixopay_merchant_guid", "dintero_account_id", "checkout_embed_origins", "created_at"}; !sameSet(got, want) {
 		t.Errorf("keys %v", got)
 	}
 	if m["ixopay_merchant_guid"] != "ME-"+a.Account.ID {
@@ -531,7 +531,7 @@ func TestRoutingErrors(t *testing.T) {
 	}
 	res = f.do(t, req{method: "PUT", path: "/v1/account", key: a.SecretKey})
 	wantError(t, res, 405, "invalid_request_error", "method_not_allowed", "")
-	if got := res.header.Get("Allow"); got != "GET, HEAD" {
+	if got := res.header.Get("Allow"); got != "GET, HEAD, POST" {
 		t.Errorf("Allow %q", got)
 	}
 	wantError(t, f.get(t, "/v1/payment_methods/pm_doesNotExist", a.SecretKey), 404, "invalid_request_error", "resource_missing", "id")

@@ -18,8 +18,20 @@ type accountObject struct {
 	IXOPAYMerchantGUID string `json:"ixopay_merchant_guid"`
 	// DinteroAccountID is the account as the Dintero dialect names it:
 	// the {aid} of its paths and audiences.
-	DinteroAccountID string    `json:"dintero_account_id"`
-	CreatedAt        time.Time `json:"created_at"`
+	DinteroAccountID string `json:"dintero_account_id"`
+	// CheckoutEmbedOrigins may frame the hosted checkout page.
+	CheckoutEmbedOrigins []string  `json:"checkout_embed_origins"`
+	CreatedAt            time.Time `json:"created_at"`
+}
+
+func accountObjectOf(a *payment.Account) accountObject {
+	origins := a.CheckoutEmbedOrigins
+	if origins == nil {
+		origins = []string{}
+	}
+	return accountObject{ID: a.ID, Object: "account", Name: a.Name, Live: a.Live,
+		IXOPAYMerchantGUID: payment.IXOPAYMerchantGUID(a.ID), DinteroAccountID: payment.DinteroAccountID(a.ID),
+		CheckoutEmbedOrigins: origins, CreatedAt: a.CreatedAt}
 }
 
 // notFoundAs gives a not-found error of an object looked up by id its
