@@ -165,7 +165,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	mux.Handle("/spreedly/", http.StripPrefix("/spreedly", spreedlyAPI))
 	ixopayAPI := ixopay.New(eng, ixopay.Options{Logger: log, Registry: reg, MaxBody: c.maxBody})
 	mux.Handle("/ixopay/", http.StripPrefix("/ixopay", ixopayAPI))
-	dinteroAPI := dintero.New(eng, dintero.Options{Logger: log, Registry: reg, MaxBody: c.maxBody})
+	dinteroAPI := dintero.New(eng, dintero.Options{Logger: log, Registry: reg, MaxBody: c.maxBody, PublicURL: c.publicURL})
 	mux.Handle("/dintero/", http.StripPrefix("/dintero", dinteroAPI))
 	mux.Handle("/checkout/", web.New(eng, web.Options{Logger: log, Registry: reg}))
 	mux.Handle("/", native.New(eng, native.Options{Logger: log, Registry: reg, MaxBody: c.maxBody, PublicURL: c.publicURL}))
@@ -224,7 +224,8 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		defer wg.Done()
 		eng.RunWebhooks(bgCtx, engine.WebhookOptions{Client: webhook.NewClient(c.webhookAllowPrivate),
 			Schedule: schedule, Observer: webhookObserver,
-			Signers: map[string]engine.CallbackSigner{ixopay.SignerName: ixopay.CallbackSigner(eng)}})
+			Signers: map[string]engine.CallbackSigner{ixopay.SignerName: ixopay.CallbackSigner(eng),
+				payment.SignerDintero: dintero.CallbackSigner(eng)}})
 	}()
 	go func() {
 		defer wg.Done()

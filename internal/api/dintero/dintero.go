@@ -68,6 +68,10 @@ type Options struct {
 	Registry *prometheus.Registry
 	// MaxBody limits request bodies; api.DefaultMaxBody when not positive.
 	MaxBody int64
+	// PublicURL is the base URL the hosted checkout page is reached at (a
+	// session's url is PublicURL/checkout/dintero/v1/view/{id}); when
+	// empty, the origin the request came to.
+	PublicURL string
 }
 
 // authKind is how a route authenticates its caller.
@@ -125,6 +129,16 @@ func routes() []route {
 			scopes: []string{ScopeAdminCheckout, ScopeWriteCheckout}, handle: (*server).transactionRefund},
 		{method: "POST", path: "/v1/transactions/{id}/void", auth: authBearer,
 			scopes: []string{ScopeAdminCheckout, ScopeWriteCheckout}, handle: (*server).transactionVoid},
+		// Checkout sessions (sessions.go) and the callback signature secret
+		// (callbacks.go).
+		{method: "POST", path: "/v1/sessions", auth: authBearer,
+			scopes: []string{ScopeAdminCheckout, ScopeWriteCheckout}, handle: (*server).createSession},
+		{method: "GET", path: "/v1/sessions/{session_id}", auth: authBearer,
+			scopes: []string{ScopeAdminCheckout, ScopeReadCheckout}, handle: (*server).getSession},
+		{method: "POST", path: "/v1/sessions/{session_id}/cancel", auth: authBearer,
+			scopes: []string{ScopeAdminCheckout, ScopeWriteCheckout}, handle: (*server).cancelSession},
+		{method: "POST", path: "/v1/admin/signature", auth: authBearerOrAPIKey,
+			scopes: []string{ScopeAdminCheckout}, handle: (*server).setSignature},
 		{method: "GET", path: "/v1/card-tokens", auth: authBearer,
 			scopes: []string{ScopeAdminCheckout}, handle: (*server).cardTokenList},
 		{method: "GET", path: "/v1/card-tokens/{token_id}", auth: authBearer,
@@ -161,8 +175,9 @@ func (c *caller) has(scopes []string) bool {
 
 // server holds what the handlers share.
 type server struct {
-	eng *engine.Engine
-	log *slog.Logger
+	eng       *engine.Engine
+	log       *slog.Logger
+	publicURL string
 }
 
 // New returns the Dintero dialect over eng with its middleware: request
@@ -179,7 +194,7 @@ func newHandler(eng *engine.Engine, opts Options, rts []route) http.Handler {
 	if opts.Registry == nil {
 		opts.Registry = prometheus.NewRegistry()
 	}
-	s := &server{eng: eng, log: opts.Logger}
+	s := &server{eng: eng, log: opts.Logger, publicURL: opts.PublicURL}
 	mux := api.NewMux()
 	byPath := map[string]bool{}
 	for _, rt := range rts {

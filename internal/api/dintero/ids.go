@@ -30,7 +30,7 @@ func cardTokenID(accountID, id string) string {
 }
 
 func dialectID(accountID, id, prefix string) string {
-	return payment.DinteroAccountID(accountID) + "." + strings.TrimPrefix(id, prefix)
+	return payment.DinteroID(accountID, strings.TrimPrefix(id, prefix))
 }
 
 // paymentIDOf is the kassa payment a transaction id names for the account

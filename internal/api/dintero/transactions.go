@@ -155,7 +155,7 @@ func (v *view) transaction(ctx context.Context, pay *payment.Payment) (*transact
 			ref, err := v.s.eng.TransactionReferenceByOperation(ctx, v.c.Principal, SessionScope, op.ID)
 			switch {
 			case err == nil:
-				t.SessionID = ref.Reference
+				t.SessionID = payment.DinteroSessionOfReference(ref.Reference)
 			case !errors.Is(err, payment.ErrNotFound):
 				return nil, err
 			}
@@ -454,7 +454,26 @@ func (s *server) sessionPayments(ctx context.Context, c *caller, session string,
 	if err != nil {
 		return nil, err
 	}
-	pay, err := s.eng.Payment(ctx, c.Account.ID, ref.PaymentID)
+	payID := ref.PaymentID
+	// A card declined on the page may be tried again: the session's
+	// transaction is then its latest attempt's (whose reference is
+	// "<session id>/<n>").
+	if aid, csID, ok := payment.ParseDinteroID(session, payment.PrefixCheckoutSession); ok && aid == payment.DinteroAccountID(c.Account.ID) {
+		cs, err := s.eng.CheckoutSession(ctx, c.Account.ID, csID)
+		switch {
+		case err == nil && cs.Attempts > 1:
+			later, err := s.eng.TransactionReference(ctx, c.Principal, SessionScope, payment.DinteroSessionReference(cs, cs.Attempts))
+			if err != nil && !errors.Is(err, payment.ErrNotFound) {
+				return nil, err
+			}
+			if err == nil {
+				payID = later.PaymentID
+			}
+		case err != nil && !errors.Is(err, payment.ErrNotFound):
+			return nil, err
+		}
+	}
+	pay, err := s.eng.Payment(ctx, c.Account.ID, payID)
 	if errors.Is(err, payment.ErrNotFound) {
 		return nil, nil
 	}
