@@ -161,6 +161,8 @@ func withCard(v url.Values, number string) url.Values {
 	return c
 }
 
+var bareCVC = regexp.MustCompile(`(^|[^0-9])737([^0-9]|$)`)
+
 // TestPageFlow drives the page over HTTP: the form (Norwegian, amounts by
 // locale, the order escaped), a field error naming its field, a decline,
 // then a payment, each answer with its headers and without the card.
@@ -211,7 +213,8 @@ func TestPageFlow(t *testing.T) {
 	if !strings.Contains(page, `content="0;url=`+want+`"`) || !strings.Contains(page, `href="`+want+`"`) {
 		t.Errorf("paid page does not send the customer back to %s:\n%s", want, page)
 	}
-	if strings.Contains(page, "4242") || strings.Contains(f.logs.String(), "4242424242424242") || strings.Contains(f.logs.String(), "737") {
+	// The CVC as a number of its own: log timestamps hold "737" too.
+	if strings.Contains(page, "4242") || strings.Contains(f.logs.String(), "4242424242424242") || bareCVC.MatchString(f.logs.String()) {
 		t.Error("card data in the page or the logs")
 	}
 }
