@@ -123,6 +123,9 @@ func ValidateCheckout(in CheckoutInput) error {
 	return nil
 }
 
+// IsCheckoutLocale reports whether l is one of CheckoutLocales.
+func IsCheckoutLocale(l string) bool { return isCheckoutLocale(l) }
+
 func isCheckoutLocale(l string) bool {
 	for _, c := range CheckoutLocales {
 		if l == c {

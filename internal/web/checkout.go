@@ -9,8 +9,13 @@
 // nonce, is not cacheable, and holds no card data: the card number and CVC
 // go from the form to the vault and are never echoed, logged or put in a
 // URL. The flow is redirect-based (POST, 303 to the page, then the page
-// sends the customer back to the merchant); the embedded mode of Dintero's
-// web SDK is to plug in at the places marked in docs/adr/0025.
+// sends the customer back to the merchant).
+//
+// The Dintero dialect's forms of the page (embedded.go) are the same page:
+// /checkout/dintero/v1/view/{sid} (a session's url) and, for Dintero's web
+// SDK with its endpoint set to /checkout/dintero, /checkout/dintero/?sid=…
+// (embedded in the merchant's iframe, talking to it by postMessage) and
+// /checkout/dintero/embedResult/ (ADR 0026).
 package web
 
 import (
@@ -89,6 +94,10 @@ func New(eng *engine.Engine, opts Options) http.Handler {
 		mux.Handle("GET /checkout/assets/"+name, http.HandlerFunc(s.asset))
 	}
 	mux.Handle("GET /checkout/{id}", s.handle(s.show))
+	mux.Handle("GET "+DinteroBase+"/v1/view/{sid}", s.handle(s.dinteroView))
+	mux.Handle("GET "+DinteroBase+"/{$}", s.handle(s.dinteroEmbed))
+	mux.Handle("GET "+DinteroBase+"/embedResult/{$}", s.handle(s.dinteroEmbedResult))
+	mux.Handle("GET "+DinteroBase+"/sessions/{sid}", s.handle(s.dinteroSessionJSON))
 	mux.Handle("GET /checkout/{id}/status", s.handle(s.status))
 	mux.Handle("POST /checkout/{id}/pay", s.handle(s.pay))
 	mux.Handle("POST /checkout/{id}/cancel", s.handle(s.cancel))
@@ -140,9 +149,8 @@ func securityHeaders(next http.Handler) http.Handler {
 
 // ContentSecurityPolicy is the page's policy: nothing but kassa's own
 // styles, images and status requests, scripts only with the response's
-// nonce, forms only to kassa, and framing only by ancestors (none: 'none').
-// ancestors will come from the account's allowed embedding origins when
-// the embedded mode lands (ADR 0025).
+// nonce, forms only to kassa, and framing only by ancestors (none: 'none'):
+// the account's embedding origins on the embedded page (embedded.go).
 func ContentSecurityPolicy(nonce string, ancestors []string) string {
 	fa := "'none'"
 	if len(ancestors) > 0 {
@@ -190,10 +198,16 @@ func stateOf(v *engine.CheckoutView) state {
 	return stateForm
 }
 
-// TransactionID is the id the return URL names the session's payment by.
-// A later change may map it to Dintero's transaction id form; it is done
-// here and nowhere else.
-func TransactionID(pay *payment.Payment) string { return pay.ID }
+// TransactionID is the id the return URL names the session's payment by:
+// Dintero's transaction id (T12345678.…) for a session the Dintero
+// dialect made, kassa's payment id otherwise. It is done here and nowhere
+// else.
+func TransactionID(cs *payment.CheckoutSession, pay *payment.Payment) string {
+	if cs.Dialect == payment.CheckoutDialectDintero {
+		return payment.DinteroID(cs.AccountID, pay.ID)
+	}
+	return pay.ID
+}
 
 // ReturnURL is where the customer goes back to, by Dintero's rules:
 // return_url with transaction_id and merchant_reference after a payment,
@@ -208,7 +222,7 @@ func ReturnURL(cs *payment.CheckoutSession, pay *payment.Payment, errCode string
 	}
 	var params []string
 	if pay != nil && (errCode == "" || errCode == "failed") {
-		params = append(params, "transaction_id="+url.QueryEscape(TransactionID(pay)))
+		params = append(params, "transaction_id="+url.QueryEscape(TransactionID(cs, pay)))
 	}
 	params = append(params, "merchant_reference="+url.QueryEscape(cs.MerchantReference))
 	if errCode != "" {
@@ -267,6 +281,12 @@ type view struct {
 	// govern).
 	Next string
 	Auto bool
+	// Embed is set on the page embedded by Dintero's web SDK: its script
+	// talks to the merchant's page instead of redirecting (embedded.go).
+	Embed *embedView
+	// Action is the query the page's forms post with ("?ui=inline…" when
+	// embedded, so that the answer is the embedded page again).
+	Action string
 }
 
 func (s *server) render(w http.ResponseWriter, r *http.Request, status int, v *view) error {
@@ -324,15 +344,10 @@ func (s *server) show(w http.ResponseWriter, r *http.Request, nonce string) erro
 	if err != nil {
 		return err
 	}
-	v, err := s.viewOf(r.Context(), cv, nonce)
-	if err != nil {
-		return err
-	}
 	// Paid: straight back to the merchant. Cancelled or failed just now
 	// (the customer's own cancel, the last attempt): back too. Otherwise
 	// (a later visit) the page says what happened and links back.
-	v.Auto = v.State == statePaid || (v.State == stateCancelled && r.URL.Query().Get("done") == "1") || v.State == stateFailed
-	return s.render(w, r, http.StatusOK, v)
+	return s.showView(w, r, cv, nonce)
 }
 
 // status is the small JSON the processing page polls.
@@ -402,10 +417,13 @@ func (s *server) pay(w http.ResponseWriter, r *http.Request, nonce string) error
 			return err
 		}
 		v.Errors, v.Name = fieldErrs, r.PostFormValue("name") // never the number or CVC
+		if err := s.embedded(w, r, cv, v); err != nil {
+			return err
+		}
 		return s.render(w, r, http.StatusUnprocessableEntity, v)
 	}
 	// Post/Redirect/Get: a reload shows the outcome and sends nothing.
-	http.Redirect(w, r, "/checkout/"+url.PathEscape(id), http.StatusSeeOther)
+	http.Redirect(w, r, pageURL(r, cv.Session, ""), http.StatusSeeOther)
 	return nil
 }
 
@@ -455,7 +473,7 @@ func (s *server) cancel(w http.ResponseWriter, r *http.Request, _ string) error 
 	if _, err := s.eng.CancelCheckoutPage(r.Context(), id); err != nil {
 		return err
 	}
-	http.Redirect(w, r, "/checkout/"+url.PathEscape(id)+"?done=1", http.StatusSeeOther)
+	http.Redirect(w, r, pageURL(r, cv.Session, "done=1"), http.StatusSeeOther)
 	return nil
 }
 

@@ -1,0 +1,455 @@
+package main
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/kassapay/kassa/client"
+)
+
+// dinteroSDKDir holds Dintero's web SDK from npm (npm ci --prefix
+// e2e/dintero-checkout), pinned at 0.8.30.
+const dinteroSDKDir = "../../e2e/dintero-checkout"
+
+// sdkShop is a merchant's site on its own origin: a page that embeds
+// kassa's checkout with Dintero's real web SDK, a return URL and a
+// callback URL. It records what the SDK's callbacks, the return URL and
+// the callback URL got.
+type sdkShop struct {
+	*httptest.Server
+	mu        sync.Mutex
+	returns   []*url.URL
+	callbacks []*http.Request
+}
+
+// embedPage is the merchant's page: it embeds the session the query names
+// and records each SDK callback's event in window.events (and every
+// message the page's window sees in window.messages).
+const embedPage = `<!doctype html>
+<html><head><meta charset="utf-8"><title>Shop checkout</title>
+<script src="/sdk.js"></script></head>
+<body style="margin:0;font-family:sans-serif"><h1 style="font-size:18px">Fjord Bikes — checkout</h1>
+<div id="checkout" style="max-width:480px"></div>
+<script>
+window.events = [];
+window.messages = [];
+window.addEventListener("message", function (e) { window.messages.push(JSON.stringify(e.data)); });
+var q = new URLSearchParams(location.search);
+function record(name) {
+  return function (event) { window.events.push({cb: name, event: event}); };
+}
+dintero.embed({
+  container: document.getElementById("checkout"),
+  endpoint: q.get("endpoint"),
+  sid: q.get("sid"),
+  language: "no",
+  onSession: record("onSession"),
+  onPayment: record("onPayment"),
+  onPaymentError: record("onPaymentError"),
+  onSessionCancel: record("onSessionCancel"),
+  onSessionLocked: record("onSessionLocked"),
+  onSessionLockFailed: record("onSessionLockFailed"),
+  onSessionNotFound: record("onSessionNotFound")
+}).then(function (checkout) { window.checkout = checkout; });
+</script></body></html>`
+
+func newSDKShop(t *testing.T) *sdkShop {
+	t.Helper()
+	sdk, err := os.ReadFile(filepath.Join(dinteroSDKDir, "node_modules", "@dintero", "checkout-web-sdk", "dist",
+		"dintero-checkout-web-sdk.umd.min.js"))
+	if err != nil {
+		requireNPM(t, "the embedded checkout browser test", dinteroSDKDir, "@dintero/checkout-web-sdk")
+		t.Fatal(err)
+	}
+	m := &sdkShop{}
+	m.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/sdk.js":
+			w.Header().Set("Content-Type", "text/javascript")
+			w.Write(sdk)
+		case "/embed":
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			io.WriteString(w, embedPage)
+		case "/callback":
+			m.mu.Lock()
+			m.callbacks = append(m.callbacks, r)
+			m.mu.Unlock()
+		default:
+			m.mu.Lock()
+			m.returns = append(m.returns, r.URL)
+			m.mu.Unlock()
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			fmt.Fprintf(w, `<!doctype html><title>Shop</title><p id="landed">Back at the shop: %s</p>`, r.URL.Path)
+		}
+	}))
+	t.Cleanup(m.Close)
+	return m
+}
+
+// verifyDinteroSignature checks a Dintero-Signature as a merchant does, by
+// the algorithm Dintero documents: HMAC-SHA256 of "t\naccount\nMETHOD\n
+// hostname\npathname\nsorted query", t within five minutes.
+func verifyDinteroSignature(header, secret, account string, r *http.Request, now time.Time) error {
+	var ts, sig string
+	for _, p := range strings.Split(header, ",") {
+		k, v, _ := strings.Cut(p, "=")
+		switch k {
+		case "t":
+			ts = v
+		case "v0-hmac-sha256":
+			sig = v
+		}
+	}
+	t, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil || sig == "" {
+		return fmt.Errorf("malformed signature %q", header)
+	}
+	if d := now.Sub(time.Unix(t, 0)); d > 5*time.Minute || d < -5*time.Minute {
+		return fmt.Errorf("signature time %d is %s from now", t, d)
+	}
+	host, _, _ := strings.Cut(r.Host, ":")
+	payload := ts + "\n" + account + "\n" + r.Method + "\n" + host + "\n" + r.URL.EscapedPath() + "\n" + r.URL.Query().Encode()
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(payload))
+	if !hmac.Equal([]byte(sig), []byte(hex.EncodeToString(mac.Sum(nil)))) {
+		return fmt.Errorf("signature does not verify")
+	}
+	return nil
+}
+
+// dinteroAPI calls kassa's Dintero dialect.
+func dinteroAPI(t *testing.T, method, u, body string, auth func(*http.Request)) map[string]any {
+	t.Helper()
+	req, _ := http.NewRequest(method, u, strings.NewReader(body))
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	auth(req)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil || res.StatusCode >= 300 {
+		t.Fatalf("%s %s: %d %s", method, u, res.StatusCode, b)
+	}
+	return m
+}
+
+// sdkEvent is one SDK callback the merchant's page recorded.
+type sdkEvent struct {
+	CB    string         `json:"cb"`
+	Event map[string]any `json:"event"`
+}
+
+func pageEvents(t *testing.T, tab context.Context) []sdkEvent {
+	t.Helper()
+	raw, err := chromedp.Run(tab, chromedp.Evaluate[string](`JSON.stringify(window.events || [])`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var evs []sdkEvent
+	if err := json.Unmarshal([]byte(raw), &evs); err != nil {
+		t.Fatal(err)
+	}
+	return evs
+}
+
+// waitEvent waits for the page's SDK callback cb and returns its event.
+func waitEvent(t *testing.T, tab context.Context, cb string, n int) map[string]any {
+	t.Helper()
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		seen := 0
+		for _, e := range pageEvents(t, tab) {
+			if e.CB == cb {
+				if seen++; seen == n {
+					return e.Event
+				}
+			}
+		}
+	}
+	t.Fatalf("the SDK did not call %s (%d): %+v", cb, n, pageEvents(t, tab))
+	return nil
+}
+
+// inFrame runs actions on the checkout page inside the SDK's iframe.
+func inFrame(t *testing.T, tab context.Context, actions func(frame chromedp.QueryOption) chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	frames, err := chromedp.Run(tab, chromedp.Nodes(chromedp.CSS("#checkout iframe")))
+	if err != nil || len(frames) != 1 {
+		t.Fatalf("the SDK's iframe: %d %v", len(frames), err)
+	}
+	if err := chromedp.Do(tab, actions(chromedp.FromNode(frames[0]))); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitCheckout waits until embed() resolved with the checkout instance.
+func waitCheckout(t *testing.T, tab context.Context) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if ok, err := chromedp.Run(tab, chromedp.Evaluate[bool](`!!window.checkout`)); err == nil && ok {
+			return
+		}
+	}
+	t.Fatal("embed() did not resolve")
+}
+
+// iframeHeight is the height the SDK gave its iframe.
+func iframeHeight(t *testing.T, tab context.Context) float64 {
+	t.Helper()
+	h, err := chromedp.Run(tab, chromedp.Evaluate[float64](`document.querySelector("#checkout iframe").getBoundingClientRect().height`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// TestDinteroEmbeddedCheckoutInChromium drives kassa's checkout embedded
+// on a merchant's page (another origin) by Dintero's real web SDK: each
+// SDK callback fires with the session and the Dintero transaction id, the
+// iframe is sized by HeightChanged, lockSession() resolves; and the
+// redirect flow of a Dintero session lands on return_url with Dintero's
+// query while the signed callback arrives. Nothing holds a card number.
+func TestDinteroEmbeddedCheckoutInChromium(t *testing.T) {
+	browser := newBrowser(t)
+	shop := newSDKShop(t)
+	s := startServer(t, filepath.Join(t.TempDir(), "data"), env(nil), "--webhook-schedule", "0s,200ms,200ms")
+	ctx := context.Background()
+	key := s.bootstrapKey(t)
+	c := client.New(s.URL, key)
+	acct, err := c.Account(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw, err := c.CreateGateway(ctx, &client.GatewayParams{Type: "simulator", Description: "sim"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bearer := func(tok string) func(*http.Request) {
+		return func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+tok) }
+	}
+	dintero := s.URL + "/dintero"
+	endpoint := s.URL + "/checkout/dintero"
+	dinteroAPI(t, "POST", s.URL+"/v1/account", `{"checkout_embed_origins":["`+shop.URL+`"]}`, bearer(key))
+	tok := dinteroAPI(t, "POST", dintero+"/v1/accounts/"+acct.ID+"/auth/token",
+		`{"grant_type":"client_credentials","audience":"`+dintero+`/v1/accounts/`+acct.ID+`"}`,
+		func(r *http.Request) { r.SetBasicAuth(key[:16], key) })["access_token"].(string)
+	secret := dinteroAPI(t, "POST", dintero+"/v1/admin/signature", "", func(r *http.Request) { r.Header.Set("X-Api-Key", key) })["secret"].(string)
+	session := func(ref, expires string) (string, string) {
+		body := `{"url":{"return_url":"` + shop.URL + `/return?shop=fjord","callback_url":"` + shop.URL + `/callback"},` +
+			`"order":{"amount":125000,"currency":"NOK","merchant_reference":"` + ref + `","items":[` +
+			`{"id":"bike","line_id":"1","description":"Sykkel, 28 tommer","quantity":1,"amount":120000,"vat_amount":24000,"vat":25},` +
+			`{"id":"ship","line_id":"2","description":"Frakt","quantity":1,"amount":5000,"vat_amount":1000,"vat":25}]},` +
+			`"configuration":{"kassa":{"gateway":"` + gw.ID + `"}}` + expires + `}`
+		m := dinteroAPI(t, "POST", dintero+"/v1/sessions", body, bearer(tok))
+		return m["id"].(string), m["url"].(string)
+	}
+	transaction := func(id string) map[string]any {
+		return dinteroAPI(t, "GET", dintero+"/v1/transactions/"+id, "", bearer(tok))
+	}
+	rig := &checkoutRig{s: s, c: c, gw: gw.ID, browser: browser, shots: artifactsDir(t)}
+	good := "4242424242424242"
+	var messages []string
+	embed := func(t *testing.T, sid string) context.Context {
+		tab := rig.tab(t)
+		u := shop.URL + "/embed?endpoint=" + url.QueryEscape(endpoint) + "&sid=" + url.QueryEscape(sid)
+		if err := chromedp.Do(tab, chromedp.Navigate(u)); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if raw, err := chromedp.Run(tab, chromedp.Evaluate[string](`JSON.stringify(window.messages || [])`)); err == nil {
+				messages = append(messages, raw)
+			}
+		})
+		return tab
+	}
+
+	t.Run("embedded payment", func(t *testing.T) {
+		sid, _ := session("order-e1", "")
+		tab := embed(t, sid)
+		loaded := waitEvent(t, tab, "onSession", 1)
+		if sess, _ := loaded["session"].(map[string]any); loaded["type"] != "SessionLoaded" || loaded["sid"] != sid || sess["id"] != sid {
+			t.Fatalf("onSession %v", loaded)
+		}
+		for deadline := time.Now().Add(5 * time.Second); iframeHeight(t, tab) < 100; time.Sleep(50 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("iframe height %v", iframeHeight(t, tab))
+			}
+		}
+		waitCheckout(t, tab)
+		lock, err := chromedp.Run(tab, chromedp.Evaluate[map[string]any](`window.checkout.lockSession()`, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatalf("lockSession: %v", err)
+		}
+		locked := waitEvent(t, tab, "onSessionLocked", 1)
+		if lock["type"] != "SessionLocked" || lock["pay_lock_id"] == "" || locked["pay_lock_id"] != lock["pay_lock_id"] {
+			t.Fatalf("lockSession resolved %v, onSessionLocked %v", lock, locked)
+		}
+		rig.shot(t, tab, "dintero-01-embedded-locked")
+		refreshed, err := chromedp.Run(tab, chromedp.Evaluate[map[string]any](`window.checkout.refreshSession()`, chromedp.EvalAwaitPromise))
+		if err != nil || refreshed["type"] != "SessionUpdated" {
+			t.Fatalf("refreshSession: %v %v", refreshed, err)
+		}
+		inFrame(t, tab, func(f chromedp.QueryOption) chromedp.Action[chromedp.Void] {
+			return chromedp.Steps(
+				chromedp.WaitEnabled(chromedp.CSS("#number"), f),
+				chromedp.SendKeys(chromedp.CSS("#number"), good, f),
+				chromedp.SendKeys(chromedp.CSS("#exp"), "12 / 30", f),
+				chromedp.SendKeys(chromedp.CSS("#cvc"), "737", f),
+				chromedp.SendKeys(chromedp.CSS("#name"), "Kari Nordmann", f),
+			)
+		})
+		rig.shot(t, tab, "dintero-02-embedded-filled")
+		inFrame(t, tab, func(f chromedp.QueryOption) chromedp.Action[chromedp.Void] {
+			return chromedp.Click(chromedp.CSS("#submit"), f)
+		})
+		paid := waitEvent(t, tab, "onPayment", 1)
+		txID, _ := paid["transaction_id"].(string)
+		if paid["type"] != "SessionPaymentAuthorized" || !strings.HasPrefix(txID, acct.ID+".") || paid["merchant_reference"] != "order-e1" {
+			t.Fatalf("onPayment %v", paid)
+		}
+		href, _ := url.Parse(paid["href"].(string))
+		if href.Query().Get("transaction_id") != txID || href.Query().Get("shop") != "fjord" {
+			t.Errorf("href %v", href)
+		}
+		if tx := transaction(txID); tx["session_id"] != sid || tx["status"] != "CAPTURED" {
+			t.Errorf("transaction %v", tx)
+		}
+		src, err := chromedp.Run(tab, chromedp.Evaluate[string](`document.querySelector("#checkout iframe").src`))
+		if err != nil ||
+			!strings.HasPrefix(src, endpoint+"/embedResult/?sid="+sid) {
+			t.Errorf("iframe src after payment %q (%v)", src, err)
+		}
+		// The SDK loaded kassa's result page into its iframe: framed, in
+		// the SDK's language, sized by its own HeightChanged.
+		var heading string
+		inFrame(t, tab, func(f chromedp.QueryOption) chromedp.Action[chromedp.Void] {
+			return chromedp.Steps(chromedp.WaitVisible(chromedp.CSS(`body[data-state="paid"] h1`), f),
+				func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+					var err error
+					heading, err = chromedp.Text(chromedp.CSS("h1"), f)(ctx, tg)
+					return chromedp.Void{}, err
+				})
+		})
+		if heading != "Betalingen er fullført" {
+			t.Errorf("result page heading %q", heading)
+		}
+		if h := iframeHeight(t, tab); h <= 0 {
+			t.Errorf("embedResult iframe height %v", h)
+		}
+		rig.shot(t, tab, "dintero-03-embedded-paid")
+	})
+
+	t.Run("embedded cancel", func(t *testing.T) {
+		sid, _ := session("order-e2", "")
+		tab := embed(t, sid)
+		waitEvent(t, tab, "onSession", 1)
+		inFrame(t, tab, func(f chromedp.QueryOption) chromedp.Action[chromedp.Void] {
+			return chromedp.Click(chromedp.CSS("#cancel"), f)
+		})
+		ev := waitEvent(t, tab, "onSessionCancel", 1)
+		href, _ := url.Parse(fmt.Sprint(ev["href"]))
+		if ev["type"] != "SessionCancel" || ev["sid"] != sid || href.Query().Get("error") != "cancelled" {
+			t.Errorf("onSessionCancel %v", ev)
+		}
+		rig.shot(t, tab, "dintero-04-embedded-cancelled")
+	})
+
+	t.Run("embedded error and not found", func(t *testing.T) {
+		sid, _ := session("order-e3", `,"expires_at":"`+time.Now().Add(1500*time.Millisecond).UTC().Format(time.RFC3339Nano)+`"`)
+		time.Sleep(2 * time.Second)
+		tab := embed(t, sid)
+		ev := waitEvent(t, tab, "onPaymentError", 1)
+		if ev["type"] != "SessionPaymentError" || ev["error"] != "failed" || !strings.Contains(fmt.Sprint(ev["href"]), "error=failed") {
+			t.Errorf("onPaymentError %v", ev)
+		}
+		tab = embed(t, acct.ID+".doesNotExist")
+		if ev := waitEvent(t, tab, "onSessionNotFound", 1); ev["type"] != "SessionNotFound" {
+			t.Errorf("onSessionNotFound %v", ev)
+		}
+	})
+
+	t.Run("redirect through a Dintero session", func(t *testing.T) {
+		sid, u := session("order-r1", "")
+		tab := rig.tab(t)
+		if err := chromedp.Do(tab, chromedp.Navigate(u), fillCard(good)); err != nil {
+			t.Fatal(err)
+		}
+		rig.shot(t, tab, "dintero-05-redirect-form")
+		if err := chromedp.Do(tab, chromedp.Click(chromedp.ID("submit"))); err != nil {
+			t.Fatal(err)
+		}
+		landed := rig.landed(t, tab)
+		q := landed.Query()
+		txID := q.Get("transaction_id")
+		if landed.Path != "/return" || !strings.HasPrefix(txID, acct.ID+".") || q.Get("merchant_reference") != "order-r1" || q.Get("shop") != "fjord" {
+			t.Fatalf("landed at %s", landed)
+		}
+		if tx := transaction(txID); tx["session_id"] != sid {
+			t.Errorf("transaction %v", tx)
+		}
+		var cb *http.Request
+		for deadline := time.Now().Add(10 * time.Second); cb == nil && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			shop.mu.Lock()
+			for _, r := range shop.callbacks {
+				if r.URL.Query().Get("transaction_id") == txID {
+					cb = r
+				}
+			}
+			shop.mu.Unlock()
+		}
+		if cb == nil {
+			t.Fatal("the session's callback did not arrive")
+		}
+		if cb.Method != "GET" || cb.URL.Query().Get("session_id") != sid || cb.URL.Query().Get("merchant_reference") != "order-r1" {
+			t.Errorf("callback %s %s", cb.Method, cb.URL)
+		}
+		if err := verifyDinteroSignature(cb.Header.Get("Dintero-Signature"), secret, acct.ID, cb, time.Now()); err != nil {
+			t.Errorf("callback signature: %v", err)
+		}
+	})
+
+	secrets := []string{good}
+	shop.mu.Lock()
+	var seen []string
+	for _, u := range shop.returns {
+		seen = append(seen, u.String())
+	}
+	for _, r := range shop.callbacks {
+		seen = append(seen, r.URL.String(), fmt.Sprint(r.Header))
+	}
+	shop.mu.Unlock()
+	seen = append(seen, messages...)
+	seen = append(seen, rig.pageHTML...)
+	for _, v := range seen {
+		for _, n := range secrets {
+			if containsNumber([]byte(v), n) {
+				t.Errorf("a card number in a return URL, callback, postMessage or page: %.300s", v)
+			}
+		}
+	}
+	if len(messages) == 0 || !strings.Contains(strings.Join(messages, ""), "HeightChanged") {
+		t.Errorf("no postMessage seen by the merchant's page: %v", messages)
+	}
+	s.checkNothingAtRest(t, "after the Dintero browser flows", secrets, nil)
+}
