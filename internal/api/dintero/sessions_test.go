@@ -51,11 +51,6 @@ func TestSignatureKnownAnswer(t *testing.T) {
 	}
 }
 
-// sessionShop is a merchant with a simulator gateway and a token.
-type sessionShop struct {
-	txShop
-}
-
 func sessionBody(gateway, extra string) string {
 	return `{"url":{"return_url":"https://shop.example/return?x=1","callback_url":"https://shop.example/cb"},` +
 		`"order":{"amount":12500,"currency":"NOK","merchant_reference":"order-1",` +
@@ -195,12 +190,16 @@ func (f *fixture) runCallbacks(t *testing.T) {
 	t.Cleanup(func() { cancel(); <-done })
 }
 
-func waitUntil(t *testing.T, what string, cond func() bool) {
+// waitUntil waits for cond, moving the engine's clock on meanwhile: a
+// callback claimed while its payment was still in flight is put back for
+// a second of the engine's time.
+func (f *fixture) waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		if cond() {
 			return
 		}
+		f.clk.Add(200 * time.Millisecond)
 	}
 	t.Fatalf("timed out waiting for %s", what)
 }
@@ -254,7 +253,7 @@ func TestSessionPaymentAndCallback(t *testing.T) {
 	}
 
 	// Two callbacks: the declined attempt's (error=failed) and the paid one's.
-	waitUntil(t, "callbacks", func() bool { return len(shop.requests()) >= 2 })
+	f.waitUntil(t, "callbacks", func() bool { return len(shop.requests()) >= 2 })
 	var paid *http.Request
 	for _, r := range shop.requests() {
 		u := &url.URL{Scheme: "http", Host: r.Host, Path: r.URL.Path, RawQuery: r.URL.RawQuery}
@@ -282,7 +281,7 @@ func TestSessionPaymentAndCallback(t *testing.T) {
 	if _, err := f.eng.PayCheckoutPage(ctx, csID2, 1, card("4242424242424242")); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, "POST callback", func() bool { return len(post.requests()) == 1 })
+	f.waitUntil(t, "POST callback", func() bool { return len(post.requests()) == 1 })
 	r := post.requests()[0]
 	post.mu.Lock()
 	body := post.bodies[0]
