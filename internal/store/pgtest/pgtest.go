@@ -5,12 +5,15 @@ package pgtest
 
 import (
 	"context"
+	"errors"
 	"net/url"
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/kassapay/kassa/internal/payment"
 	"github.com/kassapay/kassa/internal/store/postgres"
@@ -56,8 +59,20 @@ func SchemaURL(t testing.TB) string {
 			return
 		}
 		defer c.Close(context.Background())
-		if _, err := c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
+		// A test that killed a kassa process may leave its server
+		// backends finishing a statement for a moment; the drop can
+		// deadlock with one of them. Try again while that is what fails.
+		for attempt := 1; ; attempt++ {
+			_, err := c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+			var pe *pgconn.PgError
+			if err == nil {
+				return
+			}
+			if attempt == 10 || !errors.As(err, &pe) || pe.Code != "40P01" {
+				t.Errorf("drop schema %s: %v", schema, err)
+				return
+			}
+			time.Sleep(time.Duration(attempt) * 50 * time.Millisecond)
 		}
 	})
 	u, err := url.Parse(base)
