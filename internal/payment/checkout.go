@@ -145,6 +145,13 @@ type CheckoutSessionStore interface {
 	// if the account has no such session. It returns the session stored.
 	CloseCheckoutSession(ctx context.Context, accountID, id string, attempts int, status CheckoutStatus, at time.Time,
 		ev *Event) (*CheckoutSession, error)
+	// UpdateCheckoutSessionOrder writes cs's amount, currency, items,
+	// merchant reference and UpdatedAt onto the account's session cs.ID if
+	// it is still open with attempts attempts and not expired at
+	// cs.UpdatedAt: compare-and-set, ErrStale (nothing written) otherwise.
+	// ErrNotFound if the account has no such session. It returns the
+	// session stored.
+	UpdateCheckoutSessionOrder(ctx context.Context, cs *CheckoutSession, attempts int) (*CheckoutSession, error)
 	// ExpiredCheckoutSessions returns up to limit open sessions of any
 	// account whose ExpiresAt is not after now, soonest expired first.
 	ExpiredCheckoutSessions(ctx context.Context, now time.Time, limit int) ([]*CheckoutSession, error)

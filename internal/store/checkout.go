@@ -35,3 +35,11 @@ func CheckCheckoutClose(accountID string, status payment.CheckoutStatus, ev *pay
 	}
 	return CheckEvent(accountID, ev)
 }
+
+// JSONObject is how a profile's JSON object is stored: "{}" when empty.
+func JSONObject(raw json.RawMessage) string {
+	if len(raw) == 0 {
+		return "{}"
+	}
+	return string(raw)
+}

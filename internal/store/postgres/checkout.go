@@ -157,3 +157,33 @@ func queueCheckoutAttempt(b *pgx.Batch, a *payment.CheckoutAttempt, paymentID st
 		return nil
 	})
 }
+
+// UpdateCheckoutSessionOrder writes cs's order onto the session by
+// compare-and-set on (status, attempts, expiry).
+func (s *Store) UpdateCheckoutSessionOrder(ctx context.Context, cs *payment.CheckoutSession, attempts int) (*payment.CheckoutSession, error) {
+	items, err := store.CheckoutItemsJSON(cs)
+	if err != nil {
+		return nil, err
+	}
+	var out *payment.CheckoutSession
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE checkout_sessions SET amount = $1, currency = $2, items = $3, merchant_reference = $4,
+			updated_at = $5 WHERE account_id = $6 AND id = $7 AND status = 'open' AND attempts = $8 AND expires_at > $5`,
+			cs.Amount, cs.Currency, items, cs.MerchantReference, ts(cs.UpdatedAt), cs.AccountID, cs.ID, attempts)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			if _, err := checkoutSession(ctx, tx, `account_id = $1 AND id = $2`, cs.AccountID, cs.ID); err != nil {
+				return err
+			}
+			return payment.ErrStale
+		}
+		out, err = checkoutSession(ctx, tx, `account_id = $1 AND id = $2`, cs.AccountID, cs.ID)
+		return err
+	})
+	if errors.Is(err, payment.ErrStale) {
+		return nil, payment.ErrStale
+	}
+	return out, fail("update checkout session", err)
+}

@@ -146,3 +146,35 @@ func markCheckoutAttempt(ctx context.Context, tx *wtx, a *payment.CheckoutAttemp
 	}
 	return nil
 }
+
+// UpdateCheckoutSessionOrder writes cs's order onto the session by
+// compare-and-set on (status, attempts, expiry).
+func (s *Store) UpdateCheckoutSessionOrder(ctx context.Context, cs *payment.CheckoutSession, attempts int) (*payment.CheckoutSession, error) {
+	items, err := store.CheckoutItemsJSON(cs)
+	if err != nil {
+		return nil, err
+	}
+	var out *payment.CheckoutSession
+	err = s.write(ctx, func(ctx context.Context, tx *wtx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE checkout_sessions SET amount = ?, currency = ?, items = ?, merchant_reference = ?,
+			updated_at = ? WHERE account_id = ? AND id = ? AND status = 'open' AND attempts = ? AND expires_at > ?`,
+			cs.Amount, cs.Currency, items, cs.MerchantReference, micros(cs.UpdatedAt), cs.AccountID, cs.ID, attempts, micros(cs.UpdatedAt))
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			if _, err := checkoutSession(ctx, tx, `account_id = ? AND id = ?`, cs.AccountID, cs.ID); err != nil {
+				return err
+			}
+			return payment.ErrStale
+		}
+		out, err = checkoutSession(ctx, tx, `account_id = ? AND id = ?`, cs.AccountID, cs.ID)
+		return err
+	})
+	if errors.Is(err, payment.ErrStale) {
+		return nil, payment.ErrStale
+	}
+	return out, fail("update checkout session", err)
+}

@@ -91,6 +91,8 @@ func Run(t *testing.T, open func(t *testing.T) payment.Store) {
 		{"OperationList", testOperationList},
 		{"SimulatorLedger", testSimulatorLedger},
 		{"SimulatorLedgerConcurrent", testSimulatorLedgerConcurrent},
+		{"CheckoutProfiles", testCheckoutProfiles},
+		{"UpdateCheckoutSessionOrder", testUpdateCheckoutSessionOrder},
 		{"CheckoutSessions", testCheckoutSessions},
 		{"CheckoutAttempts", testCheckoutAttempts},
 		{"ExpiredCheckoutSessions", testExpiredCheckoutSessions},
