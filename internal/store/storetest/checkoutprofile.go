@@ -18,7 +18,7 @@ func testCheckoutProfiles(t *testing.T, s payment.Store) {
 	p := &payment.CheckoutProfile{ID: payment.NewID(payment.PrefixCheckoutProfile), AccountID: a.ID, Name: "Nettbutikk – ü",
 		Description: "default", URL: json.RawMessage(`{"callback_url":"https://shop.example/cb"}`),
 		Configuration: json.RawMessage(`{"kassa":{"gateway":"gw_1"},"payex":{"creditcard":{"enabled":true}}}`),
-		CreatedAt: t0, UpdatedAt: t0}
+		CreatedAt:     t0, UpdatedAt: t0}
 	if err := s.CreateCheckoutProfile(ctx, p); err != nil {
 		t.Fatal(err)
 	}
