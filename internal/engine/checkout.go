@@ -135,6 +135,10 @@ func isCheckoutLocale(l string) bool {
 	return false
 }
 
+// CheckRedirectURL is checkRedirectURL for the dialects: a URL a
+// profile keeps for the sessions made from it.
+func CheckRedirectURL(param, s string) error { return checkRedirectURL(param, s) }
+
 // checkRedirectURL checks a URL the customer's browser (or kassa) is sent
 // to: absolute http(s), with a host, no credentials, no fragment.
 func checkRedirectURL(param, s string) error {
