@@ -52,6 +52,10 @@ type CheckoutInput struct {
 	// Dialect is the API making the session: "" or
 	// payment.CheckoutDialectDintero.
 	Dialect string
+	// MerchantInitiated: the session is paid at once with a stored card
+	// (PayCheckoutStored); no customer comes back, so it needs no
+	// return_url.
+	MerchantInitiated bool
 }
 
 // ValidateCheckout checks in as CreateCheckoutSession does, as far as that
@@ -100,7 +104,7 @@ func ValidateCheckout(in CheckoutInput) error {
 	if strings.TrimSpace(in.MerchantReference) == "" {
 		return payment.Missing("merchant_reference")
 	}
-	if in.ReturnURL == "" {
+	if in.ReturnURL == "" && !in.MerchantInitiated {
 		return payment.Missing("return_url")
 	}
 	for _, f := range []struct{ param, v string }{{"return_url", in.ReturnURL}, {"cancel_url", in.CancelURL}, {"callback_url", in.CallbackURL}} {

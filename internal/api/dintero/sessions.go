@@ -39,7 +39,7 @@ type sessionRequest struct {
 }
 
 type sessionURLs struct {
-	ReturnURL        string `json:"return_url"`
+	ReturnURL        string `json:"return_url,omitempty"`
 	CallbackURL      string `json:"callback_url,omitempty"`
 	MerchantTermsURL string `json:"merchant_terms_url,omitempty"`
 }
