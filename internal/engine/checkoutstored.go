@@ -78,3 +78,53 @@ func (e *Engine) PayCheckoutStored(ctx context.Context, p *payment.Principal, in
 	}
 	return cs, pay, nil
 }
+
+// saveCheckoutToken is PayCheckoutPage for a token session: the card is
+// vaulted for the session's customer, the attempt claimed, the card
+// verified through the session's gateway (a zero-amount check, no money
+// moved) and, once verified, retained and the session paid with it as its
+// card token. A declined or unsettled verification leaves the session
+// open for another card; the vaulted card is left cached and is redacted
+// after its TTL.
+func (e *Engine) saveCheckoutToken(ctx context.Context, v *CheckoutView, attempt int, c CardInput) (*CheckoutView, error) {
+	cs := v.Session
+	if cs.Status != payment.CheckoutOpen || attempt != cs.Attempts+1 || attempt > MaxCheckoutAttempts {
+		return v, nil
+	}
+	p := &payment.Principal{Account: v.Account, Key: &payment.APIKey{ID: "checkout:" + cs.ID, AccountID: cs.AccountID, Kind: payment.KeySecret}}
+	pm, err := e.CreatePaymentMethod(ctx, p, PaymentMethodInput{Type: payment.PaymentMethodTypeCard, Card: &c, Customer: cs.CustomerID})
+	if err != nil {
+		return nil, err
+	}
+	if err := e.store.ClaimCheckoutTokenAttempt(ctx, cs.AccountID, cs.ID, attempt, e.clock()); err != nil {
+		if errors.Is(err, payment.ErrAttemptTaken) {
+			return e.CheckoutPage(ctx, cs.ID) // a second submit of the form, or the session closed
+		}
+		return nil, err
+	}
+	op, err := e.StandaloneOperation(ctx, p, StandaloneInput{Kind: payment.OpVerify, PaymentMethodID: pm.ID, GatewayID: cs.GatewayID,
+		Description: cs.MerchantReference})
+	if err != nil {
+		return nil, err
+	}
+	if op.Outcome != payment.OutcomeSucceeded {
+		return e.CheckoutPage(ctx, cs.ID)
+	}
+	if _, err := e.RetainPaymentMethod(ctx, cs.AccountID, pm.ID); err != nil {
+		return nil, fmt.Errorf("retain the card of token session %s: %w", cs.ID, err)
+	}
+	now := e.clock()
+	after := *cs
+	after.Status, after.CardTokenID, after.Attempts, after.ClosedAt, after.UpdatedAt = payment.CheckoutPaid, pm.ID, attempt, &now, now
+	ev := newEvent(cs.AccountID, payment.EventCheckoutCompleted, cs.ID, CheckoutSessionObjectOf(&after), now)
+	if _, err := e.store.CompleteCheckoutTokenSession(ctx, cs.AccountID, cs.ID, attempt, pm.ID, now, ev); err != nil {
+		if !errors.Is(err, payment.ErrStale) {
+			return nil, fmt.Errorf("complete token session %s: %w", cs.ID, err)
+		}
+		// Cancelled or expired while the card was verified: the card is
+		// retained for the customer all the same (a card token the
+		// merchant may delete), but the session does not name it.
+		e.log.WarnContext(ctx, "token session closed while its card was verified", "checkout_session", cs.ID, "payment_method", pm.ID)
+	}
+	return e.CheckoutPage(ctx, cs.ID)
+}

@@ -43,3 +43,12 @@ func JSONObject(raw json.RawMessage) string {
 	}
 	return string(raw)
 }
+
+// CheckoutKind is how a session's kind is stored: "payment" for the zero
+// value.
+func CheckoutKind(cs *payment.CheckoutSession) string {
+	if cs.Kind == "" {
+		return payment.CheckoutKindPayment
+	}
+	return cs.Kind
+}

@@ -152,6 +152,8 @@ func routes() []route {
 			scopes: []string{ScopeAdminCheckout}, handle: (*server).deleteProfile},
 		{method: "POST", path: "/v1/sessions-profile", auth: authBearer,
 			scopes: []string{ScopeAdminCheckout, ScopeWriteCheckout}, handle: (*server).createProfileSession},
+		{method: "POST", path: "/v1/sessions/payment-token", auth: authBearer,
+			scopes: []string{ScopeAdminCheckout, ScopeWriteCheckout}, handle: (*server).createPaymentTokenSession},
 		{method: "POST", path: "/v1/sessions/pay", auth: authBearer,
 			scopes: []string{ScopeAdminCheckout, ScopeWriteCheckout}, handle: (*server).paySession},
 		{method: "PUT", path: "/v1/sessions/{session_id}", auth: authBearer,

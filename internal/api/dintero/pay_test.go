@@ -157,3 +157,5 @@ func FuzzPayRequest(f *testing.F) {
 		}
 	})
 }
+
+var customerIDs = regexp.MustCompile(`cus_[0-9A-Za-z]{24}`)

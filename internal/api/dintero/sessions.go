@@ -45,12 +45,14 @@ type sessionURLs struct {
 }
 
 type sessionOrder struct {
-	Amount            *int64          `json:"amount"`
-	Currency          string          `json:"currency"`
-	MerchantReference string          `json:"merchant_reference"`
-	VATAmount         *int64          `json:"vat_amount"`
-	Items             []sessionItem   `json:"items"`
-	ShippingOption    json.RawMessage `json:"shipping_option"`
+	Amount            *int64 `json:"amount"`
+	Currency          string `json:"currency"`
+	MerchantReference string `json:"merchant_reference"`
+	// MerchantReference2 is accepted and ignored.
+	MerchantReference2 string          `json:"merchant_reference_2"`
+	VATAmount          *int64          `json:"vat_amount"`
+	Items              []sessionItem   `json:"items"`
+	ShippingOption     json.RawMessage `json:"shipping_option"`
 }
 
 type sessionItem struct {
@@ -304,10 +306,13 @@ type session struct {
 	Order         sessionOrderOut    `json:"order"`
 	Customer      *sessionCustomerID `json:"customer,omitempty"`
 	TransactionID string             `json:"transaction_id,omitempty"`
-	ExpiresAt     time.Time          `json:"expires_at"`
-	CreatedAt     time.Time          `json:"created_at"`
-	UpdatedAt     time.Time          `json:"updated_at"`
-	CancelledAt   *time.Time         `json:"cancelled_at,omitempty"`
+	// CardTokenID is kassa's: the card token a paid payment-token session
+	// saved (/v1/card-tokens/{id}).
+	CardTokenID string     `json:"card_token_id,omitempty"`
+	ExpiresAt   time.Time  `json:"expires_at"`
+	CreatedAt   time.Time  `json:"created_at"`
+	UpdatedAt   time.Time  `json:"updated_at"`
+	CancelledAt *time.Time `json:"cancelled_at,omitempty"`
 	// Status is kassa's: open, paid, cancelled or expired.
 	Status string `json:"status"`
 }
@@ -335,7 +340,10 @@ func sessionOf(cs *payment.CheckoutSession) *session {
 	if cs.CustomerID != "" {
 		out.Customer = &sessionCustomerID{CustomerID: cs.CustomerID}
 	}
-	if cs.Status == payment.CheckoutPaid {
+	switch {
+	case cs.Status == payment.CheckoutPaid && cs.TokenOnly():
+		out.CardTokenID = cardTokenID(cs.AccountID, cs.CardTokenID)
+	case cs.Status == payment.CheckoutPaid:
 		out.TransactionID = transactionID(cs.AccountID, cs.PaymentID)
 	}
 	if cs.Status == payment.CheckoutCancelled && cs.ClosedAt != nil {

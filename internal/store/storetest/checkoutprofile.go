@@ -124,3 +124,76 @@ func testUpdateCheckoutSessionOrder(t *testing.T, s payment.Store) {
 		t.Errorf("after an attempt: %v, want ErrStale", err)
 	}
 }
+
+// testCheckoutTokenSessions: a token session (amount 0, no payment)
+// round-trips; its attempts are claimed by compare-and-set until expiry;
+// it completes once, with its card token and event; a payment session
+// cannot be completed so, nor a token session with an amount stored.
+func testCheckoutTokenSessions(t *testing.T, s payment.Store) {
+	ctx := context.Background()
+	a, b := newAccount(t, s), newAccount(t, s)
+	cs := newCheckoutSession(a.ID, t0)
+	cs.Kind, cs.Amount, cs.Items, cs.SaveCard = payment.CheckoutKindPaymentToken, 0, []payment.CheckoutItem{}, true
+	if err := s.CreateCheckoutSession(ctx, cs); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.CheckoutSession(ctx, a.ID, cs.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "token session", got, cs)
+	bad := newCheckoutSession(a.ID, t0)
+	bad.Kind = payment.CheckoutKindPaymentToken
+	if err := s.CreateCheckoutSession(ctx, bad); err == nil {
+		t.Error("a token session with an amount was stored")
+	}
+	zero := newCheckoutSession(a.ID, t0)
+	zero.Amount, zero.Items = 0, nil
+	if err := s.CreateCheckoutSession(ctx, zero); err == nil {
+		t.Error("a payment session of amount 0 was stored")
+	}
+
+	if err := s.ClaimCheckoutTokenAttempt(ctx, a.ID, cs.ID, 2, t0); !errors.Is(err, payment.ErrAttemptTaken) {
+		t.Errorf("attempt 2 first: %v, want ErrAttemptTaken", err)
+	}
+	if err := s.ClaimCheckoutTokenAttempt(ctx, a.ID, cs.ID, 1, cs.ExpiresAt); !errors.Is(err, payment.ErrAttemptTaken) {
+		t.Errorf("at expiry: %v, want ErrAttemptTaken", err)
+	}
+	if err := s.ClaimCheckoutTokenAttempt(ctx, b.ID, cs.ID, 1, t0); !errors.Is(err, payment.ErrNotFound) {
+		t.Errorf("another account's: %v, want ErrNotFound", err)
+	}
+	if err := s.ClaimCheckoutTokenAttempt(ctx, a.ID, cs.ID, 1, t0.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ClaimCheckoutTokenAttempt(ctx, a.ID, cs.ID, 1, t0.Add(time.Second)); !errors.Is(err, payment.ErrAttemptTaken) {
+		t.Errorf("attempt 1 twice: %v, want ErrAttemptTaken", err)
+	}
+	pay := newCheckoutSession(a.ID, t0)
+	if err := s.CreateCheckoutSession(ctx, pay); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ClaimCheckoutTokenAttempt(ctx, a.ID, pay.ID, 1, t0); !errors.Is(err, payment.ErrAttemptTaken) {
+		t.Errorf("token attempt on a payment session: %v, want ErrAttemptTaken", err)
+	}
+	at := t0.Add(time.Minute)
+	if _, err := s.CompleteCheckoutTokenSession(ctx, a.ID, pay.ID, 0, "pm_x", at, nil); !errors.Is(err, payment.ErrStale) {
+		t.Errorf("completing a payment session: %v, want ErrStale", err)
+	}
+	if _, err := s.CompleteCheckoutTokenSession(ctx, a.ID, cs.ID, 0, "pm_x", at, nil); !errors.Is(err, payment.ErrStale) {
+		t.Errorf("stale attempts: %v, want ErrStale", err)
+	}
+	if _, err := s.CompleteCheckoutTokenSession(ctx, b.ID, cs.ID, 1, "pm_x", at, nil); !errors.Is(err, payment.ErrNotFound) {
+		t.Errorf("another account's: %v, want ErrNotFound", err)
+	}
+	ev := newEvent(a.ID, payment.EventCheckoutCompleted, cs.ID, at)
+	done, err := s.CompleteCheckoutTokenSession(ctx, a.ID, cs.ID, 1, "pm_x", at, ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := *cs
+	want.Status, want.CardTokenID, want.Attempts, want.ClosedAt, want.UpdatedAt = payment.CheckoutPaid, "pm_x", 1, &at, at
+	equal(t, "completed token session", done, &want)
+	if _, err := s.CompleteCheckoutTokenSession(ctx, a.ID, cs.ID, 1, "pm_y", at, nil); !errors.Is(err, payment.ErrStale) {
+		t.Errorf("completed twice: %v, want ErrStale", err)
+	}
+}

@@ -93,6 +93,7 @@ func Run(t *testing.T, open func(t *testing.T) payment.Store) {
 		{"SimulatorLedgerConcurrent", testSimulatorLedgerConcurrent},
 		{"CheckoutProfiles", testCheckoutProfiles},
 		{"UpdateCheckoutSessionOrder", testUpdateCheckoutSessionOrder},
+		{"CheckoutTokenSessions", testCheckoutTokenSessions},
 		{"CheckoutSessions", testCheckoutSessions},
 		{"CheckoutAttempts", testCheckoutAttempts},
 		{"ExpiredCheckoutSessions", testExpiredCheckoutSessions},
