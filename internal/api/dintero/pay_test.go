@@ -135,27 +135,41 @@ func FuzzPayRequest(f *testing.F) {
 		`{"session":{"customer":{"tokens":{"a":{"payment_token":"4111111111111111"}}}},"payment":{"payment_product_type":"a","operation":"recurring_purchase"}}`, `[]`} {
 		f.Add([]byte(s))
 	}
+	f.Add([]byte(tokenSessionBody("k", "")))
 	f.Fuzz(func(t *testing.T, body []byte) {
+		var tr paymentTokenRequest
+		if err := decodeBody(body, &tr); err == nil {
+			checkFuzzError(t, tr.check())
+		} else {
+			checkFuzzError(t, err)
+		}
 		var req payRequest
 		err := decodeBody(body, &req)
 		if err == nil {
 			_, _, err = req.token()
 		}
-		if err == nil {
-			return
-		}
-		var de *Error
-		if !errors.As(err, &de) || de.Status != http.StatusBadRequest || de.Code != CodeBadRequest {
-			t.Fatalf("error %v", err)
-		}
-		text := de.Message
-		for _, fe := range de.Errors {
-			text += " " + fe.Path + " " + fe.Message
-		}
-		if longName(text) || longDigits(text) {
-			t.Fatalf("the error repeats the body: %q", text)
-		}
+		checkFuzzError(t, err)
 	})
+}
+
+// checkFuzzError: err is nil or Dintero's 400, repeating no long run of
+// the body's digits or names.
+func checkFuzzError(t *testing.T, err error) {
+	t.Helper()
+	if err == nil {
+		return
+	}
+	var de *Error
+	if !errors.As(err, &de) || de.Status != http.StatusBadRequest || de.Code != CodeBadRequest {
+		t.Fatalf("error %v", err)
+	}
+	text := de.Message
+	for _, fe := range de.Errors {
+		text += " " + fe.Path + " " + fe.Message
+	}
+	if longName(text) || longDigits(text) {
+		t.Fatalf("the error repeats the body: %q", text)
+	}
 }
 
 var customerIDs = regexp.MustCompile(`cus_[0-9A-Za-z]{24}`)
