@@ -68,9 +68,35 @@ func TestDinteroListeners(t *testing.T) {
 			t.Errorf("settings at %s: %d %v", base, status, m)
 		}
 	}
+	// The hosted page is on the dedicated listener too, at Dintero's view
+	// paths: its origin can be the web SDK's endpoint.
+	if status, m := call("POST", s.URL+"/v1/gateways", `{"type":"simulator"}`,
+		func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+key) }); status >= 300 {
+		t.Fatalf("gateway: %d %v", status, m)
+	}
+	status, m := call("POST", dedicated+"/v1/sessions", `{"url":{"return_url":"https://shop.example/r"},`+
+		`"order":{"amount":4200,"currency":"NOK","merchant_reference":"o-1"}}`,
+		func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+tokens[1]) })
+	sid, _ := m["id"].(string)
+	if status != 200 || sid == "" {
+		t.Fatalf("session: %d %v", status, m)
+	}
+	for _, path := range []string{"/v1/view/" + sid, "/?sid=" + sid + "&ui=inline&language=en", "/sessions/" + sid,
+		"/checkout/assets/embed.js", "/checkout/dintero/v1/view/" + sid} {
+		res, err := http.Get(dedicated + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 || (strings.Contains(path, "view") && !strings.Contains(string(b), "42")) {
+			t.Errorf("%s on the Dintero listener: %d %.200s", path, res.StatusCode, b)
+		}
+	}
+
 	// The native API is not on the dedicated listener: the dialect answers
 	// its own 404 there.
-	status, m := call("GET", dedicated+"/v1/account", "", func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+key) })
+	status, m = call("GET", dedicated+"/v1/account", "", func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+key) })
 	if e, _ := m["error"].(map[string]any); status != 404 || e["code"] != "NOT_FOUND" {
 		t.Errorf("native API on the Dintero listener: %d %v", status, m)
 	}

@@ -167,7 +167,8 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	mux.Handle("/ixopay/", http.StripPrefix("/ixopay", ixopayAPI))
 	dinteroAPI := dintero.New(eng, dintero.Options{Logger: log, Registry: reg, MaxBody: c.maxBody, PublicURL: c.publicURL})
 	mux.Handle("/dintero/", http.StripPrefix("/dintero", dinteroAPI))
-	mux.Handle("/checkout/", web.New(eng, web.Options{Logger: log, Registry: reg}))
+	page := web.New(eng, web.Options{Logger: log, Registry: reg})
+	mux.Handle("/checkout/", page)
 	mux.Handle("/", native.New(eng, native.Options{Logger: log, Registry: reg, MaxBody: c.maxBody, PublicURL: c.publicURL}))
 	listeners := []listener{{name: "native", addr: c.addr, handler: mux}}
 	if c.spreedlyAddr != "" {
@@ -177,7 +178,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		listeners = append(listeners, listener{name: "ixopay", addr: c.ixopayAddr, handler: ixopayAPI})
 	}
 	if c.dinteroAddr != "" {
-		listeners = append(listeners, listener{name: "dintero", addr: c.dinteroAddr, handler: dinteroAPI})
+		listeners = append(listeners, listener{name: "dintero", addr: c.dinteroAddr, handler: dinteroListener(dinteroAPI, page)})
 	}
 	if c.metricsAddr != "" {
 		listeners = append(listeners, listener{name: "metrics", addr: c.metricsAddr,

@@ -52,13 +52,30 @@ type CheckoutInput struct {
 	// Dialect is the API making the session: "" or
 	// payment.CheckoutDialectDintero.
 	Dialect string
+	// TokenOnly makes a token session (payment.CheckoutKindPaymentToken):
+	// the page verifies and saves the customer's card and charges nothing.
+	// Amount must be 0, with no items, and CustomerID is required.
+	TokenOnly bool
+	// MerchantInitiated: the session is paid at once with a stored card
+	// (PayCheckoutStored); no customer comes back, so it needs no
+	// return_url.
+	MerchantInitiated bool
 }
 
 // ValidateCheckout checks in as CreateCheckoutSession does, as far as that
 // needs neither the store nor the clock: amounts, items, URLs, text and
 // locale. Errors name the field.
 func ValidateCheckout(in CheckoutInput) error {
-	if err := checkAmount("amount", in.Amount); err != nil {
+	if in.TokenOnly {
+		switch {
+		case in.Amount != 0:
+			return payment.Invalid(payment.CodeParameterInvalid, "amount", "A token session charges nothing: amount must be 0.")
+		case len(in.Items) > 0:
+			return payment.Invalid(payment.CodeParameterInvalid, "items", "A token session charges nothing: it has no items.")
+		case in.CustomerID == "":
+			return payment.Missing("customer")
+		}
+	} else if err := checkAmount("amount", in.Amount); err != nil {
 		return err
 	}
 	if err := checkCurrency(in.Currency); err != nil {
@@ -100,7 +117,7 @@ func ValidateCheckout(in CheckoutInput) error {
 	if strings.TrimSpace(in.MerchantReference) == "" {
 		return payment.Missing("merchant_reference")
 	}
-	if in.ReturnURL == "" {
+	if in.ReturnURL == "" && !in.MerchantInitiated {
 		return payment.Missing("return_url")
 	}
 	for _, f := range []struct{ param, v string }{{"return_url", in.ReturnURL}, {"cancel_url", in.CancelURL}, {"callback_url", in.CallbackURL}} {
@@ -134,6 +151,10 @@ func isCheckoutLocale(l string) bool {
 	}
 	return false
 }
+
+// CheckRedirectURL is checkRedirectURL for the dialects: a URL a
+// profile keeps for the sessions made from it.
+func CheckRedirectURL(param, s string) error { return checkRedirectURL(param, s) }
 
 // checkRedirectURL checks a URL the customer's browser (or kassa) is sent
 // to: absolute http(s), with a host, no credentials, no fragment.
@@ -184,7 +205,10 @@ func (e *Engine) CreateCheckoutSession(ctx context.Context, p *payment.Principal
 		Amount: in.Amount, Currency: in.Currency, Items: in.Items, MerchantReference: in.MerchantReference,
 		ReturnURL: in.ReturnURL, CancelURL: in.CancelURL, CallbackURL: in.CallbackURL, CustomerID: in.CustomerID,
 		GatewayID: in.GatewayID, Capture: in.Capture == nil || *in.Capture, Locale: locale, SaveCard: in.SaveCard,
-		ExpiresAt: expires, CreatedAt: now, UpdatedAt: now, Dialect: in.Dialect,
+		ExpiresAt: expires, CreatedAt: now, UpdatedAt: now, Dialect: in.Dialect, Kind: payment.CheckoutKindPayment,
+	}
+	if in.TokenOnly {
+		cs.Kind, cs.SaveCard = payment.CheckoutKindPaymentToken, true
 	}
 	if cs.Items == nil {
 		cs.Items = []payment.CheckoutItem{}
@@ -399,6 +423,9 @@ func (e *Engine) PayCheckoutPage(ctx context.Context, id string, attempt int, c 
 		return nil, err
 	}
 	cs := v.Session
+	if cs.TokenOnly() {
+		return e.saveCheckoutToken(ctx, v, attempt, c)
+	}
 	if cs.Status != payment.CheckoutOpen || attempt != cs.Attempts+1 || attempt > MaxCheckoutAttempts ||
 		(v.Payment != nil && (attemptInFlight(v.Payment.Status) || attemptSucceeded(v.Payment.Status))) {
 		return v, nil
@@ -499,7 +526,12 @@ type CheckoutSessionObject struct {
 	Attempts          int                    `json:"attempts"`
 	// Payment is the latest attempt's payment: the session's payment once
 	// it is paid.
-	Payment   *string    `json:"payment"`
+	Payment *string `json:"payment"`
+	// Kind and CardToken are shown for token sessions only (the Dintero
+	// dialect's POST /v1/sessions/payment-token): "payment_token", and the
+	// retained payment method the paid session saved.
+	Kind      string     `json:"kind,omitempty"`
+	CardToken *string    `json:"card_token,omitempty"`
 	CreatedAt time.Time  `json:"created_at"`
 	UpdatedAt time.Time  `json:"updated_at"`
 	ClosedAt  *time.Time `json:"closed_at"`
@@ -511,13 +543,17 @@ func CheckoutSessionObjectOf(cs *payment.CheckoutSession) *CheckoutSessionObject
 	if items == nil {
 		items = []payment.CheckoutItem{}
 	}
-	return &CheckoutSessionObject{
+	o := &CheckoutSessionObject{
 		ID: cs.ID, Object: "checkout_session", Status: string(cs.Status), Amount: cs.Amount, Currency: cs.Currency,
 		Items: items, MerchantReference: cs.MerchantReference, ReturnURL: cs.ReturnURL, CancelURL: nullable(cs.CancelURL),
 		CallbackURL: nullable(cs.CallbackURL), Customer: nullable(cs.CustomerID), Gateway: cs.GatewayID, Capture: cs.Capture,
 		Locale: cs.Locale, SaveCard: cs.SaveCard, ExpiresAt: cs.ExpiresAt, Attempts: cs.Attempts, Payment: nullable(cs.PaymentID),
 		CreatedAt: cs.CreatedAt, UpdatedAt: cs.UpdatedAt, ClosedAt: cs.ClosedAt,
 	}
+	if cs.TokenOnly() {
+		o.Kind, o.CardToken = cs.Kind, nullable(cs.CardTokenID)
+	}
+	return o
 }
 
 // CheckoutFormToken is the hosted page's anti-forgery token of session

@@ -98,7 +98,26 @@ type CheckoutSession struct {
 	// CheckoutDialectDintero. It decides how the page and callbacks name
 	// the session's payment.
 	Dialect string
+	// Kind is CheckoutKindPayment (the zero value reads as it) or
+	// CheckoutKindPaymentToken.
+	Kind string
+	// CardTokenID is the retained payment method a paid token session
+	// saved; empty otherwise.
+	CardTokenID string
 }
+
+// Checkout session kinds.
+const (
+	// CheckoutKindPayment: the customer pays Amount (> 0).
+	CheckoutKindPayment = "payment"
+	// CheckoutKindPaymentToken: the customer's card is verified and saved
+	// for CustomerID; Amount is 0 and no payment is made. Attempts count
+	// the cards tried; the session is paid once one is saved.
+	CheckoutKindPaymentToken = "payment_token"
+)
+
+// TokenOnly reports whether cs saves a card without a payment.
+func (cs *CheckoutSession) TokenOnly() bool { return cs.Kind == CheckoutKindPaymentToken }
 
 // CheckoutDialectDintero marks a session made by the Dintero dialect.
 const CheckoutDialectDintero = "dintero"
@@ -144,6 +163,25 @@ type CheckoutSessionStore interface {
 	// compare-and-set, ErrStale (nothing written) otherwise. ErrNotFound
 	// if the account has no such session. It returns the session stored.
 	CloseCheckoutSession(ctx context.Context, accountID, id string, attempts int, status CheckoutStatus, at time.Time,
+		ev *Event) (*CheckoutSession, error)
+	// UpdateCheckoutSessionOrder writes cs's amount, currency, items,
+	// merchant reference and UpdatedAt onto the account's session cs.ID if
+	// it is still open with attempts attempts and not expired at
+	// cs.UpdatedAt: compare-and-set, ErrStale (nothing written) otherwise.
+	// ErrNotFound if the account has no such session. It returns the
+	// session stored.
+	UpdateCheckoutSessionOrder(ctx context.Context, cs *CheckoutSession, attempts int) (*CheckoutSession, error)
+	// ClaimCheckoutTokenAttempt makes attempt the latest of the account's
+	// open token session id if it has attempt-1 attempts and has not
+	// expired at now: compare-and-set, ErrAttemptTaken (nothing written)
+	// otherwise. ErrNotFound if the account has no such session.
+	ClaimCheckoutTokenAttempt(ctx context.Context, accountID, id string, attempt int, now time.Time) error
+	// CompleteCheckoutTokenSession moves the account's open token session
+	// id with attempts attempts to paid at `at`, with the card token it
+	// saved and ev (which may be nil) in the same transaction:
+	// compare-and-set, ErrStale otherwise. ErrNotFound if the account has
+	// no such session. It returns the session stored.
+	CompleteCheckoutTokenSession(ctx context.Context, accountID, id string, attempts int, cardTokenID string, at time.Time,
 		ev *Event) (*CheckoutSession, error)
 	// ExpiredCheckoutSessions returns up to limit open sessions of any
 	// account whose ExpiresAt is not after now, soonest expired first.

@@ -165,6 +165,7 @@ type Store interface {
 	ConnectorStore
 	TransactionReferenceStore
 	CheckoutSessionStore
+	CheckoutProfileStore
 
 	// Ping reports whether the database is reachable.
 	Ping(ctx context.Context) error

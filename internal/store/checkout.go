@@ -35,3 +35,20 @@ func CheckCheckoutClose(accountID string, status payment.CheckoutStatus, ev *pay
 	}
 	return CheckEvent(accountID, ev)
 }
+
+// JSONObject is how a profile's JSON object is stored: "{}" when empty.
+func JSONObject(raw json.RawMessage) string {
+	if len(raw) == 0 {
+		return "{}"
+	}
+	return string(raw)
+}
+
+// CheckoutKind is how a session's kind is stored: "payment" for the zero
+// value.
+func CheckoutKind(cs *payment.CheckoutSession) string {
+	if cs.Kind == "" {
+		return payment.CheckoutKindPayment
+	}
+	return cs.Kind
+}

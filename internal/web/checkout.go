@@ -203,6 +203,9 @@ func stateOf(v *engine.CheckoutView) state {
 // dialect made, kassa's payment id otherwise. It is done here and nowhere
 // else.
 func TransactionID(cs *payment.CheckoutSession, pay *payment.Payment) string {
+	if pay == nil {
+		return "" // a token session: no payment
+	}
 	if cs.Dialect == payment.CheckoutDialectDintero {
 		return payment.DinteroID(cs.AccountID, pay.ID)
 	}
@@ -223,6 +226,15 @@ func ReturnURL(cs *payment.CheckoutSession, pay *payment.Payment, errCode string
 	var params []string
 	if pay != nil && (errCode == "" || errCode == "failed") {
 		params = append(params, "transaction_id="+url.QueryEscape(TransactionID(cs, pay)))
+	}
+	if pay == nil && errCode == "" && cs.CardTokenID != "" {
+		// A token session saved a card: no transaction, the session names
+		// it (GET /v1/sessions/{id} shows the card token).
+		sid := cs.ID
+		if cs.Dialect == payment.CheckoutDialectDintero {
+			sid = payment.DinteroID(cs.AccountID, cs.ID)
+		}
+		params = append(params, "session_id="+url.QueryEscape(sid))
 	}
 	params = append(params, "merchant_reference="+url.QueryEscape(cs.MerchantReference))
 	if errCode != "" {
@@ -284,6 +296,8 @@ type view struct {
 	// Embed is set on the page embedded by Dintero's web SDK: its script
 	// talks to the merchant's page instead of redirecting (embedded.go).
 	Embed *embedView
+	// TokenOnly: the page saves a card and charges nothing.
+	TokenOnly bool
 	// Action is the query the page's forms post with ("?ui=inline…" when
 	// embedded, so that the answer is the embedded page again).
 	Action string
@@ -308,13 +322,19 @@ func (s *server) viewOf(ctx context.Context, cv *engine.CheckoutView, nonce stri
 	cs := cv.Session
 	t := textFor(cs.Locale)
 	v := &view{T: t, Nonce: nonce, State: stateOf(cv), ID: cs.ID, Merch: cv.Account.Name,
-		Total: FormatAmount(cs.Amount, cs.Currency, cs.Locale), Test: !cv.Account.Live, Attempt: cs.Attempts + 1}
+		Total: FormatAmount(cs.Amount, cs.Currency, cs.Locale), Test: !cv.Account.Live, Attempt: cs.Attempts + 1,
+		TokenOnly: cs.TokenOnly()}
 	for _, it := range cs.Items {
 		v.Lines = append(v.Lines, line{Description: it.Description, Quantity: it.Quantity, Amount: FormatAmount(it.Amount, cs.Currency, cs.Locale)})
 	}
 	if v.State == stateForm || v.State == stateFailed {
 		if p := cv.Payment; p != nil && (p.Status == payment.StatusDeclined || p.Status == payment.StatusFailed) {
 			v.Decline = declineText(t, p)
+		}
+		if cs.TokenOnly() && cs.Attempts > 0 {
+			// Every earlier attempt of an open token session failed its
+			// verification (a verified one closes the session).
+			v.Decline = t.Declines[""]
 		}
 	}
 	if v.State == stateForm {

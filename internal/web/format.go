@@ -60,7 +60,7 @@ func norwegian(locale string) bool { return locale == "nb" || locale == "no" }
 type text struct {
 	Lang, Title, PayingTo, Order, Total, CardNumber, Expiry, ExpiryHint, CVC, CVCHint, Name, Pay, Cancel,
 	Processing, ProcessingHint, Paid, Continue, Cancelled, CancelledHint, Expired, ExpiredHint, Failed, FailedHint,
-	NotFound, NotFoundHint, Back, Declined, TryAgain, Quantity, TestMode, Required string
+	NotFound, NotFoundHint, Back, Declined, TryAgain, Quantity, TestMode, Required, SaveCard, Saved string
 	// Declines words a decline or failure by its code; "" is the default.
 	Declines map[string]string
 	// Fields words the field errors by the engine's param.
@@ -80,6 +80,7 @@ var texts = map[string]*text{
 		NotFound: "Payment not found", NotFoundHint: "This payment link is not valid.",
 		Back: "Return to %s", Declined: "The payment was declined", TryAgain: "Please try another card.",
 		Quantity: "Quantity", TestMode: "Test mode: no real money is moved.", Required: "This field is required.",
+		SaveCard: "Save card", Saved: "Card saved",
 		Declines: map[string]string{
 			"":                        "Your card was declined.",
 			"insufficient_funds":      "Your card has insufficient funds.",
@@ -110,6 +111,7 @@ var texts = map[string]*text{
 		NotFound: "Fant ikke betalingen", NotFoundHint: "Denne betalingslenken er ikke gyldig.",
 		Back: "Tilbake til %s", Declined: "Betalingen ble avvist", TryAgain: "Prøv et annet kort.",
 		Quantity: "Antall", TestMode: "Testmodus: ingen ekte penger flyttes.", Required: "Feltet må fylles ut.",
+		SaveCard: "Lagre kortet", Saved: "Kortet er lagret",
 		Declines: map[string]string{
 			"":                        "Kortet ble avvist.",
 			"insufficient_funds":      "Det er ikke dekning på kortet.",

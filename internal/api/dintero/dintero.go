@@ -139,6 +139,25 @@ func routes() []route {
 			scopes: []string{ScopeAdminCheckout, ScopeWriteCheckout}, handle: (*server).cancelSession},
 		{method: "POST", path: "/v1/admin/signature", auth: authBearerOrAPIKey,
 			scopes: []string{ScopeAdminCheckout}, handle: (*server).setSignature},
+		// Session profiles and sessions from them (profiles.go).
+		{method: "GET", path: "/v1/admin/session/profiles", auth: authBearerOrAPIKey,
+			scopes: []string{ScopeAdminCheckout}, handle: (*server).listProfiles},
+		{method: "POST", path: "/v1/admin/session/profiles", auth: authBearerOrAPIKey,
+			scopes: []string{ScopeAdminCheckout}, handle: (*server).createProfile},
+		{method: "GET", path: "/v1/admin/session/profiles/{profile_id}", auth: authBearerOrAPIKey,
+			scopes: []string{ScopeAdminCheckout}, handle: (*server).getProfile},
+		{method: "PUT", path: "/v1/admin/session/profiles/{profile_id}", auth: authBearerOrAPIKey,
+			scopes: []string{ScopeAdminCheckout}, handle: (*server).updateProfile},
+		{method: "DELETE", path: "/v1/admin/session/profiles/{profile_id}", auth: authBearerOrAPIKey,
+			scopes: []string{ScopeAdminCheckout}, handle: (*server).deleteProfile},
+		{method: "POST", path: "/v1/sessions-profile", auth: authBearer,
+			scopes: []string{ScopeAdminCheckout, ScopeWriteCheckout}, handle: (*server).createProfileSession},
+		{method: "POST", path: "/v1/sessions/payment-token", auth: authBearer,
+			scopes: []string{ScopeAdminCheckout, ScopeWriteCheckout}, handle: (*server).createPaymentTokenSession},
+		{method: "POST", path: "/v1/sessions/pay", auth: authBearer,
+			scopes: []string{ScopeAdminCheckout, ScopeWriteCheckout}, handle: (*server).paySession},
+		{method: "PUT", path: "/v1/sessions/{session_id}", auth: authBearer,
+			scopes: []string{ScopeAdminCheckout, ScopeWriteCheckout}, handle: (*server).updateSession},
 		{method: "GET", path: "/v1/card-tokens", auth: authBearer,
 			scopes: []string{ScopeAdminCheckout}, handle: (*server).cardTokenList},
 		{method: "GET", path: "/v1/card-tokens/{token_id}", auth: authBearer,
@@ -196,13 +215,21 @@ func newHandler(eng *engine.Engine, opts Options, rts []route) http.Handler {
 	}
 	s := &server{eng: eng, log: opts.Logger, publicURL: opts.PublicURL}
 	mux := api.NewMux()
-	byPath := map[string]bool{}
+	byPath := map[string][]string{}
 	for _, rt := range rts {
 		mux.Handle(rt.method+" "+rt.path, s.endpoint(rt))
-		byPath[rt.path] = true
+		byPath[rt.path] = append(byPath[rt.path], rt.method)
 	}
-	for path := range byPath {
-		mux.Handle(path, api.Handle(func(http.ResponseWriter, *http.Request) error { return errMethodMissing }, s.render))
+	// The other methods of a path are 405s. They are registered one by
+	// one, not as the bare path: "/v1/sessions/pay" for every method would
+	// conflict with "GET /v1/sessions/{session_id}" in a ServeMux.
+	missing := api.Handle(func(http.ResponseWriter, *http.Request) error { return errMethodMissing }, s.render)
+	for path, served := range byPath {
+		for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"} {
+			if !slices.Contains(served, m) {
+				mux.Handle(m+" "+path, missing)
+			}
+		}
 	}
 	mux.Handle("/", api.Handle(func(http.ResponseWriter, *http.Request) error { return errRouteMissing }, s.render))
 	return api.Stack(mux, api.StackOptions{

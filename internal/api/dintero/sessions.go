@@ -39,18 +39,20 @@ type sessionRequest struct {
 }
 
 type sessionURLs struct {
-	ReturnURL        string `json:"return_url"`
+	ReturnURL        string `json:"return_url,omitempty"`
 	CallbackURL      string `json:"callback_url,omitempty"`
 	MerchantTermsURL string `json:"merchant_terms_url,omitempty"`
 }
 
 type sessionOrder struct {
-	Amount            *int64          `json:"amount"`
-	Currency          string          `json:"currency"`
-	MerchantReference string          `json:"merchant_reference"`
-	VATAmount         *int64          `json:"vat_amount"`
-	Items             []sessionItem   `json:"items"`
-	ShippingOption    json.RawMessage `json:"shipping_option"`
+	Amount            *int64 `json:"amount"`
+	Currency          string `json:"currency"`
+	MerchantReference string `json:"merchant_reference"`
+	// MerchantReference2 is accepted and ignored.
+	MerchantReference2 string          `json:"merchant_reference_2"`
+	VATAmount          *int64          `json:"vat_amount"`
+	Items              []sessionItem   `json:"items"`
+	ShippingOption     json.RawMessage `json:"shipping_option"`
 }
 
 type sessionItem struct {
@@ -92,21 +94,11 @@ func (req *sessionRequest) input() (engine.CheckoutInput, error) {
 	}
 	in.Amount, in.Currency, in.MerchantReference = *req.Order.Amount, req.Order.Currency, req.Order.MerchantReference
 	in.ReturnURL, in.CallbackURL = req.URL.ReturnURL, req.URL.CallbackURL
-	for i, it := range req.Order.Items {
-		p := "order.items[" + strconv.Itoa(i) + "]"
-		if it.Amount == nil {
-			return in, required(p + ".amount")
-		}
-		q := int64(1)
-		if it.Quantity != nil {
-			if *it.Quantity != float64(int64(*it.Quantity)) {
-				return in, fieldError(p+".quantity", payment.CodeParameterInvalid, "%s.quantity must be a whole number.", p)
-			}
-			q = int64(*it.Quantity)
-		}
-		in.Items = append(in.Items, payment.CheckoutItem{ID: it.ID, LineID: it.LineID, Description: it.Description,
-			Quantity: q, Amount: *it.Amount, VATAmount: it.VATAmount})
+	items, err := orderItems(req.Order.Items)
+	if err != nil {
+		return in, err
 	}
+	in.Items = items
 	if req.Customer != nil {
 		in.CustomerID = req.Customer.CustomerID
 	}
@@ -126,6 +118,76 @@ func (req *sessionRequest) input() (engine.CheckoutInput, error) {
 		in.ExpiresAt = &t
 	}
 	return in, nil
+}
+
+// orderItems are the engine's lines of Dintero's order.items.
+func orderItems(items []sessionItem) ([]payment.CheckoutItem, error) {
+	var out []payment.CheckoutItem
+	for i, it := range items {
+		p := "order.items[" + strconv.Itoa(i) + "]"
+		if it.Amount == nil {
+			return nil, required(p + ".amount")
+		}
+		q := int64(1)
+		if it.Quantity != nil {
+			if *it.Quantity != float64(int64(*it.Quantity)) {
+				return nil, fieldError(p+".quantity", payment.CodeParameterInvalid, "%s.quantity must be a whole number.", p)
+			}
+			q = int64(*it.Quantity)
+		}
+		out = append(out, payment.CheckoutItem{ID: it.ID, LineID: it.LineID, Description: it.Description,
+			Quantity: q, Amount: *it.Amount, VATAmount: it.VATAmount})
+	}
+	return out, nil
+}
+
+// sessionUpdate is the body of PUT /v1/sessions/{session_id}: the order
+// that replaces the session's (currency and merchant_reference kept when
+// left out; items replaced, none when left out). remove_lock is accepted:
+// the lock is the page's, not the server's (ADR 0026).
+type sessionUpdate struct {
+	Order      *sessionOrder `json:"order"`
+	RemoveLock bool          `json:"remove_lock"`
+}
+
+func (u *sessionUpdate) order() (engine.CheckoutOrder, error) {
+	var o engine.CheckoutOrder
+	if u.Order == nil {
+		return o, required("order")
+	}
+	if u.Order.Amount == nil {
+		return o, required("order.amount")
+	}
+	items, err := orderItems(u.Order.Items)
+	if err != nil {
+		return o, err
+	}
+	return engine.CheckoutOrder{Amount: *u.Order.Amount, Currency: u.Order.Currency, Items: items,
+		MerchantReference: u.Order.MerchantReference}, nil
+}
+
+// updateSession answers PUT /v1/sessions/{session_id}: an open session's
+// order is replaced; one whose payment is in flight, or that is closed, is
+// a conflict (409). The page shows the new order when it next reads the
+// session (a reload, or the SDK's RefreshSession).
+func (s *server) updateSession(w http.ResponseWriter, r *http.Request, c *caller) error {
+	id, err := s.sessionOfPath(r, c)
+	if err != nil {
+		return err
+	}
+	var u sessionUpdate
+	if err := decode(r, &u); err != nil {
+		return err
+	}
+	o, err := u.order()
+	if err != nil {
+		return err
+	}
+	cs, err := s.eng.UpdateCheckoutOrder(r.Context(), c.Account.ID, id, o)
+	if err != nil {
+		return notFoundAs(sessionError(err), errSessionNotFound)
+	}
+	return api.JSON(w, http.StatusOK, sessionOf(cs))
 }
 
 // sessionParams maps the engine's field names to Dintero's paths.
@@ -183,8 +245,9 @@ func (s *server) sessionGateway(ctx context.Context, c *caller) (string, error) 
 
 // sessionCreated is the answer to POST /v1/sessions.
 type sessionCreated struct {
-	ID  string `json:"id"`
-	URL string `json:"url"`
+	ID      string   `json:"id"`
+	URL     string   `json:"url"`
+	Session *session `json:"session,omitempty"`
 }
 
 // createSession answers POST /v1/sessions.
@@ -193,21 +256,34 @@ func (s *server) createSession(w http.ResponseWriter, r *http.Request, c *caller
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	in, err := req.input()
+	cs, err := s.newSession(r, c, &req)
 	if err != nil {
 		return err
 	}
+	id := payment.DinteroID(cs.AccountID, cs.ID)
+	return api.JSON(w, http.StatusOK, sessionCreated{ID: id, URL: s.sessionURL(r, id)})
+}
+
+// newSession makes the session req asks for, its profile's defaults
+// (profile_id) filled in first.
+func (s *server) newSession(r *http.Request, c *caller, req *sessionRequest) (*payment.CheckoutSession, error) {
+	if err := s.applyProfile(r, c, req); err != nil {
+		return nil, err
+	}
+	in, err := req.input()
+	if err != nil {
+		return nil, err
+	}
 	if in.GatewayID == "" {
 		if in.GatewayID, err = s.sessionGateway(r.Context(), c); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	cs, err := s.eng.CreateCheckoutSession(r.Context(), c.Principal, in)
 	if err != nil {
-		return sessionError(err)
+		return nil, sessionError(err)
 	}
-	id := payment.DinteroID(cs.AccountID, cs.ID)
-	return api.JSON(w, http.StatusOK, sessionCreated{ID: id, URL: s.sessionURL(r, id)})
+	return cs, nil
 }
 
 // sessionURL is the hosted page of Dintero session id.
@@ -230,10 +306,13 @@ type session struct {
 	Order         sessionOrderOut    `json:"order"`
 	Customer      *sessionCustomerID `json:"customer,omitempty"`
 	TransactionID string             `json:"transaction_id,omitempty"`
-	ExpiresAt     time.Time          `json:"expires_at"`
-	CreatedAt     time.Time          `json:"created_at"`
-	UpdatedAt     time.Time          `json:"updated_at"`
-	CancelledAt   *time.Time         `json:"cancelled_at,omitempty"`
+	// CardTokenID is kassa's: the card token a paid payment-token session
+	// saved (/v1/card-tokens/{id}).
+	CardTokenID string     `json:"card_token_id,omitempty"`
+	ExpiresAt   time.Time  `json:"expires_at"`
+	CreatedAt   time.Time  `json:"created_at"`
+	UpdatedAt   time.Time  `json:"updated_at"`
+	CancelledAt *time.Time `json:"cancelled_at,omitempty"`
 	// Status is kassa's: open, paid, cancelled or expired.
 	Status string `json:"status"`
 }
@@ -261,7 +340,10 @@ func sessionOf(cs *payment.CheckoutSession) *session {
 	if cs.CustomerID != "" {
 		out.Customer = &sessionCustomerID{CustomerID: cs.CustomerID}
 	}
-	if cs.Status == payment.CheckoutPaid {
+	switch {
+	case cs.Status == payment.CheckoutPaid && cs.TokenOnly():
+		out.CardTokenID = cardTokenID(cs.AccountID, cs.CardTokenID)
+	case cs.Status == payment.CheckoutPaid:
 		out.TransactionID = transactionID(cs.AccountID, cs.PaymentID)
 	}
 	if cs.Status == payment.CheckoutCancelled && cs.ClosedAt != nil {

@@ -16,16 +16,16 @@ import (
 
 const checkoutColumns = `id, account_id, status, amount, currency, items, merchant_reference, return_url, cancel_url,
 	callback_url, customer_id, gateway_id, capture, locale, save_card, expires_at, attempts, payment_id,
-	created_at, updated_at, closed_at, dialect`
+	created_at, updated_at, closed_at, dialect, kind, card_token_id`
 
 func scanCheckoutSession(row pgx.Row) (*payment.CheckoutSession, error) {
 	var cs payment.CheckoutSession
 	var status string
 	var items []byte
-	var paymentID *string
+	var paymentID, cardToken *string
 	err := row.Scan(&cs.ID, &cs.AccountID, &status, &cs.Amount, &cs.Currency, &items, &cs.MerchantReference,
 		&cs.ReturnURL, &cs.CancelURL, &cs.CallbackURL, &cs.CustomerID, &cs.GatewayID, &cs.Capture, &cs.Locale,
-		&cs.SaveCard, &cs.ExpiresAt, &cs.Attempts, &paymentID, &cs.CreatedAt, &cs.UpdatedAt, &cs.ClosedAt, &cs.Dialect)
+		&cs.SaveCard, &cs.ExpiresAt, &cs.Attempts, &paymentID, &cs.CreatedAt, &cs.UpdatedAt, &cs.ClosedAt, &cs.Dialect, &cs.Kind, &cardToken)
 	if err != nil {
 		return nil, err
 	}
@@ -35,6 +35,9 @@ func scanCheckoutSession(row pgx.Row) (*payment.CheckoutSession, error) {
 	cs.Status = payment.CheckoutStatus(status)
 	if paymentID != nil {
 		cs.PaymentID = *paymentID
+	}
+	if cardToken != nil {
+		cs.CardTokenID = *cardToken
 	}
 	cs.ExpiresAt, cs.CreatedAt, cs.UpdatedAt, cs.ClosedAt = utc(cs.ExpiresAt), utc(cs.CreatedAt), utc(cs.UpdatedAt), utcPtr(cs.ClosedAt)
 	return &cs, nil
@@ -48,11 +51,11 @@ func (s *Store) CreateCheckoutSession(ctx context.Context, cs *payment.CheckoutS
 	}
 	err = s.withConn(ctx, func(q querier) error {
 		_, err := q.Exec(ctx, `INSERT INTO checkout_sessions (`+checkoutColumns+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`,
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)`,
 			cs.ID, cs.AccountID, string(cs.Status), cs.Amount, cs.Currency, items, cs.MerchantReference,
 			cs.ReturnURL, cs.CancelURL, cs.CallbackURL, cs.CustomerID, cs.GatewayID, cs.Capture, cs.Locale,
 			cs.SaveCard, ts(cs.ExpiresAt), cs.Attempts, textOrNull(cs.PaymentID), ts(cs.CreatedAt),
-			ts(cs.UpdatedAt), tsPtr(cs.ClosedAt), cs.Dialect)
+			ts(cs.UpdatedAt), tsPtr(cs.ClosedAt), cs.Dialect, store.CheckoutKind(cs), textOrNull(cs.CardTokenID))
 		return translate(err, cs.AccountID)
 	})
 	return fail("create checkout session", err)
@@ -156,4 +159,93 @@ func queueCheckoutAttempt(b *pgx.Batch, a *payment.CheckoutAttempt, paymentID st
 		}
 		return nil
 	})
+}
+
+// UpdateCheckoutSessionOrder writes cs's order onto the session by
+// compare-and-set on (status, attempts, expiry).
+func (s *Store) UpdateCheckoutSessionOrder(ctx context.Context, cs *payment.CheckoutSession, attempts int) (*payment.CheckoutSession, error) {
+	items, err := store.CheckoutItemsJSON(cs)
+	if err != nil {
+		return nil, err
+	}
+	var out *payment.CheckoutSession
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE checkout_sessions SET amount = $1, currency = $2, items = $3, merchant_reference = $4,
+			updated_at = $5 WHERE account_id = $6 AND id = $7 AND status = 'open' AND attempts = $8 AND expires_at > $5`,
+			cs.Amount, cs.Currency, items, cs.MerchantReference, ts(cs.UpdatedAt), cs.AccountID, cs.ID, attempts)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			if _, err := checkoutSession(ctx, tx, `account_id = $1 AND id = $2`, cs.AccountID, cs.ID); err != nil {
+				return err
+			}
+			return payment.ErrStale
+		}
+		out, err = checkoutSession(ctx, tx, `account_id = $1 AND id = $2`, cs.AccountID, cs.ID)
+		return err
+	})
+	if errors.Is(err, payment.ErrStale) {
+		return nil, payment.ErrStale
+	}
+	return out, fail("update checkout session", err)
+}
+
+// ClaimCheckoutTokenAttempt makes attempt the latest of an open token
+// session by compare-and-set.
+func (s *Store) ClaimCheckoutTokenAttempt(ctx context.Context, accountID, id string, attempt int, now time.Time) error {
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE checkout_sessions SET attempts = $1, updated_at = $2
+			WHERE account_id = $3 AND id = $4 AND kind = 'payment_token' AND status = 'open' AND attempts = $5 AND expires_at > $2`,
+			attempt, ts(now), accountID, id, attempt-1)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			if _, err := checkoutSession(ctx, tx, `account_id = $1 AND id = $2`, accountID, id); err != nil {
+				return err
+			}
+			return payment.ErrAttemptTaken
+		}
+		return nil
+	})
+	if errors.Is(err, payment.ErrAttemptTaken) {
+		return payment.ErrAttemptTaken
+	}
+	return fail("claim checkout token attempt", err)
+}
+
+// CompleteCheckoutTokenSession closes an open token session as paid with
+// its card token, by compare-and-set.
+func (s *Store) CompleteCheckoutTokenSession(ctx context.Context, accountID, id string, attempts int, cardTokenID string,
+	at time.Time, ev *payment.Event) (*payment.CheckoutSession, error) {
+	if err := store.CheckCheckoutClose(accountID, payment.CheckoutPaid, ev); err != nil {
+		return nil, err
+	}
+	var cs *payment.CheckoutSession
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE checkout_sessions SET status = 'paid', card_token_id = $1, closed_at = $2, updated_at = $2
+			WHERE account_id = $3 AND id = $4 AND kind = 'payment_token' AND status = 'open' AND attempts = $5`,
+			cardTokenID, ts(at), accountID, id, attempts)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			if _, err := checkoutSession(ctx, tx, `account_id = $1 AND id = $2`, accountID, id); err != nil {
+				return err
+			}
+			return payment.ErrStale
+		}
+		if ev != nil {
+			if err := insertEvent(ctx, tx, ev); err != nil {
+				return err
+			}
+		}
+		cs, err = checkoutSession(ctx, tx, `account_id = $1 AND id = $2`, accountID, id)
+		return err
+	})
+	if errors.Is(err, payment.ErrStale) {
+		return nil, payment.ErrStale
+	}
+	return cs, fail("complete checkout token session", err)
 }

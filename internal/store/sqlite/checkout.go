@@ -14,24 +14,24 @@ import (
 
 const checkoutColumns = `id, account_id, status, amount, currency, items, merchant_reference, return_url, cancel_url,
 	callback_url, customer_id, gateway_id, capture, locale, save_card, expires_at, attempts, payment_id,
-	created_at, updated_at, closed_at, dialect`
+	created_at, updated_at, closed_at, dialect, kind, card_token_id`
 
 func scanCheckoutSession(sc scanner) (*payment.CheckoutSession, error) {
 	var cs payment.CheckoutSession
 	var status, items string
-	var paymentID sql.Null[string]
+	var paymentID, cardToken sql.Null[string]
 	var expires, created, updated int64
 	var closed sql.Null[int64]
 	err := sc.Scan(&cs.ID, &cs.AccountID, &status, &cs.Amount, &cs.Currency, &items, &cs.MerchantReference,
 		&cs.ReturnURL, &cs.CancelURL, &cs.CallbackURL, &cs.CustomerID, &cs.GatewayID, &cs.Capture, &cs.Locale,
-		&cs.SaveCard, &expires, &cs.Attempts, &paymentID, &created, &updated, &closed, &cs.Dialect)
+		&cs.SaveCard, &expires, &cs.Attempts, &paymentID, &created, &updated, &closed, &cs.Dialect, &cs.Kind, &cardToken)
 	if err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(items), &cs.Items); err != nil {
 		return nil, fmt.Errorf("checkout session %s: items: %w", cs.ID, err)
 	}
-	cs.Status, cs.PaymentID = payment.CheckoutStatus(status), paymentID.V
+	cs.Status, cs.PaymentID, cs.CardTokenID = payment.CheckoutStatus(status), paymentID.V, cardToken.V
 	cs.ExpiresAt, cs.CreatedAt, cs.UpdatedAt = fromMicros(expires), fromMicros(created), fromMicros(updated)
 	cs.ClosedAt = fromMicrosPtr(closed)
 	return &cs, nil
@@ -45,11 +45,11 @@ func (s *Store) CreateCheckoutSession(ctx context.Context, cs *payment.CheckoutS
 	}
 	err = s.write(ctx, func(ctx context.Context, tx *wtx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO checkout_sessions (`+checkoutColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			cs.ID, cs.AccountID, string(cs.Status), cs.Amount, cs.Currency, items, cs.MerchantReference,
 			cs.ReturnURL, cs.CancelURL, cs.CallbackURL, cs.CustomerID, cs.GatewayID, cs.Capture, cs.Locale,
 			cs.SaveCard, micros(cs.ExpiresAt), cs.Attempts, nullString(cs.PaymentID), micros(cs.CreatedAt),
-			micros(cs.UpdatedAt), microsPtr(cs.ClosedAt), cs.Dialect)
+			micros(cs.UpdatedAt), microsPtr(cs.ClosedAt), cs.Dialect, store.CheckoutKind(cs), nullString(cs.CardTokenID))
 		return translate(err, cs.AccountID)
 	})
 	return fail("create checkout session", err)
@@ -145,4 +145,99 @@ func markCheckoutAttempt(ctx context.Context, tx *wtx, a *payment.CheckoutAttemp
 		return payment.ErrAttemptTaken
 	}
 	return nil
+}
+
+// UpdateCheckoutSessionOrder writes cs's order onto the session by
+// compare-and-set on (status, attempts, expiry).
+func (s *Store) UpdateCheckoutSessionOrder(ctx context.Context, cs *payment.CheckoutSession, attempts int) (*payment.CheckoutSession, error) {
+	items, err := store.CheckoutItemsJSON(cs)
+	if err != nil {
+		return nil, err
+	}
+	var out *payment.CheckoutSession
+	err = s.write(ctx, func(ctx context.Context, tx *wtx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE checkout_sessions SET amount = ?, currency = ?, items = ?, merchant_reference = ?,
+			updated_at = ? WHERE account_id = ? AND id = ? AND status = 'open' AND attempts = ? AND expires_at > ?`,
+			cs.Amount, cs.Currency, items, cs.MerchantReference, micros(cs.UpdatedAt), cs.AccountID, cs.ID, attempts, micros(cs.UpdatedAt))
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			if _, err := checkoutSession(ctx, tx, `account_id = ? AND id = ?`, cs.AccountID, cs.ID); err != nil {
+				return err
+			}
+			return payment.ErrStale
+		}
+		out, err = checkoutSession(ctx, tx, `account_id = ? AND id = ?`, cs.AccountID, cs.ID)
+		return err
+	})
+	if errors.Is(err, payment.ErrStale) {
+		return nil, payment.ErrStale
+	}
+	return out, fail("update checkout session", err)
+}
+
+// ClaimCheckoutTokenAttempt makes attempt the latest of an open token
+// session by compare-and-set.
+func (s *Store) ClaimCheckoutTokenAttempt(ctx context.Context, accountID, id string, attempt int, now time.Time) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE checkout_sessions SET attempts = ?, updated_at = ?
+			WHERE account_id = ? AND id = ? AND kind = 'payment_token' AND status = 'open' AND attempts = ? AND expires_at > ?`,
+			attempt, micros(now), accountID, id, attempt-1, micros(now))
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			if _, err := checkoutSession(ctx, tx, `account_id = ? AND id = ?`, accountID, id); err != nil {
+				return err
+			}
+			return payment.ErrAttemptTaken
+		}
+		return nil
+	})
+	if errors.Is(err, payment.ErrAttemptTaken) {
+		return payment.ErrAttemptTaken
+	}
+	return fail("claim checkout token attempt", err)
+}
+
+// CompleteCheckoutTokenSession closes an open token session as paid with
+// its card token, by compare-and-set.
+func (s *Store) CompleteCheckoutTokenSession(ctx context.Context, accountID, id string, attempts int, cardTokenID string,
+	at time.Time, ev *payment.Event) (*payment.CheckoutSession, error) {
+	if err := store.CheckCheckoutClose(accountID, payment.CheckoutPaid, ev); err != nil {
+		return nil, err
+	}
+	var cs *payment.CheckoutSession
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE checkout_sessions SET status = 'paid', card_token_id = ?, closed_at = ?, updated_at = ?
+			WHERE account_id = ? AND id = ? AND kind = 'payment_token' AND status = 'open' AND attempts = ?`,
+			cardTokenID, micros(at), micros(at), accountID, id, attempts)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			if _, err := checkoutSession(ctx, tx, `account_id = ? AND id = ?`, accountID, id); err != nil {
+				return err
+			}
+			return payment.ErrStale
+		}
+		if ev != nil {
+			if err := insertEvent(ctx, tx, ev); err != nil {
+				return err
+			}
+		}
+		cs, err = checkoutSession(ctx, tx, `account_id = ? AND id = ?`, accountID, id)
+		return err
+	})
+	if errors.Is(err, payment.ErrStale) {
+		return nil, payment.ErrStale
+	}
+	return cs, fail("complete checkout token session", err)
 }

@@ -22,7 +22,7 @@ func newCheckoutSession(accountID string, created time.Time) *payment.CheckoutSe
 		MerchantReference: "order-" + payment.RandomString(6), ReturnURL: "https://shop.example/return?x=1",
 		CancelURL: "https://shop.example/cancel", CallbackURL: "https://shop.example/cb", CustomerID: "cus_1",
 		GatewayID: "gw_1", Capture: true, Locale: "nb", SaveCard: true, ExpiresAt: created.Add(time.Hour),
-		CreatedAt: created, UpdatedAt: created, Dialect: payment.CheckoutDialectDintero,
+		CreatedAt: created, UpdatedAt: created, Dialect: payment.CheckoutDialectDintero, Kind: payment.CheckoutKindPayment,
 	}
 }
 
