@@ -123,6 +123,11 @@ func (s *server) paySession(w http.ResponseWriter, r *http.Request, c *caller) e
 		if err != nil {
 			return prefixed(err)
 		}
+		if in.CustomerID != "" {
+			if in.CustomerID, err = s.sessionCustomer(r.Context(), c, "customer.customer_id", in.CustomerID); err != nil {
+				return prefixed(err)
+			}
+		}
 		if in.GatewayID == "" {
 			if in.GatewayID, err = s.sessionGateway(r.Context(), c); err != nil {
 				return prefixed(err)
@@ -136,8 +141,12 @@ func (s *server) paySession(w http.ResponseWriter, r *http.Request, c *caller) e
 		if err != nil {
 			return err
 		}
+		sv, err := s.sessionView(r.Context(), cs)
+		if err != nil {
+			return err
+		}
 		return api.JSON(w, http.StatusOK, payResponse{ID: payment.DinteroID(cs.AccountID, cs.ID), TransactionID: t.ID,
-			Session: sessionOf(cs), Transaction: t})
+			Session: sv, Transaction: t})
 	})
 }
 

@@ -73,7 +73,7 @@ func TestSessionsPay(t *testing.T) {
 			// Another account's token is not found, by its id or by ours.
 			wantDinteroError(t, pay(other.tok, payBody(good, "unscheduled_purchase", ""), ""), 404, "")
 			wantDinteroError(t, pay(s.tok, payBody(other.id+".x", "unscheduled_purchase", ""), ""), 404, "")
-			wantDinteroError(t, pay(f.scopedToken(t, s.merchant, "read:checkout"), payBody(good, "unscheduled_purchase", ""), ""), 403, "")
+			wantDinteroError(t, pay(f.tokenScoped(t, s.merchant, "read:checkout"), payBody(good, "unscheduled_purchase", ""), ""), 403, "")
 			wantDinteroError(t, pay("", payBody(good, "unscheduled_purchase", ""), ""), 401, "")
 			for _, tc := range []struct{ body, field string }{
 				{`{"payment":{"payment_product_type":"x","operation":"unscheduled_purchase"}}`, "session"},

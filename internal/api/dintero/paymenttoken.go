@@ -1,11 +1,9 @@
 package dintero
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/kassapay/kassa/internal/api"
-	"github.com/kassapay/kassa/internal/engine"
 	"github.com/kassapay/kassa/internal/payment"
 )
 
@@ -76,16 +74,11 @@ func (s *server) createPaymentTokenSession(w http.ResponseWriter, r *http.Reques
 	if err != nil {
 		return prefixed(err)
 	}
-	cus, err := s.customer(r.Context(), c.Account.ID, "session.customer.customer_id", cid)
-	if errors.Is(err, errCustomerMissing) {
-		cus, err = s.eng.CreateCustomer(r.Context(), c.Principal, engine.CustomerInput{ExternalID: &cid})
-		if err != nil {
-			return prefixed(customerError(err))
-		}
-	} else if err != nil {
-		return err
+	cusID, err := s.sessionCustomer(r.Context(), c, "customer.customer_id", cid)
+	if err != nil {
+		return prefixed(err)
 	}
-	in.CustomerID, in.TokenOnly = cus.ID, true
+	in.CustomerID, in.TokenOnly = cusID, true
 	if in.GatewayID == "" {
 		if in.GatewayID, err = s.sessionGateway(r.Context(), c); err != nil {
 			return prefixed(err)

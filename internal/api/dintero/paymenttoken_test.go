@@ -79,7 +79,7 @@ func TestPaymentTokenSession(t *testing.T) {
 
 			wantDinteroError(t, f.do(t, req{method: "GET", path: "/v1/sessions/" + id, bearer: other.tok}), 404, "")
 			wantDinteroError(t, f.do(t, req{method: "GET", path: "/v1/card-tokens/" + tokID, bearer: other.tok}), 404, "")
-			wantDinteroError(t, create(f.scopedToken(t, s.merchant, "read:checkout"), tokenSessionBody("kari-2", "")), 403, "")
+			wantDinteroError(t, create(f.tokenScoped(t, s.merchant, "read:checkout"), tokenSessionBody("kari-2", "")), 403, "")
 			for _, tc := range []struct{ body, field string }{
 				{`{"session":{}}`, "token_provider"},
 				{`{"token_provider":{"token_types":["payment_token"]}}`, "session"},

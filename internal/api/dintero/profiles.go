@@ -274,7 +274,9 @@ func (s *server) createProfileSession(w http.ResponseWriter, r *http.Request, c 
 	id := payment.DinteroID(cs.AccountID, cs.ID)
 	out := sessionCreated{ID: id, URL: s.sessionURL(r, id)}
 	if include == "true" {
-		out.Session = sessionOf(cs)
+		if out.Session, err = s.sessionView(r.Context(), cs); err != nil {
+			return err
+		}
 	}
 	return api.JSON(w, http.StatusOK, out)
 }

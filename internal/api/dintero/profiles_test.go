@@ -80,14 +80,14 @@ func TestSessionProfiles(t *testing.T) {
 			// Scopes: admin:checkout only for profiles; write:checkout makes
 			// sessions from them.
 			for _, scope := range []string{"read:checkout", "write:checkout"} {
-				tok := f.scopedToken(t, s.merchant, scope)
+				tok := f.tokenScoped(t, s.merchant, scope)
 				wantDinteroError(t, f.do(t, req{method: "GET", path: base, bearer: tok}), 403, "")
 				wantDinteroError(t, f.do(t, req{method: "POST", path: base, bearer: tok, body: profileBody(s.gateway, "x")}), 403, "")
 				wantDinteroError(t, f.do(t, req{method: "DELETE", path: base + "/" + pid, bearer: tok}), 403, "")
 			}
-			ro := f.scopedToken(t, s.merchant, "read:checkout")
+			ro := f.tokenScoped(t, s.merchant, "read:checkout")
 			wantDinteroError(t, f.do(t, req{method: "POST", path: "/v1/sessions-profile", bearer: ro, body: `{"profile_id":"` + pid + `",` + profileOrder + `}`}), 403, "")
-			wo := f.scopedToken(t, s.merchant, "write:checkout")
+			wo := f.tokenScoped(t, s.merchant, "write:checkout")
 			expect(t, f.do(t, req{method: "POST", path: "/v1/sessions-profile", bearer: wo, body: `{"profile_id":"` + pid + `",` + profileOrder + `}`}), 200)
 			wantDinteroError(t, f.do(t, req{method: "GET", path: base}), 401, "")
 
@@ -179,7 +179,7 @@ func TestSessionUpdate(t *testing.T) {
 			}
 			wantDinteroError(t, put(other.tok, id, `{"order":{"amount":900}}`), 404, "")
 			wantDinteroError(t, put(s.tok, other.id+".x", `{"order":{"amount":900}}`), 404, "")
-			wantDinteroError(t, put(f.scopedToken(t, s.merchant, "read:checkout"), id, `{"order":{"amount":900}}`), 403, "")
+			wantDinteroError(t, put(f.tokenScoped(t, s.merchant, "read:checkout"), id, `{"order":{"amount":900}}`), 403, "")
 
 			// A payment in flight (the simulator's authorization timeout)
 			// holds the order.

@@ -3,6 +3,7 @@ package dintero
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -187,7 +188,11 @@ func (s *server) updateSession(w http.ResponseWriter, r *http.Request, c *caller
 	if err != nil {
 		return notFoundAs(sessionError(err), errSessionNotFound)
 	}
-	return api.JSON(w, http.StatusOK, sessionOf(cs))
+	out, err := s.sessionView(r.Context(), cs)
+	if err != nil {
+		return err
+	}
+	return api.JSON(w, http.StatusOK, out)
 }
 
 // sessionParams maps the engine's field names to Dintero's paths.
@@ -274,6 +279,11 @@ func (s *server) newSession(r *http.Request, c *caller, req *sessionRequest) (*p
 	if err != nil {
 		return nil, err
 	}
+	if in.CustomerID != "" {
+		if in.CustomerID, err = s.sessionCustomer(r.Context(), c, "customer.customer_id", in.CustomerID); err != nil {
+			return nil, err
+		}
+	}
 	if in.GatewayID == "" {
 		if in.GatewayID, err = s.sessionGateway(r.Context(), c); err != nil {
 			return nil, err
@@ -284,6 +294,37 @@ func (s *server) newSession(r *http.Request, c *caller, req *sessionRequest) (*p
 		return nil, sessionError(err)
 	}
 	return cs, nil
+}
+
+// sessionCustomer is the kassa customer a session's customer.customer_id
+// (param names where it came from) stands for: the customers API's
+// customer with that customer_id, made there when it is not yet.
+func (s *server) sessionCustomer(ctx context.Context, c *caller, param, cid string) (string, error) {
+	cus, err := s.customer(ctx, c.Account.ID, param, cid)
+	if errors.Is(err, errCustomerMissing) {
+		cus, err = s.eng.CreateCustomer(ctx, c.Principal, engine.CustomerInput{ExternalID: &cid})
+		if err != nil {
+			return "", customerError(err)
+		}
+	}
+	if err != nil {
+		return "", err
+	}
+	return cus.ID, nil
+}
+
+// sessionView is sessionOf with the customer named by the customer_id the
+// customers API knows it by.
+func (s *server) sessionView(ctx context.Context, cs *payment.CheckoutSession) (*session, error) {
+	out := sessionOf(cs)
+	if out.Customer != nil {
+		t := &cardToken{CustomerID: out.Customer.CustomerID}
+		if err := s.showCustomers(ctx, cs.AccountID, []*cardToken{t}); err != nil {
+			return nil, err
+		}
+		out.Customer.CustomerID = t.CustomerID
+	}
+	return out, nil
 }
 
 // sessionURL is the hosted page of Dintero session id.
@@ -376,7 +417,11 @@ func (s *server) getSession(w http.ResponseWriter, r *http.Request, c *caller) e
 	if err != nil {
 		return notFoundAs(err, errSessionNotFound)
 	}
-	return api.JSON(w, http.StatusOK, sessionOf(cs))
+	out, err := s.sessionView(r.Context(), cs)
+	if err != nil {
+		return err
+	}
+	return api.JSON(w, http.StatusOK, out)
 }
 
 // cancelSession answers POST /v1/sessions/{session_id}/cancel: an open
@@ -391,7 +436,11 @@ func (s *server) cancelSession(w http.ResponseWriter, r *http.Request, c *caller
 	if err != nil {
 		return notFoundAs(err, errSessionNotFound)
 	}
-	return api.JSON(w, http.StatusOK, sessionOf(cs))
+	out, err := s.sessionView(r.Context(), cs)
+	if err != nil {
+		return err
+	}
+	return api.JSON(w, http.StatusOK, out)
 }
 
 // notFoundAs is err, or nf when err is a not-found.

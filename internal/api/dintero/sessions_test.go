@@ -2,6 +2,7 @@ package dintero
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -82,7 +83,7 @@ func TestSessions(t *testing.T) {
 				wantDinteroError(t, f.do(t, q), 404, "")
 			}
 			// Scopes: read:checkout reads but does not write.
-			ro := f.scopedToken(t, s.merchant, "read:checkout")
+			ro := f.tokenScoped(t, s.merchant, "read:checkout")
 			expect(t, f.do(t, req{method: "GET", path: "/v1/sessions/" + id, bearer: ro}), 200)
 			wantDinteroError(t, f.do(t, req{method: "POST", path: "/v1/sessions", bearer: ro, body: sessionBody(s.gateway, "")}), 403, "")
 			wantDinteroError(t, f.do(t, req{method: "POST", path: "/v1/sessions/" + id + "/cancel", bearer: ro}), 403, "")
@@ -115,6 +116,34 @@ func TestSessions(t *testing.T) {
 	}
 }
 
+// TestSessionCustomerIsTheCustomersAPIs: a session's customer.customer_id
+// is the merchant's own id, as in the customers API: the customer is made
+// there when it is new, and the session shows that id, not kassa's.
+func TestSessionCustomerIsTheCustomersAPIs(t *testing.T) {
+	onStores(t, func(t *testing.T, f *fixture) {
+		s := f.txShop(t)
+		res := f.do(t, req{method: "POST", path: "/v1/sessions", bearer: s.tok,
+			body: sessionBody(s.gateway, `,"customer":{"customer_id":"c-77","email":"kari@example.com"}`)})
+		id, _ := expect(t, res, 200)["id"].(string)
+		got := expect(t, f.do(t, req{method: "GET", path: "/v1/sessions/" + id, bearer: s.tok}), 200)
+		if cus, _ := got["customer"].(map[string]any); cus == nil || cus["customer_id"] != "c-77" {
+			t.Fatalf("session customer %v", got["customer"])
+		}
+		user := f.do(t, req{method: "GET", path: "/v1/accounts/" + s.id + "/customers/users/c-77", bearer: s.tok})
+		if user.status != 200 {
+			t.Fatalf("the session's customer in the customers API: HTTP %d %s", user.status, user.body)
+		}
+		// A second session of the same customer makes no second customer.
+		expect(t, f.do(t, req{method: "POST", path: "/v1/sessions", bearer: s.tok,
+			body: sessionBody(s.gateway, `,"customer":{"customer_id":"c-77"}`)}), 200)
+		list := f.do(t, req{method: "GET", path: "/v1/accounts/" + s.id + "/customers/users", bearer: s.tok})
+		var users []map[string]any
+		if err := json.Unmarshal(list.body, &users); err != nil || len(users) != 1 {
+			t.Fatalf("customers after two sessions: %s", list.body)
+		}
+	})
+}
+
 func newKeyFile(t *testing.T) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "master.key")
@@ -122,14 +151,6 @@ func newKeyFile(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return path
-}
-
-// scopedToken mints a token for m narrowed to scope.
-func (f *fixture) scopedToken(t *testing.T, m merchant, scope string) string {
-	t.Helper()
-	res := f.do(t, req{method: "POST", path: "/v1/accounts/" + m.id + "/auth/token", basic: &[2]string{m.clientID, m.secret},
-		body: `{"grant_type":"client_credentials","audience":"https://api.example/v1/accounts/` + m.id + `","scope":"` + scope + `"}`})
-	return expect(t, res, 200)["access_token"].(string)
 }
 
 // wantDinteroError checks Dintero's error envelope: status (0: 400 or
