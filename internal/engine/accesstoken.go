@@ -188,23 +188,11 @@ func tokenKeyVersion(kid any) (int, bool) {
 // hot-read cache (as Authenticate), or errBadToken.
 func (e *Engine) liveKey(ctx context.Context, prefix string) (*payment.Principal, error) {
 	now := e.now()
-	ent, ok := e.keys.get(prefix, now)
-	if !ok {
-		k, err := e.store.APIKeyByPrefix(ctx, prefix)
-		if errors.Is(err, payment.ErrNotFound) {
-			return nil, errBadToken
-		}
-		if err != nil {
-			return nil, fmt.Errorf("verify access token: %w", err)
-		}
-		a, err := e.store.Account(ctx, k.AccountID)
-		if err != nil {
-			return nil, fmt.Errorf("verify access token: account of key %s: %w", k.ID, err)
-		}
-		ent = keyEntry{key: k, account: a}
-		e.keys.put(prefix, ent, now)
+	ent, found, err := e.keyByPrefix(ctx, prefix, now)
+	if err != nil {
+		return nil, fmt.Errorf("verify access token: %w", err)
 	}
-	if !ent.key.Active(now) {
+	if !found || !ent.key.Active(now) {
 		return nil, errBadToken
 	}
 	return &payment.Principal{Account: ent.account, Key: ent.key}, nil

@@ -160,23 +160,13 @@ func (e *Engine) Authenticate(ctx context.Context, key string) (*payment.Princip
 	if !ok {
 		return nil, errBadKey
 	}
-	prefix := key[:payment.KeyPrefixLen]
 	now := e.now()
-	ent, ok := e.keys.get(prefix, now)
-	if !ok {
-		k, err := e.store.APIKeyByPrefix(ctx, prefix)
-		if errors.Is(err, payment.ErrNotFound) {
-			return nil, errBadKey
-		}
-		if err != nil {
-			return nil, fmt.Errorf("authenticate: %w", err)
-		}
-		a, err := e.store.Account(ctx, k.AccountID)
-		if err != nil {
-			return nil, fmt.Errorf("authenticate: account of key %s: %w", k.ID, err)
-		}
-		ent = keyEntry{key: k, account: a}
-		e.keys.put(prefix, ent, now)
+	ent, found, err := e.keyByPrefix(ctx, key[:payment.KeyPrefixLen], now)
+	if err != nil {
+		return nil, fmt.Errorf("authenticate: %w", err)
+	}
+	if !found {
+		return nil, errBadKey
 	}
 	k, a := ent.key, ent.account
 	sum := sha256.Sum256([]byte(key))
@@ -184,6 +174,28 @@ func (e *Engine) Authenticate(ctx context.Context, key string) (*payment.Princip
 		return nil, errBadKey
 	}
 	return &payment.Principal{Account: a, Key: k}, nil
+}
+
+// keyByPrefix reads the key with prefix and its account through the
+// hot-read cache (ADR 0010); found is false when there is no such key.
+func (e *Engine) keyByPrefix(ctx context.Context, prefix string, now time.Time) (ent keyEntry, found bool, err error) {
+	if ent, ok := e.keys.get(prefix, now); ok {
+		return ent, true, nil
+	}
+	k, err := e.store.APIKeyByPrefix(ctx, prefix)
+	if errors.Is(err, payment.ErrNotFound) {
+		return keyEntry{}, false, nil
+	}
+	if err != nil {
+		return keyEntry{}, false, err
+	}
+	a, err := e.store.Account(ctx, k.AccountID)
+	if err != nil {
+		return keyEntry{}, false, fmt.Errorf("account of key %s: %w", k.ID, err)
+	}
+	ent = keyEntry{key: k, account: a}
+	e.keys.put(prefix, ent, now)
+	return ent, true, nil
 }
 
 // parseKeyShape checks a key's form and reads its kind and mode from it.
