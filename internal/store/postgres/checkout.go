@@ -104,11 +104,25 @@ func (s *Store) CloseCheckoutSession(ctx context.Context, accountID, id string, 
 	if err := store.CheckCheckoutClose(accountID, status, ev); err != nil {
 		return nil, err
 	}
+	cs, err := s.closeOpenSession(ctx, accountID, id, attempts, `status = $1, closed_at = $2, updated_at = $2`, ``,
+		string(status), at, ev)
+	if errors.Is(err, payment.ErrStale) {
+		return nil, payment.ErrStale
+	}
+	return cs, fail("close checkout session", err)
+}
+
+// closeOpenSession sets set ($1 is first, $2 is at) on the session if it
+// is open with attempts attempts and matches cond (an extra condition, or
+// ""), writes ev with it, and returns the session as stored. A session
+// that moved is payment.ErrStale; a missing one is not found.
+func (s *Store) closeOpenSession(ctx context.Context, accountID, id string, attempts int, set, cond string, first any,
+	at time.Time, ev *payment.Event) (*payment.CheckoutSession, error) {
 	var cs *payment.CheckoutSession
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE checkout_sessions SET status = $1, closed_at = $2, updated_at = $2
-			WHERE account_id = $3 AND id = $4 AND status = 'open' AND attempts = $5`,
-			string(status), ts(at), accountID, id, attempts)
+		tag, err := tx.Exec(ctx, `UPDATE checkout_sessions SET `+set+`
+			WHERE account_id = $3 AND id = $4 AND status = 'open' AND attempts = $5`+cond,
+			first, ts(at), accountID, id, attempts)
 		if err != nil {
 			return err
 		}
@@ -126,10 +140,7 @@ func (s *Store) CloseCheckoutSession(ctx context.Context, accountID, id string, 
 		cs, err = checkoutSession(ctx, tx, `account_id = $1 AND id = $2`, accountID, id)
 		return err
 	})
-	if errors.Is(err, payment.ErrStale) {
-		return nil, payment.ErrStale
-	}
-	return cs, fail("close checkout session", err)
+	return cs, err
 }
 
 // ExpiredCheckoutSessions returns open sessions past their expiry.
@@ -222,28 +233,8 @@ func (s *Store) CompleteCheckoutTokenSession(ctx context.Context, accountID, id 
 	if err := store.CheckCheckoutClose(accountID, payment.CheckoutPaid, ev); err != nil {
 		return nil, err
 	}
-	var cs *payment.CheckoutSession
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE checkout_sessions SET status = 'paid', card_token_id = $1, closed_at = $2, updated_at = $2
-			WHERE account_id = $3 AND id = $4 AND kind = 'payment_token' AND status = 'open' AND attempts = $5`,
-			cardTokenID, ts(at), accountID, id, attempts)
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
-			if _, err := checkoutSession(ctx, tx, `account_id = $1 AND id = $2`, accountID, id); err != nil {
-				return err
-			}
-			return payment.ErrStale
-		}
-		if ev != nil {
-			if err := insertEvent(ctx, tx, ev); err != nil {
-				return err
-			}
-		}
-		cs, err = checkoutSession(ctx, tx, `account_id = $1 AND id = $2`, accountID, id)
-		return err
-	})
+	cs, err := s.closeOpenSession(ctx, accountID, id, attempts,
+		`status = 'paid', card_token_id = $1, closed_at = $2, updated_at = $2`, ` AND kind = 'payment_token'`, cardTokenID, at, ev)
 	if errors.Is(err, payment.ErrStale) {
 		return nil, payment.ErrStale
 	}

@@ -89,11 +89,25 @@ func (s *Store) CloseCheckoutSession(ctx context.Context, accountID, id string, 
 	if err := store.CheckCheckoutClose(accountID, status, ev); err != nil {
 		return nil, err
 	}
+	cs, err := s.closeOpenSession(ctx, accountID, id, attempts, `status = ?, closed_at = ?, updated_at = ?`, ``,
+		[]any{string(status), micros(at), micros(at)}, ev)
+	if errors.Is(err, payment.ErrStale) {
+		return nil, payment.ErrStale
+	}
+	return cs, fail("close checkout session", err)
+}
+
+// closeOpenSession sets set (with setArgs) on the session if it is open
+// with attempts attempts and matches cond (an extra condition, or ""),
+// writes ev with it, and returns the session as stored. A session that
+// moved is payment.ErrStale; a missing one is not found.
+func (s *Store) closeOpenSession(ctx context.Context, accountID, id string, attempts int, set, cond string, setArgs []any,
+	ev *payment.Event) (*payment.CheckoutSession, error) {
 	var cs *payment.CheckoutSession
 	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE checkout_sessions SET status = ?, closed_at = ?, updated_at = ?
-			WHERE account_id = ? AND id = ? AND status = 'open' AND attempts = ?`,
-			string(status), micros(at), micros(at), accountID, id, attempts)
+		res, err := tx.ExecContext(ctx, `UPDATE checkout_sessions SET `+set+`
+			WHERE account_id = ? AND id = ? AND status = 'open' AND attempts = ?`+cond,
+			append(setArgs, accountID, id, attempts)...)
 		if err != nil {
 			return err
 		}
@@ -113,10 +127,7 @@ func (s *Store) CloseCheckoutSession(ctx context.Context, accountID, id string, 
 		cs, err = checkoutSession(ctx, tx, `account_id = ? AND id = ?`, accountID, id)
 		return err
 	})
-	if errors.Is(err, payment.ErrStale) {
-		return nil, payment.ErrStale
-	}
-	return cs, fail("close checkout session", err)
+	return cs, err
 }
 
 // ExpiredCheckoutSessions returns open sessions past their expiry.
@@ -212,30 +223,8 @@ func (s *Store) CompleteCheckoutTokenSession(ctx context.Context, accountID, id 
 	if err := store.CheckCheckoutClose(accountID, payment.CheckoutPaid, ev); err != nil {
 		return nil, err
 	}
-	var cs *payment.CheckoutSession
-	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE checkout_sessions SET status = 'paid', card_token_id = ?, closed_at = ?, updated_at = ?
-			WHERE account_id = ? AND id = ? AND kind = 'payment_token' AND status = 'open' AND attempts = ?`,
-			cardTokenID, micros(at), micros(at), accountID, id, attempts)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			if _, err := checkoutSession(ctx, tx, `account_id = ? AND id = ?`, accountID, id); err != nil {
-				return err
-			}
-			return payment.ErrStale
-		}
-		if ev != nil {
-			if err := insertEvent(ctx, tx, ev); err != nil {
-				return err
-			}
-		}
-		cs, err = checkoutSession(ctx, tx, `account_id = ? AND id = ?`, accountID, id)
-		return err
-	})
+	cs, err := s.closeOpenSession(ctx, accountID, id, attempts, `status = 'paid', card_token_id = ?, closed_at = ?, updated_at = ?`,
+		` AND kind = 'payment_token'`, []any{cardTokenID, micros(at), micros(at)}, ev)
 	if errors.Is(err, payment.ErrStale) {
 		return nil, payment.ErrStale
 	}
