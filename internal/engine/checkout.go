@@ -270,14 +270,15 @@ func (e *Engine) cancelCheckout(ctx context.Context, cs *payment.CheckoutSession
 	return nil, payment.Conflict(payment.CodeInvalidState, "This checkout session is changing; try again.")
 }
 
-// closeCheckout closes cs (open, as read) as status, with its event.
+// closeCheckout moves cs from its status as read (open, or paid for a
+// cancel) to status, with its event.
 func (e *Engine) closeCheckout(ctx context.Context, cs *payment.CheckoutSession, status payment.CheckoutStatus, now time.Time) (*payment.CheckoutSession, error) {
 	typ := map[payment.CheckoutStatus]string{payment.CheckoutPaid: payment.EventCheckoutCompleted,
 		payment.CheckoutCancelled: payment.EventCheckoutCancelled, payment.CheckoutExpired: payment.EventCheckoutExpired}[status]
 	after := *cs
 	after.Status, after.ClosedAt, after.UpdatedAt = status, &now, now
 	ev := newEvent(cs.AccountID, typ, cs.ID, CheckoutSessionObjectOf(&after), now)
-	closed, err := e.store.CloseCheckoutSession(ctx, cs.AccountID, cs.ID, cs.Attempts, status, now, ev)
+	closed, err := e.store.CloseCheckoutSession(ctx, cs.AccountID, cs.ID, cs.Status, cs.Attempts, status, now, ev)
 	if err != nil {
 		if errors.Is(err, payment.ErrStale) {
 			return nil, payment.ErrStale

@@ -117,7 +117,14 @@ func (e *Engine) saveCheckoutToken(ctx context.Context, v *CheckoutView, attempt
 	after := *cs
 	after.Status, after.CardTokenID, after.Attempts, after.ClosedAt, after.UpdatedAt = payment.CheckoutPaid, pm.ID, attempt, &now, now
 	ev := newEvent(cs.AccountID, payment.EventCheckoutCompleted, cs.ID, CheckoutSessionObjectOf(&after), now)
-	if _, err := e.store.CompleteCheckoutTokenSession(ctx, cs.AccountID, cs.ID, attempt, pm.ID, now, ev); err != nil {
+	// A Dintero token session calls its callback_url back as a paid
+	// session does, promised with the close so that a crash between the
+	// two loses nothing; with no transaction it names the session (ADR 0027).
+	var cb *payment.WebhookDelivery
+	if cs.Dialect == payment.CheckoutDialectDintero && cs.CallbackURL != "" {
+		cb = payment.DinteroTokenSessionCallback(cs, now)
+	}
+	if _, err := e.store.CompleteCheckoutTokenSession(ctx, cs.AccountID, cs.ID, attempt, pm.ID, now, ev, cb); err != nil {
 		if !errors.Is(err, payment.ErrStale) {
 			return nil, fmt.Errorf("complete token session %s: %w", cs.ID, err)
 		}

@@ -33,12 +33,14 @@ const (
 	// re-entered.
 	CheckoutOpen CheckoutStatus = "open"
 	// CheckoutPaid: entered when the payment of the latest attempt
-	// succeeded (authorized or captured). Final: the session has produced
-	// its one payment.
+	// succeeded (authorized or captured): the session has produced its one
+	// payment. Left only for cancelled, by a Dintero session cancel once
+	// that payment is voided (ADR 0027).
 	CheckoutPaid CheckoutStatus = "paid"
 	// CheckoutCancelled: entered from open by the merchant (the API) or the
 	// customer (the page's cancel), only while no attempt is in flight or
-	// succeeded. Final.
+	// succeeded; or from paid by the Dintero dialect's cancel, only once
+	// the session's payment is AUTHORIZATION_VOIDED. Final.
 	CheckoutCancelled CheckoutStatus = "cancelled"
 	// CheckoutExpired: entered from open once ExpiresAt has passed and no
 	// attempt is in flight or succeeded (the sweeper, or any read). Final.
@@ -92,7 +94,8 @@ type CheckoutSession struct {
 	PaymentID string
 	CreatedAt time.Time
 	UpdatedAt time.Time
-	// ClosedAt is when the session left open; nil while it is open.
+	// ClosedAt is when the session reached its status: when it left open,
+	// or when a paid session was cancelled; nil while it is open.
 	ClosedAt *time.Time
 	// Dialect is the API that made the session: "" (native) or
 	// CheckoutDialectDintero. It decides how the page and callbacks name
@@ -157,13 +160,14 @@ type CheckoutSessionStore interface {
 	// CheckoutSessions lists the account's sessions, newest first (oldest
 	// first when p.Ascending), paginated as PaymentMethods.
 	CheckoutSessions(ctx context.Context, accountID string, p ListParams) ([]*CheckoutSession, bool, error)
-	// CloseCheckoutSession moves the session from open to status (paid,
-	// cancelled or expired) at `at`, writing ev (which may be nil) in the
-	// same transaction, if it is still open with attempts attempts:
-	// compare-and-set, ErrStale (nothing written) otherwise. ErrNotFound
-	// if the account has no such session. It returns the session stored.
-	CloseCheckoutSession(ctx context.Context, accountID, id string, attempts int, status CheckoutStatus, at time.Time,
-		ev *Event) (*CheckoutSession, error)
+	// CloseCheckoutSession moves the session from status from to status
+	// at `at`, writing ev (which may be nil) in the same transaction, if it
+	// is still from with attempts attempts: compare-and-set, ErrStale
+	// (nothing written) otherwise. The moves are open to paid, cancelled or
+	// expired, and paid to cancelled; any other is an error. ErrNotFound if
+	// the account has no such session. It returns the session stored.
+	CloseCheckoutSession(ctx context.Context, accountID, id string, from CheckoutStatus, attempts int, status CheckoutStatus,
+		at time.Time, ev *Event) (*CheckoutSession, error)
 	// UpdateCheckoutSessionOrder writes cs's amount, currency, items,
 	// merchant reference and UpdatedAt onto the account's session cs.ID if
 	// it is still open with attempts attempts and not expired at
@@ -178,11 +182,12 @@ type CheckoutSessionStore interface {
 	ClaimCheckoutTokenAttempt(ctx context.Context, accountID, id string, attempt int, now time.Time) error
 	// CompleteCheckoutTokenSession moves the account's open token session
 	// id with attempts attempts to paid at `at`, with the card token it
-	// saved and ev (which may be nil) in the same transaction:
+	// saved, ev (which may be nil) and callback (the delivery of the
+	// session's callback, or nil) in the same transaction:
 	// compare-and-set, ErrStale otherwise. ErrNotFound if the account has
 	// no such session. It returns the session stored.
 	CompleteCheckoutTokenSession(ctx context.Context, accountID, id string, attempts int, cardTokenID string, at time.Time,
-		ev *Event) (*CheckoutSession, error)
+		ev *Event, callback *WebhookDelivery) (*CheckoutSession, error)
 	// ExpiredCheckoutSessions returns up to limit open sessions of any
 	// account whose ExpiresAt is not after now, soonest expired first.
 	ExpiredCheckoutSessions(ctx context.Context, now time.Time, limit int) ([]*CheckoutSession, error)

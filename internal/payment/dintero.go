@@ -4,6 +4,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // What the engine and the hosted page must know of the Dintero dialect's
@@ -16,7 +17,24 @@ const (
 	// SignerDintero names the Dintero dialect's callback signer
 	// (WebhookDelivery.Signer): Dintero-Signature.
 	SignerDintero = "dintero"
+	// DinteroTokenSessionKey is the SignerKey of the callback a Dintero
+	// payment-token session promises when it completes: no transaction
+	// exists, so its MessageID is the session's (kassa) id.
+	DinteroTokenSessionKey = "dintero_token_session"
 )
+
+// DinteroTokenSessionCallback is the delivery of the callback of Dintero
+// token session cs, completed at at: to its callback_url, signed by the
+// dialect's signer, which renders its query and method when it is sent.
+func DinteroTokenSessionCallback(cs *CheckoutSession, at time.Time) *WebhookDelivery {
+	queue := cs.CallbackURL
+	if u, err := url.Parse(cs.CallbackURL); err == nil && u.Host != "" {
+		queue = u.Hostname()
+	}
+	return &WebhookDelivery{ID: NewIDAt(PrefixWebhookDelivery, at), AccountID: cs.AccountID, MessageID: cs.ID,
+		Signer: SignerDintero, SignerKey: DinteroTokenSessionKey, Method: "GET", URL: cs.CallbackURL, Queue: queue,
+		State: DeliveryPending, NextAttemptAt: at, CreatedAt: at, UpdatedAt: at}
+}
 
 // DinteroID is the Dintero id of kassa object id of account accountID: the
 // account id, a dot, and the id without its type prefix ("pay_", "cs_"):

@@ -22,18 +22,32 @@ func CheckoutItemsJSON(cs *payment.CheckoutSession) (string, error) {
 }
 
 // CheckCheckoutClose checks a CloseCheckoutSession call before it writes:
-// a session only leaves open for a final status, and its event is the
-// account's.
-func CheckCheckoutClose(accountID string, status payment.CheckoutStatus, ev *payment.Event) error {
-	switch status {
-	case payment.CheckoutPaid, payment.CheckoutCancelled, payment.CheckoutExpired:
+// a session leaves open for a final status, or paid for cancelled, and
+// its event is the account's.
+func CheckCheckoutClose(accountID string, from, status payment.CheckoutStatus, ev *payment.Event) error {
+	switch {
+	case from == payment.CheckoutOpen && (status == payment.CheckoutPaid || status == payment.CheckoutCancelled || status == payment.CheckoutExpired):
+	case from == payment.CheckoutPaid && status == payment.CheckoutCancelled:
 	default:
-		return fmt.Errorf("store: a checkout session cannot be closed as %q", status)
+		return fmt.Errorf("store: a checkout session cannot move from %q to %q", from, status)
 	}
 	if ev == nil {
 		return nil
 	}
 	return CheckEvent(accountID, ev)
+}
+
+// CheckSessionCallback checks the callback a session's close promises
+// (nil: none): the account's, and a dialect's (signed by its signer, to
+// its own URL).
+func CheckSessionCallback(accountID string, d *payment.WebhookDelivery) error {
+	if d == nil {
+		return nil
+	}
+	if d.AccountID != accountID || d.Signer == "" || d.URL == "" || d.EndpointID != "" || d.EventID != "" {
+		return fmt.Errorf("store: a checkout session of %s cannot promise callback %s of %s", accountID, d.ID, d.AccountID)
+	}
+	return nil
 }
 
 // JSONObject is how a profile's JSON object is stored: "{}" when empty.

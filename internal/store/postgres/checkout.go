@@ -97,32 +97,33 @@ func (s *Store) CheckoutSessions(ctx context.Context, accountID string, p paymen
 	return cs, more, fail("list checkout sessions", err)
 }
 
-// CloseCheckoutSession moves an open session with attempts attempts to
-// status, with ev, by compare-and-set.
-func (s *Store) CloseCheckoutSession(ctx context.Context, accountID, id string, attempts int, status payment.CheckoutStatus,
-	at time.Time, ev *payment.Event) (*payment.CheckoutSession, error) {
-	if err := store.CheckCheckoutClose(accountID, status, ev); err != nil {
+// CloseCheckoutSession moves a session in status from with attempts
+// attempts to status, with ev, by compare-and-set.
+func (s *Store) CloseCheckoutSession(ctx context.Context, accountID, id string, from payment.CheckoutStatus, attempts int,
+	status payment.CheckoutStatus, at time.Time, ev *payment.Event) (*payment.CheckoutSession, error) {
+	if err := store.CheckCheckoutClose(accountID, from, status, ev); err != nil {
 		return nil, err
 	}
-	cs, err := s.closeOpenSession(ctx, accountID, id, attempts, `status = $1, closed_at = $2, updated_at = $2`, ``,
-		string(status), at, ev)
+	cs, err := s.closeSession(ctx, accountID, id, from, attempts, `status = $1, closed_at = $2, updated_at = $2`, ``,
+		string(status), at, ev, nil)
 	if errors.Is(err, payment.ErrStale) {
 		return nil, payment.ErrStale
 	}
 	return cs, fail("close checkout session", err)
 }
 
-// closeOpenSession sets set ($1 is first, $2 is at) on the session if it
-// is open with attempts attempts and matches cond (an extra condition, or
-// ""), writes ev with it, and returns the session as stored. A session
-// that moved is payment.ErrStale; a missing one is not found.
-func (s *Store) closeOpenSession(ctx context.Context, accountID, id string, attempts int, set, cond string, first any,
-	at time.Time, ev *payment.Event) (*payment.CheckoutSession, error) {
+// closeSession sets set ($1 is first, $2 is at) on the session if it is
+// in status from with attempts attempts and matches cond (an extra
+// condition, or ""), in one statement, writes ev and the callback cb
+// (either may be nil) with it, and returns the session as stored. A
+// session that moved is payment.ErrStale; a missing one is not found.
+func (s *Store) closeSession(ctx context.Context, accountID, id string, from payment.CheckoutStatus, attempts int, set, cond string,
+	first any, at time.Time, ev *payment.Event, cb *payment.WebhookDelivery) (*payment.CheckoutSession, error) {
 	var cs *payment.CheckoutSession
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE checkout_sessions SET `+set+`
-			WHERE account_id = $3 AND id = $4 AND status = 'open' AND attempts = $5`+cond,
-			first, ts(at), accountID, id, attempts)
+			WHERE account_id = $3 AND id = $4 AND status = $6 AND attempts = $5`+cond,
+			first, ts(at), accountID, id, attempts, string(from))
 		if err != nil {
 			return err
 		}
@@ -134,6 +135,13 @@ func (s *Store) closeOpenSession(ctx context.Context, accountID, id string, atte
 		}
 		if ev != nil {
 			if err := insertEvent(ctx, tx, ev); err != nil {
+				return err
+			}
+		}
+		if cb != nil {
+			b := &pgx.Batch{}
+			queueCallback(b, cb)
+			if err := tx.SendBatch(ctx, b).Close(); err != nil {
 				return err
 			}
 		}
@@ -227,14 +235,17 @@ func (s *Store) ClaimCheckoutTokenAttempt(ctx context.Context, accountID, id str
 }
 
 // CompleteCheckoutTokenSession closes an open token session as paid with
-// its card token, by compare-and-set.
+// its card token, its event and its callback, by compare-and-set.
 func (s *Store) CompleteCheckoutTokenSession(ctx context.Context, accountID, id string, attempts int, cardTokenID string,
-	at time.Time, ev *payment.Event) (*payment.CheckoutSession, error) {
-	if err := store.CheckCheckoutClose(accountID, payment.CheckoutPaid, ev); err != nil {
+	at time.Time, ev *payment.Event, cb *payment.WebhookDelivery) (*payment.CheckoutSession, error) {
+	if err := store.CheckCheckoutClose(accountID, payment.CheckoutOpen, payment.CheckoutPaid, ev); err != nil {
 		return nil, err
 	}
-	cs, err := s.closeOpenSession(ctx, accountID, id, attempts,
-		`status = 'paid', card_token_id = $1, closed_at = $2, updated_at = $2`, ` AND kind = 'payment_token'`, cardTokenID, at, ev)
+	if err := store.CheckSessionCallback(accountID, cb); err != nil {
+		return nil, err
+	}
+	cs, err := s.closeSession(ctx, accountID, id, payment.CheckoutOpen, attempts,
+		`status = 'paid', card_token_id = $1, closed_at = $2, updated_at = $2`, ` AND kind = 'payment_token'`, cardTokenID, at, ev, cb)
 	if errors.Is(err, payment.ErrStale) {
 		return nil, payment.ErrStale
 	}

@@ -82,32 +82,33 @@ func (s *Store) CheckoutSessions(ctx context.Context, accountID string, p paymen
 	return cs, more, fail("list checkout sessions", err)
 }
 
-// CloseCheckoutSession moves an open session with attempts attempts to
-// status, with ev, by compare-and-set.
-func (s *Store) CloseCheckoutSession(ctx context.Context, accountID, id string, attempts int, status payment.CheckoutStatus,
-	at time.Time, ev *payment.Event) (*payment.CheckoutSession, error) {
-	if err := store.CheckCheckoutClose(accountID, status, ev); err != nil {
+// CloseCheckoutSession moves a session in status from with attempts
+// attempts to status, with ev, by compare-and-set.
+func (s *Store) CloseCheckoutSession(ctx context.Context, accountID, id string, from payment.CheckoutStatus, attempts int,
+	status payment.CheckoutStatus, at time.Time, ev *payment.Event) (*payment.CheckoutSession, error) {
+	if err := store.CheckCheckoutClose(accountID, from, status, ev); err != nil {
 		return nil, err
 	}
-	cs, err := s.closeOpenSession(ctx, accountID, id, attempts, `status = ?, closed_at = ?, updated_at = ?`, ``,
-		[]any{string(status), micros(at), micros(at)}, ev)
+	cs, err := s.closeSession(ctx, accountID, id, from, attempts, `status = ?, closed_at = ?, updated_at = ?`, ``,
+		[]any{string(status), micros(at), micros(at)}, ev, nil)
 	if errors.Is(err, payment.ErrStale) {
 		return nil, payment.ErrStale
 	}
 	return cs, fail("close checkout session", err)
 }
 
-// closeOpenSession sets set (with setArgs) on the session if it is open
-// with attempts attempts and matches cond (an extra condition, or ""),
-// writes ev with it, and returns the session as stored. A session that
-// moved is payment.ErrStale; a missing one is not found.
-func (s *Store) closeOpenSession(ctx context.Context, accountID, id string, attempts int, set, cond string, setArgs []any,
-	ev *payment.Event) (*payment.CheckoutSession, error) {
+// closeSession sets set (with setArgs) on the session if it is in status
+// from with attempts attempts and matches cond (an extra condition, or
+// ""), in one statement, writes ev and the callback cb (either may be
+// nil) with it, and returns the session as stored. A session that moved
+// is payment.ErrStale; a missing one is not found.
+func (s *Store) closeSession(ctx context.Context, accountID, id string, from payment.CheckoutStatus, attempts int, set, cond string,
+	setArgs []any, ev *payment.Event, cb *payment.WebhookDelivery) (*payment.CheckoutSession, error) {
 	var cs *payment.CheckoutSession
 	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE checkout_sessions SET `+set+`
-			WHERE account_id = ? AND id = ? AND status = 'open' AND attempts = ?`+cond,
-			append(setArgs, accountID, id, attempts)...)
+			WHERE account_id = ? AND id = ? AND status = ? AND attempts = ?`+cond,
+			append(setArgs, accountID, id, string(from), attempts)...)
 		if err != nil {
 			return err
 		}
@@ -123,6 +124,9 @@ func (s *Store) closeOpenSession(ctx context.Context, accountID, id string, atte
 			if err := insertEvent(ctx, tx, ev); err != nil {
 				return err
 			}
+		}
+		if err := insertCallback(ctx, tx, cb); err != nil {
+			return err
 		}
 		cs, err = checkoutSession(ctx, tx, `account_id = ? AND id = ?`, accountID, id)
 		return err
@@ -217,14 +221,18 @@ func (s *Store) ClaimCheckoutTokenAttempt(ctx context.Context, accountID, id str
 }
 
 // CompleteCheckoutTokenSession closes an open token session as paid with
-// its card token, by compare-and-set.
+// its card token, its event and its callback, by compare-and-set.
 func (s *Store) CompleteCheckoutTokenSession(ctx context.Context, accountID, id string, attempts int, cardTokenID string,
-	at time.Time, ev *payment.Event) (*payment.CheckoutSession, error) {
-	if err := store.CheckCheckoutClose(accountID, payment.CheckoutPaid, ev); err != nil {
+	at time.Time, ev *payment.Event, cb *payment.WebhookDelivery) (*payment.CheckoutSession, error) {
+	if err := store.CheckCheckoutClose(accountID, payment.CheckoutOpen, payment.CheckoutPaid, ev); err != nil {
 		return nil, err
 	}
-	cs, err := s.closeOpenSession(ctx, accountID, id, attempts, `status = 'paid', card_token_id = ?, closed_at = ?, updated_at = ?`,
-		` AND kind = 'payment_token'`, []any{cardTokenID, micros(at), micros(at)}, ev)
+	if err := store.CheckSessionCallback(accountID, cb); err != nil {
+		return nil, err
+	}
+	cs, err := s.closeSession(ctx, accountID, id, payment.CheckoutOpen, attempts,
+		`status = 'paid', card_token_id = ?, closed_at = ?, updated_at = ?`, ` AND kind = 'payment_token'`,
+		[]any{cardTokenID, micros(at), micros(at)}, ev, cb)
 	if errors.Is(err, payment.ErrStale) {
 		return nil, payment.ErrStale
 	}

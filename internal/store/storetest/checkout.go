@@ -90,23 +90,23 @@ func testCheckoutSessions(t *testing.T, s payment.Store) {
 	// Closing: a stale attempt count loses, the right one wins once.
 	at := t0.Add(time.Minute)
 	ev := newEvent(a.ID, payment.EventCheckoutCancelled, cs.ID, at)
-	if _, err := s.CloseCheckoutSession(ctx, a.ID, cs.ID, 1, payment.CheckoutCancelled, at, ev); !errors.Is(err, payment.ErrStale) {
+	if _, err := s.CloseCheckoutSession(ctx, a.ID, cs.ID, payment.CheckoutOpen, 1, payment.CheckoutCancelled, at, ev); !errors.Is(err, payment.ErrStale) {
 		t.Errorf("close with a stale attempt count: %v, want ErrStale", err)
 	}
-	if _, err := s.CloseCheckoutSession(ctx, b.ID, cs.ID, 0, payment.CheckoutCancelled, at, nil); !errors.Is(err, payment.ErrNotFound) {
+	if _, err := s.CloseCheckoutSession(ctx, b.ID, cs.ID, payment.CheckoutOpen, 0, payment.CheckoutCancelled, at, nil); !errors.Is(err, payment.ErrNotFound) {
 		t.Errorf("close another account's session: %v, want ErrNotFound", err)
 	}
-	if _, err := s.CloseCheckoutSession(ctx, a.ID, cs.ID, 0, payment.CheckoutOpen, at, nil); err == nil {
+	if _, err := s.CloseCheckoutSession(ctx, a.ID, cs.ID, payment.CheckoutOpen, 0, payment.CheckoutOpen, at, nil); err == nil {
 		t.Error("closing a session as open was accepted")
 	}
-	closed, err := s.CloseCheckoutSession(ctx, a.ID, cs.ID, 0, payment.CheckoutCancelled, at, ev)
+	closed, err := s.CloseCheckoutSession(ctx, a.ID, cs.ID, payment.CheckoutOpen, 0, payment.CheckoutCancelled, at, ev)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := *cs
 	want.Status, want.ClosedAt, want.UpdatedAt = payment.CheckoutCancelled, &at, at
 	equal(t, "closed session", closed, &want)
-	if _, err := s.CloseCheckoutSession(ctx, a.ID, cs.ID, 0, payment.CheckoutExpired, at, nil); !errors.Is(err, payment.ErrStale) {
+	if _, err := s.CloseCheckoutSession(ctx, a.ID, cs.ID, payment.CheckoutOpen, 0, payment.CheckoutExpired, at, nil); !errors.Is(err, payment.ErrStale) {
 		t.Errorf("closing a closed session: %v, want ErrStale", err)
 	}
 	if got, err := s.Event(ctx, a.ID, ev.ID); err != nil || got.Type != payment.EventCheckoutCancelled {
@@ -169,14 +169,87 @@ func testCheckoutAttempts(t *testing.T, s payment.Store) {
 		t.Errorf("attempt at expiry: %v, want ErrAttemptTaken", err)
 	}
 	// Closing against a stale attempt count loses to the attempt.
-	if _, err := s.CloseCheckoutSession(ctx, a.ID, cs.ID, 1, payment.CheckoutExpired, now, nil); !errors.Is(err, payment.ErrStale) {
+	if _, err := s.CloseCheckoutSession(ctx, a.ID, cs.ID, payment.CheckoutOpen, 1, payment.CheckoutExpired, now, nil); !errors.Is(err, payment.ErrStale) {
 		t.Errorf("close with attempts 1 after attempt 2: %v, want ErrStale", err)
 	}
-	if _, err := s.CloseCheckoutSession(ctx, a.ID, cs.ID, 2, payment.CheckoutPaid, now, nil); err != nil {
+	if _, err := s.CloseCheckoutSession(ctx, a.ID, cs.ID, payment.CheckoutOpen, 2, payment.CheckoutPaid, now, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := reserveAttempt(s, cs, 3, now); !errors.Is(err, payment.ErrAttemptTaken) {
 		t.Errorf("attempt on a paid session: %v, want ErrAttemptTaken", err)
+	}
+	testCancelPaid(t, s, a.ID, cs.ID, now)
+}
+
+// testCancelPaid: a paid session (with two attempts) moves to cancelled
+// by compare-and-set from paid (a Dintero cancel once its payment is
+// voided): only that move, only from paid with its attempt count, once of
+// many concurrent tries, with its event written once.
+func testCancelPaid(t *testing.T, s payment.Store, accountID, id string, paidAt time.Time) {
+	ctx := context.Background()
+	paid, err := s.CheckoutSession(ctx, accountID, id)
+	if err != nil || paid.Status != payment.CheckoutPaid {
+		t.Fatalf("paid session: %+v, %v", paid, err)
+	}
+	at := paidAt.Add(time.Minute)
+	for _, to := range []payment.CheckoutStatus{payment.CheckoutExpired, payment.CheckoutPaid, payment.CheckoutOpen} {
+		if _, err := s.CloseCheckoutSession(ctx, accountID, id, payment.CheckoutPaid, 2, to, at, nil); err == nil || errors.Is(err, payment.ErrStale) {
+			t.Errorf("paid → %s: %v, want refused", to, err)
+		}
+	}
+	if _, err := s.CloseCheckoutSession(ctx, accountID, id, payment.CheckoutOpen, 2, payment.CheckoutCancelled, at, nil); !errors.Is(err, payment.ErrStale) {
+		t.Errorf("open → cancelled on a paid session: %v, want ErrStale", err)
+	}
+	if _, err := s.CloseCheckoutSession(ctx, accountID, id, payment.CheckoutPaid, 1, payment.CheckoutCancelled, at, nil); !errors.Is(err, payment.ErrStale) {
+		t.Errorf("paid → cancelled with a stale attempt count: %v, want ErrStale", err)
+	}
+	other := newAccount(t, s)
+	if _, err := s.CloseCheckoutSession(ctx, other.ID, id, payment.CheckoutPaid, 2, payment.CheckoutCancelled, at, nil); !errors.Is(err, payment.ErrNotFound) {
+		t.Errorf("another account's paid session: %v, want ErrNotFound", err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var won []*payment.Event
+	for range 8 {
+		wg.Go(func() {
+			ev := newEvent(accountID, payment.EventCheckoutCancelled, id, at)
+			_, err := s.CloseCheckoutSession(ctx, accountID, id, payment.CheckoutPaid, 2, payment.CheckoutCancelled, at, ev)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				won = append(won, ev)
+			case !errors.Is(err, payment.ErrStale):
+				t.Errorf("concurrent cancel of a paid session: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if len(won) != 1 {
+		t.Fatalf("%d concurrent cancels of a paid session won, want 1", len(won))
+	}
+	got, err := s.CheckoutSession(ctx, accountID, id)
+	want := *paid
+	want.Status, want.ClosedAt, want.UpdatedAt = payment.CheckoutCancelled, &at, at
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "cancelled paid session", got, &want)
+	evs, _, err := s.Events(ctx, accountID, payment.ListParams{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, ev := range evs {
+		if ev.Type == payment.EventCheckoutCancelled && ev.ObjectID == id {
+			n++
+			if ev.ID != won[0].ID {
+				t.Errorf("a losing cancel's event %s was written", ev.ID)
+			}
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d cancel events, want 1", n)
 	}
 }
 
@@ -195,7 +268,7 @@ func testExpiredCheckoutSessions(t *testing.T, s payment.Store) {
 		ids = append(ids, cs.ID)
 	}
 	// ids[3] expires at t0, ids[2] at +1m, ids[1] at +2m, ids[0] at +3m.
-	if _, err := s.CloseCheckoutSession(ctx, a.ID, ids[2], 0, payment.CheckoutCancelled, t0, nil); err != nil {
+	if _, err := s.CloseCheckoutSession(ctx, a.ID, ids[2], payment.CheckoutOpen, 0, payment.CheckoutCancelled, t0, nil); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.ExpiredCheckoutSessions(ctx, t0.Add(2*time.Minute), 10)

@@ -176,24 +176,51 @@ func testCheckoutTokenSessions(t *testing.T, s payment.Store) {
 		t.Errorf("token attempt on a payment session: %v, want ErrAttemptTaken", err)
 	}
 	at := t0.Add(time.Minute)
-	if _, err := s.CompleteCheckoutTokenSession(ctx, a.ID, pay.ID, 0, "pm_x", at, nil); !errors.Is(err, payment.ErrStale) {
+	if _, err := s.CompleteCheckoutTokenSession(ctx, a.ID, pay.ID, 0, "pm_x", at, nil, nil); !errors.Is(err, payment.ErrStale) {
 		t.Errorf("completing a payment session: %v, want ErrStale", err)
 	}
-	if _, err := s.CompleteCheckoutTokenSession(ctx, a.ID, cs.ID, 0, "pm_x", at, nil); !errors.Is(err, payment.ErrStale) {
+	if _, err := s.CompleteCheckoutTokenSession(ctx, a.ID, cs.ID, 0, "pm_x", at, nil, nil); !errors.Is(err, payment.ErrStale) {
 		t.Errorf("stale attempts: %v, want ErrStale", err)
 	}
-	if _, err := s.CompleteCheckoutTokenSession(ctx, b.ID, cs.ID, 1, "pm_x", at, nil); !errors.Is(err, payment.ErrNotFound) {
+	if _, err := s.CompleteCheckoutTokenSession(ctx, b.ID, cs.ID, 1, "pm_x", at, nil, nil); !errors.Is(err, payment.ErrNotFound) {
 		t.Errorf("another account's: %v, want ErrNotFound", err)
 	}
+	// The session's callback is written with its close, or not at all.
+	callback := func(acct string) *payment.WebhookDelivery {
+		return &payment.WebhookDelivery{ID: payment.NewIDAt(payment.PrefixWebhookDelivery, at), AccountID: acct, MessageID: cs.ID,
+			Signer: "test", SignerKey: "token_session", Method: "POST", URL: "https://shop.example/cb?o=1", Queue: "shop.example",
+			State: payment.DeliveryPending, NextAttemptAt: at, CreatedAt: at, UpdatedAt: at}
+	}
+	if _, err := s.CompleteCheckoutTokenSession(ctx, a.ID, cs.ID, 1, "pm_x", at, nil, callback(b.ID)); err == nil {
+		t.Error("a callback of another account was accepted")
+	}
+	if _, err := s.CompleteCheckoutTokenSession(ctx, a.ID, cs.ID, 0, "pm_x", at, nil, callback(a.ID)); !errors.Is(err, payment.ErrStale) {
+		t.Errorf("stale attempts with a callback: %v, want ErrStale", err)
+	}
 	ev := newEvent(a.ID, payment.EventCheckoutCompleted, cs.ID, at)
-	done, err := s.CompleteCheckoutTokenSession(ctx, a.ID, cs.ID, 1, "pm_x", at, ev)
+	cb := callback(a.ID)
+	done, err := s.CompleteCheckoutTokenSession(ctx, a.ID, cs.ID, 1, "pm_x", at, ev, cb)
 	if err != nil {
 		t.Fatal(err)
+	}
+	ds, err := s.ClaimWebhookDeliveries(ctx, at, at.Add(time.Minute), nil, 100, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var callbacks []*payment.WebhookDelivery
+	for _, d := range ds {
+		if d.EndpointID == "" {
+			callbacks = append(callbacks, d)
+		}
+	}
+	if len(callbacks) != 1 || callbacks[0].ID != cb.ID || callbacks[0].URL != cb.URL || callbacks[0].MessageID != cs.ID ||
+		callbacks[0].SignerKey != "token_session" || callbacks[0].AccountID != a.ID {
+		t.Errorf("callbacks after the close: %+v, want the one promised", callbacks)
 	}
 	want := *cs
 	want.Status, want.CardTokenID, want.Attempts, want.ClosedAt, want.UpdatedAt = payment.CheckoutPaid, "pm_x", 1, &at, at
 	equal(t, "completed token session", done, &want)
-	if _, err := s.CompleteCheckoutTokenSession(ctx, a.ID, cs.ID, 1, "pm_y", at, nil); !errors.Is(err, payment.ErrStale) {
+	if _, err := s.CompleteCheckoutTokenSession(ctx, a.ID, cs.ID, 1, "pm_y", at, nil, nil); !errors.Is(err, payment.ErrStale) {
 		t.Errorf("completed twice: %v, want ErrStale", err)
 	}
 }
