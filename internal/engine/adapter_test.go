@@ -3,18 +3,24 @@ package engine_test
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 
 	"github.com/kassapay/kassa/internal/gateway"
 	"github.com/kassapay/kassa/internal/gateway/simulator"
+	"github.com/kassapay/kassa/internal/payment"
 )
 
 // countingAdapter is the real simulator, watched: it counts the calls the
 // engine makes and remembers the credentials each call carried, so tests
-// can prove what reached the gateway. It changes no behaviour.
+// can prove what reached the gateway. It changes no behaviour, but that a
+// test may have it decline voids (DeclineVoids).
 type countingAdapter struct {
 	*simulator.Simulator
-	mu    sync.Mutex
-	calls []gateway.Request
+	// DeclineVoids, when set, declines every void without asking the
+	// simulator: a gateway that refuses to release an authorization.
+	DeclineVoids atomic.Bool
+	mu           sync.Mutex
+	calls        []gateway.Request
 	// cvcSent tells, call by call, whether the request carried a CVC.
 	cvcSent []bool
 }
@@ -59,6 +65,9 @@ func (c *countingAdapter) Capture(ctx context.Context, r *gateway.Request) (gate
 
 func (c *countingAdapter) Void(ctx context.Context, r *gateway.Request) (gateway.Result, error) {
 	c.seen(r)
+	if c.DeclineVoids.Load() {
+		return gateway.Result{Outcome: payment.OutcomeDeclined, DeclineCode: "processing_error", Message: "Void refused"}, nil
+	}
 	return c.Simulator.Void(ctx, r)
 }
 

@@ -677,6 +677,9 @@ func (e *Engine) followUp(ctx context.Context, p *payment.Principal, id string, 
 		if err := CheckAction(a, pay.Status); err != nil {
 			return nil, err
 		}
+		if a == ActionVoid && authorizedOnly(ctx) && pay.Status != payment.StatusAuthorized {
+			return nil, payment.Conflict(payment.CodeInvalidState, "This payment is %s; only an authorized one is voided here.", pay.Status)
+		}
 		if a == ActionVoid || slices.ContainsFunc(pay.Operations, func(o *payment.Operation) bool {
 			return o.Kind == payment.OpVoid && !o.Outcome.Settled()
 		}) {
