@@ -121,6 +121,12 @@ func CallbackSigner(eng *engine.Engine) engine.CallbackSigner {
 			return nil, err
 		}
 		c := &caller{Principal: &payment.Principal{Account: acct}}
+		if d.SignerKey == payment.DinteroTokenSessionKey {
+			if err := s.tokenSessionCallback(ctx, d); err != nil {
+				return nil, err
+			}
+			return s.callbackSigner(ctx, acct.ID)
+		}
 		op, err := eng.Operation(ctx, acct.ID, d.MessageID)
 		if err != nil {
 			return nil, fmt.Errorf("dintero callback: operation: %w", err)
@@ -170,15 +176,62 @@ func CallbackSigner(eng *engine.Engine) engine.CallbackSigner {
 			}
 			d.Method = http.MethodPost
 		}
-		secret, err := eng.CallbackSignatureSecret(ctx, acct.ID)
-		if errors.Is(err, payment.ErrNotFound) {
-			return callbackSigner{}, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		return callbackSigner{secret: secret, accountID: payment.DinteroAccountID(acct.ID)}, nil
+		return s.callbackSigner(ctx, acct.ID)
 	}
+}
+
+// callbackSigner is the signer of the account's callbacks: with its
+// signature secret, or none.
+func (s *server) callbackSigner(ctx context.Context, accountID string) (webhook.Signer, error) {
+	secret, err := s.eng.CallbackSignatureSecret(ctx, accountID)
+	if errors.Is(err, payment.ErrNotFound) {
+		return callbackSigner{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return callbackSigner{secret: secret, accountID: payment.DinteroAccountID(accountID)}, nil
+}
+
+// tokenSessionCallback renders the callback of a completed payment-token
+// session (payment.DinteroTokenSessionCallback; ADR 0027). It has no
+// transaction, so it names the session: GET callback_url with session_id,
+// merchant_reference and time added and no transaction_id; with
+// method=POST the session (as GET /v1/sessions/{id} shows it, card_token_id
+// included) is the body; delay_callback counts from the session's close.
+func (s *server) tokenSessionCallback(ctx context.Context, d *payment.WebhookDelivery) error {
+	cs, err := s.eng.CheckoutSession(ctx, d.AccountID, d.MessageID)
+	if err != nil {
+		return fmt.Errorf("dintero callback: token session: %w", err)
+	}
+	if cs.Status != payment.CheckoutPaid || !cs.TokenOnly() || cs.ClosedAt == nil {
+		return fmt.Errorf("dintero callback: token session %s is %s, not a completed token session", cs.ID, cs.Status)
+	}
+	cb, err := url.Parse(cs.CallbackURL)
+	if err != nil {
+		return fmt.Errorf("dintero callback: url: %w", err)
+	}
+	q := cb.Query()
+	if delay, err := strconv.Atoi(q.Get("delay_callback")); err == nil && delay > 0 &&
+		s.eng.Now().Before(cs.ClosedAt.Add(time.Duration(min(delay, 3600))*time.Second)) {
+		return engine.ErrCallbackNotReady
+	}
+	q.Set("session_id", payment.DinteroID(cs.AccountID, cs.ID))
+	q.Set("merchant_reference", cs.MerchantReference)
+	q.Set("time", s.eng.Now().UTC().Format(time.RFC3339))
+	cb.RawQuery = q.Encode()
+	d.URL, d.Method, d.Body = cb.String(), http.MethodGet, []byte{}
+	if strings.EqualFold(q.Get("method"), http.MethodPost) {
+		view, err := s.sessionView(ctx, cs)
+		if err != nil {
+			return err
+		}
+		if d.Body, err = json.Marshal(view); err != nil {
+			return err
+		}
+		d.Method = http.MethodPost
+	}
+	return nil
 }
 
 // callbackFinal reports whether the callback of op, of a payment now in

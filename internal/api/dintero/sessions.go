@@ -75,9 +75,12 @@ type sessionCustomer struct {
 
 // kassaConfiguration is configuration.kassa, kassa's own key of Dintero's
 // session configuration (whose other keys, Dintero's payment types, are
-// accepted and ignored): the gateway or router the session pays through.
+// accepted and ignored): the gateway or router the session pays through,
+// and whether its payment is captured at once (true when left out) or
+// only authorized, to be captured, or voided by cancelling the session.
 type kassaConfiguration struct {
 	Gateway string `json:"gateway"`
+	Capture *bool  `json:"capture"`
 }
 
 // input turns the request into the engine's input. Missing fields and
@@ -107,9 +110,9 @@ func (req *sessionRequest) input() (engine.CheckoutInput, error) {
 		var kc kassaConfiguration
 		if err := decodeBody(raw, &kc); err != nil {
 			return in, fieldError("configuration.kassa", payment.CodeParameterInvalid,
-				"configuration.kassa must be an object with gateway, the gateway or router to pay through.")
+				"configuration.kassa must be an object with gateway, the gateway or router to pay through, and capture (a boolean).")
 		}
-		in.GatewayID = kc.Gateway
+		in.GatewayID, in.Capture = kc.Gateway, kc.Capture
 	}
 	if req.ExpiresAt != nil {
 		t, err := time.Parse(time.RFC3339, *req.ExpiresAt)
@@ -384,7 +387,9 @@ func sessionOf(cs *payment.CheckoutSession) *session {
 	switch {
 	case cs.Status == payment.CheckoutPaid && cs.TokenOnly():
 		out.CardTokenID = cardTokenID(cs.AccountID, cs.CardTokenID)
-	case cs.Status == payment.CheckoutPaid:
+	case cs.Status == payment.CheckoutPaid, cs.Status == payment.CheckoutCancelled && cs.PaymentID != "":
+		// A cancelled session names the transaction of its latest
+		// attempt: the voided one when it was cancelled after payment.
 		out.TransactionID = transactionID(cs.AccountID, cs.PaymentID)
 	}
 	if cs.Status == payment.CheckoutCancelled && cs.ClosedAt != nil {
@@ -424,15 +429,17 @@ func (s *server) getSession(w http.ResponseWriter, r *http.Request, c *caller) e
 	return api.JSON(w, http.StatusOK, out)
 }
 
-// cancelSession answers POST /v1/sessions/{session_id}/cancel: an open
-// session is cancelled; a paid one is a conflict (void its transaction
-// instead), as is one whose payment is in flight.
+// cancelSession answers POST /v1/sessions/{session_id}/cancel as Dintero
+// does (ADR 0027): an open session is cancelled; a paid one whose
+// transaction is authorized has it voided and is cancelled; one whose
+// transaction is captured, or in flight, or whose void was refused or is
+// unknown, is a 409 and stays as it was.
 func (s *server) cancelSession(w http.ResponseWriter, r *http.Request, c *caller) error {
 	id, err := s.sessionOfPath(r, c)
 	if err != nil {
 		return err
 	}
-	cs, err := s.eng.CancelCheckoutSession(r.Context(), c.Account.ID, id)
+	cs, err := s.eng.CancelCheckoutVoiding(r.Context(), c.Principal, id)
 	if err != nil {
 		return notFoundAs(err, errSessionNotFound)
 	}
