@@ -109,7 +109,9 @@ func dinteroSessionOf(cv *engine.CheckoutView) *dinteroSession {
 	if cs.CustomerID != "" {
 		out.Customer = &dinteroCustomer{CustomerID: cs.CustomerID}
 	}
-	if cs.Status == payment.CheckoutPaid && cv.Payment != nil {
+	if (cs.Status == payment.CheckoutPaid || cs.Status == payment.CheckoutCancelled) && cv.Payment != nil {
+		// A cancelled session names its latest attempt's transaction, as
+		// the API does: the voided one when cancelled after payment.
 		out.TransactionID = TransactionID(cs, cv.Payment)
 	}
 	return out

@@ -178,3 +178,36 @@ func TestTransactionIDByDialect(t *testing.T) {
 		t.Errorf("dintero %s", got)
 	}
 }
+
+// TestEmbeddedPageAfterCancelVoid: a session paid (authorized only) and
+// then cancelled by the Dintero API, which voids its transaction, shows
+// the SDK a cancelled session: SessionCancel with error=cancelled, the
+// session cancelled and naming the voided transaction, never a payment.
+func TestEmbeddedPageAfterCancelVoid(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	cs, err := f.eng.CreateCheckoutSession(ctx, f.p, engine.CheckoutInput{Amount: 125000, Currency: "NOK", MerchantReference: "order-9",
+		ReturnURL: "https://shop.example/return", GatewayID: f.gw, Dialect: payment.CheckoutDialectDintero, Capture: new(false)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sid := payment.DinteroID(cs.AccountID, cs.ID)
+	v, err := f.eng.PayCheckoutPage(ctx, cs.ID, 1, engine.CardInput{Number: "4242424242424242", ExpMonth: 12, ExpYear: 2030, CVC: "123"})
+	if err != nil || v.Payment.Status != payment.StatusAuthorized {
+		t.Fatalf("pay: %+v %v", v, err)
+	}
+	if got, err := f.eng.CancelCheckoutVoiding(ctx, f.p, cs.ID); err != nil || got.Status != payment.CheckoutCancelled {
+		t.Fatalf("cancel: %+v %v", got, err)
+	}
+	tx := payment.DinteroID(cs.AccountID, v.Payment.ID)
+	_, page := f.get(t, "GET", DinteroBase+"/?sdk=0.8.30&ui=inline&sid="+url.QueryEscape(sid), nil)
+	d := embedDataOf(t, page)
+	if d.State != "cancelled" || d.Event == nil || d.Event.Type != "SessionCancel" || d.Event.Error != "cancelled" ||
+		d.Event.TransactionID != "" || d.Session.Status != "cancelled" || d.Session.TransactionID != tx {
+		t.Errorf("page of a session cancelled after payment: %+v %+v", d, d.Event)
+	}
+	if res, page := f.get(t, "GET", DinteroBase+"/sessions/"+sid, nil); res.StatusCode != 200 ||
+		!strings.Contains(page, `"status":"cancelled"`) || !strings.Contains(page, `"transaction_id":"`+tx+`"`) {
+		t.Errorf("session JSON: %d %s", res.StatusCode, page)
+	}
+}
