@@ -90,8 +90,9 @@ func TestCancelPaidSession(t *testing.T) {
 				}
 				events = append(events, q.Get("event"))
 			}
+			// Delivery is at least once: a slow run may see one twice.
 			slices.Sort(events)
-			if !slices.Equal(events, []string{"", "VOID"}) {
+			if events = slices.Compact(events); !slices.Equal(events, []string{"", "VOID"}) {
 				t.Errorf("callback events %q, want the payment's then VOID", events)
 			}
 
@@ -215,9 +216,13 @@ func TestPaymentTokenSessionCallback(t *testing.T) {
 			id, tok := save(shop.URL + "/cb?order=9")
 			f.waitUntil(t, "the token session's callback", func() bool { return len(shop.requests()) >= 1 })
 			verifyDinteroSignature(t, shop.requests()[0], secret, s.id, f.clk.Now())
-			// Give a second delivery every chance to show up.
-			for range 10 {
-				f.clk.Add(time.Minute)
+			// Give a second delivery (one promised twice would be due at
+			// once) every chance to show up, moving the engine's clock on
+			// less than a delivery's lease: past it, the webhook engine's
+			// at-least-once redelivery of an attempt not yet recorded would
+			// be a second callback too.
+			for range 15 {
+				f.clk.Add(2 * time.Second)
 				time.Sleep(20 * time.Millisecond)
 			}
 			reqs := shop.requests()
