@@ -114,6 +114,23 @@ func TestCancelPaidSession(t *testing.T) {
 			// configuration.kassa.capture must be a boolean.
 			bad := strings.Replace(body, `"capture":false`, `"capture":"no"`, 1)
 			wantDinteroError(t, f.do(t, req{method: "POST", path: "/v1/sessions", bearer: s.tok, body: bad}), 400, "configuration.kassa")
+
+			// Neither the card nor the signature secret shows in an answer,
+			// a callback or the log.
+			var seen string
+			f.mu.Lock()
+			for _, r := range f.responses {
+				if !strings.Contains(r, `{"secret":"`) { // but the secret's own answer, once
+					seen += r
+				}
+			}
+			f.mu.Unlock()
+			shop.mu.Lock()
+			seen += strings.Join(shop.bodies, " ") + fmt.Sprint(shop.got) + f.logs.String()
+			shop.mu.Unlock()
+			if strings.Contains(seen, "4242424242424242") || strings.Contains(seen, secret) {
+				t.Fatal("a card number or the signature secret in an answer, a callback or the log")
+			}
 		})
 	}
 }
@@ -254,8 +271,8 @@ func TestPaymentTokenSessionCallback(t *testing.T) {
 			shop.mu.Lock()
 			all := strings.Join(append(shop.bodies, body, fmt.Sprint(reqs), f.logs.String()), " ")
 			shop.mu.Unlock()
-			if strings.Contains(all, "4242424242424242") || strings.Contains(all, "4000000000009995") {
-				t.Fatal("a card number in a callback or the log")
+			if strings.Contains(all, "4242424242424242") || strings.Contains(all, "4000000000009995") || strings.Contains(all, secret) {
+				t.Fatal("a card number or the signature secret in a callback or the log")
 			}
 		})
 	}
