@@ -249,8 +249,9 @@ func (e *Engine) CancelCheckoutSession(ctx context.Context, accountID, id string
 
 func (e *Engine) cancelCheckout(ctx context.Context, cs *payment.CheckoutSession) (*payment.CheckoutSession, error) {
 	for range 3 {
-		cs, pay, err := e.followCheckout(ctx, cs)
-		if err != nil {
+		var pay *payment.Payment
+		var err error
+		if cs, pay, err = e.followCheckout(ctx, cs); err != nil {
 			return nil, err
 		}
 		switch {
@@ -262,10 +263,14 @@ func (e *Engine) cancelCheckout(ctx context.Context, cs *payment.CheckoutSession
 		}
 		now := e.clock()
 		closed, err := e.closeCheckout(ctx, cs, payment.CheckoutCancelled, now)
-		if errors.Is(err, payment.ErrStale) {
-			continue // an attempt or another close came first: look again
+		if !errors.Is(err, payment.ErrStale) {
+			return closed, err
 		}
-		return closed, err
+		// An attempt or another close came first: look again at the
+		// session as it is now, not as it was read before.
+		if cs, err = e.store.CheckoutSession(ctx, cs.AccountID, cs.ID); err != nil {
+			return nil, err
+		}
 	}
 	return nil, payment.Conflict(payment.CodeInvalidState, "This checkout session is changing; try again.")
 }
