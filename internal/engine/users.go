@@ -270,9 +270,3 @@ func (e *Engine) SwitchDashboardAccount(ctx context.Context, v *DashboardView, a
 func (e *Engine) EndDashboardSession(ctx context.Context, token string) error {
 	return e.store.DeleteDashboardSession(ctx, TokenHash(token))
 }
-
-// SweepDashboardSessions removes expired and idle sessions.
-func (e *Engine) SweepDashboardSessions(ctx context.Context) (int, error) {
-	now := e.clock()
-	return e.store.DeleteExpiredDashboardSessions(ctx, now, now.Add(-e.cfg.DashboardIdleTimeout))
-}
