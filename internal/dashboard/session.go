@@ -60,7 +60,9 @@ func checkForm(r *http.Request, want string) error {
 	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" {
 		return errFormForbidden
 	}
-	if o := r.Header.Get("Origin"); o != "" {
+	// "null" is what a browser sends under Referrer-Policy no-referrer;
+	// Sec-Fetch-Site and the token decide then.
+	if o := r.Header.Get("Origin"); o != "" && o != "null" {
 		u, err := url.Parse(o)
 		if err != nil || u.Host != r.Host {
 			return errFormForbidden
@@ -213,7 +215,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, q *request) error
 	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" {
 		return errLoginForged
 	}
-	if o := r.Header.Get("Origin"); o != "" {
+	if o := r.Header.Get("Origin"); o != "" && o != "null" {
 		if u, err := url.Parse(o); err != nil || u.Host != r.Host {
 			return errLoginForged
 		}
