@@ -159,3 +159,49 @@ func TestDashboardSessions(t *testing.T) {
 		}
 	})
 }
+
+// TestEventActors: the events of a payment made with an API key name the
+// key; those of a refund a dashboard user made name the user; the
+// reconciler's own would name no one.
+func TestEventActors(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		p, _ := f.account(t, false)
+		nu, err := f.eng.CreateUser(ctx, p.Account.ID, "kari@example.com", userPassword, payment.RoleAdmin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := f.eng.CreateGateway(ctx, p, engine.GatewayInput{Type: "simulator", Description: "sim"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pm, err := f.eng.CreatePaymentMethod(ctx, p, engine.PaymentMethodInput{Type: "card", Card: visa("123")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pay, err := f.eng.CreatePayment(ctx, p, engine.PaymentInput{Amount: 1000, Currency: "EUR", PaymentMethodID: pm.ID, GatewayID: g.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		user := &payment.Principal{Account: p.Account, User: nu.User}
+		if _, _, err := f.eng.Refund(ctx, user, pay.ID, new(int64(300)), ""); err != nil {
+			t.Fatal(err)
+		}
+		evs, _, err := f.store.Events(ctx, p.Account.ID, payment.ListParams{Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]string{}
+		for _, ev := range evs {
+			if ev.ObjectID == pay.ID {
+				seen[ev.Type] = ev.Actor
+			}
+		}
+		if seen["payment.created"] != p.Key.ID || seen["payment.purchase.succeeded"] != p.Key.ID {
+			t.Errorf("the key's payment: actors %v, want %s", seen, p.Key.ID)
+		}
+		if seen["payment.refund.succeeded"] != "user:"+nu.User.ID {
+			t.Errorf("the user's refund: actors %v", seen)
+		}
+	})
+}
