@@ -10,7 +10,7 @@
 // current account: another account's id is "not found".
 //
 // Writing a page (see routes.go): register it with s.get (a page any
-// member may see) or s.post (an action: admins only, the session's CSRF
+// member may see), s.getAdmin (a page for admins only) or s.post (an action: admins only, the session's CSRF
 // token and a same-origin request required); the handler gets the
 // *request, whose Principal acts as the signed-in user (the actor of the
 // events its actions cause), and renders with s.render, a template in
@@ -209,6 +209,17 @@ func (s *Server) public(h handler) http.Handler {
 // request without a live session is sent to sign in.
 func (s *Server) get(pattern string, h handler) {
 	s.mux.Handle("GET "+Base+pattern, s.signedIn(h, false))
+}
+
+// getAdmin registers a page only admins may see (API keys and users):
+// viewers get 403.
+func (s *Server) getAdmin(pattern string, h handler) {
+	s.mux.Handle("GET "+Base+pattern, s.signedIn(func(w http.ResponseWriter, r *http.Request, q *request) error {
+		if !q.Admin() {
+			return errForbidden
+		}
+		return h(w, r, q)
+	}, false))
 }
 
 // post registers an action: admins only, with the session's CSRF token

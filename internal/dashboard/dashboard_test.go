@@ -382,8 +382,14 @@ func TestCSRFAndRoles(t *testing.T) {
 			t.Errorf("actor %q", actor)
 		}
 
+		if resp, page := admin.get("/dashboard/keys"); resp.StatusCode != http.StatusOK || !strings.Contains(page, `href="/dashboard/keys"`) {
+			t.Errorf("admin's keys page: %d", resp.StatusCode)
+		}
 		viewer := f.browser(t)
 		vcsrf := viewer.signIn("viewer@example.com")
+		if resp, page := viewer.get("/dashboard/keys"); resp.StatusCode != http.StatusForbidden || strings.Contains(page, `href="/dashboard/keys"`) {
+			t.Errorf("viewer's keys page: %d, want 403 without the nav entry", resp.StatusCode)
+		}
 		if resp, _ := viewer.post("/dashboard/probe", url.Values{"csrf": {vcsrf}}, nil); resp.StatusCode != http.StatusForbidden {
 			t.Errorf("viewer's action: %d, want 403", resp.StatusCode)
 		}

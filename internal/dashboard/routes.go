@@ -3,7 +3,8 @@ package dashboard
 import "net/http"
 
 // routes registers every page and action. Page builders add theirs here:
-// s.get for a page, s.post for an action (admins, CSRF-checked).
+// s.get for a page, s.getAdmin for an admins-only page, s.post for an
+// action (admins, CSRF-checked).
 func (s *Server) routes() {
 	s.mux.Handle("GET "+Base+"/login", s.public(s.loginForm))
 	s.mux.Handle("POST "+Base+"/login", s.public(s.login))
@@ -16,7 +17,7 @@ func (s *Server) routes() {
 	s.get("/review", s.coming("review", "Review queue"))
 	s.get("/gateways", s.coming("gateways", "Gateways"))
 	s.get("/webhooks", s.coming("webhooks", "Webhooks"))
-	s.get("/keys", s.coming("keys", "API keys and users"))
+	s.getAdmin("/keys", s.coming("keys", "API keys and users"))
 }
 
 // coming is the placeholder of a page not built yet.
