@@ -17,7 +17,7 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	m := &Main{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
+	m := &Main{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
 	err := m.Run(ctx, os.Args[1:])
 	if errors.Is(err, flag.ErrHelp) {
 		os.Exit(0)
@@ -31,6 +31,9 @@ func main() {
 // Main is one invocation of kassa, with its outside world made explicit so
 // tests can run it in-process.
 type Main struct {
+	// Stdin is read by commands that take a secret on standard input
+	// (kassa user create's password); nil reads as empty.
+	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
 	Getenv func(string) string
@@ -46,6 +49,7 @@ Usage:
   kassa serve            run the server (SQLite in ./kassa-data unless --database-url says otherwise)
   kassa migrate          apply database migrations and exit
   kassa account create   create an account and print its id and API keys
+  kassa user create      create a dashboard user (or add one to another account)
   kassa keys rotate      add a new master key version and re-wrap every data key under it
   kassa bench            load a throwaway kassa (or --url) with purchases and report throughput
   kassa simulator serve  run the simulator as a stand-alone provider over HTTP (gateway type simulator_http)
@@ -80,6 +84,11 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 			return errors.New("usage: kassa simulator serve [--addr ADDR] [--data FILE.db]")
 		}
 		return m.simulatorServe(ctx, rest[1:])
+	case "user":
+		if len(rest) == 0 || rest[0] != "create" {
+			return errors.New("usage: kassa user create --account ID --email EMAIL [--role admin|viewer]")
+		}
+		return m.userCreate(ctx, rest[1:])
 	case "keys":
 		if len(rest) == 0 || rest[0] != "rotate" {
 			return errors.New("usage: kassa keys rotate")

@@ -22,6 +22,7 @@ import (
 	"github.com/kassapay/kassa/internal/api/ixopay"
 	"github.com/kassapay/kassa/internal/api/native"
 	"github.com/kassapay/kassa/internal/api/spreedly"
+	"github.com/kassapay/kassa/internal/dashboard"
 	"github.com/kassapay/kassa/internal/engine"
 	"github.com/kassapay/kassa/internal/gateway"
 	"github.com/kassapay/kassa/internal/gateway/adyen"
@@ -169,6 +170,8 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	mux.Handle("/dintero/", http.StripPrefix("/dintero", dinteroAPI))
 	page := web.New(eng, web.Options{Logger: log, Registry: reg})
 	mux.Handle("/checkout/", page)
+	mux.Handle(dashboard.Base+"/", dashboard.New(eng, dashboard.Options{Logger: log, Registry: reg,
+		SecureCookies: strings.HasPrefix(c.publicURL, "https://")}))
 	mux.Handle("/", native.New(eng, native.Options{Logger: log, Registry: reg, MaxBody: c.maxBody, PublicURL: c.publicURL}))
 	listeners := []listener{{name: "native", addr: c.addr, handler: mux}}
 	if c.spreedlyAddr != "" {

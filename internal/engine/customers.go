@@ -265,7 +265,7 @@ func (e *Engine) DeleteCustomer(ctx context.Context, p *payment.Principal, id st
 	acct := p.Account.ID
 	return e.store.DeleteCustomer(ctx, acct, id, payment.CustomerDeletion{
 		Now: now,
-		By:  p.Key.ID,
+		By:  p.Actor(),
 		Event: func(c *payment.Customer) *payment.Event {
 			return newEvent(acct, payment.EventCustomerDeleted, c.ID, CustomerObjectOf(c), now)
 		},
@@ -325,7 +325,7 @@ func (e *Engine) CreateCustomerToken(ctx context.Context, p *payment.Principal, 
 	now := e.clock()
 	t := &payment.CustomerToken{ID: payment.NewID(payment.PrefixCustomerToken), AccountID: p.Account.ID, CustomerID: customerID,
 		TokenID: tokenID, Type: in.Type, Value: in.Value, Metadata: cleanMetadata(in.Metadata),
-		CreatedAt: now, CreatedBy: p.Key.ID, UpdatedAt: now, UpdatedBy: p.Key.ID}
+		CreatedAt: now, CreatedBy: p.Actor(), UpdatedAt: now, UpdatedBy: p.Actor()}
 	ev := newEvent(t.AccountID, payment.EventCustomerTokenCreated, t.ID, CustomerTokenObjectOf(t), now)
 	if err := e.store.CreateCustomerToken(ctx, t, ev); err != nil {
 		if errors.Is(err, payment.ErrConflict) {
@@ -348,7 +348,7 @@ func (e *Engine) CustomerTokens(ctx context.Context, accountID, customerID strin
 func (e *Engine) DeleteCustomerToken(ctx context.Context, p *payment.Principal, customerID, tokenID string) (*payment.CustomerToken, error) {
 	now := e.clock()
 	acct := p.Account.ID
-	return e.store.DeleteCustomerToken(ctx, acct, customerID, tokenID, now, p.Key.ID, func(t *payment.CustomerToken) *payment.Event {
+	return e.store.DeleteCustomerToken(ctx, acct, customerID, tokenID, now, p.Actor(), func(t *payment.CustomerToken) *payment.Event {
 		return newEvent(acct, payment.EventCustomerTokenDeleted, t.ID, CustomerTokenObjectOf(t), now)
 	})
 }

@@ -7,9 +7,11 @@ package engine
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/kassapay/kassa/internal/gateway"
+	"github.com/kassapay/kassa/internal/password"
 	"github.com/kassapay/kassa/internal/payment"
 	"github.com/kassapay/kassa/internal/routing"
 )
@@ -76,6 +78,16 @@ type Config struct {
 	// loopback, private and link-local addresses (a server inside a
 	// private network). Test accounts may always.
 	WebhookAllowPrivate bool
+
+	// PasswordParams are argon2id's costs for new dashboard passwords;
+	// password.Default when zero.
+	PasswordParams password.Params
+	// DashboardSessionTTL ends a dashboard session however active it is.
+	// Default 12 h.
+	DashboardSessionTTL time.Duration
+	// DashboardIdleTimeout ends a dashboard session after this long
+	// without a request. Default 30 min.
+	DashboardIdleTimeout time.Duration
 }
 
 // Observer watches the engine's work. Its methods must be quick and safe
@@ -108,7 +120,10 @@ type Engine struct {
 	vault payment.Vault
 	log   *slog.Logger
 	now   func() time.Time
-	cfg   Config
+	// dummyHash is verified when no user has a sign-in's email, so that
+	// an unknown email costs what a wrong password does (users.go).
+	dummyHash func() string
+	cfg       Config
 
 	gateways *gateway.Registry
 	breakers *routing.Breakers
@@ -121,6 +136,15 @@ type Engine struct {
 
 // New returns an Engine for cfg.
 func New(cfg Config) *Engine {
+	if cfg.PasswordParams == (password.Params{}) {
+		cfg.PasswordParams = password.Default
+	}
+	if cfg.DashboardSessionTTL <= 0 {
+		cfg.DashboardSessionTTL = 12 * time.Hour
+	}
+	if cfg.DashboardIdleTimeout <= 0 {
+		cfg.DashboardIdleTimeout = 30 * time.Minute
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -168,7 +192,8 @@ func New(cfg Config) *Engine {
 	}
 	return &Engine{store: cfg.Store, vault: cfg.Vault, log: cfg.Logger, now: cfg.Now, cfg: cfg, gateways: cfg.Gateways,
 		breakers: routing.NewBreakers(cfg.BreakerThreshold, cfg.BreakerOpenFor, cfg.Now), split: newSplitter(),
-		keys: newHotCache[string, keyEntry](), gwCache: newHotCache[gatewayKey, *payment.Gateway]()}
+		dummyHash: sync.OnceValue(func() string { return password.Hash("kassa dummy password", cfg.PasswordParams) }),
+		keys:      newHotCache[string, keyEntry](), gwCache: newHotCache[gatewayKey, *payment.Gateway]()}
 }
 
 // clock returns the current time as the stores keep it: UTC, microseconds.

@@ -63,10 +63,10 @@ func credRecord(gatewayID string, version int) string {
 
 // principalName is who made a change, as credential history shows it.
 func principalName(p *payment.Principal) string {
-	if p == nil || p.Key == nil {
+	if p == nil || p.Actor() == "" {
 		return "cli"
 	}
-	return p.Key.ID
+	return p.Actor()
 }
 
 // CreateGateway configures a gateway of one of the registry's types.

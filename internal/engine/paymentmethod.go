@@ -449,6 +449,9 @@ func (e *Engine) Sweep(ctx context.Context) error {
 	if err := e.sweepCheckoutSessions(ctx, now); err != nil {
 		return err
 	}
+	if _, err := e.store.DeleteExpiredDashboardSessions(ctx, now, now.Add(-e.cfg.DashboardIdleTimeout)); err != nil {
+		return fmt.Errorf("sweep dashboard sessions: %w", err)
+	}
 	return e.refreshStatistics(ctx)
 }
 

@@ -105,6 +105,7 @@ type call struct {
 // binds the key to the payment; a claim recovering an earlier request
 // returns that request's payment and does nothing else.
 func (e *Engine) CreatePayment(ctx context.Context, p *payment.Principal, in PaymentInput) (*payment.Payment, error) {
+	ctx = actingAs(ctx, p)
 	claim := claimFrom(ctx)
 	if claim.Recovering() {
 		pay, _, err := e.recoveredPayment(ctx, claim)
@@ -198,8 +199,8 @@ func (e *Engine) CreatePayment(ctx context.Context, p *payment.Principal, in Pay
 // transaction.
 func (e *Engine) reservePayment(ctx context.Context, claim *IdempotencyClaim, pay *payment.Payment, now time.Time) error {
 	op := pay.Operations[0]
-	if err := e.store.CreatePayment(ctx, pay, []*payment.Event{
-		newEvent(pay.AccountID, "payment.created", pay.ID, PaymentObjectOf(pay), now)}, claim.reserveMark(pay.ID, op.ID)); err != nil {
+	if err := e.store.CreatePayment(ctx, pay, stampActor(ctx, []*payment.Event{
+		newEvent(pay.AccountID, "payment.created", pay.ID, PaymentObjectOf(pay), now)}), claim.reserveMark(pay.ID, op.ID)); err != nil {
 		e.observeConflict(err) // a duplicate reserved first
 		return fmt.Errorf("create payment: %w", err)
 	}
@@ -451,7 +452,7 @@ func (e *Engine) settle(ctx context.Context, accountID, payID, opID string, res 
 			}
 			return nil, errAlreadySettled
 		}
-		evs := e.apply(pay, op, res, now)
+		evs := stampActor(ctx, e.apply(pay, op, res, now))
 		answer = answerMark(ctx, mark, pay, op)
 		return &payment.PaymentChange{Operations: []*payment.Operation{op}, Events: evs, Idempotency: mark, DestroyCVC: cvcOf}, nil
 	})
@@ -495,7 +496,7 @@ func (e *Engine) settleFast(ctx context.Context, held *payment.Payment, opID str
 	if tr != nil {
 		after.RoutingTrace = tr.bytes()
 	}
-	evs := e.apply(after, op, res, now)
+	evs := stampActor(ctx, e.apply(after, op, res, now))
 	answer := answerMark(ctx, mark, after, op)
 	pay, err := e.store.SettlePayment(context.WithoutCancel(ctx), held, after,
 		&payment.PaymentChange{Operations: []*payment.Operation{op}, Events: evs, Idempotency: mark, DestroyCVC: cvcOf})
@@ -631,6 +632,7 @@ func (e *Engine) Refund(ctx context.Context, p *payment.Principal, id string, am
 // Idempotency-Key; a claim recovering an earlier request answers with that
 // request's operation and does nothing else.
 func (e *Engine) followUp(ctx context.Context, p *payment.Principal, id string, a Action, amount *int64) (*payment.Payment, *payment.Operation, error) {
+	ctx = actingAs(ctx, p)
 	claim := claimFrom(ctx)
 	if claim.Recovering() {
 		return e.recoveredPayment(ctx, claim)

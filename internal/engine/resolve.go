@@ -73,7 +73,7 @@ func (e *Engine) ResolveOperation(ctx context.Context, p *payment.Principal, id 
 		}
 		evs = append(evs, newEvent(acct, "operation.resolved", o.ID,
 			map[string]any{"operation": o.ID, "payment": pay.ID, "outcome": outcome, "by": principalName(p), "note": note}, now))
-		return &payment.PaymentChange{Operations: []*payment.Operation{o}, Events: evs}, nil
+		return &payment.PaymentChange{Operations: []*payment.Operation{o}, Events: stampActor(actingAs(ctx, p), evs)}, nil
 	})
 	if errors.Is(err, errAlreadySettled) {
 		return nil, payment.Conflict(payment.CodeInvalidState, "Operation %s was settled meanwhile.", op.ID)

@@ -59,8 +59,24 @@ func (k *APIKey) Active(now time.Time) bool {
 // KeyPrefixLen is the length of APIKey.Prefix.
 const KeyPrefixLen = 16
 
-// Principal is who is calling: an account through one of its keys.
+// Principal is who is calling: an account through one of its keys, or a
+// dashboard user signed in to one of its memberships (Key nil, User set).
 type Principal struct {
 	Account *Account
 	Key     *APIKey
+	// User is the dashboard user acting, when it is one.
+	User *User
+}
+
+// Actor names who acted, for the audit trail of events and objects:
+// "user:<id>" for a dashboard user, the API key's id for a key, "" for
+// kassa itself.
+func (p Principal) Actor() string {
+	switch {
+	case p.User != nil:
+		return "user:" + p.User.ID
+	case p.Key != nil:
+		return p.Key.ID
+	}
+	return ""
 }

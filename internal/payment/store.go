@@ -15,7 +15,10 @@ type Event struct {
 	ObjectID  string
 	// Data is the object as the native API renders it after the change. It
 	// never holds card numbers, CVCs or secrets.
-	Data      json.RawMessage
+	Data json.RawMessage
+	// Actor is who caused the event (Principal.Actor): "user:<id>" for
+	// a dashboard user, an API key's id, or "" for kassa itself.
+	Actor     string
 	CreatedAt time.Time
 }
 
@@ -166,6 +169,7 @@ type Store interface {
 	TransactionReferenceStore
 	CheckoutSessionStore
 	CheckoutProfileStore
+	UserStore
 
 	// Ping reports whether the database is reachable.
 	Ping(ctx context.Context) error

@@ -11,7 +11,7 @@ import (
 	"github.com/kassapay/kassa/internal/store"
 )
 
-const eventColumns = `id, account_id, type, object_id, data, created_at`
+const eventColumns = `id, account_id, type, object_id, data, created_at, actor`
 
 // insertEventSQL inserts an event and, in the same statement, a delivery
 // of it to each of its account's enabled endpoints that subscribe to its
@@ -20,7 +20,7 @@ const eventColumns = `id, account_id, type, object_id, data, created_at`
 // identity values may commit out of order). $7 is the start of the
 // deliveries' ids (store.DeliveryIDPrefix).
 const insertEventSQL = `WITH event AS (
-		INSERT INTO events (` + eventColumns + `) VALUES ($1, $2, $3, $4, $5, $6)
+		INSERT INTO events (` + eventColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $9)
 	)
 	INSERT INTO webhook_deliveries (id, account_id, endpoint_id, event_id, message_id,
 		signer, queue, live, state, next_attempt_at, created_at, updated_at)
@@ -48,13 +48,13 @@ func eventValues(ev *payment.Event) []any {
 		data = new(string(ev.Data))
 	}
 	return []any{ev.ID, ev.AccountID, ev.Type, ev.ObjectID, data, ts(ev.CreatedAt),
-		store.DeliveryIDPrefix(ev), store.EventPatterns(ev.Type)}
+		store.DeliveryIDPrefix(ev), store.EventPatterns(ev.Type), ev.Actor}
 }
 
 func scanEvent(row pgx.Row) (*payment.Event, error) {
 	var ev payment.Event
 	var data *string
-	if err := row.Scan(&ev.ID, &ev.AccountID, &ev.Type, &ev.ObjectID, &data, &ev.CreatedAt); err != nil {
+	if err := row.Scan(&ev.ID, &ev.AccountID, &ev.Type, &ev.ObjectID, &data, &ev.CreatedAt, &ev.Actor); err != nil {
 		return nil, err
 	}
 	if data != nil {

@@ -9,15 +9,15 @@ import (
 	"github.com/kassapay/kassa/internal/store"
 )
 
-const eventColumns = `id, account_id, type, object_id, data, created_at`
+const eventColumns = `id, account_id, type, object_id, data, created_at, actor`
 
 func insertEvent(ctx context.Context, tx *wtx, ev *payment.Event) error {
 	var data sql.Null[string]
 	if ev.Data != nil {
 		data = sql.Null[string]{V: string(ev.Data), Valid: true}
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO events (`+eventColumns+`) VALUES (?, ?, ?, ?, ?, ?)`,
-		ev.ID, ev.AccountID, ev.Type, ev.ObjectID, data, micros(ev.CreatedAt))
+	_, err := tx.ExecContext(ctx, `INSERT INTO events (`+eventColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		ev.ID, ev.AccountID, ev.Type, ev.ObjectID, data, micros(ev.CreatedAt), ev.Actor)
 	if err != nil {
 		return translate(err, ev.AccountID)
 	}
@@ -28,7 +28,7 @@ func scanEvent(sc scanner) (*payment.Event, error) {
 	var ev payment.Event
 	var data sql.Null[string]
 	var created int64
-	if err := sc.Scan(&ev.ID, &ev.AccountID, &ev.Type, &ev.ObjectID, &data, &created); err != nil {
+	if err := sc.Scan(&ev.ID, &ev.AccountID, &ev.Type, &ev.ObjectID, &data, &created, &ev.Actor); err != nil {
 		return nil, err
 	}
 	if data.Valid {

@@ -25,6 +25,9 @@ func testEvents(t *testing.T, s payment.Store) {
 		pm := newPM(a.ID, t0.Add(time.Duration(i)*time.Second))
 		ev := newEvent(a.ID, "payment_method.created", pm.ID, pm.CreatedAt)
 		ev.Data = data[i%len(data)]
+		if i%2 == 0 {
+			ev.Actor = "user:usr_" + payment.RandomString(8) // read back as written
+		}
 		if err := s.CreatePaymentMethod(ctx, pm, ev); err != nil {
 			t.Fatalf("CreatePaymentMethod: %v", err)
 		}

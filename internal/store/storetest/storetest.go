@@ -97,6 +97,8 @@ func Run(t *testing.T, open func(t *testing.T) payment.Store) {
 		{"CheckoutSessions", testCheckoutSessions},
 		{"CheckoutAttempts", testCheckoutAttempts},
 		{"ExpiredCheckoutSessions", testExpiredCheckoutSessions},
+		{"Users", testUsers},
+		{"DashboardSessions", testDashboardSessions},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,28 @@
+package dashboard
+
+import "net/http"
+
+// routes registers every page and action. Page builders add theirs here:
+// s.get for a page, s.getAdmin for an admins-only page, s.post for an
+// action (admins, CSRF-checked).
+func (s *Server) routes() {
+	s.mux.Handle("GET "+Base+"/login", s.public(s.loginForm))
+	s.mux.Handle("POST "+Base+"/login", s.public(s.login))
+	s.postSession("/logout", s.logout)
+	s.postSession("/account", s.switchAccount)
+
+	s.get("/{$}", s.coming("overview", "Overview"))
+	s.get("/payments", s.payments)
+	s.get("/payments/{id}", s.payment)
+	s.get("/review", s.coming("review", "Review queue"))
+	s.get("/gateways", s.coming("gateways", "Gateways"))
+	s.get("/webhooks", s.coming("webhooks", "Webhooks"))
+	s.getAdmin("/keys", s.coming("keys", "API keys and users"))
+}
+
+// coming is the placeholder of a page not built yet.
+func (s *Server) coming(nav, title string) handler {
+	return func(w http.ResponseWriter, r *http.Request, q *request) error {
+		return s.render(w, r, q, http.StatusOK, "coming", nav, title)
+	}
+}

@@ -1,0 +1,161 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/kassapay/kassa/internal/payment"
+)
+
+const (
+	userColumns       = `id, email, password_hash, created_at`
+	membershipColumns = `user_id, account_id, role, created_at`
+	sessionColumns    = `token_hash, user_id, account_id, csrf_secret, created_at, last_seen_at, expires_at`
+)
+
+func scanUser(row pgx.Row) (*payment.User, error) {
+	var u payment.User
+	if err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, &u.CreatedAt); err != nil {
+		return nil, err
+	}
+	u.CreatedAt = utc(u.CreatedAt)
+	return &u, nil
+}
+
+func insertMembership(ctx context.Context, q querier, m *payment.Membership) error {
+	_, err := q.Exec(ctx, `INSERT INTO dashboard_memberships (`+membershipColumns+`) VALUES ($1, $2, $3, $4)`,
+		m.UserID, m.AccountID, string(m.Role), ts(m.CreatedAt))
+	return translate(err, m.AccountID)
+}
+
+// CreateUser inserts u with its first membership m.
+func (s *Store) CreateUser(ctx context.Context, u *payment.User, m *payment.Membership) error {
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO dashboard_users (`+userColumns+`) VALUES ($1, $2, $3, $4)`,
+			u.ID, u.Email, u.PasswordHash, ts(u.CreatedAt)); err != nil {
+			return translate(err, m.AccountID)
+		}
+		return insertMembership(ctx, tx, m)
+	})
+	return fail("create user", err)
+}
+
+func (s *Store) userWhere(ctx context.Context, cond, arg, id string) (*payment.User, error) {
+	var u *payment.User
+	err := s.withConn(ctx, func(q querier) error {
+		var err error
+		u, err = scanUser(q.QueryRow(ctx, `SELECT `+userColumns+` FROM dashboard_users WHERE `+cond+` = $1`, arg))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return payment.NotFound("user", id)
+		}
+		return err
+	})
+	return u, fail("get user", err)
+}
+
+// UserByEmail returns the user with email.
+func (s *Store) UserByEmail(ctx context.Context, email string) (*payment.User, error) {
+	return s.userWhere(ctx, "email", email, "")
+}
+
+// User returns the user id.
+func (s *Store) User(ctx context.Context, id string) (*payment.User, error) {
+	return s.userWhere(ctx, "id", id, id)
+}
+
+// AddMembership inserts m.
+func (s *Store) AddMembership(ctx context.Context, m *payment.Membership) error {
+	err := s.withConn(ctx, func(q querier) error { return insertMembership(ctx, q, m) })
+	return fail("add membership", err)
+}
+
+// Memberships lists the user's memberships, oldest first.
+func (s *Store) Memberships(ctx context.Context, userID string) ([]*payment.Membership, error) {
+	var ms []*payment.Membership
+	err := s.withConn(ctx, func(q querier) error {
+		rows, err := q.Query(ctx, `SELECT `+membershipColumns+` FROM dashboard_memberships
+			WHERE user_id = $1 ORDER BY created_at, account_id`, userID)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var m payment.Membership
+			var role string
+			if err := rows.Scan(&m.UserID, &m.AccountID, &role, &m.CreatedAt); err != nil {
+				return err
+			}
+			m.Role, m.CreatedAt = payment.Role(role), utc(m.CreatedAt)
+			ms = append(ms, &m)
+		}
+		return rows.Err()
+	})
+	return ms, fail("list memberships", err)
+}
+
+// CreateDashboardSession inserts ds.
+func (s *Store) CreateDashboardSession(ctx context.Context, ds *payment.DashboardSession) error {
+	err := s.withConn(ctx, func(q querier) error {
+		_, err := q.Exec(ctx, `INSERT INTO dashboard_sessions (`+sessionColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			ds.TokenHash, ds.UserID, ds.AccountID, ds.CSRFSecret, ts(ds.CreatedAt), ts(ds.LastSeenAt), ts(ds.ExpiresAt))
+		return translate(err, ds.AccountID)
+	})
+	return fail("create dashboard session", err)
+}
+
+// DashboardSession returns the session of tokenHash.
+func (s *Store) DashboardSession(ctx context.Context, tokenHash []byte) (*payment.DashboardSession, error) {
+	var ds payment.DashboardSession
+	err := s.withConn(ctx, func(q querier) error {
+		err := q.QueryRow(ctx, `SELECT `+sessionColumns+` FROM dashboard_sessions WHERE token_hash = $1`, tokenHash).
+			Scan(&ds.TokenHash, &ds.UserID, &ds.AccountID, &ds.CSRFSecret, &ds.CreatedAt, &ds.LastSeenAt, &ds.ExpiresAt)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return payment.NotFound("session", "")
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fail("get dashboard session", err)
+	}
+	ds.CreatedAt, ds.LastSeenAt, ds.ExpiresAt = utc(ds.CreatedAt), utc(ds.LastSeenAt), utc(ds.ExpiresAt)
+	return &ds, nil
+}
+
+// TouchDashboardSession sets the session's last request time and account.
+func (s *Store) TouchDashboardSession(ctx context.Context, tokenHash []byte, accountID string, lastSeen time.Time) error {
+	err := s.withConn(ctx, func(q querier) error {
+		tag, err := q.Exec(ctx, `UPDATE dashboard_sessions SET account_id = $1, last_seen_at = $2 WHERE token_hash = $3`,
+			accountID, ts(lastSeen), tokenHash)
+		if err != nil {
+			return translate(err, accountID)
+		}
+		if tag.RowsAffected() == 0 {
+			return payment.NotFound("session", "")
+		}
+		return nil
+	})
+	return fail("touch dashboard session", err)
+}
+
+// DeleteDashboardSession removes the session of tokenHash.
+func (s *Store) DeleteDashboardSession(ctx context.Context, tokenHash []byte) error {
+	err := s.withConn(ctx, func(q querier) error {
+		_, err := q.Exec(ctx, `DELETE FROM dashboard_sessions WHERE token_hash = $1`, tokenHash)
+		return err
+	})
+	return fail("delete dashboard session", err)
+}
+
+// DeleteExpiredDashboardSessions removes expired and idle sessions.
+func (s *Store) DeleteExpiredDashboardSessions(ctx context.Context, now, idleBefore time.Time) (int, error) {
+	var n int64
+	err := s.withConn(ctx, func(q querier) error {
+		tag, err := q.Exec(ctx, `DELETE FROM dashboard_sessions WHERE expires_at <= $1 OR last_seen_at < $2`, ts(now), ts(idleBefore))
+		n = tag.RowsAffected()
+		return err
+	})
+	return int(n), fail("delete expired dashboard sessions", err)
+}

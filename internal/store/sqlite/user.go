@@ -1,0 +1,158 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/kassapay/kassa/internal/payment"
+)
+
+const (
+	userColumns       = `id, email, password_hash, created_at`
+	membershipColumns = `user_id, account_id, role, created_at`
+	sessionColumns    = `token_hash, user_id, account_id, csrf_secret, created_at, last_seen_at, expires_at`
+)
+
+func scanUser(sc scanner) (*payment.User, error) {
+	var u payment.User
+	var created int64
+	if err := sc.Scan(&u.ID, &u.Email, &u.PasswordHash, &created); err != nil {
+		return nil, err
+	}
+	u.CreatedAt = fromMicros(created)
+	return &u, nil
+}
+
+func insertMembership(ctx context.Context, tx *wtx, m *payment.Membership) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO dashboard_memberships (`+membershipColumns+`) VALUES (?, ?, ?, ?)`,
+		m.UserID, m.AccountID, string(m.Role), micros(m.CreatedAt))
+	return translate(err, m.AccountID)
+}
+
+// CreateUser inserts u with its first membership m.
+func (s *Store) CreateUser(ctx context.Context, u *payment.User, m *payment.Membership) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO dashboard_users (`+userColumns+`) VALUES (?, ?, ?, ?)`,
+			u.ID, u.Email, u.PasswordHash, micros(u.CreatedAt)); err != nil {
+			return translate(err, m.AccountID)
+		}
+		return insertMembership(ctx, tx, m)
+	})
+	return fail("create user", err)
+}
+
+// UserByEmail returns the user with email.
+func (s *Store) UserByEmail(ctx context.Context, email string) (*payment.User, error) {
+	u, err := scanUser(s.reads.QueryRowContext(ctx, `SELECT `+userColumns+` FROM dashboard_users WHERE email = ?`, email))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, payment.NotFound("user", "")
+	}
+	return u, fail("get user by email", err)
+}
+
+// User returns the user id.
+func (s *Store) User(ctx context.Context, id string) (*payment.User, error) {
+	u, err := scanUser(s.reads.QueryRowContext(ctx, `SELECT `+userColumns+` FROM dashboard_users WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, payment.NotFound("user", id)
+	}
+	return u, fail("get user", err)
+}
+
+// AddMembership inserts m.
+func (s *Store) AddMembership(ctx context.Context, m *payment.Membership) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error { return insertMembership(ctx, tx, m) })
+	return fail("add membership", err)
+}
+
+// Memberships lists the user's memberships, oldest first.
+func (s *Store) Memberships(ctx context.Context, userID string) ([]*payment.Membership, error) {
+	rows, err := s.reads.QueryContext(ctx, `SELECT `+membershipColumns+` FROM dashboard_memberships
+		WHERE user_id = ? ORDER BY created_at, account_id`, userID)
+	if err != nil {
+		return nil, fail("list memberships", err)
+	}
+	defer rows.Close()
+	var ms []*payment.Membership
+	for rows.Next() {
+		var m payment.Membership
+		var role string
+		var created int64
+		if err := rows.Scan(&m.UserID, &m.AccountID, &role, &created); err != nil {
+			return nil, fail("list memberships", err)
+		}
+		m.Role, m.CreatedAt = payment.Role(role), fromMicros(created)
+		ms = append(ms, &m)
+	}
+	return ms, fail("list memberships", rows.Err())
+}
+
+// CreateDashboardSession inserts ds.
+func (s *Store) CreateDashboardSession(ctx context.Context, ds *payment.DashboardSession) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO dashboard_sessions (`+sessionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			ds.TokenHash, ds.UserID, ds.AccountID, ds.CSRFSecret, micros(ds.CreatedAt), micros(ds.LastSeenAt), micros(ds.ExpiresAt))
+		return translate(err, ds.AccountID)
+	})
+	return fail("create dashboard session", err)
+}
+
+// DashboardSession returns the session of tokenHash.
+func (s *Store) DashboardSession(ctx context.Context, tokenHash []byte) (*payment.DashboardSession, error) {
+	var ds payment.DashboardSession
+	var created, seen, expires int64
+	err := s.reads.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM dashboard_sessions WHERE token_hash = ?`, tokenHash).
+		Scan(&ds.TokenHash, &ds.UserID, &ds.AccountID, &ds.CSRFSecret, &created, &seen, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, payment.NotFound("session", "")
+	}
+	if err != nil {
+		return nil, fail("get dashboard session", err)
+	}
+	ds.CreatedAt, ds.LastSeenAt, ds.ExpiresAt = fromMicros(created), fromMicros(seen), fromMicros(expires)
+	return &ds, nil
+}
+
+// TouchDashboardSession sets the session's last request time and account.
+func (s *Store) TouchDashboardSession(ctx context.Context, tokenHash []byte, accountID string, lastSeen time.Time) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE dashboard_sessions SET account_id = ?, last_seen_at = ? WHERE token_hash = ?`,
+			accountID, micros(lastSeen), tokenHash)
+		if err != nil {
+			return translate(err, accountID)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return payment.NotFound("session", "")
+		}
+		return nil
+	})
+	return fail("touch dashboard session", err)
+}
+
+// DeleteDashboardSession removes the session of tokenHash.
+func (s *Store) DeleteDashboardSession(ctx context.Context, tokenHash []byte) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM dashboard_sessions WHERE token_hash = ?`, tokenHash)
+		return err
+	})
+	return fail("delete dashboard session", err)
+}
+
+// DeleteExpiredDashboardSessions removes expired and idle sessions.
+func (s *Store) DeleteExpiredDashboardSessions(ctx context.Context, now, idleBefore time.Time) (int, error) {
+	var n int64
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM dashboard_sessions WHERE expires_at <= ? OR last_seen_at < ?`,
+			micros(now), micros(idleBefore))
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return int(n), fail("delete expired dashboard sessions", err)
+}
