@@ -389,6 +389,10 @@ func (s *Store) Payments(ctx context.Context, accountID string, f payment.Paymen
 		if f.CardholderAuthorized {
 			where.WriteString(` AND amount_authorized > 0 AND stored_credential->>'initiator' = 'cardholder'`)
 		}
+		where.WriteString(searchConditions(f, func(v any) string {
+			args = append(args, v)
+			return `$` + strconv.Itoa(len(args))
+		}))
 		args = append(args, limit+1)
 		rows, err := tx.Query(ctx, `SELECT `+paymentColumns+` FROM payments
 			WHERE `+where.String()+` ORDER BY `+seqOrder(f.Ascending)+` LIMIT $`+strconv.Itoa(len(args)), args...)
@@ -750,4 +754,125 @@ func (s *Store) ClaimUnsettledOperations(ctx context.Context, now, staleBefore, 
 		return nil, fail("claim unsettled operations", err)
 	}
 	return ops, nil
+}
+
+// searchConditions are the conditions (each with a leading AND) of the
+// dashboard's search filters of f; arg adds a value and returns its
+// placeholder (the account is $1). A card's last four digits or
+// fingerprint find its payment methods first (by their own indexes), then
+// their payments by payments_account_payment_method.
+func searchConditions(f payment.PaymentFilter, arg func(any) string) string {
+	var b strings.Builder
+	add := func(cond string) { b.WriteString(` AND ` + cond) }
+	if f.ID != "" {
+		add(`id = ` + arg(f.ID))
+	}
+	if f.CustomerID != "" {
+		add(`customer_id = ` + arg(f.CustomerID))
+	}
+	if f.CardLast4 != "" {
+		add(`payment_method_id IN (SELECT id FROM payment_methods WHERE account_id = $1 AND card_last4 = ` + arg(f.CardLast4) + `)`)
+	}
+	if f.CardFingerprint != "" {
+		add(`payment_method_id IN (SELECT id FROM payment_methods WHERE account_id = $1 AND card_fingerprint = ` + arg(f.CardFingerprint) + `)`)
+	}
+	if f.AmountMin > 0 {
+		add(`amount >= ` + arg(f.AmountMin))
+	}
+	if f.AmountMax > 0 {
+		add(`amount <= ` + arg(f.AmountMax))
+	}
+	if !f.CreatedFrom.IsZero() {
+		add(`created_at >= ` + arg(f.CreatedFrom))
+	}
+	if !f.CreatedBefore.IsZero() {
+		add(`created_at < ` + arg(f.CreatedBefore))
+	}
+	if f.RequiresReview {
+		add(`requires_review`)
+	}
+	return b.String()
+}
+
+// PaymentStats sums up the account's payments and attempts of a range,
+// each part by an index on (account_id, created_at); the backlog counts
+// by payments_account_status and payments_account_review.
+func (s *Store) PaymentStats(ctx context.Context, accountID string, q payment.StatsQuery) (*payment.PaymentStats, error) {
+	if err := store.CheckStatsQuery(q); err != nil {
+		return nil, err
+	}
+	st := &payment.PaymentStats{}
+	from, to, bucket := q.From.UTC(), q.To.UTC(), q.Bucket.Microseconds()
+	err := s.readTx(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT currency, count(*), sum(amount)::bigint FROM payments
+			WHERE account_id = $1 AND created_at >= $2 AND created_at < $3 AND amount_authorized > 0
+			GROUP BY currency ORDER BY currency`, accountID, from, to)
+		if err != nil {
+			return err
+		}
+		if st.Volume, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (payment.CurrencyVolume, error) {
+			var v payment.CurrencyVolume
+			err := r.Scan(&v.Currency, &v.Count, &v.Amount)
+			return v, err
+		}); err != nil {
+			return err
+		}
+		rows, err = tx.Query(ctx, `SELECT (floor(extract(epoch FROM created_at - $4::timestamptz) * 1000000) / $5::bigint)::bigint AS bucket,
+				count(*), count(*) FILTER (WHERE amount_authorized > 0)
+			FROM payments WHERE account_id = $1 AND created_at >= $2 AND created_at < $3
+			GROUP BY bucket`, accountID, from, to, from, bucket)
+		if err != nil {
+			return err
+		}
+		counts, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.BucketCount, error) {
+			var c store.BucketCount
+			err := r.Scan(&c.Index, &c.Payments, &c.Authorized)
+			return c, err
+		})
+		if err != nil {
+			return err
+		}
+		st.Series = store.FillSeries(q, counts)
+		rows, err = tx.Query(ctx, `WITH attempts AS (
+				SELECT gateway_id, outcome, (extract(epoch FROM updated_at - created_at) * 1000000)::bigint AS latency,
+					row_number() OVER answered AS pos, count(*) OVER (PARTITION BY gateway_id, outcome IN ('succeeded', 'declined', 'failed')) AS answered
+				FROM operations
+				WHERE account_id = $1 AND created_at >= $2 AND created_at < $3 AND kind IN ('authorize', 'purchase')
+				WINDOW answered AS (PARTITION BY gateway_id, outcome IN ('succeeded', 'declined', 'failed') ORDER BY updated_at - created_at))
+			SELECT gateway_id,
+				count(*) FILTER (WHERE outcome = 'succeeded'), count(*) FILTER (WHERE outcome = 'declined'),
+				count(*) FILTER (WHERE outcome = 'failed'), count(*) FILTER (WHERE outcome = 'not_sent'),
+				count(*) FILTER (WHERE outcome = 'unknown'), count(*) FILTER (WHERE outcome = 'pending'),
+				coalesce(max(latency) FILTER (WHERE outcome IN ('succeeded', 'declined', 'failed') AND pos = (answered * 50 + 99) / 100), 0),
+				coalesce(max(latency) FILTER (WHERE outcome IN ('succeeded', 'declined', 'failed') AND pos = (answered * 95 + 99) / 100), 0)
+			FROM attempts GROUP BY gateway_id ORDER BY gateway_id`, accountID, from, to)
+		if err != nil {
+			return err
+		}
+		if st.Gateways, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (payment.GatewayStats, error) {
+			var g payment.GatewayStats
+			var p50, p95 int64
+			err := r.Scan(&g.GatewayID, &g.Succeeded, &g.Declined, &g.Failed, &g.NotSent, &g.Unknown, &g.Pending, &p50, &p95)
+			g.LatencyP50, g.LatencyP95 = time.Duration(p50)*time.Microsecond, time.Duration(p95)*time.Microsecond
+			return g, err
+		}); err != nil {
+			return err
+		}
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM payments WHERE account_id = $1 AND status = 'UNKNOWN'`,
+			accountID).Scan(&st.Unknown); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, `SELECT count(*) FROM payments WHERE account_id = $1 AND requires_review`,
+			accountID).Scan(&st.Review)
+	})
+	if err != nil {
+		return nil, fail("payment stats", err)
+	}
+	if st.Volume == nil {
+		st.Volume = []payment.CurrencyVolume{}
+	}
+	if st.Gateways == nil {
+		st.Gateways = []payment.GatewayStats{}
+	}
+	return st, nil
 }

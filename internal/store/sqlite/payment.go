@@ -366,6 +366,9 @@ func (s *Store) Payments(ctx context.Context, accountID string, f payment.Paymen
 		if f.CardholderAuthorized {
 			where += ` AND amount_authorized > 0 AND json_extract(stored_credential, '$.initiator') = 'cardholder'`
 		}
+		cond, condArgs := searchConditions(accountID, f)
+		where += cond
+		args = append(args, condArgs...)
 		rows, err := tx.QueryContext(ctx, `SELECT `+paymentColumns+` FROM payments
 			WHERE `+where+` ORDER BY `+seqOrder(f.Ascending)+` LIMIT ?`, append(args, limit+1)...)
 		if err != nil {
@@ -763,3 +766,120 @@ type withSeq struct {
 }
 
 func (w withSeq) Scan(dest ...any) error { return w.sc.Scan(append(dest, w.seq)...) }
+
+// searchConditions are the conditions (each with a leading AND) and
+// arguments of the dashboard's search filters of f. A card's last four
+// digits or fingerprint find its payment methods first (by their own
+// indexes), then their payments by payments_account_payment_method.
+func searchConditions(accountID string, f payment.PaymentFilter) (string, []any) {
+	var b strings.Builder
+	var args []any
+	add := func(cond string, vs ...any) {
+		b.WriteString(` AND ` + cond)
+		args = append(args, vs...)
+	}
+	if f.ID != "" {
+		add(`id = ?`, f.ID)
+	}
+	if f.CustomerID != "" {
+		add(`customer_id = ?`, f.CustomerID)
+	}
+	if f.CardLast4 != "" {
+		add(`payment_method_id IN (SELECT id FROM payment_methods WHERE account_id = ? AND card_last4 = ?)`, accountID, f.CardLast4)
+	}
+	if f.CardFingerprint != "" {
+		add(`payment_method_id IN (SELECT id FROM payment_methods WHERE account_id = ? AND card_fingerprint = ?)`, accountID, f.CardFingerprint)
+	}
+	if f.AmountMin > 0 {
+		add(`amount >= ?`, f.AmountMin)
+	}
+	if f.AmountMax > 0 {
+		add(`amount <= ?`, f.AmountMax)
+	}
+	if !f.CreatedFrom.IsZero() {
+		add(`created_at >= ?`, micros(f.CreatedFrom))
+	}
+	if !f.CreatedBefore.IsZero() {
+		add(`created_at < ?`, micros(f.CreatedBefore))
+	}
+	if f.RequiresReview {
+		add(`requires_review = 1`)
+	}
+	return b.String(), args
+}
+
+// PaymentStats sums up the account's payments and attempts of a range,
+// each part by an index on (account_id, created_at); the backlog counts
+// by payments_account_status and payments_account_review.
+func (s *Store) PaymentStats(ctx context.Context, accountID string, q payment.StatsQuery) (*payment.PaymentStats, error) {
+	if err := store.CheckStatsQuery(q); err != nil {
+		return nil, err
+	}
+	st := &payment.PaymentStats{Volume: []payment.CurrencyVolume{}, Gateways: []payment.GatewayStats{}}
+	from, to, bucket := micros(q.From), micros(q.To), q.Bucket.Microseconds()
+	err := readTx(ctx, s.reader, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT currency, count(*), sum(amount) FROM payments
+			WHERE account_id = ? AND created_at >= ? AND created_at < ? AND amount_authorized > 0
+			GROUP BY currency ORDER BY currency`, accountID, from, to)
+		if err != nil {
+			return err
+		}
+		if st.Volume, err = collect(rows, func(sc scanner) (payment.CurrencyVolume, error) {
+			var v payment.CurrencyVolume
+			err := sc.Scan(&v.Currency, &v.Count, &v.Amount)
+			return v, err
+		}); err != nil {
+			return err
+		}
+		rows, err = tx.QueryContext(ctx, `SELECT (created_at - ?) / ?, count(*), count(*) FILTER (WHERE amount_authorized > 0)
+			FROM payments WHERE account_id = ? AND created_at >= ? AND created_at < ?
+			GROUP BY 1`, from, bucket, accountID, from, to)
+		if err != nil {
+			return err
+		}
+		counts, err := collect(rows, func(sc scanner) (store.BucketCount, error) {
+			var c store.BucketCount
+			err := sc.Scan(&c.Index, &c.Payments, &c.Authorized)
+			return c, err
+		})
+		if err != nil {
+			return err
+		}
+		st.Series = store.FillSeries(q, counts)
+		rows, err = tx.QueryContext(ctx, `WITH attempts AS (
+				SELECT gateway_id, outcome, updated_at - created_at AS latency,
+					row_number() OVER answered AS pos, count(*) OVER (PARTITION BY gateway_id, outcome IN ('succeeded', 'declined', 'failed')) AS answered
+				FROM operations
+				WHERE account_id = ? AND created_at >= ? AND created_at < ? AND kind IN ('authorize', 'purchase')
+				WINDOW answered AS (PARTITION BY gateway_id, outcome IN ('succeeded', 'declined', 'failed') ORDER BY updated_at - created_at))
+			SELECT gateway_id,
+				count(*) FILTER (WHERE outcome = 'succeeded'), count(*) FILTER (WHERE outcome = 'declined'),
+				count(*) FILTER (WHERE outcome = 'failed'), count(*) FILTER (WHERE outcome = 'not_sent'),
+				count(*) FILTER (WHERE outcome = 'unknown'), count(*) FILTER (WHERE outcome = 'pending'),
+				coalesce(max(latency) FILTER (WHERE outcome IN ('succeeded', 'declined', 'failed') AND pos = (answered * 50 + 99) / 100), 0),
+				coalesce(max(latency) FILTER (WHERE outcome IN ('succeeded', 'declined', 'failed') AND pos = (answered * 95 + 99) / 100), 0)
+			FROM attempts GROUP BY gateway_id ORDER BY gateway_id`, accountID, from, to)
+		if err != nil {
+			return err
+		}
+		if st.Gateways, err = collect(rows, func(sc scanner) (payment.GatewayStats, error) {
+			var g payment.GatewayStats
+			var p50, p95 int64
+			err := sc.Scan(&g.GatewayID, &g.Succeeded, &g.Declined, &g.Failed, &g.NotSent, &g.Unknown, &g.Pending, &p50, &p95)
+			g.LatencyP50, g.LatencyP95 = time.Duration(p50)*time.Microsecond, time.Duration(p95)*time.Microsecond
+			return g, err
+		}); err != nil {
+			return err
+		}
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM payments WHERE account_id = ? AND status = 'UNKNOWN'`,
+			accountID).Scan(&st.Unknown); err != nil {
+			return err
+		}
+		return tx.QueryRowContext(ctx, `SELECT count(*) FROM payments WHERE account_id = ? AND requires_review = 1`,
+			accountID).Scan(&st.Review)
+	})
+	if err != nil {
+		return nil, fail("payment stats", err)
+	}
+	return st, nil
+}
