@@ -129,7 +129,7 @@ func TestOverview(t *testing.T) {
 		f.pay(t, p, ok, gw, 1000, true)
 		f.pay(t, p, ok, gw, 2000, false)
 		f.pay(t, p, f.card(t, p, "4012888888881881", "").ID, gw, 3000, true) // declined
-		f.pay(t, p, f.card(t, p, "4100000000000001", "").ID, gw, 500, true)   // unknown
+		f.pay(t, p, f.card(t, p, "4100000000000001", "").ID, gw, 500, true)  // unknown
 
 		o, err := f.eng.Overview(ctx, p.Account.ID, engine.OverviewToday)
 		if err != nil {
