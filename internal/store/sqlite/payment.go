@@ -369,7 +369,14 @@ func (s *Store) Payments(ctx context.Context, accountID string, f payment.Paymen
 		cond, condArgs := searchConditions(accountID, f)
 		where += cond
 		args = append(args, condArgs...)
-		rows, err := tx.QueryContext(ctx, `SELECT `+paymentColumns+` FROM payments
+		from := `payments`
+		if f.CardLast4 != "" || f.CardFingerprint != "" {
+			// The card's payment methods, then their payments: left to
+			// itself, SQLite walks every payment of the account newest
+			// first, testing each against the payment methods found.
+			from += ` INDEXED BY payments_account_payment_method`
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT `+paymentColumns+` FROM `+from+`
 			WHERE `+where+` ORDER BY `+seqOrder(f.Ascending)+` LIMIT ?`, append(args, limit+1)...)
 		if err != nil {
 			return err
