@@ -794,70 +794,54 @@ func searchConditions(f payment.PaymentFilter, arg func(any) string) string {
 	return b.String()
 }
 
-// PaymentStats sums up the account's payments and attempts of a range,
-// each part by an index on (account_id, created_at); the backlog counts
-// by payments_account_status and payments_account_review.
+// PaymentStats sums up the account's payments and attempts of a range:
+// two grouped reads, each of one covering index on (account_id,
+// created_at, …) and nothing else; the backlog counts by
+// payments_account_status and payments_account_review.
 func (s *Store) PaymentStats(ctx context.Context, accountID string, q payment.StatsQuery) (*payment.PaymentStats, error) {
 	if err := store.CheckStatsQuery(q); err != nil {
 		return nil, err
 	}
-	st := &payment.PaymentStats{}
 	from, to, bucket := q.From.UTC(), q.To.UTC(), q.Bucket.Microseconds()
+	var st *payment.PaymentStats
 	err := s.readTx(ctx, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT currency, count(*), sum(amount)::bigint FROM payments
-			WHERE account_id = $1 AND created_at >= $2 AND created_at < $3 AND amount_authorized > 0
-			GROUP BY currency ORDER BY currency`, accountID, from, to)
-		if err != nil {
-			return err
-		}
-		if st.Volume, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (payment.CurrencyVolume, error) {
-			var v payment.CurrencyVolume
-			err := r.Scan(&v.Currency, &v.Count, &v.Amount)
-			return v, err
-		}); err != nil {
-			return err
-		}
-		rows, err = tx.Query(ctx, `SELECT (floor(extract(epoch FROM created_at - $4::timestamptz) * 1000000) / $5::bigint)::bigint AS bucket,
-				count(*), count(*) FILTER (WHERE amount_authorized > 0)
+		rows, err := tx.Query(ctx, `SELECT (floor(extract(epoch FROM created_at - $2::timestamptz) * 1000000) / $4::bigint)::bigint AS bucket,
+				currency, count(*), count(*) FILTER (WHERE amount_authorized > 0),
+				coalesce(sum(amount) FILTER (WHERE amount_authorized > 0), 0)::bigint
 			FROM payments WHERE account_id = $1 AND created_at >= $2 AND created_at < $3
-			GROUP BY bucket`, accountID, from, to, from, bucket)
+			GROUP BY 1, 2`, accountID, from, to, bucket)
 		if err != nil {
 			return err
 		}
-		counts, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.BucketCount, error) {
-			var c store.BucketCount
-			err := r.Scan(&c.Index, &c.Payments, &c.Authorized)
-			return c, err
+		pays, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.PaymentRow, error) {
+			var p store.PaymentRow
+			err := r.Scan(&p.Bucket, &p.Currency, &p.Payments, &p.Authorized, &p.Amount)
+			return p, err
 		})
 		if err != nil {
 			return err
 		}
-		st.Series = store.FillSeries(q, counts)
-		rows, err = tx.Query(ctx, `WITH attempts AS (
-				SELECT gateway_id, outcome, (extract(epoch FROM updated_at - created_at) * 1000000)::bigint AS latency,
-					row_number() OVER answered AS pos, count(*) OVER (PARTITION BY gateway_id, outcome IN ('succeeded', 'declined', 'failed')) AS answered
-				FROM operations
-				WHERE account_id = $1 AND created_at >= $2 AND created_at < $3 AND kind IN ('authorize', 'purchase')
-				WINDOW answered AS (PARTITION BY gateway_id, outcome IN ('succeeded', 'declined', 'failed') ORDER BY updated_at - created_at))
-			SELECT gateway_id,
-				count(*) FILTER (WHERE outcome = 'succeeded'), count(*) FILTER (WHERE outcome = 'declined'),
-				count(*) FILTER (WHERE outcome = 'failed'), count(*) FILTER (WHERE outcome = 'not_sent'),
-				count(*) FILTER (WHERE outcome = 'unknown'), count(*) FILTER (WHERE outcome = 'pending'),
-				coalesce(max(latency) FILTER (WHERE outcome IN ('succeeded', 'declined', 'failed') AND pos = (answered * 50 + 99) / 100), 0),
-				coalesce(max(latency) FILTER (WHERE outcome IN ('succeeded', 'declined', 'failed') AND pos = (answered * 95 + 99) / 100), 0)
-			FROM attempts GROUP BY gateway_id ORDER BY gateway_id`, accountID, from, to)
+		rows, err = tx.Query(ctx, `SELECT gateway_id, outcome,
+				CASE WHEN outcome IN ('succeeded', 'declined', 'failed')
+					THEN floor(extract(epoch FROM updated_at - created_at) * 1000)::bigint ELSE -1 END,
+				count(*)
+			FROM operations
+			WHERE account_id = $1 AND created_at >= $2 AND created_at < $3 AND kind IN ('authorize', 'purchase')
+			GROUP BY 1, 2, 3`, accountID, from, to)
 		if err != nil {
 			return err
 		}
-		if st.Gateways, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (payment.GatewayStats, error) {
-			var g payment.GatewayStats
-			var p50, p95 int64
-			err := r.Scan(&g.GatewayID, &g.Succeeded, &g.Declined, &g.Failed, &g.NotSent, &g.Unknown, &g.Pending, &p50, &p95)
-			g.LatencyP50, g.LatencyP95 = time.Duration(p50)*time.Microsecond, time.Duration(p95)*time.Microsecond
-			return g, err
-		}); err != nil {
+		attempts, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.AttemptRow, error) {
+			var a store.AttemptRow
+			var outcome string
+			err := r.Scan(&a.GatewayID, &outcome, &a.Millis, &a.Count)
+			a.Outcome = payment.Outcome(outcome)
+			return a, err
+		})
+		if err != nil {
 			return err
 		}
+		st = store.BuildStats(q, pays, attempts)
 		if err := tx.QueryRow(ctx, `SELECT count(*) FROM payments WHERE account_id = $1 AND status = 'UNKNOWN'`,
 			accountID).Scan(&st.Unknown); err != nil {
 			return err
@@ -867,12 +851,6 @@ func (s *Store) PaymentStats(ctx context.Context, accountID string, q payment.St
 	})
 	if err != nil {
 		return nil, fail("payment stats", err)
-	}
-	if st.Volume == nil {
-		st.Volume = []payment.CurrencyVolume{}
-	}
-	if st.Gateways == nil {
-		st.Gateways = []payment.GatewayStats{}
 	}
 	return st, nil
 }

@@ -815,69 +815,51 @@ func searchConditions(accountID string, f payment.PaymentFilter) (string, []any)
 	return b.String(), args
 }
 
-// PaymentStats sums up the account's payments and attempts of a range,
-// each part by an index on (account_id, created_at); the backlog counts
-// by payments_account_status and payments_account_review.
+// PaymentStats sums up the account's payments and attempts of a range:
+// two grouped reads, each of one covering index on (account_id,
+// created_at, …) and nothing else; the backlog counts by
+// payments_account_status and payments_account_review.
 func (s *Store) PaymentStats(ctx context.Context, accountID string, q payment.StatsQuery) (*payment.PaymentStats, error) {
 	if err := store.CheckStatsQuery(q); err != nil {
 		return nil, err
 	}
-	st := &payment.PaymentStats{Volume: []payment.CurrencyVolume{}, Gateways: []payment.GatewayStats{}}
 	from, to, bucket := micros(q.From), micros(q.To), q.Bucket.Microseconds()
+	var st *payment.PaymentStats
 	err := readTx(ctx, s.reader, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT currency, count(*), sum(amount) FROM payments
-			WHERE account_id = ? AND created_at >= ? AND created_at < ? AND amount_authorized > 0
-			GROUP BY currency ORDER BY currency`, accountID, from, to)
-		if err != nil {
-			return err
-		}
-		if st.Volume, err = collect(rows, func(sc scanner) (payment.CurrencyVolume, error) {
-			var v payment.CurrencyVolume
-			err := sc.Scan(&v.Currency, &v.Count, &v.Amount)
-			return v, err
-		}); err != nil {
-			return err
-		}
-		rows, err = tx.QueryContext(ctx, `SELECT (created_at - ?) / ?, count(*), count(*) FILTER (WHERE amount_authorized > 0)
+		rows, err := tx.QueryContext(ctx, `SELECT (created_at - ?) / ?, currency, count(*),
+				count(*) FILTER (WHERE amount_authorized > 0), coalesce(sum(amount) FILTER (WHERE amount_authorized > 0), 0)
 			FROM payments WHERE account_id = ? AND created_at >= ? AND created_at < ?
-			GROUP BY 1`, from, bucket, accountID, from, to)
+			GROUP BY 1, 2`, from, bucket, accountID, from, to)
 		if err != nil {
 			return err
 		}
-		counts, err := collect(rows, func(sc scanner) (store.BucketCount, error) {
-			var c store.BucketCount
-			err := sc.Scan(&c.Index, &c.Payments, &c.Authorized)
-			return c, err
+		pays, err := collect(rows, func(sc scanner) (store.PaymentRow, error) {
+			var r store.PaymentRow
+			err := sc.Scan(&r.Bucket, &r.Currency, &r.Payments, &r.Authorized, &r.Amount)
+			return r, err
 		})
 		if err != nil {
 			return err
 		}
-		st.Series = store.FillSeries(q, counts)
-		rows, err = tx.QueryContext(ctx, `WITH attempts AS (
-				SELECT gateway_id, outcome, updated_at - created_at AS latency,
-					row_number() OVER answered AS pos, count(*) OVER (PARTITION BY gateway_id, outcome IN ('succeeded', 'declined', 'failed')) AS answered
-				FROM operations
-				WHERE account_id = ? AND created_at >= ? AND created_at < ? AND kind IN ('authorize', 'purchase')
-				WINDOW answered AS (PARTITION BY gateway_id, outcome IN ('succeeded', 'declined', 'failed') ORDER BY updated_at - created_at))
-			SELECT gateway_id,
-				count(*) FILTER (WHERE outcome = 'succeeded'), count(*) FILTER (WHERE outcome = 'declined'),
-				count(*) FILTER (WHERE outcome = 'failed'), count(*) FILTER (WHERE outcome = 'not_sent'),
-				count(*) FILTER (WHERE outcome = 'unknown'), count(*) FILTER (WHERE outcome = 'pending'),
-				coalesce(max(latency) FILTER (WHERE outcome IN ('succeeded', 'declined', 'failed') AND pos = (answered * 50 + 99) / 100), 0),
-				coalesce(max(latency) FILTER (WHERE outcome IN ('succeeded', 'declined', 'failed') AND pos = (answered * 95 + 99) / 100), 0)
-			FROM attempts GROUP BY gateway_id ORDER BY gateway_id`, accountID, from, to)
+		rows, err = tx.QueryContext(ctx, `SELECT gateway_id, outcome,
+				CASE WHEN outcome IN ('succeeded', 'declined', 'failed') THEN (updated_at - created_at) / 1000 ELSE -1 END, count(*)
+			FROM operations
+			WHERE account_id = ? AND created_at >= ? AND created_at < ? AND kind IN ('authorize', 'purchase')
+			GROUP BY 1, 2, 3`, accountID, from, to)
 		if err != nil {
 			return err
 		}
-		if st.Gateways, err = collect(rows, func(sc scanner) (payment.GatewayStats, error) {
-			var g payment.GatewayStats
-			var p50, p95 int64
-			err := sc.Scan(&g.GatewayID, &g.Succeeded, &g.Declined, &g.Failed, &g.NotSent, &g.Unknown, &g.Pending, &p50, &p95)
-			g.LatencyP50, g.LatencyP95 = time.Duration(p50)*time.Microsecond, time.Duration(p95)*time.Microsecond
-			return g, err
-		}); err != nil {
+		attempts, err := collect(rows, func(sc scanner) (store.AttemptRow, error) {
+			var r store.AttemptRow
+			var outcome string
+			err := sc.Scan(&r.GatewayID, &outcome, &r.Millis, &r.Count)
+			r.Outcome = payment.Outcome(outcome)
+			return r, err
+		})
+		if err != nil {
 			return err
 		}
+		st = store.BuildStats(q, pays, attempts)
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM payments WHERE account_id = ? AND status = 'UNKNOWN'`,
 			accountID).Scan(&st.Unknown); err != nil {
 			return err
