@@ -810,11 +810,13 @@ func (e *Engine) Payment(ctx context.Context, accountID, id string) (*payment.Pa
 	return e.store.Payment(ctx, accountID, id)
 }
 
-// Payments lists the account's payments, newest first (oldest first when
-// f.Ascending).
+// Payments lists the account's payments matching f, newest first (oldest
+// first when f.Ascending): the API's list and the dashboard's search. A
+// filter that makes no sense (see checkPaymentFilter) is a 4xx naming its
+// field.
 func (e *Engine) Payments(ctx context.Context, accountID string, f payment.PaymentFilter) ([]*payment.Payment, bool, error) {
-	if f.Status != "" && !knownStatus(f.Status) {
-		return nil, false, payment.Invalid(payment.CodeParameterInvalid, "status", "Unknown status '%s'.", printableName(string(f.Status)))
+	if err := checkPaymentFilter(f); err != nil {
+		return nil, false, err
 	}
 	return e.store.Payments(ctx, accountID, f)
 }

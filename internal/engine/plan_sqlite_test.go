@@ -214,7 +214,7 @@ func badSQLitePlan(plan []string) string {
 }
 
 // copySQLiteColumns is copyColumns for SQLite.
-func copySQLiteColumns(t *testing.T, db *sql.DB, table string, replace map[string]string) string {
+func copySQLiteColumns(t testing.TB, db *sql.DB, table string, replace map[string]string) string {
 	t.Helper()
 	rows, err := db.Query(`SELECT name FROM pragma_table_info(?) WHERE name <> 'seq' ORDER BY cid`, table)
 	if err != nil {

@@ -272,7 +272,7 @@ func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // copyColumns is the column list of table and the SELECT list that copies
 // a row, with the given columns replaced (the identity seq is left out).
-func copyColumns(t *testing.T, conn *pgx.Conn, table string, replace map[string]string) string {
+func copyColumns(t testing.TB, conn *pgx.Conn, table string, replace map[string]string) string {
 	t.Helper()
 	cols, err := pgx.CollectRows(mustQuery(t, conn, `SELECT column_name FROM information_schema.columns
 		WHERE table_schema = current_schema() AND table_name = $1 AND column_name <> 'seq' ORDER BY ordinal_position`, table),
@@ -290,7 +290,7 @@ func copyColumns(t *testing.T, conn *pgx.Conn, table string, replace map[string]
 	return strings.Join(cols, ", ") + `) SELECT ` + strings.Join(sel, ", ")
 }
 
-func mustQuery(t *testing.T, conn *pgx.Conn, sql string, args ...any) pgx.Rows {
+func mustQuery(t testing.TB, conn *pgx.Conn, sql string, args ...any) pgx.Rows {
 	t.Helper()
 	rows, err := conn.Query(context.Background(), sql, args...)
 	if err != nil {

@@ -320,6 +320,11 @@ type EventStore interface {
 	Events(ctx context.Context, accountID string, p ListParams) (evs []*Event, hasMore bool, err error)
 	// Event returns the account's event, or ErrNotFound.
 	Event(ctx context.Context, accountID, id string) (*Event, error)
+	// ObjectEvents lists the account's events about objectID (a payment,
+	// gateway, webhook endpoint, API key…), newest first (oldest first
+	// when p.Ascending): the object's audit trail. The cursor is any event
+	// of the account (ErrNotFound with Param "starting_after" otherwise).
+	ObjectEvents(ctx context.Context, accountID, objectID string, p ListParams) ([]*Event, bool, error)
 }
 
 // Vault seals and opens secrets of one account. Ciphertexts are bound to
@@ -385,7 +390,86 @@ type PaymentFilter struct {
 	// (StoredCredential.Initiator "cardholder") that authorized money: the
 	// ones a merchant-initiated payment on the same card is pinned to.
 	CardholderAuthorized bool
+	// ID keeps only the payment with this id: a search box's exact match.
+	ID string
+	// CustomerID keeps the payments made for this customer.
+	CustomerID string
+	// CardLast4 and CardFingerprint keep the payments on payment methods
+	// with these last four digits and this keyed fingerprint.
+	CardLast4       string
+	CardFingerprint string
+	// AmountMin and AmountMax bound Amount, both inclusive (equal for an
+	// exact amount); zero is no bound.
+	AmountMin int64
+	AmountMax int64
+	// CreatedFrom (inclusive) and CreatedBefore (exclusive) bound
+	// CreatedAt; the zero time is no bound.
+	CreatedFrom   time.Time
+	CreatedBefore time.Time
+	// RequiresReview keeps the payments flagged for review: the review
+	// queue.
+	RequiresReview bool
 	ListParams
+}
+
+// StatsQuery asks for the statistics of an account's payments created in
+// [From, To), with a series of buckets of Bucket each from From on.
+type StatsQuery struct {
+	From, To time.Time
+	Bucket   time.Duration
+}
+
+// PaymentStats are what an account's overview shows of a time range.
+type PaymentStats struct {
+	// Volume is the payments that authorized money (AmountAuthorized > 0),
+	// per currency, by currency code.
+	Volume []CurrencyVolume
+	// Gateways are the authorize and purchase operations of the range per
+	// gateway, by gateway id.
+	Gateways []GatewayStats
+	// Series has one bucket per StatsQuery.Bucket from From to To, empty
+	// ones included, oldest first.
+	Series []StatsBucket
+	// Unknown and Review are the account's backlog now, whatever the
+	// range: payments whose outcome is unknown, and payments flagged for
+	// review.
+	Unknown int
+	Review  int
+}
+
+// CurrencyVolume is a count of payments and the sum of their amounts in
+// one currency (minor units).
+type CurrencyVolume struct {
+	Currency string
+	Count    int
+	Amount   int64
+}
+
+// GatewayStats count the authorize and purchase operations of one gateway
+// by outcome, with the latency of those the gateway answered (succeeded,
+// declined or failed: created to settled, nearest-rank percentiles).
+type GatewayStats struct {
+	GatewayID                                              string
+	Succeeded, Declined, Failed, NotSent, Unknown, Pending int
+	LatencyP50, LatencyP95                                 time.Duration
+}
+
+// ApprovalRate is the share of the gateway's answered attempts that
+// succeeded, from 0 to 1; 0 when it answered none.
+func (g GatewayStats) ApprovalRate() float64 {
+	answered := g.Succeeded + g.Declined + g.Failed
+	if answered == 0 {
+		return 0
+	}
+	return float64(g.Succeeded) / float64(answered)
+}
+
+// StatsBucket counts the payments created in [Start, Start+Bucket), and
+// those of them that authorized money.
+type StatsBucket struct {
+	Start      time.Time
+	Payments   int
+	Authorized int
 }
 
 // PaymentChange is what a read-modify-write of a payment writes besides the
@@ -477,4 +561,8 @@ type PaymentStore interface {
 	// pending or unknown, and returns the creation time of the oldest
 	// unknown one (zero when there is none): the reconciler's backlog.
 	UnsettledOperations(ctx context.Context) (count int, oldestUnknown time.Time, err error)
+	// PaymentStats sums up the account's payments and their authorize and
+	// purchase operations created in [q.From, q.To) (see PaymentStats).
+	// q.Bucket must be positive and q.To after q.From.
+	PaymentStats(ctx context.Context, accountID string, q StatsQuery) (*PaymentStats, error)
 }

@@ -389,6 +389,10 @@ func (s *Store) Payments(ctx context.Context, accountID string, f payment.Paymen
 		if f.CardholderAuthorized {
 			where.WriteString(` AND amount_authorized > 0 AND stored_credential->>'initiator' = 'cardholder'`)
 		}
+		where.WriteString(searchConditions(f, func(v any) string {
+			args = append(args, v)
+			return `$` + strconv.Itoa(len(args))
+		}))
 		args = append(args, limit+1)
 		rows, err := tx.Query(ctx, `SELECT `+paymentColumns+` FROM payments
 			WHERE `+where.String()+` ORDER BY `+seqOrder(f.Ascending)+` LIMIT $`+strconv.Itoa(len(args)), args...)
@@ -750,4 +754,103 @@ func (s *Store) ClaimUnsettledOperations(ctx context.Context, now, staleBefore, 
 		return nil, fail("claim unsettled operations", err)
 	}
 	return ops, nil
+}
+
+// searchConditions are the conditions (each with a leading AND) of the
+// dashboard's search filters of f; arg adds a value and returns its
+// placeholder (the account is $1). A card's last four digits or
+// fingerprint find its payment methods first (by their own indexes), then
+// their payments by payments_account_payment_method.
+func searchConditions(f payment.PaymentFilter, arg func(any) string) string {
+	var b strings.Builder
+	add := func(cond string) { b.WriteString(` AND ` + cond) }
+	if f.ID != "" {
+		add(`id = ` + arg(f.ID))
+	}
+	if f.CustomerID != "" {
+		add(`customer_id = ` + arg(f.CustomerID))
+	}
+	if f.CardLast4 != "" {
+		add(`payment_method_id IN (SELECT id FROM payment_methods WHERE account_id = $1 AND card_last4 = ` + arg(f.CardLast4) + `)`)
+	}
+	if f.CardFingerprint != "" {
+		add(`payment_method_id IN (SELECT id FROM payment_methods WHERE account_id = $1 AND card_fingerprint = ` + arg(f.CardFingerprint) + `)`)
+	}
+	if f.AmountMin > 0 {
+		add(`amount >= ` + arg(f.AmountMin))
+	}
+	if f.AmountMax > 0 {
+		add(`amount <= ` + arg(f.AmountMax))
+	}
+	if !f.CreatedFrom.IsZero() {
+		add(`created_at >= ` + arg(f.CreatedFrom))
+	}
+	if !f.CreatedBefore.IsZero() {
+		add(`created_at < ` + arg(f.CreatedBefore))
+	}
+	if f.RequiresReview {
+		add(`requires_review`)
+	}
+	return b.String()
+}
+
+// PaymentStats sums up the account's payments and attempts of a range:
+// two grouped reads, each of one covering index on (account_id,
+// created_at, …) and nothing else; the backlog counts by
+// payments_account_status and payments_account_review.
+func (s *Store) PaymentStats(ctx context.Context, accountID string, q payment.StatsQuery) (*payment.PaymentStats, error) {
+	if err := store.CheckStatsQuery(q); err != nil {
+		return nil, err
+	}
+	from, to, bucket := q.From.UTC(), q.To.UTC(), q.Bucket.Microseconds()
+	var st *payment.PaymentStats
+	err := s.readTx(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT (floor(extract(epoch FROM created_at - $2::timestamptz) * 1000000) / $4::bigint)::bigint AS bucket,
+				currency, count(*), count(*) FILTER (WHERE amount_authorized > 0),
+				coalesce(sum(amount) FILTER (WHERE amount_authorized > 0), 0)::bigint
+			FROM payments WHERE account_id = $1 AND created_at >= $2 AND created_at < $3
+			GROUP BY 1, 2`, accountID, from, to, bucket)
+		if err != nil {
+			return err
+		}
+		pays, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.PaymentRow, error) {
+			var p store.PaymentRow
+			err := r.Scan(&p.Bucket, &p.Currency, &p.Payments, &p.Authorized, &p.Amount)
+			return p, err
+		})
+		if err != nil {
+			return err
+		}
+		rows, err = tx.Query(ctx, `SELECT gateway_id, outcome,
+				CASE WHEN outcome IN ('succeeded', 'declined', 'failed')
+					THEN floor(extract(epoch FROM updated_at - created_at) * 1000)::bigint ELSE -1 END,
+				count(*)
+			FROM operations
+			WHERE account_id = $1 AND created_at >= $2 AND created_at < $3 AND kind IN ('authorize', 'purchase')
+			GROUP BY 1, 2, 3`, accountID, from, to)
+		if err != nil {
+			return err
+		}
+		attempts, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.AttemptRow, error) {
+			var a store.AttemptRow
+			var outcome string
+			err := r.Scan(&a.GatewayID, &outcome, &a.Millis, &a.Count)
+			a.Outcome = payment.Outcome(outcome)
+			return a, err
+		})
+		if err != nil {
+			return err
+		}
+		st = store.BuildStats(q, pays, attempts)
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM payments WHERE account_id = $1 AND status = 'UNKNOWN'`,
+			accountID).Scan(&st.Unknown); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, `SELECT count(*) FROM payments WHERE account_id = $1 AND requires_review`,
+			accountID).Scan(&st.Review)
+	})
+	if err != nil {
+		return nil, fail("payment stats", err)
+	}
+	return st, nil
 }

@@ -45,6 +45,13 @@ func (s *Store) Events(ctx context.Context, accountID string, p payment.ListPara
 	return evs, more, fail("list events", err)
 }
 
+// ObjectEvents lists the account's events about objectID, by the index
+// on (account_id, object_id, seq).
+func (s *Store) ObjectEvents(ctx context.Context, accountID, objectID string, p payment.ListParams) ([]*payment.Event, bool, error) {
+	evs, more, err := listWhere(ctx, s.reader, "event", "events", eventColumns, accountID, `object_id = ?`, []any{objectID}, p, scanEvent)
+	return evs, more, fail("list object events", err)
+}
+
 // list returns a page of table's rows of the account, newest first (by
 // seq) or oldest first when p.Ascending, and whether more rows follow in
 // that order. noun names the objects in a starting_after error. table and

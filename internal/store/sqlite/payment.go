@@ -366,7 +366,17 @@ func (s *Store) Payments(ctx context.Context, accountID string, f payment.Paymen
 		if f.CardholderAuthorized {
 			where += ` AND amount_authorized > 0 AND json_extract(stored_credential, '$.initiator') = 'cardholder'`
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT `+paymentColumns+` FROM payments
+		cond, condArgs := searchConditions(accountID, f)
+		where += cond
+		args = append(args, condArgs...)
+		from := `payments`
+		if f.CardLast4 != "" || f.CardFingerprint != "" {
+			// The card's payment methods, then their payments: left to
+			// itself, SQLite walks every payment of the account newest
+			// first, testing each against the payment methods found.
+			from += ` INDEXED BY payments_account_payment_method`
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT `+paymentColumns+` FROM `+from+`
 			WHERE `+where+` ORDER BY `+seqOrder(f.Ascending)+` LIMIT ?`, append(args, limit+1)...)
 		if err != nil {
 			return err
@@ -763,3 +773,102 @@ type withSeq struct {
 }
 
 func (w withSeq) Scan(dest ...any) error { return w.sc.Scan(append(dest, w.seq)...) }
+
+// searchConditions are the conditions (each with a leading AND) and
+// arguments of the dashboard's search filters of f. A card's last four
+// digits or fingerprint find its payment methods first (by their own
+// indexes), then their payments by payments_account_payment_method.
+func searchConditions(accountID string, f payment.PaymentFilter) (string, []any) {
+	var b strings.Builder
+	var args []any
+	add := func(cond string, vs ...any) {
+		b.WriteString(` AND ` + cond)
+		args = append(args, vs...)
+	}
+	if f.ID != "" {
+		add(`id = ?`, f.ID)
+	}
+	if f.CustomerID != "" {
+		add(`customer_id = ?`, f.CustomerID)
+	}
+	if f.CardLast4 != "" {
+		add(`payment_method_id IN (SELECT id FROM payment_methods WHERE account_id = ? AND card_last4 = ?)`, accountID, f.CardLast4)
+	}
+	if f.CardFingerprint != "" {
+		add(`payment_method_id IN (SELECT id FROM payment_methods WHERE account_id = ? AND card_fingerprint = ?)`, accountID, f.CardFingerprint)
+	}
+	if f.AmountMin > 0 {
+		add(`amount >= ?`, f.AmountMin)
+	}
+	if f.AmountMax > 0 {
+		add(`amount <= ?`, f.AmountMax)
+	}
+	if !f.CreatedFrom.IsZero() {
+		add(`created_at >= ?`, micros(f.CreatedFrom))
+	}
+	if !f.CreatedBefore.IsZero() {
+		add(`created_at < ?`, micros(f.CreatedBefore))
+	}
+	if f.RequiresReview {
+		add(`requires_review = 1`)
+	}
+	return b.String(), args
+}
+
+// PaymentStats sums up the account's payments and attempts of a range:
+// two grouped reads, each of one covering index on (account_id,
+// created_at, …) and nothing else; the backlog counts by
+// payments_account_status and payments_account_review.
+func (s *Store) PaymentStats(ctx context.Context, accountID string, q payment.StatsQuery) (*payment.PaymentStats, error) {
+	if err := store.CheckStatsQuery(q); err != nil {
+		return nil, err
+	}
+	from, to, bucket := micros(q.From), micros(q.To), q.Bucket.Microseconds()
+	var st *payment.PaymentStats
+	err := readTx(ctx, s.reader, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT (created_at - ?) / ?, currency, count(*),
+				count(*) FILTER (WHERE amount_authorized > 0), coalesce(sum(amount) FILTER (WHERE amount_authorized > 0), 0)
+			FROM payments WHERE account_id = ? AND created_at >= ? AND created_at < ?
+			GROUP BY 1, 2`, from, bucket, accountID, from, to)
+		if err != nil {
+			return err
+		}
+		pays, err := collect(rows, func(sc scanner) (store.PaymentRow, error) {
+			var r store.PaymentRow
+			err := sc.Scan(&r.Bucket, &r.Currency, &r.Payments, &r.Authorized, &r.Amount)
+			return r, err
+		})
+		if err != nil {
+			return err
+		}
+		rows, err = tx.QueryContext(ctx, `SELECT gateway_id, outcome,
+				CASE WHEN outcome IN ('succeeded', 'declined', 'failed') THEN (updated_at - created_at) / 1000 ELSE -1 END, count(*)
+			FROM operations
+			WHERE account_id = ? AND created_at >= ? AND created_at < ? AND kind IN ('authorize', 'purchase')
+			GROUP BY 1, 2, 3`, accountID, from, to)
+		if err != nil {
+			return err
+		}
+		attempts, err := collect(rows, func(sc scanner) (store.AttemptRow, error) {
+			var r store.AttemptRow
+			var outcome string
+			err := sc.Scan(&r.GatewayID, &outcome, &r.Millis, &r.Count)
+			r.Outcome = payment.Outcome(outcome)
+			return r, err
+		})
+		if err != nil {
+			return err
+		}
+		st = store.BuildStats(q, pays, attempts)
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM payments WHERE account_id = ? AND status = 'UNKNOWN'`,
+			accountID).Scan(&st.Unknown); err != nil {
+			return err
+		}
+		return tx.QueryRowContext(ctx, `SELECT count(*) FROM payments WHERE account_id = ? AND requires_review = 1`,
+			accountID).Scan(&st.Review)
+	})
+	if err != nil {
+		return nil, fail("payment stats", err)
+	}
+	return st, nil
+}
