@@ -254,7 +254,8 @@ func TestDinteroEmbeddedCheckoutInChromium(t *testing.T) {
 	tok := dinteroAPI(t, "POST", dintero+"/v1/accounts/"+acct.ID+"/auth/token",
 		`{"grant_type":"client_credentials","audience":"`+dintero+`/v1/accounts/`+acct.ID+`"}`,
 		func(r *http.Request) { r.SetBasicAuth(key[:16], key) })["access_token"].(string)
-	secret := dinteroAPI(t, "POST", dintero+"/v1/admin/signature", "", func(r *http.Request) { r.Header.Set("X-Api-Key", key) })["secret"].(string)
+	sig := dinteroAPI(t, "POST", dintero+"/v1/admin/signature", "", func(r *http.Request) { r.Header.Set("X-Api-Key", key) })
+	secret := sig["signature"].(map[string]any)["secret"].(string)
 	session := func(ref, expires string) (string, string) {
 		body := `{"url":{"return_url":"` + shop.URL + `/return?shop=fjord","callback_url":"` + shop.URL + `/callback"},` +
 			`"order":{"amount":125000,"currency":"NOK","merchant_reference":"` + ref + `","items":[` +
