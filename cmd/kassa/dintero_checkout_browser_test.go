@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 
 	"github.com/kassapay/kassa/client"
@@ -41,7 +42,9 @@ type sdkShop struct {
 
 // embedPage is the merchant's page: it embeds the session the query names
 // and records each SDK callback's event in window.events (and every
-// message the page's window sees in window.messages).
+// message the page's window sees in window.messages); validate= adds an
+// onValidateSession that accepts or rejects the order, popout= the SDK's
+// pop-out flow.
 const embedPage = `<!doctype html>
 <html><head><meta charset="utf-8"><title>Shop checkout</title>
 <script src="/sdk.js"></script></head>
@@ -55,7 +58,7 @@ var q = new URLSearchParams(location.search);
 function record(name) {
   return function (event) { window.events.push({cb: name, event: event}); };
 }
-dintero.embed({
+var options = {
   container: document.getElementById("checkout"),
   endpoint: q.get("endpoint"),
   sid: q.get("sid"),
@@ -67,7 +70,21 @@ dintero.embed({
   onSessionLocked: record("onSessionLocked"),
   onSessionLockFailed: record("onSessionLockFailed"),
   onSessionNotFound: record("onSessionNotFound")
-}).then(function (checkout) { window.checkout = checkout; });
+};
+// validate=accept|reject: the shop checks the order before payment.
+if (q.get("validate")) {
+  options.onValidateSession = function (event, checkout, callback) {
+    window.events.push({cb: "onValidateSession", event: {type: event.type, session: event.session}});
+    window.setTimeout(function () {
+      callback(q.get("validate") === "accept" ? {success: true} :
+        {success: false, clientValidationError: "Sykkelen er dessverre utsolgt."});
+    }, 200);
+  };
+}
+if (q.get("popout")) {
+  options.popOut = true;
+}
+dintero.embed(options).then(function (checkout) { window.checkout = checkout; });
 </script></body></html>`
 
 func newSDKShop(t *testing.T) *sdkShop {
@@ -203,6 +220,32 @@ func inFrame(t *testing.T, tab context.Context, actions func(frame chromedp.Quer
 	}
 }
 
+// frameText waits for sel in the SDK's iframe and returns its text. The
+// iframe is looked up again on each try: a page it navigated away from
+// would never show sel.
+func frameText(t *testing.T, tab context.Context, sel string) string {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		frames, err := chromedp.Run(tab, chromedp.Nodes(chromedp.CSS("#checkout iframe")))
+		if err == nil && len(frames) == 1 {
+			try, cancel := context.WithTimeout(tab, time.Second)
+			f := chromedp.FromNode(frames[0])
+			err = chromedp.Do(try, chromedp.WaitVisible(chromedp.CSS(sel), f))
+			var text string
+			if err == nil {
+				text, err = chromedp.Run(try, chromedp.Text(chromedp.CSS(sel), f))
+			}
+			cancel()
+			if err == nil {
+				return text
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s in the SDK's iframe: %v", sel, err)
+		}
+	}
+}
+
 // waitCheckout waits until embed() resolved with the checkout instance.
 func waitCheckout(t *testing.T, tab context.Context) {
 	t.Helper()
@@ -271,9 +314,9 @@ func TestDinteroEmbeddedCheckoutInChromium(t *testing.T) {
 	rig := &checkoutRig{s: s, c: c, gw: gw.ID, browser: browser, shots: artifactsDir(t)}
 	good := "4242424242424242"
 	var messages []string
-	embed := func(t *testing.T, sid string) context.Context {
+	embed := func(t *testing.T, sid string, extra ...string) context.Context {
 		tab := rig.tab(t)
-		u := shop.URL + "/embed?endpoint=" + url.QueryEscape(endpoint) + "&sid=" + url.QueryEscape(sid)
+		u := shop.URL + "/embed?endpoint=" + url.QueryEscape(endpoint) + "&sid=" + url.QueryEscape(sid) + strings.Join(extra, "")
 		if err := chromedp.Do(tab, chromedp.Navigate(u)); err != nil {
 			t.Fatal(err)
 		}
@@ -343,15 +386,7 @@ func TestDinteroEmbeddedCheckoutInChromium(t *testing.T) {
 		}
 		// The SDK loaded kassa's result page into its iframe: framed, in
 		// the SDK's language, sized by its own HeightChanged.
-		var heading string
-		inFrame(t, tab, func(f chromedp.QueryOption) chromedp.Action[chromedp.Void] {
-			return chromedp.Steps(chromedp.WaitVisible(chromedp.CSS(`body[data-state="paid"] h1`), f),
-				func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
-					var err error
-					heading, err = chromedp.Text(chromedp.CSS("h1"), f)(ctx, tg)
-					return chromedp.Void{}, err
-				})
-		})
+		heading := frameText(t, tab, `body[data-state="paid"]:not(:has(#next)) h1`) // the result page has no link on
 		if heading != "Betalingen er fullført" {
 			t.Errorf("result page heading %q", heading)
 		}
@@ -388,6 +423,174 @@ func TestDinteroEmbeddedCheckoutInChromium(t *testing.T) {
 		if ev := waitEvent(t, tab, "onSessionNotFound", 1); ev["type"] != "SessionNotFound" {
 			t.Errorf("onSessionNotFound %v", ev)
 		}
+	})
+
+	// fill types the good card into the form of ctx (the SDK's iframe
+	// with f, or the pop-out window's page).
+	fill := func(f ...chromedp.QueryOption) chromedp.Action[chromedp.Void] {
+		return chromedp.Steps(
+			chromedp.WaitEnabled(chromedp.CSS("#number"), f...),
+			chromedp.SendKeys(chromedp.CSS("#number"), good, f...),
+			chromedp.SendKeys(chromedp.CSS("#exp"), "12 / 30", f...),
+			chromedp.SendKeys(chromedp.CSS("#cvc"), "737", f...),
+			chromedp.SendKeys(chromedp.CSS("#name"), "Kari Nordmann", f...),
+		)
+	}
+	// unpaid checks in the store, through the API, that the session has
+	// no payment: still open, and no transaction made by it.
+	unpaid := func(t *testing.T, sid string) {
+		t.Helper()
+		if sess := dinteroAPI(t, "GET", dintero+"/v1/sessions/"+url.PathEscape(sid), "", bearer(tok)); sess["status"] != "open" || sess["transaction_id"] != nil {
+			t.Errorf("session after the rejected check: %v", sess)
+		}
+		req, _ := http.NewRequest("GET", dintero+"/v1/transactions?session_id="+url.QueryEscape(sid), nil)
+		bearer(tok)(req)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var txs []any
+		if err := json.NewDecoder(res.Body).Decode(&txs); err != nil || res.StatusCode != 200 || len(txs) != 0 {
+			t.Errorf("transactions of the session: %d %v %v", res.StatusCode, txs, err)
+		}
+	}
+
+	t.Run("client-side validation rejects", func(t *testing.T) {
+		sid, _ := session("order-v1", "")
+		tab := embed(t, sid, "&validate=reject")
+		waitEvent(t, tab, "onSession", 1)
+		inFrame(t, tab, func(f chromedp.QueryOption) chromedp.Action[chromedp.Void] {
+			return chromedp.Steps(fill(f), chromedp.Click(chromedp.CSS("#submit"), f))
+		})
+		if ev := waitEvent(t, tab, "onValidateSession", 1); ev["type"] != "ValidateSession" {
+			t.Errorf("onValidateSession %v", ev)
+		}
+		var shown string
+		inFrame(t, tab, func(f chromedp.QueryOption) chromedp.Action[chromedp.Void] {
+			return chromedp.Steps(chromedp.WaitVisible(chromedp.CSS("#embed-error"), f),
+				func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+					var err error
+					shown, err = chromedp.Text(chromedp.CSS("#embed-error"), f)(ctx, tg)
+					return chromedp.Void{}, err
+				},
+				chromedp.WaitEnabled(chromedp.CSS("#submit"), f))
+		})
+		if shown != "Sykkelen er dessverre utsolgt." {
+			t.Errorf("the shop's error on the page: %q", shown)
+		}
+		rig.shot(t, tab, "dintero-06-validation-rejected")
+		time.Sleep(500 * time.Millisecond) // a payment would have been made by now
+		unpaid(t, sid)
+		for _, e := range pageEvents(t, tab) {
+			if e.CB == "onPayment" || e.CB == "onPaymentError" {
+				t.Errorf("the SDK called %s after a rejected check", e.CB)
+			}
+		}
+	})
+
+	t.Run("client-side validation accepts", func(t *testing.T) {
+		sid, _ := session("order-v2", "")
+		tab := embed(t, sid, "&validate=accept")
+		waitEvent(t, tab, "onSession", 1)
+		inFrame(t, tab, func(f chromedp.QueryOption) chromedp.Action[chromedp.Void] {
+			return chromedp.Steps(fill(f), chromedp.Click(chromedp.CSS("#submit"), f))
+		})
+		waitEvent(t, tab, "onValidateSession", 1)
+		paid := waitEvent(t, tab, "onPayment", 1)
+		txID, _ := paid["transaction_id"].(string)
+		if paid["type"] != "SessionPaymentAuthorized" || !strings.HasPrefix(txID, acct.ID+".") || paid["merchant_reference"] != "order-v2" {
+			t.Fatalf("onPayment %v", paid)
+		}
+		if tx := transaction(txID); tx["session_id"] != sid || tx["status"] != "CAPTURED" {
+			t.Errorf("transaction %v", tx)
+		}
+		rig.shot(t, tab, "dintero-07-validation-accepted")
+	})
+
+	t.Run("pop-out", func(t *testing.T) {
+		sid, _ := session("order-p1", "")
+		tab := embed(t, sid, "&popout=1")
+		waitEvent(t, tab, "onSession", 1)
+		button := chromedp.CSS("#dintero-checkout-sdk-launch-pop-out")
+		if err := chromedp.Do(tab, chromedp.WaitVisible(button)); err != nil {
+			t.Fatalf("the SDK drew no pop-out button: %v", err)
+		}
+		label, err := chromedp.Run(tab, chromedp.Text(button))
+		if err != nil || label != "Betal 1\u00a0250,00\u00a0kr" {
+			t.Errorf("pop-out button label %q (%v)", label, err)
+		}
+		inFrame(t, tab, func(f chromedp.QueryOption) chromedp.Action[chromedp.Void] {
+			return chromedp.WaitNotPresent(chromedp.CSS("#number"), f) // the launcher takes no card
+		})
+		rig.shot(t, tab, "dintero-08-pop-out-launcher")
+		opened := chromedp.WaitNewTarget(tab, func(info *target.Info) bool {
+			return strings.Contains(info.URL, "role=pop_out_payment")
+		})
+		if err := chromedp.Do(tab, chromedp.Click(button)); err != nil {
+			t.Fatal(err)
+		}
+		var id target.ID
+		select {
+		case id = <-opened:
+		case <-time.After(10 * time.Second):
+			t.Fatal("no pop-out window opened")
+		}
+		win, cancel := chromedp.NewContext(tab, chromedp.WithTargetID(id))
+		defer cancel()
+		if err := chromedp.Do(win, fill()); err != nil {
+			t.Fatalf("the pop-out window's form: %v", err)
+		}
+		loc, _ := chromedp.Run(win, chromedp.Location())
+		if u, _ := url.Parse(loc); u == nil || u.Query().Get("sid") != sid || u.Query().Get("ui") != "fullscreen" {
+			t.Errorf("pop-out window at %s", loc)
+		}
+		rig.shot(t, win, "dintero-09-pop-out-window")
+		// The SDK saw the window's AppLoaded: it drew its backdrop and
+		// told the launcher.
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			var state string
+			inFrame(t, tab, func(f chromedp.QueryOption) chromedp.Action[chromedp.Void] {
+				return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+					a, err := chromedp.AttributeValue(chromedp.CSS("body"), "data-pop-out", f)(ctx, tg)
+					state = a.Value
+					return chromedp.Void{}, err
+				}
+			})
+			if state == "open" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the launcher was not told the window opened (%q)", state)
+			}
+		}
+		rig.shot(t, tab, "dintero-10-pop-out-open")
+		if err := chromedp.Do(win, chromedp.Click(chromedp.CSS("#submit"))); err != nil {
+			t.Fatal(err)
+		}
+		paid := waitEvent(t, tab, "onPayment", 1)
+		txID, _ := paid["transaction_id"].(string)
+		if paid["type"] != "SessionPaymentAuthorized" || paid["context"] != "popOut" || !strings.HasPrefix(txID, acct.ID+".") ||
+			paid["merchant_reference"] != "order-p1" {
+			t.Fatalf("onPayment %v", paid)
+		}
+		if tx := transaction(txID); tx["session_id"] != sid || tx["status"] != "CAPTURED" {
+			t.Errorf("transaction %v", tx)
+		}
+		// The SDK closed the window and loaded kassa's result page.
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			if ok, err := chromedp.Run(tab, chromedp.Evaluate[bool](`!window.checkout.popOutWindow && !document.getElementById("dintero-checkout-sdk-launch-pop-out")`)); err == nil && ok {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the pop-out window is still open after the payment")
+			}
+		}
+		src, err := chromedp.Run(tab, chromedp.Evaluate[string](`document.querySelector("#checkout iframe").src`))
+		if err != nil || !strings.HasPrefix(src, endpoint+"/embedResult/?sid="+sid) {
+			t.Errorf("iframe src after payment %q (%v)", src, err)
+		}
+		rig.shot(t, tab, "dintero-11-pop-out-paid")
 	})
 
 	t.Run("redirect through a Dintero session", func(t *testing.T) {
