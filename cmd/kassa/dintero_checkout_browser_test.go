@@ -508,6 +508,54 @@ func TestDinteroEmbeddedCheckoutInChromium(t *testing.T) {
 		rig.shot(t, tab, "dintero-07-validation-accepted")
 	})
 
+	// openPopOut clicks the SDK's pop-out button in tab and attaches to
+	// the window it opens, whose URL must contain want.
+	openPopOut := func(t *testing.T, tab context.Context, want string) context.Context {
+		t.Helper()
+		button := chromedp.CSS("#dintero-checkout-sdk-launch-pop-out")
+		if err := chromedp.Do(tab, chromedp.WaitVisible(button)); err != nil {
+			t.Fatalf("the SDK drew no pop-out button: %v", err)
+		}
+		opened := chromedp.WaitNewTarget(tab, func(info *target.Info) bool {
+			return strings.Contains(info.URL, "role=pop_out_payment")
+		})
+		if err := chromedp.Do(tab, chromedp.Click(button)); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case id := <-opened:
+			win, cancel := chromedp.NewContext(tab, chromedp.WithTargetID(id))
+			t.Cleanup(cancel)
+			loc, _ := chromedp.Run(win, chromedp.Location())
+			if !strings.Contains(loc, want) {
+				t.Errorf("pop-out window at %s, want %s", loc, want)
+			}
+			return win
+		case <-time.After(10 * time.Second):
+			t.Fatal("no pop-out window opened")
+		}
+		return nil
+	}
+
+	// waitPopOutClosed waits until no pop-out window is left open and the
+	// SDK's button is gone or enabled again.
+	waitPopOutClosed := func(t *testing.T, tab context.Context, what string) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			open := false
+			tgs, err := chromedp.Targets(tab)
+			for _, tg := range tgs {
+				open = open || strings.Contains(tg.URL, "role=pop_out_payment")
+			}
+			if err == nil && !open {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the pop-out window is still open %s (%v)", what, err)
+			}
+		}
+	}
+
 	t.Run("pop-out", func(t *testing.T) {
 		sid, _ := session("order-p1", "")
 		tab := embed(t, sid, "&popout=1")
@@ -524,25 +572,11 @@ func TestDinteroEmbeddedCheckoutInChromium(t *testing.T) {
 			return chromedp.WaitNotPresent(chromedp.CSS("#number"), f) // the launcher takes no card
 		})
 		rig.shot(t, tab, "dintero-08-pop-out-launcher")
-		opened := chromedp.WaitNewTarget(tab, func(info *target.Info) bool {
-			return strings.Contains(info.URL, "role=pop_out_payment")
-		})
-		if err := chromedp.Do(tab, chromedp.Click(button)); err != nil {
-			t.Fatal(err)
-		}
-		var id target.ID
-		select {
-		case id = <-opened:
-		case <-time.After(10 * time.Second):
-			t.Fatal("no pop-out window opened")
-		}
-		win, cancel := chromedp.NewContext(tab, chromedp.WithTargetID(id))
-		defer cancel()
+		win := openPopOut(t, tab, "ui=fullscreen")
 		if err := chromedp.Do(win, fill()); err != nil {
 			t.Fatalf("the pop-out window's form: %v", err)
 		}
-		loc, _ := chromedp.Run(win, chromedp.Location())
-		if u, _ := url.Parse(loc); u == nil || u.Query().Get("sid") != sid || u.Query().Get("ui") != "fullscreen" {
+		if loc, _ := chromedp.Run(win, chromedp.Location()); !strings.Contains(loc, "sid="+url.QueryEscape(sid)) {
 			t.Errorf("pop-out window at %s", loc)
 		}
 		rig.shot(t, win, "dintero-09-pop-out-window")
@@ -577,20 +611,47 @@ func TestDinteroEmbeddedCheckoutInChromium(t *testing.T) {
 		if tx := transaction(txID); tx["session_id"] != sid || tx["status"] != "CAPTURED" {
 			t.Errorf("transaction %v", tx)
 		}
-		// The SDK closed the window and loaded kassa's result page.
-		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-			if ok, err := chromedp.Run(tab, chromedp.Evaluate[bool](`!window.checkout.popOutWindow && !document.getElementById("dintero-checkout-sdk-launch-pop-out")`)); err == nil && ok {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatal("the pop-out window is still open after the payment")
-			}
+		// The SDK closed the window, removed its button and loaded kassa's
+		// result page.
+		waitPopOutClosed(t, tab, "after the payment")
+		if gone, err := chromedp.Run(tab, chromedp.Evaluate[bool](`!document.getElementById("dintero-checkout-sdk-launch-pop-out")`)); err != nil || !gone {
+			t.Errorf("the SDK's button is still there after the payment (%v)", err)
 		}
 		src, err := chromedp.Run(tab, chromedp.Evaluate[string](`document.querySelector("#checkout iframe").src`))
 		if err != nil || !strings.HasPrefix(src, endpoint+"/embedResult/?sid="+sid) {
 			t.Errorf("iframe src after payment %q (%v)", src, err)
 		}
 		rig.shot(t, tab, "dintero-11-pop-out-paid")
+	})
+
+	t.Run("pop-out with validation", func(t *testing.T) {
+		// Rejected: the SDK closes the window it opened with loader=true
+		// and the launcher shows the shop's error; nothing is paid.
+		sid, _ := session("order-p2", "")
+		tab := embed(t, sid, "&popout=1&validate=reject")
+		waitEvent(t, tab, "onSession", 1)
+		openPopOut(t, tab, "loader=true") // no form there: the SDK closes it on the rejection
+		waitEvent(t, tab, "onValidateSession", 1)
+		if shown := frameText(t, tab, "#embed-error"); shown != "Sykkelen er dessverre utsolgt." {
+			t.Errorf("the shop's error in the launcher: %q", shown)
+		}
+		waitPopOutClosed(t, tab, "after the rejected check")
+		rig.shot(t, tab, "dintero-12-pop-out-rejected")
+		unpaid(t, sid)
+
+		// Accepted: the SDK reopens the window's page without the loader
+		// and the customer pays there.
+		sid, _ = session("order-p3", "")
+		tab = embed(t, sid, "&popout=1&validate=accept")
+		waitEvent(t, tab, "onSession", 1)
+		win := openPopOut(t, tab, "loader=true")
+		if err := chromedp.Do(win, fill(), chromedp.Click(chromedp.CSS("#submit"))); err != nil {
+			t.Fatalf("the validated window's form: %v", err)
+		}
+		paid := waitEvent(t, tab, "onPayment", 1)
+		if txID, _ := paid["transaction_id"].(string); paid["context"] != "popOut" || transaction(txID)["session_id"] != sid {
+			t.Errorf("onPayment %v", paid)
+		}
 	})
 
 	t.Run("redirect through a Dintero session", func(t *testing.T) {
