@@ -141,7 +141,7 @@ func securityHeaders(next http.Handler) http.Handler {
 		// Dintero's pop-out window must keep its opener, the merchant's
 		// page on another origin, to talk to it (ADR 0028); every other
 		// page is isolated from whoever opened it.
-		if r.URL.Query().Get("role") == rolePopOutPayment {
+		if isEmbedded(r) && r.URL.Query().Get("role") == rolePopOutPayment {
 			h.Set("Cross-Origin-Opener-Policy", "unsafe-none")
 		} else {
 			h.Set("Cross-Origin-Opener-Policy", "same-origin")

@@ -318,8 +318,12 @@ func (s *server) embedInto(w http.ResponseWriter, r *http.Request, cv *engine.Ch
 // embedTexts are the words embed.js needs, in the page's language.
 func embedTexts(v *view) map[string]string {
 	t := v.T
+	open := fmt.Sprintf(t.Pay, v.Total) // the label of the SDK's button, as the form's
+	if v.TokenOnly {
+		open = t.SaveCard
+	}
 	return map[string]string{"validating": t.Validating, "validation_failed": t.ValidationFailed,
-		"validation_timeout": t.ValidationTimeout, "open": fmt.Sprintf(t.Pay, v.Total), "focus": t.PopOutFocus,
+		"validation_timeout": t.ValidationTimeout, "open": open, "focus": t.PopOutFocus,
 		"close": t.PopOutClose, "opened": t.PopOutOpened, "failed": t.PopOutFailed}
 }
 

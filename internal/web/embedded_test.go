@@ -240,6 +240,11 @@ func TestEmbeddedPopOut(t *testing.T) {
 		t.Errorf("paid launcher: %+v\n%s", d, page)
 	}
 
+	// Only the embedded window drops COOP same-origin, whatever a URL asks.
+	if res, _ := f.get(t, "GET", "/checkout/"+cs.ID+"?role=pop_out_payment", nil); res.Header.Get("Cross-Origin-Opener-Policy") != "same-origin" {
+		t.Errorf("a page not embedded with role=pop_out_payment: COOP %q", res.Header.Get("Cross-Origin-Opener-Policy"))
+	}
+
 	other := url.QueryEscape(strings.Replace(sid, f.p.Account.ID, "T00000000", 1))
 	for _, q := range []string{"&ui=inline&role=pop_out_launcher", "&ui=fullscreen&role=pop_out_payment", "&ui=fullscreen&role=pop_out_payment&loader=true"} {
 		res, page := f.get(t, "GET", DinteroBase+"/?sdk=0.8.30&sid="+other+q, nil)
