@@ -516,8 +516,16 @@ func TestDinteroEmbeddedCheckoutInChromium(t *testing.T) {
 		if err := chromedp.Do(tab, chromedp.WaitVisible(button)); err != nil {
 			t.Fatalf("the SDK drew no pop-out button: %v", err)
 		}
+		var mu sync.Mutex
+		var at string // the URL the window opened at (it may close before we ask it)
 		opened := chromedp.WaitNewTarget(tab, func(info *target.Info) bool {
-			return strings.Contains(info.URL, "role=pop_out_payment")
+			if !strings.Contains(info.URL, "role=pop_out_payment") {
+				return false
+			}
+			mu.Lock()
+			at = info.URL
+			mu.Unlock()
+			return true
 		})
 		if err := chromedp.Do(tab, chromedp.Click(button)); err != nil {
 			t.Fatal(err)
@@ -526,9 +534,10 @@ func TestDinteroEmbeddedCheckoutInChromium(t *testing.T) {
 		case id := <-opened:
 			win, cancel := chromedp.NewContext(tab, chromedp.WithTargetID(id))
 			t.Cleanup(cancel)
-			loc, _ := chromedp.Run(win, chromedp.Location())
-			if !strings.Contains(loc, want) {
-				t.Errorf("pop-out window at %s, want %s", loc, want)
+			mu.Lock()
+			defer mu.Unlock()
+			if !strings.Contains(at, want) {
+				t.Errorf("pop-out window at %s, want %s", at, want)
 			}
 			return win
 		case <-time.After(10 * time.Second):
@@ -614,8 +623,14 @@ func TestDinteroEmbeddedCheckoutInChromium(t *testing.T) {
 		// The SDK closed the window, removed its button and loaded kassa's
 		// result page.
 		waitPopOutClosed(t, tab, "after the payment")
-		if gone, err := chromedp.Run(tab, chromedp.Evaluate[bool](`!document.getElementById("dintero-checkout-sdk-launch-pop-out")`)); err != nil || !gone {
-			t.Errorf("the SDK's button is still there after the payment (%v)", err)
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			gone, err := chromedp.Run(tab, chromedp.Evaluate[bool](`!document.getElementById("dintero-checkout-sdk-launch-pop-out")`))
+			if err == nil && gone {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the SDK's button is still there after the payment (%v)", err)
+			}
 		}
 		src, err := chromedp.Run(tab, chromedp.Evaluate[string](`document.querySelector("#checkout iframe").src`))
 		if err != nil || !strings.HasPrefix(src, endpoint+"/embedResult/?sid="+sid) {

@@ -57,18 +57,27 @@
 
   // The launcher's button is drawn by the SDK in the merchant's page, over
   // the slot this page keeps free for it.
+  // It is asked for again only when the slot moved or the lock changed:
+  // a stray ask after the payment would bring the button back.
   var slot = d.role === "launcher" && d.state === "form" ? document.getElementById("popout-slot") : null;
   var buttonDisabled = false;
+  var shown = "";
   function showButton() {
     if (!slot) {
       return;
     }
     var r = slot.getBoundingClientRect();
     var width = document.documentElement.clientWidth;
+    var top = Math.round(r.top + window.scrollY), left = Math.round(r.left), right = Math.round(width - r.right);
+    var key = [top, left, right, Math.round(r.width), Math.round(r.height), buttonDisabled].join(",");
+    if (key === shown) {
+      return;
+    }
+    shown = key;
     post({
       type: "ShowPopOutButton",
       openLabel: texts.open, focusLabel: texts.focus, closeLabel: texts.close, descriptionLabel: texts.opened,
-      top: Math.round(r.top + window.scrollY), left: Math.round(r.left), right: Math.round(width - r.right),
+      top: top, left: left, right: right,
       styles: {
         width: Math.round(r.width) + "px", height: Math.round(r.height) + "px", border: "0", borderRadius: "8px",
         background: "#1d4ed8", color: "#fff", font: "700 16px system-ui, sans-serif", cursor: "pointer"
@@ -79,7 +88,9 @@
       language: d.language
     });
   }
-  if (d.role === "launcher" && d.state !== "form") {
+  // A launcher of a closed session, and the result page the SDK loads
+  // after the final event, leave no pop-out button behind.
+  if ((d.role === "launcher" && d.state !== "form") || d.result) {
     post({ type: "HidePopOutButton" });
   }
 
