@@ -105,14 +105,17 @@
     if (h !== last) {
       last = h;
       post({ type: "HeightChanged", height: h });
-      showButton();
     }
+    // The slot moves with the width too: the frame loses its scrollbar
+    // once the SDK gives it its height.
+    showButton();
   }
   if (!popOut) {
     if (window.ResizeObserver) {
       new ResizeObserver(height).observe(body);
     }
     window.addEventListener("load", height);
+    window.addEventListener("resize", height);
     height();
   }
 
