@@ -23,6 +23,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/kassapay/kassa/client"
+	"github.com/kassapay/kassa/internal/store/pgtest"
 )
 
 // dinteroSDKDir holds Dintero's web SDK from npm (npm ci --prefix
@@ -272,11 +273,18 @@ func iframeHeight(t *testing.T, tab context.Context) float64 {
 // SDK callback fires with the session and the Dintero transaction id, the
 // iframe is sized by HeightChanged, lockSession() resolves; and the
 // redirect flow of a Dintero session lands on return_url with Dintero's
-// query while the signed callback arrives. Nothing holds a card number.
+// query while the signed callback arrives; onValidateSession holds the
+// payment (a refusal leaves the store without one), and popOut pays in
+// the window the SDK opens. Nothing holds a card number. On both stores.
 func TestDinteroEmbeddedCheckoutInChromium(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) { testDinteroEmbedded(t, nil) })
+	t.Run("postgres", func(t *testing.T) { testDinteroEmbedded(t, []string{"--database-url", pgtest.SchemaURL(t)}) })
+}
+
+func testDinteroEmbedded(t *testing.T, dbArgs []string) {
 	browser := newBrowser(t)
 	shop := newSDKShop(t)
-	s := startServer(t, filepath.Join(t.TempDir(), "data"), env(nil), "--webhook-schedule", "0s,200ms,200ms")
+	s := startServer(t, filepath.Join(t.TempDir(), "data"), env(nil), append([]string{"--webhook-schedule", "0s,200ms,200ms"}, dbArgs...)...)
 	ctx := context.Background()
 	key := s.bootstrapKey(t)
 	c := client.New(s.URL, key)
@@ -731,5 +739,11 @@ func TestDinteroEmbeddedCheckoutInChromium(t *testing.T) {
 	if len(messages) == 0 || !strings.Contains(strings.Join(messages, ""), "HeightChanged") {
 		t.Errorf("no postMessage seen by the merchant's page: %v", messages)
 	}
-	s.checkNothingAtRest(t, "after the Dintero browser flows", secrets, nil)
+	if dbArgs == nil {
+		s.checkNothingAtRest(t, "after the Dintero browser flows", secrets, nil)
+		return
+	}
+	// On PostgreSQL the data directory holds no store; the server's output
+	// is still checked.
+	s.checkOutput(t, "after the Dintero browser flows", secrets, nil)
 }
