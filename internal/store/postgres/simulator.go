@@ -106,23 +106,27 @@ func (s *Store) RecordSimulatorCall(ctx context.Context, call *payment.Simulator
 			return err
 		}
 		op.Result = res
-		b.Queue(`UPDATE simulator_operations SET outcome = $3, gateway_reference = $4,
-			decline_code = $5, response_code = $6, message = $7, avs_code = $8, cvv_code = $9, network_transaction_id = $10
-			WHERE gateway_id = $1 AND reference = $2`,
-			call.GatewayID, call.Reference, string(res.Outcome), res.GatewayReference, res.DeclineCode, res.ResponseCode,
-			res.Message, res.AVSCode, res.CVVCode, res.NetworkTransactionID)
 		if auth != nil && (auth.Captured != before.Captured || auth.Refunded != before.Refunded || auth.Voided != before.Voided) {
 			b.Queue(`UPDATE simulator_authorizations SET captured = $3, refunded = $4, voided = $5, updated_at = $6
 				WHERE gateway_id = $1 AND gateway_reference = $2`,
 				before.GatewayID, before.GatewayReference, auth.Captured, auth.Refunded, auth.Voided, ts(call.CreatedAt))
 		}
+		// The operation's result, and the authorization it opens in the
+		// same statement.
+		update := `UPDATE simulator_operations SET outcome = $3, gateway_reference = $4,
+			decline_code = $5, response_code = $6, message = $7, avs_code = $8, cvv_code = $9, network_transaction_id = $10
+			WHERE gateway_id = $1 AND reference = $2`
+		args := []any{call.GatewayID, call.Reference, string(res.Outcome), res.GatewayReference, res.DeclineCode, res.ResponseCode,
+			res.Message, res.AVSCode, res.CVVCode, res.NetworkTransactionID}
 		if opened != nil {
-			b.Queue(`INSERT INTO simulator_authorizations (`+simulatorAuthorizationColumns+`, created_at, updated_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)`,
-				opened.GatewayID, opened.GatewayReference, string(opened.Kind), opened.Currency,
+			update = `WITH opened AS (INSERT INTO simulator_authorizations (` + simulatorAuthorizationColumns + `, created_at, updated_at)
+				VALUES ($11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20))
+			` + update
+			args = append(args, opened.GatewayID, opened.GatewayReference, string(opened.Kind), opened.Currency,
 				opened.Authorized, opened.Captured, opened.Refunded, opened.Voided, string(opened.LosesResponse),
 				ts(call.CreatedAt))
 		}
+		b.Queue(update, args...)
 		return nil
 	})
 	if err != nil {
