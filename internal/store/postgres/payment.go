@@ -496,23 +496,36 @@ func queueChangeTail(b *pgx.Batch, accountID string, change *payment.PaymentChan
 }
 
 // SettlePayment writes a settle by compare-and-set, without reading the
-// payment (see payment.PaymentStore): BEGIN, the conditional updates and
-// the inserts go in one round trip, and COMMIT in a second once every
-// update is known to have found its row as held.
+// payment (see payment.PaymentStore). Usually in one round trip, as one
+// implicit transaction: the conditional updates fail on the server when
+// they find their row moved (staleUnlessOne), which rolls back the whole
+// batch. A change with notices, whose checks are the client's, takes two:
+// BEGIN, the updates and the inserts, then COMMIT once every update is
+// known to have found its row as held.
 func (s *Store) SettlePayment(ctx context.Context, held, after *payment.Payment, change *payment.PaymentChange) (*payment.Payment, error) {
 	before, ops, columns, err := store.CheckSettle(held, after, change)
 	if err != nil {
 		return nil, err
 	}
+	oneTrip := len(change.Notices) == 0 && (change.Idempotency == nil || change.Idempotency.Point != payment.RecoveryReserved)
+	cas := func(b *pgx.Batch, update string, args ...any) {
+		if oneTrip {
+			b.Queue(staleUnlessOne(update), args...)
+		} else {
+			b.Queue(update, args...).Exec(oneRow)
+		}
+	}
 	b := &pgx.Batch{}
-	b.BeginTx(pgx.TxOptions{})
+	if !oneTrip {
+		b.BeginTx(pgx.TxOptions{})
+	}
 	for _, op := range change.Operations {
 		was := ops[op.ID]
 		var transcript []byte
 		if len(op.Transcript) > 0 {
 			transcript = op.Transcript
 		}
-		b.Queue(`UPDATE operations SET outcome = $6, decline_code = $7, gateway_reference = $8,
+		cas(b, `UPDATE operations SET outcome = $6, decline_code = $7, gateway_reference = $8,
 			response_code = $9, message = $10, avs_code = $11, cvv_code = $12, network_transaction_id = $13, transcript = $14,
 			reconcile_attempts = $15, next_reconcile_at = $16, updated_at = $17
 			WHERE account_id = $1 AND payment_id = $2 AND id = $3 AND outcome = $4 AND reconcile_attempts = $5
@@ -520,18 +533,25 @@ func (s *Store) SettlePayment(ctx context.Context, held, after *payment.Payment,
 			held.AccountID, held.ID, op.ID, string(was.Outcome), was.ReconcileAttempts,
 			string(op.Outcome), op.DeclineCode, op.GatewayReference, op.ResponseCode, op.Message, op.AVSCode, op.CVVCode,
 			op.NetworkTransactionID, transcript, op.ReconcileAttempts, tsPtr(op.NextReconcileAt), ts(op.UpdatedAt),
-			tsPtr(was.NextReconcileAt)).Exec(oneRow)
+			tsPtr(was.NextReconcileAt))
 	}
 	set, args, err := paymentSet(columns, after, []any{held.AccountID, held.ID, string(held.Status), held.AmountAuthorized,
 		held.AmountCaptured, held.AmountRefunded, held.Voided, held.RequiresReview})
 	if err != nil {
 		return nil, err
 	}
-	b.Queue(`UPDATE payments SET `+set+`
+	cas(b, `UPDATE payments SET `+set+`
 		WHERE account_id = $1 AND id = $2 AND status = $3 AND amount_authorized = $4 AND amount_captured = $5
-			AND amount_refunded = $6 AND voided = $7 AND requires_review = $8`, args...).Exec(oneRow)
+			AND amount_refunded = $6 AND voided = $7 AND requires_review = $8`, args...)
 	queueChangeTail(b, held.AccountID, change)
-	err = s.inBatchTx(ctx, b, func(pgx.Tx) error { return nil })
+	if oneTrip {
+		err = s.sendBatch(ctx, b)
+		if pe := (*pgconn.PgError)(nil); errors.As(err, &pe) && pe.Code == staleRow {
+			err = payment.ErrStale
+		}
+	} else {
+		err = s.inBatchTx(ctx, b, func(pgx.Tx) error { return nil })
+	}
 	if errors.Is(err, payment.ErrStale) {
 		return nil, err
 	}
@@ -539,6 +559,19 @@ func (s *Store) SettlePayment(ctx context.Context, held, after *payment.Payment,
 		return nil, fail("settle payment", translate(err, held.AccountID))
 	}
 	return store.UpdatedPayment(after, store.OperationIDs(before), ops, change), nil
+}
+
+// staleRow is the error (division_by_zero) of a statement of
+// staleUnlessOne that found no row to change.
+const staleRow = "22012"
+
+// staleUnlessOne makes a compare-and-set UPDATE of one row (by its key)
+// fail on the server, with staleRow, when its conditions match no row, so
+// that the implicit transaction of the batch it is in rolls back. The
+// divisor is the number of rows changed, known only once it ran: no plan
+// can fold it into an error of its own.
+func staleUnlessOne(update string) string {
+	return `WITH cas AS (` + update + ` RETURNING 1) SELECT 1 / count(*) FROM cas`
 }
 
 // oneRow is the check of a compare-and-set update: ErrStale unless it
