@@ -334,7 +334,7 @@ func (s *Store) CreatePayment(ctx context.Context, p *payment.Payment, evs []*pa
 		queueEvent(b, ev)
 	}
 	if mark == nil {
-		return fail("create payment", translate(s.sendBatch(ctx, b), p.AccountID))
+		return fail("create payment", translate(s.sendOne(ctx, b, nil), p.AccountID))
 	}
 	queueMark(b, mark)
 	return fail("create payment", translate(s.inBatchTx(ctx, b, func(pgx.Tx) error { return nil }), p.AccountID))
@@ -496,10 +496,10 @@ func queueChangeTail(b *pgx.Batch, accountID string, change *payment.PaymentChan
 }
 
 // SettlePayment writes a settle by compare-and-set, without reading the
-// payment (see payment.PaymentStore). Usually in one round trip, as one
-// implicit transaction: the conditional updates fail on the server when
-// they find their row moved (staleUnlessOne), which rolls back the whole
-// batch. A change with notices, whose checks are the client's, takes two:
+// payment (see payment.PaymentStore). Usually as one statement, in one
+// round trip and one implicit transaction: the conditional updates fail
+// it on the server when they find their row moved (oneStatement.addCAS),
+// which rolls back all of it. A change with notices, whose checks are the client's, takes two:
 // BEGIN, the updates and the inserts, then COMMIT once every update is
 // known to have found its row as held.
 func (s *Store) SettlePayment(ctx context.Context, held, after *payment.Payment, change *payment.PaymentChange) (*payment.Payment, error) {
@@ -508,14 +508,15 @@ func (s *Store) SettlePayment(ctx context.Context, held, after *payment.Payment,
 		return nil, err
 	}
 	oneTrip := len(change.Notices) == 0 && (change.Idempotency == nil || change.Idempotency.Point != payment.RecoveryReserved)
-	cas := func(b *pgx.Batch, update string, args ...any) {
+	one := &oneStatement{}
+	b := &pgx.Batch{}
+	cas := func(update string, args ...any) {
 		if oneTrip {
-			b.Queue(staleUnlessOne(update), args...)
+			one.addCAS(update, args...)
 		} else {
 			b.Queue(update, args...).Exec(oneRow)
 		}
 	}
-	b := &pgx.Batch{}
 	if !oneTrip {
 		b.BeginTx(pgx.TxOptions{})
 	}
@@ -525,7 +526,7 @@ func (s *Store) SettlePayment(ctx context.Context, held, after *payment.Payment,
 		if len(op.Transcript) > 0 {
 			transcript = op.Transcript
 		}
-		cas(b, `UPDATE operations SET outcome = $6, decline_code = $7, gateway_reference = $8,
+		cas(`UPDATE operations SET outcome = $6, decline_code = $7, gateway_reference = $8,
 			response_code = $9, message = $10, avs_code = $11, cvv_code = $12, network_transaction_id = $13, transcript = $14,
 			reconcile_attempts = $15, next_reconcile_at = $16, updated_at = $17
 			WHERE account_id = $1 AND payment_id = $2 AND id = $3 AND outcome = $4 AND reconcile_attempts = $5
@@ -540,12 +541,12 @@ func (s *Store) SettlePayment(ctx context.Context, held, after *payment.Payment,
 	if err != nil {
 		return nil, err
 	}
-	cas(b, `UPDATE payments SET `+set+`
+	cas(`UPDATE payments SET `+set+`
 		WHERE account_id = $1 AND id = $2 AND status = $3 AND amount_authorized = $4 AND amount_captured = $5
 			AND amount_refunded = $6 AND voided = $7 AND requires_review = $8`, args...)
 	queueChangeTail(b, held.AccountID, change)
 	if oneTrip {
-		err = s.sendBatch(ctx, b)
+		err = s.sendOne(ctx, b, one)
 		if pe := (*pgconn.PgError)(nil); errors.As(err, &pe) && pe.Code == staleRow {
 			err = payment.ErrStale
 		}
@@ -561,18 +562,9 @@ func (s *Store) SettlePayment(ctx context.Context, held, after *payment.Payment,
 	return store.UpdatedPayment(after, store.OperationIDs(before), ops, change), nil
 }
 
-// staleRow is the error (division_by_zero) of a statement of
-// staleUnlessOne that found no row to change.
+// staleRow is the error (division_by_zero) of a oneStatement whose
+// compare-and-set update found no row to change.
 const staleRow = "22012"
-
-// staleUnlessOne makes a compare-and-set UPDATE of one row (by its key)
-// fail on the server, with staleRow, when its conditions match no row, so
-// that the implicit transaction of the batch it is in rolls back. The
-// divisor is the number of rows changed, known only once it ran: no plan
-// can fold it into an error of its own.
-func staleUnlessOne(update string) string {
-	return `WITH cas AS (` + update + ` RETURNING 1) SELECT 1 / count(*) FROM cas`
-}
 
 // oneRow is the check of a compare-and-set update: ErrStale unless it
 // changed exactly one row.
@@ -581,6 +573,32 @@ func oneRow(tag pgconn.CommandTag) error {
 		return payment.ErrStale
 	}
 	return nil
+}
+
+// sendOne sends b's queries, after those already in one (nil for none),
+// joined into as few statements as keep their order (oneStatement), in
+// one round trip outside a transaction block: one implicit transaction.
+// If a query of b has a check of the client's, b is sent as a batch, also
+// one implicit transaction, and one must be empty.
+func (s *Store) sendOne(ctx context.Context, b *pgx.Batch, one *oneStatement) error {
+	if one == nil {
+		one = &oneStatement{}
+	}
+	joined := &pgx.Batch{}
+	for {
+		rest, ok := one.addBatch(b)
+		if !ok {
+			if len(one.queries) > 0 || len(joined.QueuedQueries) > 0 {
+				return errors.New("postgres: a check of the client's cannot join one statement")
+			}
+			return s.sendBatch(ctx, b)
+		}
+		joined.Queue(one.sql(), one.args...)
+		if len(rest) == 0 {
+			return s.sendBatch(ctx, joined)
+		}
+		b, one = &pgx.Batch{QueuedQueries: rest}, &oneStatement{}
+	}
 }
 
 // CreateOperation inserts an operation outside any payment, and ev.
