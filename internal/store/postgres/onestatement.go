@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -42,9 +43,60 @@ func inserts(sql string) string {
 	return ""
 }
 
-// placeholder is a parameter of a statement of this package; none of
-// them holds a dollar sign anywhere else.
-var placeholder = regexp.MustCompile(`\$(\d+)`)
+// renumbered memoizes renumber: the statements joined are a handful of
+// shapes, and renumbering them anew would cost more than the server saves.
+var renumbered struct {
+	sync.RWMutex
+	m map[renumberKey]string
+}
+
+type renumberKey struct {
+	sql  string
+	base int
+}
+
+// renumber adds base to the number of every parameter ($1, $2, …) of sql,
+// a statement of this package: none of them holds a dollar sign anywhere
+// else.
+func renumber(sql string, base int) string {
+	if base == 0 {
+		return sql
+	}
+	k := renumberKey{sql, base}
+	renumbered.RLock()
+	r, ok := renumbered.m[k]
+	renumbered.RUnlock()
+	if ok {
+		return r
+	}
+	var b strings.Builder
+	b.Grow(len(sql) + len(sql)/8)
+	for i := 0; i < len(sql); i++ {
+		if sql[i] != '$' {
+			b.WriteByte(sql[i])
+			continue
+		}
+		j := i + 1
+		for j < len(sql) && sql[j] >= '0' && sql[j] <= '9' {
+			j++
+		}
+		n, err := strconv.Atoi(sql[i+1 : j])
+		if err != nil {
+			b.WriteByte('$')
+			continue
+		}
+		b.WriteString("$" + strconv.Itoa(n+base))
+		i = j - 1
+	}
+	r = b.String()
+	renumbered.Lock()
+	if len(renumbered.m) >= 1000 || renumbered.m == nil {
+		renumbered.m = map[renumberKey]string{} // bounded: start over
+	}
+	renumbered.m[k] = r
+	renumbered.Unlock()
+	return r
+}
 
 // add joins sql, numbered from $1 for args, to the statement.
 func (m *oneStatement) add(sql string, args ...any) {
@@ -56,19 +108,13 @@ func (m *oneStatement) add(sql string, args ...any) {
 	}
 	base := len(m.args)
 	m.args = append(m.args, args...)
-	renumber := func(sql string) string {
-		return placeholder.ReplaceAllStringFunc(sql, func(p string) string {
-			n, _ := strconv.Atoi(p[1:])
-			return "$" + strconv.Itoa(n+base)
-		})
-	}
 	if sql == insertEventSQL {
 		// A WITH query may not hold a WITH of writes: the event and its
 		// fan-out become two queries of the statement.
-		m.queries = append(m.queries, renumber(eventInsertSQL), renumber(eventFanOutSQL))
+		m.queries = append(m.queries, renumber(eventInsertSQL, base), renumber(eventFanOutSQL, base))
 		return
 	}
-	m.queries = append(m.queries, renumber(sql))
+	m.queries = append(m.queries, renumber(sql, base))
 }
 
 // addCAS joins a compare-and-set UPDATE of one row by its key, which must
@@ -104,16 +150,27 @@ func (m *oneStatement) addBatch(b *pgx.Batch) ([]*pgx.QueuedQuery, bool) {
 // its own.
 func (m *oneStatement) sql() string {
 	var b strings.Builder
+	n := 32 + 32*len(m.checks)
+	for _, q := range m.queries {
+		n += len(q) + 16
+	}
+	b.Grow(n)
 	b.WriteString("WITH ")
 	for i, q := range m.queries {
 		if i > 0 {
 			b.WriteString(",\n")
 		}
-		b.WriteString("w" + strconv.Itoa(i+1) + " AS (" + q + ")")
+		b.WriteString("w")
+		b.WriteString(strconv.Itoa(i + 1))
+		b.WriteString(" AS (")
+		b.WriteString(q)
+		b.WriteString(")")
 	}
 	b.WriteString("\nSELECT 1")
 	for _, c := range m.checks {
-		b.WriteString(" / (SELECT count(*) FROM " + c + ")")
+		b.WriteString(" / (SELECT count(*) FROM ")
+		b.WriteString(c)
+		b.WriteString(")")
 	}
 	return b.String()
 }
