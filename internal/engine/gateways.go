@@ -199,7 +199,7 @@ func (e *Engine) openCredentials(ctx context.Context, g *payment.Gateway, v int)
 	if g.State == payment.GatewayRedacted {
 		return nil, errGatewayRedacted(g.ID)
 	}
-	cv, err := e.store.CredentialVersion(ctx, g.AccountID, g.ID, v)
+	cv, err := e.cachedCredentials(ctx, g, v)
 	if err != nil {
 		return nil, fmt.Errorf("credentials v%d of %s: %w", v, g.ID, err)
 	}
@@ -757,7 +757,31 @@ func (e *Engine) updateGateway(ctx context.Context, accountID, id string,
 	fn func(*payment.Gateway) (*payment.CredentialVersion, *payment.Event, error)) (*payment.Gateway, error) {
 	g, err := e.store.UpdateGateway(ctx, accountID, id, fn)
 	e.gwCache.drop(gatewayKey{accountID, id})
+	e.credCache.drop(gatewayKey{accountID, id})
 	return g, err
+}
+
+// cachedCredentials reads version v of g's credentials, still sealed: from
+// this process's hot cache when it is younger than hotTTL. A version never
+// changes once written except to be destroyed by a redaction, which drops
+// the entry here (updateGateway) and is seen by other processes within
+// hotTTL, as their gateway is. The cache holds one version per gateway,
+// the one payments use; a follow-up of an older version reads it again.
+// Callers must not change what it returns.
+func (e *Engine) cachedCredentials(ctx context.Context, g *payment.Gateway, v int) (*payment.CredentialVersion, error) {
+	k := gatewayKey{g.AccountID, g.ID}
+	now := e.now()
+	if cv, ok := e.credCache.get(k, now); ok && cv.Version == v {
+		return cv, nil
+	}
+	cv, err := e.store.CredentialVersion(ctx, g.AccountID, g.ID, v)
+	if err != nil {
+		return nil, err
+	}
+	if v == g.CredentialVersion {
+		e.credCache.put(k, cv, now)
+	}
+	return cv, nil
 }
 
 // cachedGateway reads the account's gateway id for a payment: from this
