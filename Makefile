@@ -15,7 +15,7 @@ build:
 # Tests that cannot find a service they need (PostgreSQL, stripe-mock, the
 # npm clients) skip; make test lists them, loudly, at its end.
 test:
-	@log=$$(mktemp); KASSA_SKIP_LOG=$$log $(GO) test -race -count=1 ./...; status=$$?; \
+	@log=$$(mktemp); KASSA_SKIP_LOG=$$log $(GO) test -race -count=1 -timeout 20m ./...; status=$$?; \
 	if [ -s $$log ]; then \
 		echo; echo "*** $$(wc -l < $$log) tests SKIPPED: they need services this machine lacks (.ci/run installs them):"; \
 		sort $$log | uniq -c | sed 's/^/  /'; \

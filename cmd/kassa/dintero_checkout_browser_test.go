@@ -554,6 +554,31 @@ func testDinteroEmbedded(t *testing.T, dbArgs []string) {
 		return nil
 	}
 
+	// waitPopOutReloaded waits until the SDK has sent the pop-out window
+	// from its loader to the payment page, and that page has had time to
+	// settle. chromedp attaches to a target on its first action, and
+	// attaching while the page still loads races inside chromedp (its
+	// node map is filled while DOM events arrive), which the race
+	// detector reports; so the first action waits for a quiet page.
+	waitPopOutReloaded := func(t *testing.T, tab context.Context) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			infos, err := chromedp.Targets(tab)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, info := range infos {
+				if strings.Contains(info.URL, "role=pop_out_payment") && !strings.Contains(info.URL, "loader=true") {
+					time.Sleep(time.Second)
+					return
+				}
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the SDK did not send the pop-out window on from its loader")
+			}
+		}
+	}
+
 	// waitPopOutClosed waits until no pop-out window is left open and the
 	// SDK's button is gone or enabled again.
 	waitPopOutClosed := func(t *testing.T, tab context.Context, what string) {
@@ -668,6 +693,7 @@ func testDinteroEmbedded(t *testing.T, dbArgs []string) {
 		tab = embed(t, sid, "&popout=1&validate=accept")
 		waitEvent(t, tab, "onSession", 1)
 		win := openPopOut(t, tab, "loader=true")
+		waitPopOutReloaded(t, tab)
 		if err := chromedp.Do(win, fill(), chromedp.Click(chromedp.CSS("#submit"))); err != nil {
 			t.Fatalf("the validated window's form: %v", err)
 		}
