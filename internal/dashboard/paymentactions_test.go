@@ -182,6 +182,9 @@ func TestRefundFromPaymentPage(t *testing.T) {
 			!regexp.MustCompile(`<code>payment\.[a-z_.]+</code></td><td>user:usr_`).MatchString(page) {
 			t.Errorf("the audit trail does not name the user: %s", page)
 		}
+		if strings.Contains(page, "4111111111111111") || strings.Contains(f.logs.String(), "4111111111111111") {
+			t.Error("the card number is on the payment page or in the log")
+		}
 		if !strings.Contains(page, "PARTIALLY_REFUNDED</span> <span class=\"muted\">") {
 			t.Errorf("the timeline lacks the new status: %s", page)
 		}
