@@ -191,7 +191,7 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, q *request, ap *
 func parseAmount(s, currency string) (int64, error) {
 	exp, ok := payment.CurrencyExponent(currency)
 	bad := payment.Invalid(payment.CodeParameterInvalid, "amount",
-		"amount must be a positive amount in %s with at most %d decimals, like %s.", currency, exp, formatMajor(1250*pow10(exp), currency))
+		"amount must be a positive amount in %s with at most %d decimals, like %s.", currency, exp, formatMajor(1250, currency))
 	if !ok || s == "" || len(s) > 20 {
 		return 0, bad
 	}
@@ -208,14 +208,6 @@ func parseAmount(s, currency string) (int64, error) {
 		return 0, bad
 	}
 	return v, nil
-}
-
-func pow10(n int) int64 {
-	v := int64(1)
-	for range n {
-		v *= 10
-	}
-	return v
 }
 
 func allDigits(s string) bool {

@@ -468,3 +468,41 @@ func TestPaymentSearchFilters(t *testing.T) {
 		}
 	})
 }
+
+// TestRoutingTraceOnPaymentPage: a payment a router cascaded shows each
+// attempt, its outcome and why the router moved on, and the operations'
+// transcripts.
+func TestRoutingTraceOnPaymentPage(t *testing.T) {
+	forEachBackend(t, Options{}, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		f.user(t, f.a.Account.ID, "viewer@example.com", payment.RoleViewer)
+		down, err := f.eng.CreateGateway(ctx, f.a, engine.GatewayInput{Type: "simulator", Description: "down", Settings: map[string]any{"outage": true}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := f.eng.CreateGateway(ctx, f.a, engine.GatewayInput{Type: engine.RouterType,
+			Settings: map[string]any{"default": map[string]any{"cascade": []any{down.ID, f.gwA}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pay := f.payWith(t, f.a, r.ID, "4111111111111111", true)
+		if len(pay.Operations) != 2 || pay.GatewayID != f.gwA {
+			t.Fatalf("routed payment: %d operations on %s", len(pay.Operations), pay.GatewayID)
+		}
+		b := f.browser(t)
+		b.signIn("viewer@example.com")
+		_, page := b.get("/dashboard/payments/" + pay.ID)
+		trace := regexp.MustCompile(`(?s)<ol class="trace" id="trace">(.*?)</ol>`).FindStringSubmatch(page)
+		if trace == nil || !strings.Contains(page, `id="routing">Router <code>`+r.ID+`</code> (cascade`) {
+			t.Fatalf("no routing trace: %s", page)
+		}
+		first, second := strings.Index(trace[1], down.ID), strings.Index(trace[1], f.gwA)
+		if first < 0 || second < first || !strings.Contains(trace[1], "o-not_sent") || !strings.Contains(trace[1], "moving on") ||
+			!strings.Contains(trace[1], "o-succeeded") {
+			t.Errorf("trace: %s", trace[1])
+		}
+		if n := strings.Count(page, `<details class="transcript">`); n == 0 {
+			t.Errorf("no transcript shown")
+		}
+	})
+}
