@@ -506,3 +506,43 @@ func TestRoutingTraceOnPaymentPage(t *testing.T) {
 		}
 	})
 }
+
+// TestRefundSubmittedConcurrently: the same confirmed form sent five
+// times at once refunds once; every answer goes back to the payment.
+func TestRefundSubmittedConcurrently(t *testing.T) {
+	forEachBackend(t, Options{}, func(t *testing.T, f *fixture) {
+		f.user(t, f.a.Account.ID, "admin@example.com", payment.RoleAdmin)
+		pay := f.pay(t, f.a, f.gwA, "order-1")
+		b := f.browser(t)
+		csrf := b.signIn("admin@example.com")
+		path := "/dashboard/payments/" + pay.ID
+		key := confirmStep(t, b, path+"/refund", url.Values{"csrf": {csrf}, "amount": {"100"}})
+		form := url.Values{"csrf": {csrf}, "amount": {"100"}, "confirm": {"yes"}, "idempotency_key": {key}}
+		var wg sync.WaitGroup
+		codes := make([]int, 5)
+		for i := range codes {
+			wg.Go(func() {
+				req, _ := http.NewRequest(http.MethodPost, f.srv.URL+path+"/refund", strings.NewReader(form.Encode()))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				resp, err := b.c.Do(req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				resp.Body.Close()
+				codes[i] = resp.StatusCode
+			})
+		}
+		wg.Wait()
+		for _, c := range codes {
+			if c != http.StatusSeeOther {
+				t.Errorf("answers %v, want all 303", codes)
+				break
+			}
+		}
+		got := f.payment(t, f.a, pay.ID)
+		if got.AmountRefunded != 10000 || len(got.Operations) != 2 {
+			t.Errorf("refunded %d in %d operations; want 10000 in one refund", got.AmountRefunded, len(got.Operations)-1)
+		}
+	})
+}
