@@ -132,6 +132,9 @@ func TestDashboardPaymentActionsInChromium(t *testing.T) {
 		if got := text(t, tab, "refunded"); got != "NOK\u00a0400.00" {
 			t.Errorf("refunded %q", got)
 		}
+		if got := text(t, tab, "action-result"); !strings.Contains(got, "refund of NOK\u00a0400.00 succeeded") {
+			t.Errorf("action result %q", got)
+		}
 		if tr := text(t, tab, "trail"); !strings.Contains(tr, "user:usr_") {
 			t.Errorf("the audit trail does not name the user: %q", tr)
 		}

@@ -119,18 +119,29 @@ func (s *Server) paymentAction(a engine.Action) handler {
 			return s.refuse(w, r, q, ap, err)
 		}
 		if claim.Replay != nil {
-			// The form was submitted before: it acted once, then.
+			// The form was submitted before: it acted once, then. Go
+			// where that answer went (it names the operation), if it is
+			// this payment's page.
+			if _, loc := engine.ParseStoredAnswer(claim.Replay.ResponseBody); claim.Replay.ResponseStatus == http.StatusSeeOther &&
+				strings.HasPrefix(string(loc), back+"?") {
+				back = string(loc)
+			}
 			http.Redirect(w, r, back, http.StatusSeeOther)
 			return nil
 		}
 		actx := engine.WithIdempotencyClaim(ctx, claim)
+		var op *payment.Operation
 		switch a {
 		case engine.ActionCapture:
-			_, _, err = s.eng.Capture(actx, q.Principal(), p.ID, amount)
+			_, op, err = s.eng.Capture(actx, q.Principal(), p.ID, amount)
 		case engine.ActionVoid:
-			_, _, err = s.eng.Void(actx, q.Principal(), p.ID)
+			_, op, err = s.eng.Void(actx, q.Principal(), p.ID)
 		default:
-			_, _, err = s.eng.Refund(actx, q.Principal(), p.ID, amount, "")
+			_, op, err = s.eng.Refund(actx, q.Principal(), p.ID, amount, "")
+		}
+		if err == nil && op != nil {
+			// The payment page says how the operation went.
+			back += "?op=" + url.QueryEscape(op.ID)
 		}
 		if errors.Is(err, payment.ErrIdempotencyClaimLost) {
 			http.Redirect(w, r, back, http.StatusSeeOther)

@@ -30,6 +30,9 @@ type paymentPage struct {
 	// Actions the payment's status allows, with their default amounts.
 	CanCapture, CanVoid, CanRefund bool
 	Capturable, Refundable         int64
+	// Done is the operation an action just made (the op parameter the
+	// action's answer sends back), to say how it went.
+	Done *payment.Operation
 }
 
 // opView is one operation as the page shows it.
@@ -77,6 +80,14 @@ func (s *Server) payment(w http.ResponseWriter, r *http.Request, q *request) err
 	pp, err := s.paymentPage(r, q, r.PathValue("id"))
 	if err != nil {
 		return err
+	}
+	if id := r.URL.Query().Get("op"); id != "" {
+		// Only an operation of this payment: the id is looked up in it.
+		for _, op := range pp.Operations {
+			if op.ID == id {
+				pp.Done = op
+			}
+		}
 	}
 	return s.render(w, r, q, http.StatusOK, "payment", "payments", pp)
 }

@@ -34,8 +34,10 @@ type paymentsPage struct {
 	Payments                              []*payment.Payment
 	// Next is the URL of the next page, "" on the last.
 	Next string
-	// Paged is set past the first page.
+	// Paged is set past the first page; First is then the URL of the
+	// first page of the same search.
 	Paged bool
+	First string
 	// Filtered is set when a filter beyond the search box is in use.
 	Filtered bool
 	// Error is a search the list could not run (an unknown status, a bad
@@ -67,6 +69,15 @@ func (s *Server) payments(w http.ResponseWriter, r *http.Request, q *request) er
 	}
 	pp.Filtered = pp.Gateway != "" || pp.Last4 != "" || pp.Fingerprint != "" || pp.Customer != "" || pp.AmountMin != "" ||
 		pp.AmountMax != "" || pp.CreatedFrom != "" || pp.CreatedTo != ""
+	if pp.Paged {
+		first := url.Values{}
+		for _, k := range searchFields {
+			if v := strings.TrimSpace(in.Get(k)); v != "" {
+				first.Set(k, v)
+			}
+		}
+		pp.First = Base + "/payments?" + first.Encode()
+	}
 	f, err := searchFilter(pp)
 	if err == nil {
 		f.ListParams = payment.ListParams{Limit: paymentsPageSize, StartingAfter: in.Get("starting_after")}
