@@ -25,7 +25,7 @@ type paymentPage struct {
 	Timeline []timelineEntry
 	// Trail is the payment's events, newest first; TrailMore is set when
 	// there are more than the page shows.
-	Trail     []*payment.Event
+	Trail     []auditEntry
 	TrailMore bool
 	// Actions the payment's status allows, with their default amounts.
 	CanCapture, CanVoid, CanRefund bool
@@ -102,11 +102,14 @@ func (s *Server) paymentPage(r *http.Request, q *request, id string) (*paymentPa
 	if err != nil {
 		return nil, err
 	}
-	pp := &paymentPage{Payment: p, Trail: trail, TrailMore: more, Timeline: timeline(p, trail),
+	pp := &paymentPage{Payment: p, TrailMore: more, Timeline: timeline(q, p, trail),
 		CanCapture: engine.CheckAction(engine.ActionCapture, p.Status) == nil && p.Capturable() > 0,
 		CanVoid:    engine.CheckAction(engine.ActionVoid, p.Status) == nil && !p.Unsettled(),
 		CanRefund:  engine.CheckAction(engine.ActionRefund, p.Status) == nil && p.Refundable() > 0,
 		Capturable: max(p.Capturable(), 0), Refundable: max(p.Refundable(), 0)}
+	for _, ev := range trail {
+		pp.Trail = append(pp.Trail, auditEntry{Event: ev, Actor: actorName(q, ev.Actor)})
+	}
 	for _, op := range p.Operations {
 		pp.Ops = append(pp.Ops, viewOperation(op))
 	}
@@ -142,7 +145,7 @@ func viewOperation(op *payment.Operation) opView {
 // timeline is the statuses p went through, oldest first: each event whose
 // payment object shows a status other than the one before it. The payment's
 // creation is the first entry even when its events are past the trail.
-func timeline(p *payment.Payment, trail []*payment.Event) []timelineEntry {
+func timeline(q *request, p *payment.Payment, trail []*payment.Event) []timelineEntry {
 	var out []timelineEntry
 	var last payment.Status
 	for _, ev := range slices.Backward(trail) {
@@ -154,7 +157,7 @@ func timeline(p *payment.Payment, trail []*payment.Event) []timelineEntry {
 			continue
 		}
 		last = obj.Status
-		out = append(out, timelineEntry{Status: obj.Status, Event: ev.Type, Actor: ev.Actor, At: ev.CreatedAt})
+		out = append(out, timelineEntry{Status: obj.Status, Event: ev.Type, Actor: actorName(q, ev.Actor), At: ev.CreatedAt})
 	}
 	if len(out) == 0 || out[len(out)-1].Status != p.Status {
 		out = append(out, timelineEntry{Status: p.Status, At: p.UpdatedAt})

@@ -20,8 +20,18 @@ func (s *Server) routes() {
 	s.post("/payments/{id}/refund", s.refund)
 	s.get("/review", s.review)
 	s.post("/review/{id}/resolve", s.resolve)
-	s.get("/gateways", s.coming("gateways", "Gateways"))
-	s.get("/webhooks", s.coming("webhooks", "Webhooks"))
+	// Gateways and webhooks (gateways.go, webhooks.go).
+	s.get("/gateways", s.gateways)
+	s.get("/gateways/{id}", s.gateway)
+	s.post("/gateways/{id}/credentials", s.rotateCredentials)
+	s.getAdmin("/gateways/{id}/redact", s.redactGatewayConfirm)
+	s.post("/gateways/{id}/redact", s.redactGateway)
+	s.get("/webhooks", s.webhooks)
+	s.get("/webhooks/{id}", s.webhook)
+	s.getAdmin("/webhooks/{id}/redeliver", s.redeliverConfirm)
+	s.post("/webhooks/{id}/redeliver", s.redeliver)
+	s.getAdmin("/webhooks/{id}/recover", s.recoverConfirm)
+	s.post("/webhooks/{id}/recover", s.recoverDeliveries)
 	s.getAdmin("/keys", s.coming("keys", "API keys and users"))
 }
 
