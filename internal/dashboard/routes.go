@@ -14,7 +14,12 @@ func (s *Server) routes() {
 	s.get("/{$}", s.coming("overview", "Overview"))
 	s.get("/payments", s.payments)
 	s.get("/payments/{id}", s.payment)
-	s.get("/review", s.coming("review", "Review queue"))
+	// Payment actions and the review queue (issue 17, H7).
+	s.post("/payments/{id}/capture", s.capture)
+	s.post("/payments/{id}/void", s.void)
+	s.post("/payments/{id}/refund", s.refund)
+	s.get("/review", s.review)
+	s.post("/review/{id}/resolve", s.resolve)
 	// Gateways and webhooks (gateways.go, webhooks.go).
 	s.get("/gateways", s.gateways)
 	s.get("/gateways/{id}", s.gateway)
