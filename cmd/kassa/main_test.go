@@ -602,11 +602,19 @@ func containsNumber(data []byte, digits string) bool {
 		start, end := i+j, i+j+len(digits)
 		before := start == 0 || !isDigit(data[start-1])
 		after := end == len(data) || !isDigit(data[end])
-		if before && after && (len(digits) >= 8 || !inLongToken(data, start, end)) {
+		if before && after && (len(digits) >= 8 || !inLongToken(data, start, end) && !inDecimal(data, start, end)) {
 			return true
 		}
 		i = start + 1
 	}
+}
+
+// inDecimal reports whether the digits data[j:k] are one side of a
+// decimal number such as a logged duration ("12.817ms"): a short number
+// found there is not a CVC.
+func inDecimal(data []byte, j, k int) bool {
+	return j >= 2 && data[j-1] == '.' && isDigit(data[j-2]) ||
+		k+1 < len(data) && data[k] == '.' && isDigit(data[k+1])
 }
 
 // inLongToken reports whether data[j:k] lies inside a run of 12 or more
@@ -913,5 +921,29 @@ func TestBreakerMetrics(t *testing.T) {
 	res.Body.Close()
 	if !strings.Contains(string(gwBody), `"health":{"state":"open","consecutive_failures":2`) {
 		t.Errorf("gateway health: %s", gwBody)
+	}
+}
+
+// TestContainsNumber pins what the leak greps count as a card number or
+// CVC: a number standing on its own, not part of a longer number, an id
+// or digest, or a decimal such as a logged duration.
+func TestContainsNumber(t *testing.T) {
+	for _, c := range []struct {
+		data, digits string
+		want         bool
+	}{
+		{`"cvc":"817"`, "817", true},
+		{"cvc 817.", "817", true},
+		{"took 12.817ms", "817", false},
+		{"took 817.5ms", "817", false},
+		{"id 1817", "817", false},
+		{"pay_0Vct30nYuA817Buywd9Ej8", "817", false},
+		{"4242424242424242", "4242424242424242", true},
+		{"x14242424242424242", "4242424242424242", false},
+		{"took 3.4242424242424242", "4242424242424242", true},
+	} {
+		if got := containsNumber([]byte(c.data), c.digits); got != c.want {
+			t.Errorf("containsNumber(%q, %q) = %v, want %v", c.data, c.digits, got, c.want)
+		}
 	}
 }
