@@ -11,13 +11,24 @@ func (s *Server) routes() {
 	s.postSession("/logout", s.logout)
 	s.postSession("/account", s.switchAccount)
 
-	s.get("/{$}", s.coming("overview", "Overview"))
+	// Overview, API keys and users (overview.go, keys.go).
+	s.get("/{$}", s.overview)
+	s.getAdmin("/keys", s.keys)
+	s.post("/keys", s.createKey)
+	s.getAdmin("/keys/{id}", s.keyView(""))
+	s.getAdmin("/keys/{id}/roll", s.keyView("roll"))
+	s.post("/keys/{id}/roll", s.rollKey)
+	s.getAdmin("/keys/{id}/revoke", s.keyView("revoke"))
+	s.post("/keys/{id}/revoke", s.revokeKey)
+	s.post("/users", s.addMember)
+	s.getAdmin("/users/{id}", s.memberView(false))
+	s.getAdmin("/users/{id}/remove", s.memberView(true))
+	s.post("/users/{id}/remove", s.removeMember)
 	s.get("/payments", s.payments)
 	s.get("/payments/{id}", s.payment)
 	s.get("/review", s.coming("review", "Review queue"))
 	s.get("/gateways", s.coming("gateways", "Gateways"))
 	s.get("/webhooks", s.coming("webhooks", "Webhooks"))
-	s.getAdmin("/keys", s.coming("keys", "API keys and users"))
 }
 
 // coming is the placeholder of a page not built yet.
