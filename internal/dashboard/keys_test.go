@@ -34,11 +34,11 @@ func TestOverviewPage(t *testing.T) {
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("overview: %d %s", resp.StatusCode, page)
 		}
-		volume := regexp.MustCompile(`(?s)<table class="list" id="volume">.*?</table>`).FindString(page)
+		volume := regexp.MustCompile(`(?s)<table class="list[^"]*" id="volume">.*?</table>`).FindString(page)
 		if !strings.Contains(volume, "<td>NOK</td><td class=\"num\">2</td>") || !strings.Contains(volume, "NOK\u00a02,500.00") {
 			t.Errorf("volume: %s", volume)
 		}
-		stats := regexp.MustCompile(`(?s)<table class="list" id="gateway-stats">.*?</table>`).FindString(page)
+		stats := regexp.MustCompile(`(?s)<table class="list[^"]*" id="gateway-stats">.*?</table>`).FindString(page)
 		if !strings.Contains(stats, f.gwA) || !strings.Contains(stats, "100.0 %") || strings.Contains(page, gB.ID) {
 			t.Errorf("gateway stats: %s", stats)
 		}
