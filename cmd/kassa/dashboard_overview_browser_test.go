@@ -64,10 +64,6 @@ func TestDashboardOverviewAndKeysInChromium(t *testing.T) {
 			t.Errorf("chart bars %d (%v), want 24 hours", bars, err)
 		}
 		rig.shot(t, tab, "h9-01-overview")
-		if err := chromedp.Do(tab, chromedp.Click(chromedp.ID("range-month")), chromedp.WaitVisible(chromedp.ID("range-today"))); err != nil {
-			t.Fatal(err)
-		}
-		rig.shot(t, tab, "h9-02-overview-30d")
 	})
 
 	var secret, keyID string
