@@ -357,3 +357,27 @@ func TestKeysAndUsersViewer(t *testing.T) {
 		}
 	})
 }
+
+// FuzzParseGrace: a roll's expires_in is one of the offered grace periods
+// or an invalid error naming expires_in; nothing else, and no panic.
+func FuzzParseGrace(f *testing.F) {
+	for _, s := range []string{"0", "3600", "86400", "604800", "", "-1", "99", "1e3", "3600 ", "9223372036854775807", "0x10"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		d, err := parseGrace(v)
+		if err != nil {
+			pe, ok := payment.AsError(err)
+			if !ok || pe.Kind != payment.KindInvalid || pe.Param != "expires_in" {
+				t.Fatalf("parseGrace(%q): %v", v, err)
+			}
+			return
+		}
+		for _, g := range keyGraces {
+			if g.D == d {
+				return
+			}
+		}
+		t.Fatalf("parseGrace(%q) = %v, not an offered grace period", v, d)
+	})
+}
