@@ -27,7 +27,8 @@ const benchPayments = 100_000
 
 // benchPages are the pages BenchmarkDashboardPages renders, by the path
 // of their GET. A new page is one line here; {pay} is a preloaded
-// payment's id, {gw} the account's gateway's.
+// payment's id, {gw} the account's gateway's, {key} its secret key's,
+// {usr} the signed-in user's.
 var benchPages = []struct{ name, path string }{
 	{"overview", "/dashboard/"},
 	{"payments", "/dashboard/payments"},
@@ -41,6 +42,8 @@ var benchPages = []struct{ name, path string }{
 	{"gateway", "/dashboard/gateways/{gw}"},
 	{"webhooks", "/dashboard/webhooks"},
 	{"keys", "/dashboard/keys"},
+	{"key", "/dashboard/keys/{key}"},
+	{"member", "/dashboard/users/{usr}"},
 }
 
 // importer is the stores' bulk load of test payments.
@@ -168,7 +171,7 @@ func benchDashboard(b *testing.B, st payment.Store) (http.Handler, *http.Cookie,
 	}
 	opts := Options{}
 	h := newServer(eng, &opts).handler(&opts)
-	return h, &http.Cookie{Name: sessionCookie, Value: token}, map[string]string{"{pay}": some, "{gw}": g.ID}
+	return h, &http.Cookie{Name: sessionCookie, Value: token}, map[string]string{"{pay}": some, "{gw}": g.ID, "{key}": p.Key.ID, "{usr}": nu.User.ID}
 }
 
 // benchPayment is the preload's i-th payment, made at t, with its
