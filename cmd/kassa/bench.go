@@ -78,7 +78,7 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 		store = "postgres"
 	}
 	target := c.url
-	var dataDir, dbURL, metricsURL string
+	var dataDir, dbURL, metricsURL, pgApp string
 	if target == "" {
 		dir, err := os.MkdirTemp("", "kassa-bench-")
 		if err != nil {
@@ -87,12 +87,12 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 		defer os.RemoveAll(dir)
 		dataDir = dir
 		if c.databaseURL != "" {
-			u, drop, err := benchSchema(ctx, c.databaseURL)
+			u, app, drop, err := benchSchema(ctx, c.databaseURL)
 			if err != nil {
 				return err
 			}
 			defer drop()
-			dbURL = u
+			dbURL, pgApp = u, app
 		}
 		if c.preload > 0 {
 			fmt.Fprintf(m.Stdout, "preloading %d payments…\n", c.preload)
@@ -137,6 +137,8 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 		load.run(ctx, c, c.warmup, nil)
 	}
 	before, _ := scrapeCounters(ctx, hc, metricsURL)
+	cpu0, cpuOK := processCPU()
+	pg0 := backendsCPU(ctx, c.databaseURL, pgApp)
 	if c.cpuProfile != "" {
 		f, err := os.Create(c.cpuProfile)
 		if err != nil {
@@ -151,6 +153,8 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 	if c.cpuProfile != "" {
 		pprof.StopCPUProfile()
 	}
+	cpu1, _ := processCPU()
+	pg1 := backendsCPU(ctx, c.databaseURL, pgApp)
 	after, _ := scrapeCounters(ctx, hc, metricsURL)
 
 	n := len(res.latencies)
@@ -181,6 +185,18 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 			per("kassa_postgres_commits_total", after["kassa_postgres_commits_total"]),
 			per("kassa_postgres_round_trips_total", after["kassa_postgres_round_trips_total"]),
 			per("kassa_postgres_statements_total", st))
+	}
+	if cpuOK && n > 0 {
+		perPurchase := func(d time.Duration) string { return ms(d / time.Duration(n)) }
+		fmt.Fprintf(m.Stdout, "cpu         %s per purchase in this process (server and load generator)", perPurchase(cpu1-cpu0))
+		if pg0 != nil && pg1 != nil {
+			var pg time.Duration
+			for pid, t := range pg1 {
+				pg += t - pg0[pid] // a backend opened during the run counts from its start
+			}
+			fmt.Fprintf(m.Stdout, ", %s in the PostgreSQL backends serving it", perPurchase(pg))
+		}
+		fmt.Fprintln(m.Stdout)
 	}
 	if res.errors.Load() > 0 {
 		return fmt.Errorf("%d purchases failed", res.errors.Load())
@@ -254,11 +270,12 @@ func (m *Main) benchServer(ctx context.Context, dataDir, dbURL string) (string, 
 }
 
 // benchSchema makes a fresh schema on the server of base and returns a URL
-// that selects it, and a function that drops it.
-func benchSchema(ctx context.Context, base string) (string, func(), error) {
+// that selects it (its connections named by the schema's name, which it
+// also returns, as their application_name), and a function that drops it.
+func benchSchema(ctx context.Context, base string) (string, string, func(), error) {
 	u, err := url.Parse(base)
 	if err != nil {
-		return "", nil, errors.New("--database-url is not a URL")
+		return "", "", nil, errors.New("--database-url is not a URL")
 	}
 	schema := "kassa_bench_" + strings.ToLower(payment.RandomString(10))
 	// A plain connection takes no pool_* settings.
@@ -273,14 +290,15 @@ func benchSchema(ctx context.Context, base string) (string, func(), error) {
 	base = direct.String()
 	conn, err := pgx.Connect(ctx, base)
 	if err != nil {
-		return "", nil, fmt.Errorf("connect to --database-url: %w", err)
+		return "", "", nil, fmt.Errorf("connect to --database-url: %w", err)
 	}
 	defer conn.Close(ctx)
 	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		return "", nil, fmt.Errorf("create schema: %w", err)
+		return "", "", nil, fmt.Errorf("create schema: %w", err)
 	}
 	q := u.Query()
 	q.Set("search_path", schema)
+	q.Set("application_name", schema)
 	u.RawQuery = q.Encode()
 	drop := func() {
 		dctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -290,7 +308,44 @@ func benchSchema(ctx context.Context, base string) (string, func(), error) {
 			c.Close(dctx)
 		}
 	}
-	return u.String(), drop, nil
+	return u.String(), schema, drop, nil
+}
+
+// backendsCPU is the CPU time used so far by each backend of the server at
+// base whose connection is named app, when the server runs on this machine
+// (nil otherwise): the server's share of the load, measured apart from
+// whatever else the server is doing.
+func backendsCPU(ctx context.Context, base, app string) map[int]time.Duration {
+	if app == "" {
+		return nil
+	}
+	cfg, err := pgx.ParseConfig(base)
+	if err != nil {
+		return nil
+	}
+	delete(cfg.RuntimeParams, "search_path")
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return nil
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `SELECT pid FROM pg_stat_activity WHERE application_name = $1`, app)
+	if err != nil {
+		return nil
+	}
+	pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	if err != nil {
+		return nil
+	}
+	out := map[int]time.Duration{}
+	for _, pid := range pids {
+		t, ok := otherProcessCPU(int(pid))
+		if !ok {
+			return nil // not this machine's server, or not Linux
+		}
+		out[int(pid)] = t
+	}
+	return out
 }
 
 // benchSetup creates a simulator gateway and a retained card.

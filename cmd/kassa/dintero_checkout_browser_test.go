@@ -19,9 +19,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 
 	"github.com/kassapay/kassa/client"
+	"github.com/kassapay/kassa/internal/store/pgtest"
 )
 
 // dinteroSDKDir holds Dintero's web SDK from npm (npm ci --prefix
@@ -41,7 +43,9 @@ type sdkShop struct {
 
 // embedPage is the merchant's page: it embeds the session the query names
 // and records each SDK callback's event in window.events (and every
-// message the page's window sees in window.messages).
+// message the page's window sees in window.messages); validate= adds an
+// onValidateSession that accepts or rejects the order, popout= the SDK's
+// pop-out flow.
 const embedPage = `<!doctype html>
 <html><head><meta charset="utf-8"><title>Shop checkout</title>
 <script src="/sdk.js"></script></head>
@@ -55,7 +59,7 @@ var q = new URLSearchParams(location.search);
 function record(name) {
   return function (event) { window.events.push({cb: name, event: event}); };
 }
-dintero.embed({
+var options = {
   container: document.getElementById("checkout"),
   endpoint: q.get("endpoint"),
   sid: q.get("sid"),
@@ -67,7 +71,21 @@ dintero.embed({
   onSessionLocked: record("onSessionLocked"),
   onSessionLockFailed: record("onSessionLockFailed"),
   onSessionNotFound: record("onSessionNotFound")
-}).then(function (checkout) { window.checkout = checkout; });
+};
+// validate=accept|reject: the shop checks the order before payment.
+if (q.get("validate")) {
+  options.onValidateSession = function (event, checkout, callback) {
+    window.events.push({cb: "onValidateSession", event: {type: event.type, session: event.session}});
+    window.setTimeout(function () {
+      callback(q.get("validate") === "accept" ? {success: true} :
+        {success: false, clientValidationError: "Sykkelen er dessverre utsolgt."});
+    }, 200);
+  };
+}
+if (q.get("popout")) {
+  options.popOut = true;
+}
+dintero.embed(options).then(function (checkout) { window.checkout = checkout; });
 </script></body></html>`
 
 func newSDKShop(t *testing.T) *sdkShop {
@@ -203,6 +221,32 @@ func inFrame(t *testing.T, tab context.Context, actions func(frame chromedp.Quer
 	}
 }
 
+// frameText waits for sel in the SDK's iframe and returns its text. The
+// iframe is looked up again on each try: a page it navigated away from
+// would never show sel.
+func frameText(t *testing.T, tab context.Context, sel string) string {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		frames, err := chromedp.Run(tab, chromedp.Nodes(chromedp.CSS("#checkout iframe")))
+		if err == nil && len(frames) == 1 {
+			try, cancel := context.WithTimeout(tab, time.Second)
+			f := chromedp.FromNode(frames[0])
+			err = chromedp.Do(try, chromedp.WaitVisible(chromedp.CSS(sel), f))
+			var text string
+			if err == nil {
+				text, err = chromedp.Run(try, chromedp.Text(chromedp.CSS(sel), f))
+			}
+			cancel()
+			if err == nil {
+				return text
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s in the SDK's iframe: %v", sel, err)
+		}
+	}
+}
+
 // waitCheckout waits until embed() resolved with the checkout instance.
 func waitCheckout(t *testing.T, tab context.Context) {
 	t.Helper()
@@ -229,11 +273,18 @@ func iframeHeight(t *testing.T, tab context.Context) float64 {
 // SDK callback fires with the session and the Dintero transaction id, the
 // iframe is sized by HeightChanged, lockSession() resolves; and the
 // redirect flow of a Dintero session lands on return_url with Dintero's
-// query while the signed callback arrives. Nothing holds a card number.
+// query while the signed callback arrives; onValidateSession holds the
+// payment (a refusal leaves the store without one), and popOut pays in
+// the window the SDK opens. Nothing holds a card number. On both stores.
 func TestDinteroEmbeddedCheckoutInChromium(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) { testDinteroEmbedded(t, nil) })
+	t.Run("postgres", func(t *testing.T) { testDinteroEmbedded(t, []string{"--database-url", pgtest.SchemaURL(t)}) })
+}
+
+func testDinteroEmbedded(t *testing.T, dbArgs []string) {
 	browser := newBrowser(t)
 	shop := newSDKShop(t)
-	s := startServer(t, filepath.Join(t.TempDir(), "data"), env(nil), "--webhook-schedule", "0s,200ms,200ms")
+	s := startServer(t, filepath.Join(t.TempDir(), "data"), env(nil), append([]string{"--webhook-schedule", "0s,200ms,200ms"}, dbArgs...)...)
 	ctx := context.Background()
 	key := s.bootstrapKey(t)
 	c := client.New(s.URL, key)
@@ -254,7 +305,8 @@ func TestDinteroEmbeddedCheckoutInChromium(t *testing.T) {
 	tok := dinteroAPI(t, "POST", dintero+"/v1/accounts/"+acct.ID+"/auth/token",
 		`{"grant_type":"client_credentials","audience":"`+dintero+`/v1/accounts/`+acct.ID+`"}`,
 		func(r *http.Request) { r.SetBasicAuth(key[:16], key) })["access_token"].(string)
-	secret := dinteroAPI(t, "POST", dintero+"/v1/admin/signature", "", func(r *http.Request) { r.Header.Set("X-Api-Key", key) })["secret"].(string)
+	sig := dinteroAPI(t, "POST", dintero+"/v1/admin/signature", "", func(r *http.Request) { r.Header.Set("X-Api-Key", key) })
+	secret := sig["signature"].(map[string]any)["secret"].(string)
 	session := func(ref, expires string) (string, string) {
 		body := `{"url":{"return_url":"` + shop.URL + `/return?shop=fjord","callback_url":"` + shop.URL + `/callback"},` +
 			`"order":{"amount":125000,"currency":"NOK","merchant_reference":"` + ref + `","items":[` +
@@ -270,9 +322,9 @@ func TestDinteroEmbeddedCheckoutInChromium(t *testing.T) {
 	rig := &checkoutRig{s: s, c: c, gw: gw.ID, browser: browser, shots: artifactsDir(t)}
 	good := "4242424242424242"
 	var messages []string
-	embed := func(t *testing.T, sid string) context.Context {
+	embed := func(t *testing.T, sid string, extra ...string) context.Context {
 		tab := rig.tab(t)
-		u := shop.URL + "/embed?endpoint=" + url.QueryEscape(endpoint) + "&sid=" + url.QueryEscape(sid)
+		u := shop.URL + "/embed?endpoint=" + url.QueryEscape(endpoint) + "&sid=" + url.QueryEscape(sid) + strings.Join(extra, "")
 		if err := chromedp.Do(tab, chromedp.Navigate(u)); err != nil {
 			t.Fatal(err)
 		}
@@ -342,15 +394,7 @@ func TestDinteroEmbeddedCheckoutInChromium(t *testing.T) {
 		}
 		// The SDK loaded kassa's result page into its iframe: framed, in
 		// the SDK's language, sized by its own HeightChanged.
-		var heading string
-		inFrame(t, tab, func(f chromedp.QueryOption) chromedp.Action[chromedp.Void] {
-			return chromedp.Steps(chromedp.WaitVisible(chromedp.CSS(`body[data-state="paid"] h1`), f),
-				func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
-					var err error
-					heading, err = chromedp.Text(chromedp.CSS("h1"), f)(ctx, tg)
-					return chromedp.Void{}, err
-				})
-		})
+		heading := frameText(t, tab, `body[data-state="paid"]:not(:has(#next)) h1`) // the result page has no link on
 		if heading != "Betalingen er fullført" {
 			t.Errorf("result page heading %q", heading)
 		}
@@ -386,6 +430,250 @@ func TestDinteroEmbeddedCheckoutInChromium(t *testing.T) {
 		tab = embed(t, acct.ID+".doesNotExist")
 		if ev := waitEvent(t, tab, "onSessionNotFound", 1); ev["type"] != "SessionNotFound" {
 			t.Errorf("onSessionNotFound %v", ev)
+		}
+	})
+
+	// fill types the good card into the form of ctx (the SDK's iframe
+	// with f, or the pop-out window's page).
+	fill := func(f ...chromedp.QueryOption) chromedp.Action[chromedp.Void] {
+		return chromedp.Steps(
+			chromedp.WaitEnabled(chromedp.CSS("#number"), f...),
+			chromedp.SendKeys(chromedp.CSS("#number"), good, f...),
+			chromedp.SendKeys(chromedp.CSS("#exp"), "12 / 30", f...),
+			chromedp.SendKeys(chromedp.CSS("#cvc"), "737", f...),
+			chromedp.SendKeys(chromedp.CSS("#name"), "Kari Nordmann", f...),
+		)
+	}
+	// unpaid checks in the store, through the API, that the session has
+	// no payment: still open, and no transaction made by it.
+	unpaid := func(t *testing.T, sid string) {
+		t.Helper()
+		if sess := dinteroAPI(t, "GET", dintero+"/v1/sessions/"+url.PathEscape(sid), "", bearer(tok)); sess["status"] != "open" || sess["transaction_id"] != nil {
+			t.Errorf("session after the rejected check: %v", sess)
+		}
+		req, _ := http.NewRequest("GET", dintero+"/v1/transactions?session_id="+url.QueryEscape(sid), nil)
+		bearer(tok)(req)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var txs []any
+		if err := json.NewDecoder(res.Body).Decode(&txs); err != nil || res.StatusCode != 200 || len(txs) != 0 {
+			t.Errorf("transactions of the session: %d %v %v", res.StatusCode, txs, err)
+		}
+	}
+
+	t.Run("client-side validation rejects", func(t *testing.T) {
+		sid, _ := session("order-v1", "")
+		tab := embed(t, sid, "&validate=reject")
+		waitEvent(t, tab, "onSession", 1)
+		inFrame(t, tab, func(f chromedp.QueryOption) chromedp.Action[chromedp.Void] {
+			return chromedp.Steps(fill(f), chromedp.Click(chromedp.CSS("#submit"), f))
+		})
+		if ev := waitEvent(t, tab, "onValidateSession", 1); ev["type"] != "ValidateSession" {
+			t.Errorf("onValidateSession %v", ev)
+		}
+		var shown string
+		inFrame(t, tab, func(f chromedp.QueryOption) chromedp.Action[chromedp.Void] {
+			return chromedp.Steps(chromedp.WaitVisible(chromedp.CSS("#embed-error"), f),
+				func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+					var err error
+					shown, err = chromedp.Text(chromedp.CSS("#embed-error"), f)(ctx, tg)
+					return chromedp.Void{}, err
+				},
+				chromedp.WaitEnabled(chromedp.CSS("#submit"), f))
+		})
+		if shown != "Sykkelen er dessverre utsolgt." {
+			t.Errorf("the shop's error on the page: %q", shown)
+		}
+		rig.shot(t, tab, "dintero-06-validation-rejected")
+		time.Sleep(500 * time.Millisecond) // a payment would have been made by now
+		unpaid(t, sid)
+		for _, e := range pageEvents(t, tab) {
+			if e.CB == "onPayment" || e.CB == "onPaymentError" {
+				t.Errorf("the SDK called %s after a rejected check", e.CB)
+			}
+		}
+	})
+
+	t.Run("client-side validation accepts", func(t *testing.T) {
+		sid, _ := session("order-v2", "")
+		tab := embed(t, sid, "&validate=accept")
+		waitEvent(t, tab, "onSession", 1)
+		inFrame(t, tab, func(f chromedp.QueryOption) chromedp.Action[chromedp.Void] {
+			return chromedp.Steps(fill(f), chromedp.Click(chromedp.CSS("#submit"), f))
+		})
+		waitEvent(t, tab, "onValidateSession", 1)
+		paid := waitEvent(t, tab, "onPayment", 1)
+		txID, _ := paid["transaction_id"].(string)
+		if paid["type"] != "SessionPaymentAuthorized" || !strings.HasPrefix(txID, acct.ID+".") || paid["merchant_reference"] != "order-v2" {
+			t.Fatalf("onPayment %v", paid)
+		}
+		if tx := transaction(txID); tx["session_id"] != sid || tx["status"] != "CAPTURED" {
+			t.Errorf("transaction %v", tx)
+		}
+		rig.shot(t, tab, "dintero-07-validation-accepted")
+	})
+
+	// openPopOut clicks the SDK's pop-out button in tab and attaches to
+	// the window it opens, whose URL must contain want.
+	openPopOut := func(t *testing.T, tab context.Context, want string) context.Context {
+		t.Helper()
+		button := chromedp.CSS("#dintero-checkout-sdk-launch-pop-out")
+		if err := chromedp.Do(tab, chromedp.WaitVisible(button)); err != nil {
+			t.Fatalf("the SDK drew no pop-out button: %v", err)
+		}
+		var mu sync.Mutex
+		var at string // the URL the window opened at (it may close before we ask it)
+		opened := chromedp.WaitNewTarget(tab, func(info *target.Info) bool {
+			if !strings.Contains(info.URL, "role=pop_out_payment") {
+				return false
+			}
+			mu.Lock()
+			at = info.URL
+			mu.Unlock()
+			return true
+		})
+		if err := chromedp.Do(tab, chromedp.Click(button)); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case id := <-opened:
+			win, cancel := chromedp.NewContext(tab, chromedp.WithTargetID(id))
+			t.Cleanup(cancel)
+			mu.Lock()
+			defer mu.Unlock()
+			if !strings.Contains(at, want) {
+				t.Errorf("pop-out window at %s, want %s", at, want)
+			}
+			return win
+		case <-time.After(10 * time.Second):
+			t.Fatal("no pop-out window opened")
+		}
+		return nil
+	}
+
+	// waitPopOutClosed waits until no pop-out window is left open and the
+	// SDK's button is gone or enabled again.
+	waitPopOutClosed := func(t *testing.T, tab context.Context, what string) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			open := false
+			tgs, err := chromedp.Targets(tab)
+			for _, tg := range tgs {
+				open = open || strings.Contains(tg.URL, "role=pop_out_payment")
+			}
+			if err == nil && !open {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the pop-out window is still open %s (%v)", what, err)
+			}
+		}
+	}
+
+	t.Run("pop-out", func(t *testing.T) {
+		sid, _ := session("order-p1", "")
+		tab := embed(t, sid, "&popout=1")
+		waitEvent(t, tab, "onSession", 1)
+		button := chromedp.CSS("#dintero-checkout-sdk-launch-pop-out")
+		if err := chromedp.Do(tab, chromedp.WaitVisible(button)); err != nil {
+			t.Fatalf("the SDK drew no pop-out button: %v", err)
+		}
+		label, err := chromedp.Run(tab, chromedp.Text(button))
+		if err != nil || label != "Betal 1\u00a0250,00\u00a0kr" {
+			t.Errorf("pop-out button label %q (%v)", label, err)
+		}
+		inFrame(t, tab, func(f chromedp.QueryOption) chromedp.Action[chromedp.Void] {
+			return chromedp.WaitNotPresent(chromedp.CSS("#number"), f) // the launcher takes no card
+		})
+		rig.shot(t, tab, "dintero-08-pop-out-launcher")
+		win := openPopOut(t, tab, "ui=fullscreen")
+		if err := chromedp.Do(win, fill()); err != nil {
+			t.Fatalf("the pop-out window's form: %v", err)
+		}
+		if loc, _ := chromedp.Run(win, chromedp.Location()); !strings.Contains(loc, "sid="+url.QueryEscape(sid)) {
+			t.Errorf("pop-out window at %s", loc)
+		}
+		rig.shot(t, win, "dintero-09-pop-out-window")
+		// The SDK saw the window's AppLoaded: it drew its backdrop and
+		// told the launcher.
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			var state string
+			inFrame(t, tab, func(f chromedp.QueryOption) chromedp.Action[chromedp.Void] {
+				return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+					a, err := chromedp.AttributeValue(chromedp.CSS("body"), "data-pop-out", f)(ctx, tg)
+					state = a.Value
+					return chromedp.Void{}, err
+				}
+			})
+			if state == "open" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the launcher was not told the window opened (%q)", state)
+			}
+		}
+		rig.shot(t, tab, "dintero-10-pop-out-open")
+		if err := chromedp.Do(win, chromedp.Click(chromedp.CSS("#submit"))); err != nil {
+			t.Fatal(err)
+		}
+		paid := waitEvent(t, tab, "onPayment", 1)
+		txID, _ := paid["transaction_id"].(string)
+		if paid["type"] != "SessionPaymentAuthorized" || paid["context"] != "popOut" || !strings.HasPrefix(txID, acct.ID+".") ||
+			paid["merchant_reference"] != "order-p1" {
+			t.Fatalf("onPayment %v", paid)
+		}
+		if tx := transaction(txID); tx["session_id"] != sid || tx["status"] != "CAPTURED" {
+			t.Errorf("transaction %v", tx)
+		}
+		// The SDK closed the window, removed its button and loaded kassa's
+		// result page.
+		waitPopOutClosed(t, tab, "after the payment")
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			gone, err := chromedp.Run(tab, chromedp.Evaluate[bool](`!document.getElementById("dintero-checkout-sdk-launch-pop-out")`))
+			if err == nil && gone {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the SDK's button is still there after the payment (%v)", err)
+			}
+		}
+		src, err := chromedp.Run(tab, chromedp.Evaluate[string](`document.querySelector("#checkout iframe").src`))
+		if err != nil || !strings.HasPrefix(src, endpoint+"/embedResult/?sid="+sid) {
+			t.Errorf("iframe src after payment %q (%v)", src, err)
+		}
+		rig.shot(t, tab, "dintero-11-pop-out-paid")
+	})
+
+	t.Run("pop-out with validation", func(t *testing.T) {
+		// Rejected: the SDK closes the window it opened with loader=true
+		// and the launcher shows the shop's error; nothing is paid.
+		sid, _ := session("order-p2", "")
+		tab := embed(t, sid, "&popout=1&validate=reject")
+		waitEvent(t, tab, "onSession", 1)
+		openPopOut(t, tab, "loader=true") // no form there: the SDK closes it on the rejection
+		waitEvent(t, tab, "onValidateSession", 1)
+		if shown := frameText(t, tab, "#embed-error"); shown != "Sykkelen er dessverre utsolgt." {
+			t.Errorf("the shop's error in the launcher: %q", shown)
+		}
+		waitPopOutClosed(t, tab, "after the rejected check")
+		rig.shot(t, tab, "dintero-12-pop-out-rejected")
+		unpaid(t, sid)
+
+		// Accepted: the SDK reopens the window's page without the loader
+		// and the customer pays there.
+		sid, _ = session("order-p3", "")
+		tab = embed(t, sid, "&popout=1&validate=accept")
+		waitEvent(t, tab, "onSession", 1)
+		win := openPopOut(t, tab, "loader=true")
+		if err := chromedp.Do(win, fill(), chromedp.Click(chromedp.CSS("#submit"))); err != nil {
+			t.Fatalf("the validated window's form: %v", err)
+		}
+		paid := waitEvent(t, tab, "onPayment", 1)
+		if txID, _ := paid["transaction_id"].(string); paid["context"] != "popOut" || transaction(txID)["session_id"] != sid {
+			t.Errorf("onPayment %v", paid)
 		}
 	})
 
@@ -451,5 +739,11 @@ func TestDinteroEmbeddedCheckoutInChromium(t *testing.T) {
 	if len(messages) == 0 || !strings.Contains(strings.Join(messages, ""), "HeightChanged") {
 		t.Errorf("no postMessage seen by the merchant's page: %v", messages)
 	}
-	s.checkNothingAtRest(t, "after the Dintero browser flows", secrets, nil)
+	if dbArgs == nil {
+		s.checkNothingAtRest(t, "after the Dintero browser flows", secrets, nil)
+		return
+	}
+	// On PostgreSQL the data directory holds no store; the server's output
+	// is still checked.
+	s.checkOutput(t, "after the Dintero browser flows", secrets, nil)
 }

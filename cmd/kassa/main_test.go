@@ -565,6 +565,13 @@ func (s *server) checkNothingAtRest(t *testing.T, when string, numbers, texts []
 	if files < 2 {
 		t.Fatalf("%s: only %d files in the data directory", when, files)
 	}
+	s.checkOutput(t, when, numbers, texts)
+}
+
+// checkOutput fails t if the server's output holds any of numbers (as a
+// whole number) or texts.
+func (s *server) checkOutput(t *testing.T, when string, numbers, texts []string) {
+	t.Helper()
 	logs := s.Stderr.String() + s.Stdout.String()
 	if !strings.Contains(logs, `"route"`) {
 		t.Fatalf("%s: the server logged no requests; the log check would prove nothing", when)

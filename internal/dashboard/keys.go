@@ -277,9 +277,9 @@ func (s *Server) actors(r *http.Request, q *request) (map[string]string, error) 
 	return names, nil
 }
 
-// actorName says who an event's actor is: a member's email, "user …" of a
-// former member, an API key's id, or kassa itself.
-func actorName(names map[string]string, actor string) string {
+// memberActor says who an event's actor is: a member's email, "former
+// member …", an API key's id, or kassa itself.
+func memberActor(names map[string]string, actor string) string {
 	switch {
 	case actor == "":
 		return "kassa"

@@ -27,8 +27,18 @@ func (s *Server) routes() {
 	s.get("/payments", s.payments)
 	s.get("/payments/{id}", s.payment)
 	s.get("/review", s.coming("review", "Review queue"))
-	s.get("/gateways", s.coming("gateways", "Gateways"))
-	s.get("/webhooks", s.coming("webhooks", "Webhooks"))
+	// Gateways and webhooks (gateways.go, webhooks.go).
+	s.get("/gateways", s.gateways)
+	s.get("/gateways/{id}", s.gateway)
+	s.post("/gateways/{id}/credentials", s.rotateCredentials)
+	s.getAdmin("/gateways/{id}/redact", s.redactGatewayConfirm)
+	s.post("/gateways/{id}/redact", s.redactGateway)
+	s.get("/webhooks", s.webhooks)
+	s.get("/webhooks/{id}", s.webhook)
+	s.getAdmin("/webhooks/{id}/redeliver", s.redeliverConfirm)
+	s.post("/webhooks/{id}/redeliver", s.redeliver)
+	s.getAdmin("/webhooks/{id}/recover", s.recoverConfirm)
+	s.post("/webhooks/{id}/recover", s.recoverDeliveries)
 }
 
 // coming is the placeholder of a page not built yet.

@@ -130,8 +130,9 @@ type Engine struct {
 	split    *splitter
 
 	// Hot reads, kept for at most hotTTL (cache.go).
-	keys    *hotCache[string, keyEntry]
-	gwCache *hotCache[gatewayKey, *payment.Gateway]
+	keys      *hotCache[string, keyEntry]
+	gwCache   *hotCache[gatewayKey, *payment.Gateway]
+	credCache *hotCache[gatewayKey, *payment.CredentialVersion]
 }
 
 // New returns an Engine for cfg.
@@ -193,7 +194,8 @@ func New(cfg Config) *Engine {
 	return &Engine{store: cfg.Store, vault: cfg.Vault, log: cfg.Logger, now: cfg.Now, cfg: cfg, gateways: cfg.Gateways,
 		breakers: routing.NewBreakers(cfg.BreakerThreshold, cfg.BreakerOpenFor, cfg.Now), split: newSplitter(),
 		dummyHash: sync.OnceValue(func() string { return password.Hash("kassa dummy password", cfg.PasswordParams) }),
-		keys:      newHotCache[string, keyEntry](), gwCache: newHotCache[gatewayKey, *payment.Gateway]()}
+		keys:      newHotCache[string, keyEntry](), gwCache: newHotCache[gatewayKey, *payment.Gateway](),
+		credCache: newHotCache[gatewayKey, *payment.CredentialVersion]()}
 }
 
 // clock returns the current time as the stores keep it: UTC, microseconds.

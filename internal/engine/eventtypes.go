@@ -75,6 +75,7 @@ func EventTypes() []EventType {
 		add(EventWebhookEndpointUpdated, "A webhook endpoint's settings or secret changed.")
 		add(EventWebhookEndpointDeleted, "A webhook endpoint was deleted.")
 		add(EventWebhookEndpointDisabled, "kassa disabled a webhook endpoint: it answered 410 or failed for too long.")
+		add(EventWebhookEndpointRedelivered, "Someone asked, in the dashboard, to send an endpoint an event again or to recover its failed deliveries.")
 		add(EventWebhookPing, "A test message asked for with the ping of an endpoint; sent only to that endpoint.")
 		add(payment.EventCustomerCreated, "A customer was created.")
 		add(payment.EventCustomerUpdated, "A customer's details changed.")
@@ -112,6 +113,9 @@ const (
 	EventWebhookEndpointDeleted  = "webhook_endpoint.deleted"
 	EventWebhookEndpointDisabled = "webhook_endpoint.disabled"
 	EventWebhookPing             = "webhook.ping"
+	// EventWebhookEndpointRedelivered records a redelivery or recovery a
+	// dashboard user asked for: the endpoint's audit trail.
+	EventWebhookEndpointRedelivered = "webhook_endpoint.redelivered"
 )
 
 // checkEventPattern reports whether p may stand in a webhook endpoint's

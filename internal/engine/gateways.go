@@ -199,7 +199,7 @@ func (e *Engine) openCredentials(ctx context.Context, g *payment.Gateway, v int)
 	if g.State == payment.GatewayRedacted {
 		return nil, errGatewayRedacted(g.ID)
 	}
-	cv, err := e.store.CredentialVersion(ctx, g.AccountID, g.ID, v)
+	cv, err := e.cachedCredentials(ctx, g, v)
 	if err != nil {
 		return nil, fmt.Errorf("credentials v%d of %s: %w", v, g.ID, err)
 	}
@@ -663,8 +663,9 @@ func (e *Engine) SetGatewayCredentials(ctx context.Context, p *payment.Principal
 			g.State = payment.GatewayRetained
 			g.RedactedAt = nil
 			g.UpdatedAt = now
-			return cv, newEvent(g.AccountID, "gateway.credentials_rotated", g.ID,
-				map[string]any{"id": g.ID, "version": v, "created_by": cv.CreatedBy}, now), nil
+			ev := newEvent(g.AccountID, "gateway.credentials_rotated", g.ID,
+				map[string]any{"id": g.ID, "version": v, "created_by": cv.CreatedBy}, now)
+			return cv, stampActor(actingAs(ctx, p), []*payment.Event{ev})[0], nil
 		})
 		if errors.Is(err, errVersionMoved) && attempt < 5 {
 			if g, err = e.store.Gateway(ctx, p.Account.ID, id); err != nil {
@@ -731,8 +732,15 @@ func (e *Engine) RetainGateway(ctx context.Context, accountID, id string) (*Gate
 	return e.detail(ctx, g)
 }
 
+// RedactGatewayAs is RedactGateway by p, within p's account: its event
+// names p as the actor (a dashboard user).
+func (e *Engine) RedactGatewayAs(ctx context.Context, p *payment.Principal, id string) (*GatewayDetail, error) {
+	return e.RedactGateway(actingAs(ctx, p), p.Account.ID, id)
+}
+
 // RedactGateway destroys every credential version of a gateway; the record
-// and the payments made through it stay readable.
+// and the payments made through it stay readable. Its event's actor is the
+// one ctx carries (RedactGatewayAs), else none.
 func (e *Engine) RedactGateway(ctx context.Context, accountID, id string) (*GatewayDetail, error) {
 	now := e.clock()
 	g, err := e.updateGateway(ctx, accountID, id, func(g *payment.Gateway) (*payment.CredentialVersion, *payment.Event, error) {
@@ -742,7 +750,8 @@ func (e *Engine) RedactGateway(ctx context.Context, accountID, id string) (*Gate
 		g.State = payment.GatewayRedacted
 		g.RedactedAt = &now
 		g.UpdatedAt = now
-		return nil, newEvent(g.AccountID, "gateway.redacted", g.ID, map[string]any{"id": g.ID}, now), nil
+		ev := newEvent(g.AccountID, "gateway.redacted", g.ID, map[string]any{"id": g.ID}, now)
+		return nil, stampActor(ctx, []*payment.Event{ev})[0], nil
 	})
 	if err != nil {
 		return nil, err
@@ -757,7 +766,31 @@ func (e *Engine) updateGateway(ctx context.Context, accountID, id string,
 	fn func(*payment.Gateway) (*payment.CredentialVersion, *payment.Event, error)) (*payment.Gateway, error) {
 	g, err := e.store.UpdateGateway(ctx, accountID, id, fn)
 	e.gwCache.drop(gatewayKey{accountID, id})
+	e.credCache.drop(gatewayKey{accountID, id})
 	return g, err
+}
+
+// cachedCredentials reads version v of g's credentials, still sealed: from
+// this process's hot cache when it is younger than hotTTL. A version never
+// changes once written except to be destroyed by a redaction, which drops
+// the entry here (updateGateway) and is seen by other processes within
+// hotTTL, as their gateway is. The cache holds one version per gateway,
+// the one payments use; a follow-up of an older version reads it again.
+// Callers must not change what it returns.
+func (e *Engine) cachedCredentials(ctx context.Context, g *payment.Gateway, v int) (*payment.CredentialVersion, error) {
+	k := gatewayKey{g.AccountID, g.ID}
+	now := e.now()
+	if cv, ok := e.credCache.get(k, now); ok && cv.Version == v {
+		return cv, nil
+	}
+	cv, err := e.store.CredentialVersion(ctx, g.AccountID, g.ID, v)
+	if err != nil {
+		return nil, err
+	}
+	if v == g.CredentialVersion {
+		e.credCache.put(k, cv, now)
+	}
+	return cv, nil
 }
 
 // cachedGateway reads the account's gateway id for a payment: from this

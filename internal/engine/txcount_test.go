@@ -2,11 +2,15 @@ package engine_test
 
 import (
 	"context"
+	"path/filepath"
 	"testing"
 
 	"github.com/kassapay/kassa/internal/engine"
+	"github.com/kassapay/kassa/internal/gateway/simulator"
 	"github.com/kassapay/kassa/internal/payment"
+	"github.com/kassapay/kassa/internal/store/postgres"
 	"github.com/kassapay/kassa/internal/store/sqlite"
+	"github.com/kassapay/kassa/internal/vault"
 )
 
 // TestWriteTransactionsPerPurchase counts the write transactions a
@@ -155,5 +159,44 @@ func TestWriteTransactionsPerKeyedPurchase(t *testing.T) {
 	}
 	if ct, body := engine.ParseStoredAnswer(replay.Replay.ResponseBody); ct != "text/plain" || string(body) != string(a.Body) {
 		t.Errorf("replayed %q %q, want the settle's answer", ct, body)
+	}
+}
+
+// TestRoundTripsPerPurchasePostgres counts what a purchase sends to
+// PostgreSQL once its gateway and credentials are cached, with the
+// simulator's ledger in the store as `kassa serve` has it: the payment
+// method's read, the reservation (one implicit transaction), the
+// simulator's ledger (BEGIN with its claim, then its writes with COMMIT)
+// and the settle (one implicit transaction): five round trips, three
+// commits, and eight statements — the reservation's rows are one
+// statement, the settle's two (its second event cannot join the first,
+// see oneStatement).
+func TestRoundTripsPerPurchasePostgres(t *testing.T) {
+	st := openPostgres(t)
+	ring := filepath.Join(t.TempDir(), "master.key")
+	if _, err := vault.CreateDevKeyFile(ring); err != nil {
+		t.Fatal(err)
+	}
+	f := newFixtureLedger(t, st, ring, st.(simulator.Ledger))
+	stats := st.(interface{ Stats() postgres.Stats })
+	ctx := context.Background()
+	p, _ := f.account(t, false)
+	gw := f.simGateway(t, p, nil).ID
+	pm := f.card(t, p, "4111111111111111", "").ID
+	f.pay(t, p, pm, gw, 1000, true) // caches the gateway and its credentials
+	before := stats.Stats()
+	pay, err := f.eng.CreatePayment(ctx, p, engine.PaymentInput{Amount: 1000, Currency: "EUR", PaymentMethodID: pm, GatewayID: gw})
+	if err != nil || pay.Status != payment.StatusCaptured {
+		t.Fatalf("%v %v", pay, err)
+	}
+	after := stats.Stats()
+	if d := after.RoundTrips - before.RoundTrips; d != 5 {
+		t.Errorf("%d round trips per purchase, want 5", d)
+	}
+	if d := after.Commits - before.Commits; d != 3 {
+		t.Errorf("%d commits per purchase, want 3 (reservation, the simulator's ledger, settle)", d)
+	}
+	if d := after.Statements - before.Statements; d != 8 {
+		t.Errorf("%d statements per purchase, want 8", d)
 	}
 }

@@ -138,7 +138,14 @@ func securityHeaders(next http.Handler) http.Handler {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		// Dintero's pop-out window must keep its opener, the merchant's
+		// page on another origin, to talk to it (ADR 0028); every other
+		// page is isolated from whoever opened it.
+		if isEmbedded(r) && r.URL.Query().Get("role") == rolePopOutPayment {
+			h.Set("Cross-Origin-Opener-Policy", "unsafe-none")
+		} else {
+			h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		}
 		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
 		if r.TLS != nil {
 			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
@@ -301,6 +308,12 @@ type view struct {
 	// Action is the query the page's forms post with ("?ui=inline…" when
 	// embedded, so that the answer is the embedded page again).
 	Action string
+	// Role is the embedded page's part in Dintero's pop-out flow:
+	// "launcher" (the iframe shows the order and the SDK's button instead
+	// of the form) or "popOut" (the window the customer pays in); Loader
+	// shows the window waiting for the merchant's check, without a form.
+	Role   string
+	Loader bool
 }
 
 func (s *server) render(w http.ResponseWriter, r *http.Request, status int, v *view) error {

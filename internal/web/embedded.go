@@ -27,6 +27,19 @@ const (
 	msgCancel            = "SessionCancel"
 )
 
+// The roles the SDK gives the page in its pop-out flow (ADR 0028): the
+// iframe only launches the window (the SDK draws the button), and the
+// window, opened by the merchant's page, is where the customer pays.
+const (
+	rolePopOutLauncher = "pop_out_launcher"
+	rolePopOutPayment  = "pop_out_payment"
+)
+
+// validationTimeout is how long the page waits for the merchant's
+// ValidationResult before it gives up, pays nothing and says so (ADR
+// 0028).
+const validationTimeout = 30 * time.Second
+
 // embedView is what the embedded page's script gets: Data is embedData as
 // JSON, put in an attribute (html/template escapes it there).
 type embedView struct {
@@ -55,6 +68,18 @@ type embedData struct {
 	// which only reports its height.
 	NotFound bool `json:"not_found,omitempty"`
 	Result   bool `json:"result,omitempty"`
+	// Context is "popOut" in the pop-out window: it talks to
+	// window.opener, every message marked with the context. Role is
+	// "launcher" in the iframe that only launches that window.
+	Context string `json:"context,omitempty"`
+	Role    string `json:"role,omitempty"`
+	// Language is the SDK's language, which the pop-out window opens in.
+	Language string `json:"language,omitempty"`
+	// ValidateMS is set when the merchant validates the order first
+	// (client_side_validation=true): how long to wait for its answer.
+	ValidateMS int64 `json:"validate_ms,omitempty"`
+	// Texts are the words the script shows or hands to the SDK.
+	Texts map[string]string `json:"texts,omitempty"`
 }
 
 type finalEvent struct {
@@ -246,10 +271,37 @@ func (s *server) embedInto(w http.ResponseWriter, r *http.Request, cv *engine.Ch
 		}
 	}
 	origins := cv.Account.CheckoutEmbedOrigins
-	allowFraming(w, v.Nonce, origins)
+	q := r.URL.Query()
+	popOut := q.Get("role") == rolePopOutPayment
+	if popOut {
+		// A window of its own, opened by the merchant's page: no one
+		// frames it, and it talks to its opener.
+		allowFraming(w, v.Nonce, nil)
+	} else {
+		allowFraming(w, v.Nonce, origins)
+	}
 	sid := payment.DinteroID(cs.AccountID, cs.ID)
 	d := embedData{SID: sid, Origins: origins, State: string(v.State), Session: dinteroSessionOf(cv),
-		SessionURL: DinteroBase + "/sessions/" + url.PathEscape(sid)}
+		SessionURL: DinteroBase + "/sessions/" + url.PathEscape(sid), Texts: embedTexts(v)}
+	if lang := q.Get("language"); engine.IsCheckoutLocale(lang) {
+		d.Language = lang
+	}
+	switch {
+	case popOut:
+		d.Context = "popOut"
+		v.Role = "popOut"
+		// loader=true: the merchant is still validating the order; the
+		// SDK reopens the window without it once the order is accepted.
+		v.Loader = q.Get("loader") == "true"
+	case q.Get("role") == rolePopOutLauncher:
+		d.Role = "launcher"
+		v.Role = "launcher"
+	case q.Get("client_side_validation") == "true":
+		d.ValidateMS = validationTimeout.Milliseconds()
+	}
+	if q.Get("hide_test_message") == "true" {
+		v.Test = false // the SDK's hideTestMessage: the merchant shows its own
+	}
 	switch v.State {
 	case statePaid:
 		d.Event = &finalEvent{Type: msgPaymentAuthorized, TransactionID: TransactionID(cs, cv.Payment),
@@ -265,10 +317,23 @@ func (s *server) embedInto(w http.ResponseWriter, r *http.Request, cv *engine.Ch
 	return nil
 }
 
-// embedQuery is the query the embedded page's URL keeps across its forms.
+// embedTexts are the words embed.js needs, in the page's language.
+func embedTexts(v *view) map[string]string {
+	t := v.T
+	open := fmt.Sprintf(t.Pay, v.Total) // the label of the SDK's button, as the form's
+	if v.TokenOnly {
+		open = t.SaveCard
+	}
+	return map[string]string{"validating": t.Validating, "validation_failed": t.ValidationFailed,
+		"validation_timeout": t.ValidationTimeout, "open": open, "focus": t.PopOutFocus,
+		"close": t.PopOutClose, "opened": t.PopOutOpened, "failed": t.PopOutFailed}
+}
+
+// embedQuery is the query the embedded page's URL keeps across its forms
+// (not loader: a form is never posted from the loader).
 func embedQuery(r *http.Request, sid string) url.Values {
 	q := url.Values{"sid": {sid}}
-	for _, k := range []string{"ui", "sdk", "language"} {
+	for _, k := range []string{"ui", "sdk", "language", "role", "client_side_validation", "hide_test_message"} {
 		if v := r.URL.Query().Get(k); v != "" && len(v) <= 32 {
 			q.Set(k, v)
 		}

@@ -211,3 +211,114 @@ func TestEmbeddedPageAfterCancelVoid(t *testing.T) {
 		t.Errorf("session JSON: %d %s", res.StatusCode, page)
 	}
 }
+
+// TestEmbeddedPopOut: Dintero's pop-out flow. The launcher iframe shows
+// the order and a slot for the SDK's button, no card form; the pop-out
+// window is not framable, keeps its opener (COOP unsafe-none, every other
+// page same-origin), talks in context "popOut", and its forms come back
+// to the window; the loader window shows no form until the merchant's
+// check is done. Another account's session id is not found in every role.
+func TestEmbeddedPopOut(t *testing.T) {
+	f := setup(t)
+	cs, sid := f.dinteroSession(t)
+	if _, err := f.eng.SetCheckoutEmbedOrigins(context.Background(), f.p, "origins", []string{"https://shop.example"}); err != nil {
+		t.Fatal(err)
+	}
+	base := DinteroBase + "/?sdk=0.8.30&sid=" + url.QueryEscape(sid)
+
+	res, page := f.get(t, "GET", base+"&ui=inline&language=no&client_side_validation=true&role=pop_out_launcher", nil)
+	d := embedDataOf(t, page)
+	if res.StatusCode != 200 || d.Role != "launcher" || d.Context != "" || d.ValidateMS != 0 || d.Language != "no" ||
+		d.Texts["open"] != "Betal 1\u00a0250,00\u00a0kr" || strings.Contains(page, `id="pay"`) || strings.Contains(page, `name="number"`) ||
+		!strings.Contains(page, `id="popout-slot"`) || !strings.Contains(page, `id="cancel"`) ||
+		!strings.Contains(res.Header.Get("Content-Security-Policy"), "frame-ancestors https://shop.example;") ||
+		res.Header.Get("Cross-Origin-Opener-Policy") != "same-origin" {
+		t.Fatalf("launcher: %d %v %+v\n%s", res.StatusCode, res.Header, d, page)
+	}
+
+	window := base + "&ui=fullscreen&role=pop_out_payment&language=no"
+	res, page = f.get(t, "GET", window+"&loader=true", nil)
+	d = embedDataOf(t, page)
+	if res.StatusCode != 200 || d.Context != "popOut" || strings.Contains(page, `id="pay"`) || strings.Contains(page, `id="cancel"`) ||
+		res.Header.Get("Cross-Origin-Opener-Policy") != "unsafe-none" || res.Header.Get("X-Frame-Options") != "DENY" ||
+		!strings.Contains(res.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'") {
+		t.Fatalf("loader window: %d %v %+v\n%s", res.StatusCode, res.Header, d, page)
+	}
+	res, page = f.get(t, "GET", window, nil)
+	d = embedDataOf(t, page)
+	if res.StatusCode != 200 || d.Context != "popOut" || d.Role != "" || !strings.Contains(page, `id="pay"`) ||
+		res.Header.Get("Cross-Origin-Opener-Policy") != "unsafe-none" || !strings.Contains(res.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'") {
+		t.Fatalf("pop-out window: %d %v %+v\n%s", res.StatusCode, res.Header, d, page)
+	}
+	action := html.UnescapeString(regexp.MustCompile(`action="([^"]*/pay[^"]*)"`).FindStringSubmatch(page)[1])
+	if strings.Contains(action, "loader") || !strings.Contains(action, "role=pop_out_payment") {
+		t.Errorf("pop-out form action %s", action)
+	}
+	res, _ = f.get(t, "POST", action, withCard(formOf(t, page), "4242424242424242"))
+	loc := res.Header.Get("Location")
+	if res.StatusCode != http.StatusSeeOther || !strings.Contains(loc, "role=pop_out_payment") ||
+		res.Header.Get("Cross-Origin-Opener-Policy") != "unsafe-none" {
+		t.Fatalf("pay in the window: %d %s %v", res.StatusCode, loc, res.Header)
+	}
+	_, page = f.get(t, "GET", loc, nil)
+	got, _ := f.eng.CheckoutSession(context.Background(), f.p.Account.ID, cs.ID)
+	d = embedDataOf(t, page)
+	if got.Status != payment.CheckoutPaid || d.Context != "popOut" || d.Event == nil || d.Event.Type != "SessionPaymentAuthorized" ||
+		d.Event.TransactionID != payment.DinteroID(cs.AccountID, got.PaymentID) || d.Event.Href == "" {
+		t.Errorf("paid window: %+v %+v", d, d.Event)
+	}
+	// Paid: the launcher has no slot, and says so to the SDK.
+	_, page = f.get(t, "GET", base+"&ui=inline&role=pop_out_launcher", nil)
+	if d := embedDataOf(t, page); strings.Contains(page, `id="popout-slot"`) || d.Event == nil {
+		t.Errorf("paid launcher: %+v\n%s", d, page)
+	}
+
+	// Only the embedded window drops COOP same-origin, whatever a URL asks.
+	if res, _ := f.get(t, "GET", "/checkout/"+cs.ID+"?role=pop_out_payment", nil); res.Header.Get("Cross-Origin-Opener-Policy") != "same-origin" {
+		t.Errorf("a page not embedded with role=pop_out_payment: COOP %q", res.Header.Get("Cross-Origin-Opener-Policy"))
+	}
+
+	other := url.QueryEscape(strings.Replace(sid, f.p.Account.ID, "T00000000", 1))
+	for _, q := range []string{"&ui=inline&role=pop_out_launcher", "&ui=fullscreen&role=pop_out_payment", "&ui=fullscreen&role=pop_out_payment&loader=true"} {
+		res, page := f.get(t, "GET", DinteroBase+"/?sdk=0.8.30&sid="+other+q, nil)
+		if d := embedDataOf(t, page); res.StatusCode != 404 || !d.NotFound || d.Session != nil {
+			t.Errorf("another account's session %s: %d %+v", q, res.StatusCode, d)
+		}
+	}
+}
+
+// TestEmbeddedClientValidation: client_side_validation=true makes the
+// script wait for the merchant's check (validate_ms) and the form keeps
+// the parameter; without it the script pays at once. The server takes no
+// word for the check: a form without its token pays nothing.
+func TestEmbeddedClientValidation(t *testing.T) {
+	f := setup(t)
+	cs, sid := f.dinteroSession(t)
+	if _, err := f.eng.SetCheckoutEmbedOrigins(context.Background(), f.p, "origins", []string{"https://shop.example"}); err != nil {
+		t.Fatal(err)
+	}
+	path := DinteroBase + "/?sdk=0.8.30&ui=inline&client_side_validation=true&hide_test_message=true&sid=" + url.QueryEscape(sid)
+	_, page := f.get(t, "GET", path, nil)
+	d := embedDataOf(t, page)
+	if d.ValidateMS != validationTimeout.Milliseconds() || d.Texts["validating"] == "" || d.Texts["validation_timeout"] == "" ||
+		!strings.Contains(page, `aria-describedby="embed-error"`) || !strings.Contains(page, `id="embed-error"`) ||
+		strings.Contains(page, `class="test"`) {
+		t.Fatalf("validating page: %+v\n%s", d, page)
+	}
+	action := html.UnescapeString(regexp.MustCompile(`action="([^"]*/pay[^"]*)"`).FindStringSubmatch(page)[1])
+	if !strings.Contains(action, "client_side_validation=true") {
+		t.Errorf("form action %s", action)
+	}
+	_, plain := f.get(t, "GET", DinteroBase+"/?sdk=0.8.30&ui=inline&sid="+url.QueryEscape(sid), nil)
+	if d := embedDataOf(t, plain); d.ValidateMS != 0 || !strings.Contains(plain, `class="test"`) {
+		t.Errorf("page without validation: %+v", d)
+	}
+	form := withCard(formOf(t, page), "4242424242424242")
+	form.Del("csrf")
+	if res, _ := f.get(t, "POST", action, form); res.StatusCode != http.StatusForbidden {
+		t.Errorf("pay without the form's token: %d", res.StatusCode)
+	}
+	if got, _ := f.eng.CheckoutSession(context.Background(), f.p.Account.ID, cs.ID); got.Status != payment.CheckoutOpen || got.PaymentID != "" {
+		t.Errorf("session after a refused form: %+v", got)
+	}
+}

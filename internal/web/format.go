@@ -61,6 +61,10 @@ type text struct {
 	Lang, Title, PayingTo, Order, Total, CardNumber, Expiry, ExpiryHint, CVC, CVCHint, Name, Pay, Cancel,
 	Processing, ProcessingHint, Paid, Continue, Cancelled, CancelledHint, Expired, ExpiredHint, Failed, FailedHint,
 	NotFound, NotFoundHint, Back, Declined, TryAgain, Quantity, TestMode, Required, SaveCard, Saved string
+	// The embedded page's words (embedded.go): the merchant's check of
+	// the order (client-side validation) and Dintero's pop-out window.
+	Validating, ValidationFailed, ValidationTimeout, Loading,
+	PopOutFocus, PopOutClose, PopOutOpened, PopOutFailed string
 	// Declines words a decline or failure by its code; "" is the default.
 	Declines map[string]string
 	// Fields words the field errors by the engine's param.
@@ -81,6 +85,11 @@ var texts = map[string]*text{
 		Back: "Return to %s", Declined: "The payment was declined", TryAgain: "Please try another card.",
 		Quantity: "Quantity", TestMode: "Test mode: no real money is moved.", Required: "This field is required.",
 		SaveCard: "Save card", Saved: "Card saved",
+		Validating: "Checking your order with the shop…", ValidationFailed: "The shop could not accept the order.",
+		ValidationTimeout: "The shop did not answer. No money was taken; please try again.", Loading: "Loading the payment…",
+		PopOutFocus: "Show the payment window", PopOutClose: "Close the payment window",
+		PopOutOpened: "The payment continues in a separate window.",
+		PopOutFailed: "The payment window could not be opened. Allow pop-up windows for this site and try again.",
 		Declines: map[string]string{
 			"":                        "Your card was declined.",
 			"insufficient_funds":      "Your card has insufficient funds.",
@@ -112,6 +121,11 @@ var texts = map[string]*text{
 		Back: "Tilbake til %s", Declined: "Betalingen ble avvist", TryAgain: "Prøv et annet kort.",
 		Quantity: "Antall", TestMode: "Testmodus: ingen ekte penger flyttes.", Required: "Feltet må fylles ut.",
 		SaveCard: "Lagre kortet", Saved: "Kortet er lagret",
+		Validating: "Butikken sjekker bestillingen…", ValidationFailed: "Butikken kunne ikke ta imot bestillingen.",
+		ValidationTimeout: "Butikken svarte ikke. Ingen penger er trukket; prøv igjen.", Loading: "Laster betalingen…",
+		PopOutFocus: "Vis betalingsvinduet", PopOutClose: "Lukk betalingsvinduet",
+		PopOutOpened: "Betalingen fortsetter i et eget vindu.",
+		PopOutFailed: "Betalingsvinduet kunne ikke åpnes. Tillat sprettoppvinduer for dette nettstedet og prøv igjen.",
 		Declines: map[string]string{
 			"":                        "Kortet ble avvist.",
 			"insufficient_funds":      "Det er ikke dekning på kortet.",

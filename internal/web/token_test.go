@@ -32,6 +32,10 @@ func TestTokenPageFlow(t *testing.T) {
 	if res.StatusCode != 200 || !strings.Contains(page, `id="submit">Save card</button>`) || strings.Contains(page, `id="total"`) {
 		t.Fatalf("token page %d:\n%s", res.StatusCode, page)
 	}
+	// Dintero's pop-out launcher labels the SDK's button as the form's.
+	if _, launcher := f.get(t, "GET", path+"?ui=inline&role=pop_out_launcher", nil); embedDataOf(t, launcher).Texts["open"] != "Save card" {
+		t.Errorf("launcher of a token session: %+v", embedDataOf(t, launcher).Texts)
+	}
 	form := formOf(t, page)
 	res, _ = f.fetch(t, "POST", path+"/pay", withCard(form, "4000000000009995"), nil)
 	if res.StatusCode != http.StatusSeeOther {

@@ -94,8 +94,18 @@ func VerifySignature(header, secret, accountID, method string, u *url.URL, now t
 	return errors.New("dintero signature: no signature matches")
 }
 
-// signatureCreated is the answer to POST /v1/admin/signature.
-type signatureCreated struct {
+// signatureSecret is the answer to POST /v1/admin/signature: Dintero's
+// "signature secret" resource (docs.dintero.com, checkout-api/secrets; ADR
+// 0028), the secret under signature.secret. kassa keeps no record of the
+// secret but its sealed value, so the resource has no id.
+type signatureSecret struct {
+	CreatedAt time.Time     `json:"created_at"`
+	CreatedBy string        `json:"created_by,omitempty"`
+	Signature signatureBody `json:"signature"`
+}
+
+type signatureBody struct {
+	Type   string `json:"type"`
 	Secret string `json:"secret"`
 }
 
@@ -106,7 +116,11 @@ func (s *server) setSignature(w http.ResponseWriter, r *http.Request, c *caller)
 	if err := s.eng.SetCallbackSignatureSecret(r.Context(), c.Principal, "secret", secret); err != nil {
 		return err
 	}
-	return api.JSON(w, http.StatusOK, signatureCreated{Secret: secret})
+	out := signatureSecret{CreatedAt: s.eng.Now().UTC(), Signature: signatureBody{Type: "v0-hmac-sha256", Secret: secret}}
+	if c.Key != nil {
+		out.CreatedBy = c.Key.Prefix // the caller's client_id
+	}
+	return api.JSON(w, http.StatusOK, out)
 }
 
 // CallbackSigner renders and signs the dialect's callbacks (see above). A

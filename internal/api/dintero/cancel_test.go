@@ -41,7 +41,7 @@ func TestCancelPaidSession(t *testing.T) {
 			f := setupOn(t, st.open(t), newKeyFile(t), nil)
 			s, other := f.txShop(t), f.txShop(t)
 			shop := newCallbackShop(t)
-			secret := expect(t, f.do(t, req{method: "POST", path: "/v1/admin/signature", apiKey: s.secret}), 200)["secret"].(string)
+			secret := newSignatureSecret(t, f, s.secret)
 			f.runCallbacks(t)
 			ctx := context.Background()
 
@@ -120,7 +120,7 @@ func TestCancelPaidSession(t *testing.T) {
 			var seen string
 			f.mu.Lock()
 			for _, r := range f.responses {
-				if !strings.Contains(r, `{"secret":"`) { // but the secret's own answer, once
+				if !strings.Contains(r, `"type":"v0-hmac-sha256"`) { // but the secret's own answer, once
 					seen += r
 				}
 			}
@@ -212,7 +212,7 @@ func TestPaymentTokenSessionCallback(t *testing.T) {
 		t.Run(st.name, func(t *testing.T) {
 			f := setupOn(t, st.open(t), newKeyFile(t), nil)
 			s := f.txShop(t)
-			secret := expect(t, f.do(t, req{method: "POST", path: "/v1/admin/signature", apiKey: s.secret}), 200)["secret"].(string)
+			secret := newSignatureSecret(t, f, s.secret)
 			f.runCallbacks(t)
 			ctx := context.Background()
 			save := func(cb string) (string, string) {
@@ -276,4 +276,16 @@ func TestPaymentTokenSessionCallback(t *testing.T) {
 			}
 		})
 	}
+}
+
+// newSignatureSecret sets a new callback signature secret with POST
+// /v1/admin/signature and returns it.
+func newSignatureSecret(t *testing.T, f *fixture, apiKey string) string {
+	t.Helper()
+	sig, _ := expect(t, f.do(t, req{method: "POST", path: "/v1/admin/signature", apiKey: apiKey}), 200)["signature"].(map[string]any)
+	secret, _ := sig["secret"].(string)
+	if secret == "" {
+		t.Fatalf("no signature secret in %v", sig)
+	}
+	return secret
 }

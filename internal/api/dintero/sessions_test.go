@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -235,8 +236,9 @@ func TestSessionPaymentAndCallback(t *testing.T) {
 	s := f.txShop(t)
 	shop := newCallbackShop(t)
 	sig := expect(t, f.do(t, req{method: "POST", path: "/v1/admin/signature", apiKey: s.secret}), 200)
-	secret, _ := sig["secret"].(string)
-	if len(secret) < 32 {
+	sigBody, _ := sig["signature"].(map[string]any)
+	secret, _ := sigBody["secret"].(string)
+	if len(secret) < 32 || sigBody["type"] != "v0-hmac-sha256" {
 		t.Fatalf("secret %v", sig)
 	}
 	f.runCallbacks(t)
@@ -321,7 +323,15 @@ func TestSessionPaymentAndCallback(t *testing.T) {
 	}
 }
 
-// TestGoldenSessions pins the shapes of sessions and their errors.
+// signatureSecrets are the random secrets of POST /v1/admin/signature,
+// clientIDs the random part of a client_id.
+var (
+	signatureSecrets = regexp.MustCompile(`dsec_[A-Za-z0-9]+`)
+	clientIDs        = regexp.MustCompile(`\b(sk_(?:test|live)_)[A-Za-z0-9]{8}\b`)
+)
+
+// TestGoldenSessions pins the shapes of sessions and their errors, and of
+// the signature secret.
 func TestGoldenSessions(t *testing.T) {
 	f := setup(t)
 	s, other := f.txShop(t), f.txShop(t)
@@ -339,12 +349,15 @@ func TestGoldenSessions(t *testing.T) {
 			body: strings.Replace(sessionBody(s.gateway, ""), `"amount":12500`, `"amount":1`, 1)}},
 		{"error_session_currency", req{method: "POST", path: "/v1/sessions", body: strings.Replace(sessionBody(s.gateway, ""), `"NOK"`, `"XYZ"`, 1)}},
 		{"error_session_expires_at", req{method: "POST", path: "/v1/sessions", body: sessionBody(s.gateway, `,"expires_at":"2026-11-22T09:00:00Z"`)}},
+		{"admin_signature", req{method: "POST", path: "/v1/admin/signature"}},
 	}
 	seen := map[string]string{}
 	for _, st := range steps {
 		st.q.bearer = s.tok
 		res := f.do(t, st.q)
 		body := kassaIDParts.ReplaceAll(res.body, []byte("$1.<id>"))
+		body = signatureSecrets.ReplaceAll(body, []byte("dsec_<secret>"))
+		body = clientIDs.ReplaceAll(body, []byte("${1}<client>"))
 		golden(t, st.name, append([]byte(fmt.Sprintf("HTTP %d\n", res.status)), normalize(body, seen)...))
 	}
 }

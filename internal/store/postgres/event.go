@@ -19,16 +19,20 @@ const eventColumns = `id, account_id, type, object_id, data, created_at, actor`
 // deliveries, and none is found later by scanning for new events (whose
 // identity values may commit out of order). $7 is the start of the
 // deliveries' ids (store.DeliveryIDPrefix).
-const insertEventSQL = `WITH event AS (
-		INSERT INTO events (` + eventColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $9)
-	)
-	INSERT INTO webhook_deliveries (id, account_id, endpoint_id, event_id, message_id,
+const insertEventSQL = `WITH event AS (` + eventInsertSQL + `) ` + eventFanOutSQL
+
+// eventInsertSQL and eventFanOutSQL are insertEventSQL's two statements,
+// which share its arguments; oneStatement joins them to others.
+const (
+	eventInsertSQL = `INSERT INTO events (` + eventColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $9)`
+	eventFanOutSQL = `INSERT INTO webhook_deliveries (id, account_id, endpoint_id, event_id, message_id,
 		signer, queue, live, state, next_attempt_at, created_at, updated_at)
 	SELECT $7 || substr(replace(gen_random_uuid()::text, '-', ''), 1, 16), account_id, id, $1, $1,
 		'standard', id, live, 'pending', $6, $6, $6
 	FROM webhook_endpoints
 	WHERE account_id = $2 AND disabled_at IS NULL
 	AND EXISTS (SELECT 1 FROM unnest($8::text[]) AS p WHERE strpos(event_match, p) > 0)`
+)
 
 func insertEvent(ctx context.Context, tx pgx.Tx, ev *payment.Event) error {
 	_, err := tx.Exec(ctx, insertEventSQL, eventValues(ev)...)

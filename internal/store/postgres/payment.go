@@ -359,7 +359,7 @@ func (s *Store) CreatePayment(ctx context.Context, p *payment.Payment, evs []*pa
 		queueEvent(b, ev)
 	}
 	if mark == nil {
-		return fail("create payment", translate(s.sendBatch(ctx, b), p.AccountID))
+		return fail("create payment", translate(s.sendOne(ctx, b, nil), p.AccountID))
 	}
 	queueMark(b, mark)
 	return fail("create payment", translate(s.inBatchTx(ctx, b, func(pgx.Tx) error { return nil }), p.AccountID))
@@ -521,23 +521,37 @@ func queueChangeTail(b *pgx.Batch, accountID string, change *payment.PaymentChan
 }
 
 // SettlePayment writes a settle by compare-and-set, without reading the
-// payment (see payment.PaymentStore): BEGIN, the conditional updates and
-// the inserts go in one round trip, and COMMIT in a second once every
-// update is known to have found its row as held.
+// payment (see payment.PaymentStore). Usually as one statement, in one
+// round trip and one implicit transaction: the conditional updates fail
+// it on the server when they find their row moved (oneStatement.addCAS),
+// which rolls back all of it. A change with notices, whose checks are the client's, takes two:
+// BEGIN, the updates and the inserts, then COMMIT once every update is
+// known to have found its row as held.
 func (s *Store) SettlePayment(ctx context.Context, held, after *payment.Payment, change *payment.PaymentChange) (*payment.Payment, error) {
 	before, ops, columns, err := store.CheckSettle(held, after, change)
 	if err != nil {
 		return nil, err
 	}
+	oneTrip := len(change.Notices) == 0 && (change.Idempotency == nil || change.Idempotency.Point != payment.RecoveryReserved)
+	one := &oneStatement{}
 	b := &pgx.Batch{}
-	b.BeginTx(pgx.TxOptions{})
+	cas := func(update string, args ...any) {
+		if oneTrip {
+			one.addCAS(update, args...)
+		} else {
+			b.Queue(update, args...).Exec(oneRow)
+		}
+	}
+	if !oneTrip {
+		b.BeginTx(pgx.TxOptions{})
+	}
 	for _, op := range change.Operations {
 		was := ops[op.ID]
 		var transcript []byte
 		if len(op.Transcript) > 0 {
 			transcript = op.Transcript
 		}
-		b.Queue(`UPDATE operations SET outcome = $6, decline_code = $7, gateway_reference = $8,
+		cas(`UPDATE operations SET outcome = $6, decline_code = $7, gateway_reference = $8,
 			response_code = $9, message = $10, avs_code = $11, cvv_code = $12, network_transaction_id = $13, transcript = $14,
 			reconcile_attempts = $15, next_reconcile_at = $16, updated_at = $17
 			WHERE account_id = $1 AND payment_id = $2 AND id = $3 AND outcome = $4 AND reconcile_attempts = $5
@@ -545,18 +559,25 @@ func (s *Store) SettlePayment(ctx context.Context, held, after *payment.Payment,
 			held.AccountID, held.ID, op.ID, string(was.Outcome), was.ReconcileAttempts,
 			string(op.Outcome), op.DeclineCode, op.GatewayReference, op.ResponseCode, op.Message, op.AVSCode, op.CVVCode,
 			op.NetworkTransactionID, transcript, op.ReconcileAttempts, tsPtr(op.NextReconcileAt), ts(op.UpdatedAt),
-			tsPtr(was.NextReconcileAt)).Exec(oneRow)
+			tsPtr(was.NextReconcileAt))
 	}
 	set, args, err := paymentSet(columns, after, []any{held.AccountID, held.ID, string(held.Status), held.AmountAuthorized,
 		held.AmountCaptured, held.AmountRefunded, held.Voided, held.RequiresReview})
 	if err != nil {
 		return nil, err
 	}
-	b.Queue(`UPDATE payments SET `+set+`
+	cas(`UPDATE payments SET `+set+`
 		WHERE account_id = $1 AND id = $2 AND status = $3 AND amount_authorized = $4 AND amount_captured = $5
-			AND amount_refunded = $6 AND voided = $7 AND requires_review = $8`, args...).Exec(oneRow)
+			AND amount_refunded = $6 AND voided = $7 AND requires_review = $8`, args...)
 	queueChangeTail(b, held.AccountID, change)
-	err = s.inBatchTx(ctx, b, func(pgx.Tx) error { return nil })
+	if oneTrip {
+		err = s.sendOne(ctx, b, one)
+		if pe := (*pgconn.PgError)(nil); errors.As(err, &pe) && pe.Code == staleRow {
+			err = payment.ErrStale
+		}
+	} else {
+		err = s.inBatchTx(ctx, b, func(pgx.Tx) error { return nil })
+	}
 	if errors.Is(err, payment.ErrStale) {
 		return nil, err
 	}
@@ -566,6 +587,10 @@ func (s *Store) SettlePayment(ctx context.Context, held, after *payment.Payment,
 	return store.UpdatedPayment(after, store.OperationIDs(before), ops, change), nil
 }
 
+// staleRow is the error (division_by_zero) of a oneStatement whose
+// compare-and-set update found no row to change.
+const staleRow = "22012"
+
 // oneRow is the check of a compare-and-set update: ErrStale unless it
 // changed exactly one row.
 func oneRow(tag pgconn.CommandTag) error {
@@ -573,6 +598,32 @@ func oneRow(tag pgconn.CommandTag) error {
 		return payment.ErrStale
 	}
 	return nil
+}
+
+// sendOne sends b's queries, after those already in one (nil for none),
+// joined into as few statements as keep their order (oneStatement), in
+// one round trip outside a transaction block: one implicit transaction.
+// If a query of b has a check of the client's, b is sent as a batch, also
+// one implicit transaction, and one must be empty.
+func (s *Store) sendOne(ctx context.Context, b *pgx.Batch, one *oneStatement) error {
+	if one == nil {
+		one = &oneStatement{}
+	}
+	joined := &pgx.Batch{}
+	for {
+		rest, ok := one.addBatch(b)
+		if !ok {
+			if len(one.queries) > 0 || len(joined.QueuedQueries) > 0 {
+				return errors.New("postgres: a check of the client's cannot join one statement")
+			}
+			return s.sendBatch(ctx, b)
+		}
+		joined.Queue(one.sql(), one.args...)
+		if len(rest) == 0 {
+			return s.sendBatch(ctx, joined)
+		}
+		b, one = &pgx.Batch{QueuedQueries: rest}, &oneStatement{}
+	}
 }
 
 // CreateOperation inserts an operation outside any payment, and ev.

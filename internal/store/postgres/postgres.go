@@ -320,6 +320,35 @@ func (s *Store) inBatchTx(ctx context.Context, b *pgx.Batch, fn func(tx pgx.Tx) 
 	})
 }
 
+// inTwoTrips runs a transaction in two round trips: first (which must
+// begin with pgx.Batch.BeginTx) is sent and its results read; then more
+// queues the rest of the transaction's writes, which are sent with its
+// COMMIT. If more fails, or a statement does, the transaction is rolled
+// back. An error of the second trip may come from the COMMIT, whose
+// outcome is then unknown, as with any commit whose answer is lost.
+func (s *Store) inTwoTrips(ctx context.Context, first *pgx.Batch, more func(b *pgx.Batch) error) error {
+	return s.with(ctx, func(c *pgx.Conn) (err error) {
+		defer func() {
+			// A failed statement skips the COMMIT and leaves the
+			// transaction open (also on a panic of more).
+			if c.PgConn().TxStatus() != 'I' {
+				if _, rerr := c.Exec(ctx, "rollback"); rerr != nil && err == nil {
+					err = rerr
+				}
+			}
+		}()
+		if err := c.SendBatch(ctx, first).Close(); err != nil {
+			return err
+		}
+		second := &pgx.Batch{}
+		if err := more(second); err != nil {
+			return err
+		}
+		second.Queue(`COMMIT`)
+		return c.SendBatch(ctx, second).Close()
+	})
+}
+
 // inSnapshot sends the queries queue puts in a batch in one round trip, in
 // a read-only REPEATABLE READ transaction begun and committed in the same
 // batch, so that they see one snapshot, and reads their results.

@@ -340,3 +340,59 @@ func TestMigration0013KeepsCallbackSigners(t *testing.T) {
 		}
 	}
 }
+
+// TestSimulatorCallInTwoRoundTrips: the simulator's ledger records a new
+// call in two round trips (BEGIN with the claim, then the decided writes
+// with the COMMIT), a repeat in two as well, and a decide that fails
+// leaves the connection out of its transaction with nothing written.
+func TestSimulatorCallInTwoRoundTrips(t *testing.T) {
+	s := open(t, newSchema(t))
+	ctx := context.Background()
+	at := time.Now().UTC().Truncate(time.Microsecond)
+	call := &payment.SimulatorOperation{GatewayID: "gw_1", Reference: "op_1", Kind: payment.OpPurchase, Amount: 1000, CreatedAt: at}
+	decided := 0
+	decide := func(*payment.SimulatorAuthorization) (payment.SimulatorResult, *payment.SimulatorAuthorization, error) {
+		decided++
+		return payment.SimulatorResult{Outcome: payment.OutcomeSucceeded, GatewayReference: "sim_1"},
+			&payment.SimulatorAuthorization{GatewayID: "gw_1", GatewayReference: "sim_1", Kind: payment.OpPurchase,
+				Currency: "EUR", Authorized: 1000, Captured: 1000}, nil
+	}
+	for i, want := range []int{1, 2} {
+		before := s.Stats()
+		op, err := s.RecordSimulatorCall(ctx, call, decide)
+		if err != nil || op.Calls != want || op.Result.GatewayReference != "sim_1" {
+			t.Fatalf("call %d: %+v %v", i, op, err)
+		}
+		if d := s.Stats().RoundTrips - before.RoundTrips; d != 2 {
+			t.Errorf("call %d: %d round trips, want 2", i, d)
+		}
+		if d := s.Stats().Commits - before.Commits; d != 1 {
+			t.Errorf("call %d: %d commits, want 1", i, d)
+		}
+	}
+	if decided != 1 {
+		t.Errorf("decided %d times, want once", decided)
+	}
+
+	boom := errors.New("boom")
+	failing := *call
+	failing.Reference = "op_2"
+	if _, err := s.RecordSimulatorCall(ctx, &failing, func(*payment.SimulatorAuthorization) (payment.SimulatorResult, *payment.SimulatorAuthorization, error) {
+		return payment.SimulatorResult{}, nil, boom
+	}); !errors.Is(err, boom) {
+		t.Fatalf("failing decide: %v, want its error", err)
+	}
+	if _, err := s.SimulatorOperation(ctx, "gw_1", "op_2"); !errors.Is(err, payment.ErrNotFound) {
+		t.Errorf("the claim of a failed decide was kept: %v", err)
+	}
+	// Every connection of the pool is back outside a transaction: a
+	// statement that must run outside one succeeds on each of them.
+	for range 4 {
+		if err := s.withConn(ctx, func(q querier) error {
+			_, err := q.Exec(ctx, `VACUUM simulator_operations`)
+			return err
+		}); err != nil {
+			t.Fatalf("a connection was left in a transaction: %v", err)
+		}
+	}
+}

@@ -61,29 +61,38 @@ func scanSimulatorAuthorization(row pgx.Row) (*payment.SimulatorAuthorization, e
 func (s *Store) RecordSimulatorCall(ctx context.Context, call *payment.SimulatorOperation,
 	decide func(auth *payment.SimulatorAuthorization) (payment.SimulatorResult, *payment.SimulatorAuthorization, error),
 ) (*payment.SimulatorOperation, error) {
+	// Two round trips: BEGIN, the claim and the authorization's lock go
+	// together; the decided writes go with the COMMIT.
 	var op *payment.SimulatorOperation
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		var err error
-		op, err = scanSimulatorOperation(tx.QueryRow(ctx, `INSERT INTO simulator_operations AS o (`+simulatorOperationColumns+`)
-			VALUES ($1, $2, $3, $4, $5, 'pending', '', '', '', '', '', '', '', 1, $6, $6)
-			ON CONFLICT (gateway_id, reference) DO UPDATE SET calls = o.calls + 1, updated_at = EXCLUDED.updated_at
-			RETURNING `+simulatorOperationColumns,
-			call.GatewayID, call.Reference, string(call.Kind), call.Amount, call.PriorReference, ts(call.CreatedAt)))
-		if err != nil || op.Calls > 1 {
-			return err
-		}
-
-		var auth *payment.SimulatorAuthorization
-		if call.PriorReference != "" {
-			auth, err = scanSimulatorAuthorization(tx.QueryRow(ctx, `SELECT `+simulatorAuthorizationColumns+`
-				FROM simulator_authorizations WHERE gateway_id = $1 AND gateway_reference = $2 FOR UPDATE`,
-				call.GatewayID, call.PriorReference))
+	var auth *payment.SimulatorAuthorization
+	first := &pgx.Batch{}
+	first.BeginTx(pgx.TxOptions{})
+	first.Queue(`INSERT INTO simulator_operations AS o (`+simulatorOperationColumns+`)
+		VALUES ($1, $2, $3, $4, $5, 'pending', '', '', '', '', '', '', '', 1, $6, $6)
+		ON CONFLICT (gateway_id, reference) DO UPDATE SET calls = o.calls + 1, updated_at = EXCLUDED.updated_at
+		RETURNING `+simulatorOperationColumns,
+		call.GatewayID, call.Reference, string(call.Kind), call.Amount, call.PriorReference, ts(call.CreatedAt),
+	).QueryRow(func(row pgx.Row) (err error) {
+		op, err = scanSimulatorOperation(row)
+		return err
+	})
+	if call.PriorReference != "" {
+		// Locked also for a repeat, which then commits at once: the claim
+		// is what orders concurrent calls of one reference.
+		first.Queue(`SELECT `+simulatorAuthorizationColumns+`
+			FROM simulator_authorizations WHERE gateway_id = $1 AND gateway_reference = $2 FOR UPDATE`,
+			call.GatewayID, call.PriorReference,
+		).QueryRow(func(row pgx.Row) (err error) {
+			auth, err = scanSimulatorAuthorization(row)
 			if errors.Is(err, pgx.ErrNoRows) {
 				auth, err = nil, nil
 			}
-			if err != nil {
-				return err
-			}
+			return err
+		})
+	}
+	err := s.inTwoTrips(ctx, first, func(b *pgx.Batch) error {
+		if op.Calls > 1 {
+			return nil
 		}
 		var before payment.SimulatorAuthorization
 		if auth != nil {
@@ -96,30 +105,32 @@ func (s *Store) RecordSimulatorCall(ctx context.Context, call *payment.Simulator
 		if err := store.CheckSimulatorDecision(call, res, opened); err != nil {
 			return err
 		}
-
 		op.Result = res
-		b := &pgx.Batch{}
-		b.Queue(`UPDATE simulator_operations SET outcome = $3, gateway_reference = $4,
-			decline_code = $5, response_code = $6, message = $7, avs_code = $8, cvv_code = $9, network_transaction_id = $10
-			WHERE gateway_id = $1 AND reference = $2`,
-			call.GatewayID, call.Reference, string(res.Outcome), res.GatewayReference, res.DeclineCode, res.ResponseCode,
-			res.Message, res.AVSCode, res.CVVCode, res.NetworkTransactionID)
 		if auth != nil && (auth.Captured != before.Captured || auth.Refunded != before.Refunded || auth.Voided != before.Voided) {
 			b.Queue(`UPDATE simulator_authorizations SET captured = $3, refunded = $4, voided = $5, updated_at = $6
 				WHERE gateway_id = $1 AND gateway_reference = $2`,
 				before.GatewayID, before.GatewayReference, auth.Captured, auth.Refunded, auth.Voided, ts(call.CreatedAt))
 		}
+		// The operation's result, and the authorization it opens in the
+		// same statement.
+		update := `UPDATE simulator_operations SET outcome = $3, gateway_reference = $4,
+			decline_code = $5, response_code = $6, message = $7, avs_code = $8, cvv_code = $9, network_transaction_id = $10
+			WHERE gateway_id = $1 AND reference = $2`
+		args := []any{call.GatewayID, call.Reference, string(res.Outcome), res.GatewayReference, res.DeclineCode, res.ResponseCode,
+			res.Message, res.AVSCode, res.CVVCode, res.NetworkTransactionID}
 		if opened != nil {
-			b.Queue(`INSERT INTO simulator_authorizations (`+simulatorAuthorizationColumns+`, created_at, updated_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)`,
-				opened.GatewayID, opened.GatewayReference, string(opened.Kind), opened.Currency,
+			update = `WITH opened AS (INSERT INTO simulator_authorizations (` + simulatorAuthorizationColumns + `, created_at, updated_at)
+				VALUES ($11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20))
+			` + update
+			args = append(args, opened.GatewayID, opened.GatewayReference, string(opened.Kind), opened.Currency,
 				opened.Authorized, opened.Captured, opened.Refunded, opened.Voided, string(opened.LosesResponse),
 				ts(call.CreatedAt))
 		}
-		return translate(tx.SendBatch(ctx, b).Close(), "")
+		b.Queue(update, args...)
+		return nil
 	})
 	if err != nil {
-		return nil, fail("record simulator call", err)
+		return nil, fail("record simulator call", translate(err, ""))
 	}
 	return op, nil
 }

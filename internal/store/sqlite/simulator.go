@@ -58,17 +58,17 @@ func (s *Store) RecordSimulatorCall(ctx context.Context, call *payment.Simulator
 ) (*payment.SimulatorOperation, error) {
 	var op *payment.SimulatorOperation
 	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
-		// Claim the reference, or count a repeat of it. The claim is
-		// 'pending' until decided below, in this transaction.
+		// A repeat of a known reference is counted. Otherwise nothing can
+		// claim the reference before this unit commits (the writer's
+		// IMMEDIATE transaction holds the file), so the operation is
+		// inserted once, decided: one write of its row, not a pending
+		// claim and then its result.
 		var err error
-		op, err = scanSimulatorOperation(tx.QueryRowContext(ctx, `INSERT INTO simulator_operations AS o (`+simulatorOperationColumns+`)
-			VALUES (?, ?, ?, ?, ?, 'pending', '', '', '', '', '', '', '', 1, ?, ?)
-			ON CONFLICT (gateway_id, reference) DO UPDATE SET calls = o.calls + 1, updated_at = excluded.updated_at
-			RETURNING `+simulatorOperationColumns,
-			call.GatewayID, call.Reference, string(call.Kind), call.Amount, call.PriorReference,
-			micros(call.CreatedAt), micros(call.CreatedAt)))
-		if err != nil || op.Calls > 1 {
-			return err
+		op, err = scanSimulatorOperation(tx.QueryRowContext(ctx, `UPDATE simulator_operations AS o
+			SET calls = o.calls + 1, updated_at = ? WHERE gateway_id = ? AND reference = ?
+			RETURNING `+simulatorOperationColumns, micros(call.CreatedAt), call.GatewayID, call.Reference))
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err // a repeat, or a failure
 		}
 
 		var auth *payment.SimulatorAuthorization
@@ -94,12 +94,14 @@ func (s *Store) RecordSimulatorCall(ctx context.Context, call *payment.Simulator
 			return err
 		}
 
-		op.Result = res
-		if _, err := tx.ExecContext(ctx, `UPDATE simulator_operations SET outcome = ?, gateway_reference = ?,
-			decline_code = ?, response_code = ?, message = ?, avs_code = ?, cvv_code = ?, network_transaction_id = ?
-			WHERE gateway_id = ? AND reference = ?`,
+		op = &payment.SimulatorOperation{GatewayID: call.GatewayID, Reference: call.Reference, Kind: call.Kind,
+			Amount: call.Amount, PriorReference: call.PriorReference, Result: res, Calls: 1,
+			CreatedAt: fromMicros(micros(call.CreatedAt)), UpdatedAt: fromMicros(micros(call.CreatedAt))}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO simulator_operations (`+simulatorOperationColumns+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)`,
+			call.GatewayID, call.Reference, string(call.Kind), call.Amount, call.PriorReference,
 			string(res.Outcome), res.GatewayReference, res.DeclineCode, res.ResponseCode, res.Message,
-			res.AVSCode, res.CVVCode, res.NetworkTransactionID, call.GatewayID, call.Reference); err != nil {
+			res.AVSCode, res.CVVCode, res.NetworkTransactionID, micros(call.CreatedAt), micros(call.CreatedAt)); err != nil {
 			return err
 		}
 		if auth != nil && (auth.Captured != before.Captured || auth.Refunded != before.Refunded || auth.Voided != before.Voided) {

@@ -7,7 +7,10 @@
   if (form) {
     // One submit per rendering: the server pays an attempt once anyway
     // (the form names its attempt), this only spares a second request.
-    form.addEventListener("submit", function () {
+    form.addEventListener("submit", function (e) {
+      if (e.defaultPrevented) {
+        return; // held back (embed.js: locked, or the merchant is checking the order)
+      }
       var b = document.getElementById("submit");
       if (b) {
         window.setTimeout(function () { b.disabled = true; }, 0);
