@@ -155,6 +155,7 @@ func parsePages() map[string]*template.Template {
 			}
 			return t.UTC().Format("2006-01-02 15:04:05 UTC")
 		},
+		"memberActor": memberActor,
 	}
 	names, _ := fs.Glob(templateFS, "templates/*.html")
 	pages := map[string]*template.Template{}

@@ -1,7 +1,5 @@
 package dashboard
 
-import "net/http"
-
 // routes registers every page and action. Page builders add theirs here:
 // s.get for a page, s.getAdmin for an admins-only page, s.post for an
 // action (admins, CSRF-checked).
@@ -11,7 +9,19 @@ func (s *Server) routes() {
 	s.postSession("/logout", s.logout)
 	s.postSession("/account", s.switchAccount)
 
-	s.get("/{$}", s.coming("overview", "Overview"))
+	// Overview, API keys and users (overview.go, keys.go).
+	s.get("/{$}", s.overview)
+	s.getAdmin("/keys", s.keys)
+	s.post("/keys", s.createKey)
+	s.getAdmin("/keys/{id}", s.keyView(""))
+	s.getAdmin("/keys/{id}/roll", s.keyView("roll"))
+	s.post("/keys/{id}/roll", s.rollKey)
+	s.getAdmin("/keys/{id}/revoke", s.keyView("revoke"))
+	s.post("/keys/{id}/revoke", s.revokeKey)
+	s.post("/users", s.addMember)
+	s.getAdmin("/users/{id}", s.memberView(false))
+	s.getAdmin("/users/{id}/remove", s.memberView(true))
+	s.post("/users/{id}/remove", s.removeMember)
 	s.get("/payments", s.payments)
 	s.get("/payments/{id}", s.payment)
 	// Payment actions and the review queue (issue 17, H7).
@@ -32,12 +42,4 @@ func (s *Server) routes() {
 	s.post("/webhooks/{id}/redeliver", s.redeliver)
 	s.getAdmin("/webhooks/{id}/recover", s.recoverConfirm)
 	s.post("/webhooks/{id}/recover", s.recoverDeliveries)
-	s.getAdmin("/keys", s.coming("keys", "API keys and users"))
-}
-
-// coming is the placeholder of a page not built yet.
-func (s *Server) coming(nav, title string) handler {
-	return func(w http.ResponseWriter, r *http.Request, q *request) error {
-		return s.render(w, r, q, http.StatusOK, "coming", nav, title)
-	}
 }

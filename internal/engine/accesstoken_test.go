@@ -152,7 +152,7 @@ func TestAccessTokenAcrossProcesses(t *testing.T) {
 		if _, err := b.eng.VerifyAccessToken(ctx, tok); err != nil {
 			t.Fatalf("another process refuses the token: %v", err)
 		}
-		if _, err := a.eng.RevokeAPIKey(ctx, p.Account.ID, p.Key.ID); err != nil {
+		if _, err := a.eng.RevokeAPIKey(ctx, p, p.Key.ID); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := a.eng.VerifyAccessToken(ctx, tok); !isUnauthenticated(err) {

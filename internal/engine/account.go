@@ -235,15 +235,35 @@ func (e *Engine) APIKeys(ctx context.Context, accountID string) ([]*payment.APIK
 	return e.store.APIKeys(ctx, accountID)
 }
 
-// CreateAPIKey adds a key of kind to the account and returns it with its
-// secret, which is never shown again.
-func (e *Engine) CreateAPIKey(ctx context.Context, a *payment.Account, kind payment.KeyKind) (*payment.APIKey, string, error) {
+// Event types of API keys and members: who made, rolled or revoked a key,
+// who added or removed a member (the audit trail of the dashboard's keys
+// and users page).
+const (
+	EventAPIKeyCreated = "api_key.created"
+	EventAPIKeyRolled  = "api_key.rolled"
+	EventAPIKeyRevoked = "api_key.revoked"
+	EventMemberAdded   = "member.added"
+	EventMemberRemoved = "member.removed"
+)
+
+// keyEvent is the event of typ about k, acted by p. Its data is the key
+// as listed: never its secret.
+func keyEvent(p *payment.Principal, typ string, k *payment.APIKey, now time.Time) *payment.Event {
+	ev := newEvent(k.AccountID, typ, k.ID, APIKeyObjectOf(k, ""), now)
+	ev.Actor = p.Actor()
+	return ev
+}
+
+// CreateAPIKey adds a key of kind to p's account and returns it with its
+// secret, which is never shown again. Its event names p as the actor.
+func (e *Engine) CreateAPIKey(ctx context.Context, p *payment.Principal, kind payment.KeyKind) (*payment.APIKey, string, error) {
 	if kind != payment.KeySecret && kind != payment.KeyPublishable {
 		return nil, "", payment.Invalid(payment.CodeParameterInvalid, "type", "The key type must be 'secret' or 'publishable'.")
 	}
 	for attempt := 0; ; attempt++ {
-		plain, k := newAPIKey(a, kind, e.clock())
-		err := e.store.CreateAPIKey(ctx, k)
+		now := e.clock()
+		plain, k := newAPIKey(p.Account, kind, now)
+		err := e.store.CreateAPIKey(ctx, k, keyEvent(p, EventAPIKeyCreated, k, now))
 		if errors.Is(err, payment.ErrConflict) && attempt < 10 {
 			continue
 		}
@@ -257,13 +277,14 @@ func (e *Engine) CreateAPIKey(ctx context.Context, a *payment.Account, kind paym
 // MaxKeyGrace bounds how long a rolled key may stay valid.
 const MaxKeyGrace = 7 * 24 * time.Hour
 
-// RollAPIKey replaces the key id by a new key of the same kind. The old key
-// stays valid for grace (0: revoked at once).
-func (e *Engine) RollAPIKey(ctx context.Context, a *payment.Account, id string, grace time.Duration) (*payment.APIKey, string, error) {
+// RollAPIKey replaces the key id of p's account by a new key of the same
+// kind. The old key stays valid for grace (0: revoked at once).
+func (e *Engine) RollAPIKey(ctx context.Context, p *payment.Principal, id string, grace time.Duration) (*payment.APIKey, string, error) {
 	if grace < 0 || grace > MaxKeyGrace {
 		return nil, "", payment.Invalid(payment.CodeParameterInvalid, "expires_in",
 			"expires_in must be between 0 and %d seconds.", int(MaxKeyGrace/time.Second))
 	}
+	a := p.Account
 	keys, err := e.store.APIKeys(ctx, a.ID)
 	if err != nil {
 		return nil, "", fmt.Errorf("roll api key: %w", err)
@@ -283,9 +304,16 @@ func (e *Engine) RollAPIKey(ctx context.Context, a *payment.Account, id string, 
 	if old.ExpiresAt != nil && old.ExpiresAt.Before(expires) {
 		expires = *old.ExpiresAt
 	}
+	retired := *old
+	if expires.After(now) {
+		retired.ExpiresAt = &expires
+	} else {
+		retired.RevokedAt = &now
+	}
 	for attempt := 0; ; attempt++ {
 		plain, k := newAPIKey(a, old.Kind, now)
-		err := e.store.RollAPIKey(ctx, a.ID, old.ID, k, expires, now)
+		evs := []*payment.Event{keyEvent(p, EventAPIKeyCreated, k, now), keyEvent(p, EventAPIKeyRolled, &retired, now)}
+		err := e.store.RollAPIKey(ctx, a.ID, old.ID, k, expires, now, evs)
 		if errors.Is(err, payment.ErrConflict) && attempt < 10 {
 			continue
 		}
@@ -297,9 +325,12 @@ func (e *Engine) RollAPIKey(ctx context.Context, a *payment.Account, id string, 
 	}
 }
 
-// RevokeAPIKey revokes the account's key id at once.
-func (e *Engine) RevokeAPIKey(ctx context.Context, accountID, id string) (*payment.APIKey, error) {
-	k, err := e.store.RevokeAPIKey(ctx, accountID, id, e.clock())
+// RevokeAPIKey revokes the key id of p's account at once.
+func (e *Engine) RevokeAPIKey(ctx context.Context, p *payment.Principal, id string) (*payment.APIKey, error) {
+	now := e.clock()
+	k, err := e.store.RevokeAPIKey(ctx, p.Account.ID, id, now, func(k *payment.APIKey) *payment.Event {
+		return keyEvent(p, EventAPIKeyRevoked, k, now)
+	})
 	if err == nil {
 		e.keys.drop(k.Prefix) // stops working here at once
 	}

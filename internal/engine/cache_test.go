@@ -29,7 +29,7 @@ func TestHotReadsStopAtOnceHereAndWithinASecondElsewhere(t *testing.T) {
 			if _, err := here.eng.Authenticate(ctx, na.SecretKey); err != nil {
 				t.Fatal(err) // and here
 			}
-			if _, err := here.eng.RevokeAPIKey(ctx, p.Account.ID, p.Key.ID); err != nil {
+			if _, err := here.eng.RevokeAPIKey(ctx, p, p.Key.ID); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := here.eng.Authenticate(ctx, na.SecretKey); !isUnauthenticated(err) {
@@ -83,7 +83,7 @@ func TestHotReadsStopAtOnceHereAndWithinASecondElsewhere(t *testing.T) {
 // mustKey makes a fresh secret key of the principal's account.
 func mustKey(t *testing.T, f *fixture, p *payment.Principal) string {
 	t.Helper()
-	_, secret, err := f.eng.CreateAPIKey(context.Background(), p.Account, payment.KeySecret)
+	_, secret, err := f.eng.CreateAPIKey(context.Background(), p, payment.KeySecret)
 	if err != nil {
 		t.Fatal(err)
 	}

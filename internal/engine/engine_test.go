@@ -376,7 +376,7 @@ func TestAuthenticate(t *testing.T) {
 				t.Errorf("key %q: %v, want unauthenticated", k, err)
 			}
 		}
-		rolled, plain, err := f.eng.RollAPIKey(ctx, p.Account, p.Key.ID, time.Hour)
+		rolled, plain, err := f.eng.RollAPIKey(ctx, p, p.Key.ID, time.Hour)
 		if err != nil || rolled.Kind != payment.KeySecret {
 			t.Fatal(err)
 		}
@@ -389,21 +389,21 @@ func TestAuthenticate(t *testing.T) {
 		// Rolling the new key with a long grace must not revive or extend
 		// the first key's grace period either.
 		f.clock.Add(30 * time.Minute)
-		if _, _, err := f.eng.RollAPIKey(ctx, p.Account, p.Key.ID, 2*time.Hour); err != nil {
+		if _, _, err := f.eng.RollAPIKey(ctx, p, p.Key.ID, 2*time.Hour); err != nil {
 			t.Fatalf("rolling a key in its grace period: %v", err)
 		}
 		f.clock.Add(30 * time.Minute)
 		if _, err := f.eng.Authenticate(ctx, na.SecretKey); !isUnauthenticated(err) {
 			t.Fatalf("old key after its grace period: %v", err)
 		}
-		if _, err := f.eng.RevokeAPIKey(ctx, p.Account.ID, rolled.ID); err != nil {
+		if _, err := f.eng.RevokeAPIKey(ctx, p, rolled.ID); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := f.eng.Authenticate(ctx, plain); !isUnauthenticated(err) {
 			t.Fatalf("revoked key: %v", err)
 		}
 		other, _ := f.account(t, false)
-		if _, err := f.eng.RevokeAPIKey(ctx, other.Account.ID, pk.Key.ID); !errors.Is(err, payment.ErrNotFound) {
+		if _, err := f.eng.RevokeAPIKey(ctx, other, pk.Key.ID); !errors.Is(err, payment.ErrNotFound) {
 			t.Fatalf("revoking another account's key: %v, want not found", err)
 		}
 		keys, err := f.eng.APIKeys(ctx, p.Account.ID)

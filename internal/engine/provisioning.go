@@ -258,7 +258,7 @@ func (e *Engine) CreateConnector(ctx context.Context, p *payment.Principal, in C
 		// (POST /v1/payment_methods) is a transactionToken of this
 		// merchant. Publishable keys are public by design; the connector
 		// shows it as IXOPAY does.
-		if _, pik, err = e.CreateAPIKey(ctx, p.Account, payment.KeyPublishable); err != nil {
+		if _, pik, err = e.CreateAPIKey(ctx, p, payment.KeyPublishable); err != nil {
 			return nil, fmt.Errorf("publishable key of connector: %w", err)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/mail"
 	"strings"
+	"time"
 
 	"github.com/kassapay/kassa/internal/password"
 	"github.com/kassapay/kassa/internal/payment"
@@ -53,6 +54,37 @@ type NewUser struct {
 // is a member of the account already; ErrNotFound if the account does not
 // exist.
 func (e *Engine) CreateUser(ctx context.Context, accountID, email, pw string, role payment.Role) (*NewUser, error) {
+	return e.createUser(ctx, nil, accountID, email, pw, role)
+}
+
+// AddMember is CreateUser in p's account, by p (a dashboard admin): its
+// event ("member.added") names p as the actor.
+func (e *Engine) AddMember(ctx context.Context, p *payment.Principal, email, pw string, role payment.Role) (*NewUser, error) {
+	return e.createUser(ctx, p, p.Account.ID, email, pw, role)
+}
+
+// MemberObject is a member of an account as its events show it: the
+// user's id, email and role (never a password or its hash).
+type MemberObject struct {
+	ID        string       `json:"id"`
+	Object    string       `json:"object"`
+	Email     string       `json:"email"`
+	Role      payment.Role `json:"role"`
+	CreatedAt time.Time    `json:"created_at"`
+}
+
+// memberEvent is the event of typ about m, acted by p (nil: kassa itself,
+// as the CLI).
+func memberEvent(p *payment.Principal, typ string, m *payment.Member, now time.Time) *payment.Event {
+	ev := newEvent(m.AccountID, typ, m.UserID,
+		&MemberObject{ID: m.UserID, Object: "member", Email: m.Email, Role: m.Role, CreatedAt: m.CreatedAt}, now)
+	if p != nil {
+		ev.Actor = p.Actor()
+	}
+	return ev
+}
+
+func (e *Engine) createUser(ctx context.Context, p *payment.Principal, accountID, email, pw string, role payment.Role) (*NewUser, error) {
 	email, err := NormalizeEmail(email)
 	if err != nil {
 		return nil, err
@@ -67,7 +99,8 @@ func (e *Engine) CreateUser(ctx context.Context, accountID, email, pw string, ro
 	u, err := e.store.UserByEmail(ctx, email)
 	if err == nil {
 		m := &payment.Membership{UserID: u.ID, AccountID: accountID, Role: role, CreatedAt: now}
-		if err := e.store.AddMembership(ctx, m); err != nil {
+		ev := memberEvent(p, EventMemberAdded, &payment.Member{Membership: *m, Email: u.Email}, now)
+		if err := e.store.AddMembership(ctx, m, ev); err != nil {
 			return nil, err
 		}
 		return &NewUser{User: u, Membership: m}, nil
@@ -81,10 +114,27 @@ func (e *Engine) CreateUser(ctx context.Context, accountID, email, pw string, ro
 	u = &payment.User{ID: payment.NewID(payment.PrefixUser), Email: email,
 		PasswordHash: password.Hash(pw, e.cfg.PasswordParams), CreatedAt: now}
 	m := &payment.Membership{UserID: u.ID, AccountID: accountID, Role: role, CreatedAt: now}
-	if err := e.store.CreateUser(ctx, u, m); err != nil {
+	ev := memberEvent(p, EventMemberAdded, &payment.Member{Membership: *m, Email: u.Email}, now)
+	if err := e.store.CreateUser(ctx, u, m, ev); err != nil {
 		return nil, err
 	}
 	return &NewUser{User: u, Membership: m, Created: true}, nil
+}
+
+// Members lists the members of account accountID with their roles.
+func (e *Engine) Members(ctx context.Context, accountID string) ([]*payment.Member, error) {
+	return e.store.Members(ctx, accountID)
+}
+
+// RemoveMember ends userID's membership of p's account, by p. A user who
+// is not a member of the account is not found; the account's only admin
+// is never removed (payment.ErrLastAdmin), so an admin may remove
+// themselves only while another admin remains.
+func (e *Engine) RemoveMember(ctx context.Context, p *payment.Principal, userID string) (*payment.Member, error) {
+	now := e.clock()
+	return e.store.RemoveMembership(ctx, p.Account.ID, userID, func(m *payment.Member) *payment.Event {
+		return memberEvent(p, EventMemberRemoved, m, now)
+	})
 }
 
 // minPasswordLen follows NIST SP 800-63B's minimum for a chosen secret.

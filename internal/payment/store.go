@@ -201,21 +201,25 @@ type AccountStore interface {
 	// signature secret, or ErrNotFound when none was set.
 	CallbackSignatureSecret(ctx context.Context, accountID string) ([]byte, error)
 
-	// CreateAPIKey inserts k. ErrConflict if its prefix is taken.
-	CreateAPIKey(ctx context.Context, k *APIKey) error
+	// CreateAPIKey inserts k, and ev (if not nil) in the same
+	// transaction. ErrConflict if its prefix is taken.
+	CreateAPIKey(ctx context.Context, k *APIKey, ev *Event) error
 	// APIKeyByPrefix returns the key (of any account) with the given prefix,
 	// or ErrNotFound. Revoked and expired keys are returned too; the caller
 	// checks Active.
 	APIKeyByPrefix(ctx context.Context, prefix string) (*APIKey, error)
 	// APIKeys lists the account's keys, newest first, revoked ones included.
 	APIKeys(ctx context.Context, accountID string) ([]*APIKey, error)
-	// RevokeAPIKey marks the key revoked at now. ErrNotFound if the account
-	// has no such key; revoking a revoked key is a no-op.
-	RevokeAPIKey(ctx context.Context, accountID, keyID string, now time.Time) (*APIKey, error)
+	// RevokeAPIKey marks the key revoked at now and writes the event
+	// newEvent (may be nil) renders of the revoked key. ErrNotFound if the
+	// account has no such key; revoking a revoked key is a no-op (no
+	// event).
+	RevokeAPIKey(ctx context.Context, accountID, keyID string, now time.Time, newEvent func(*APIKey) *Event) (*APIKey, error)
 	// RollAPIKey inserts next and sets the old key's ExpiresAt to
 	// expiresAt (or revokes it when expiresAt is not after now), atomically.
+	// evs (nil ones skipped) are written in the same transaction.
 	// ErrNotFound if the account has no active key oldID.
-	RollAPIKey(ctx context.Context, accountID, oldID string, next *APIKey, expiresAt, now time.Time) error
+	RollAPIKey(ctx context.Context, accountID, oldID string, next *APIKey, expiresAt, now time.Time, evs []*Event) error
 }
 
 // DataKeyStore keeps wrapped data keys.

@@ -43,6 +43,20 @@ type Membership struct {
 	CreatedAt time.Time
 }
 
+// Member is a membership with its user's email: a row of an account's
+// list of users.
+type Member struct {
+	Membership
+	Email string
+}
+
+// CodeLastAdmin is the conflict of removing an account's only admin.
+const CodeLastAdmin = "last_admin"
+
+// ErrLastAdmin refuses to remove the only admin of an account: nobody
+// could manage its keys and users any more.
+var ErrLastAdmin = Conflict(CodeLastAdmin, "This is the account's only admin; make another member an admin first.")
+
 // DashboardSession is a signed-in browser. The cookie holds a random token;
 // the store keeps only its SHA-256 (TokenHash), so a copy of the database
 // opens no session.
@@ -65,21 +79,30 @@ type DashboardSession struct {
 
 // UserStore keeps dashboard users, their memberships and their sessions.
 type UserStore interface {
-	// CreateUser inserts u with its first membership m, atomically.
-	// ErrConflict if the email (or id) is taken; ErrNotFound if m's
-	// account does not exist.
-	CreateUser(ctx context.Context, u *User, m *Membership) error
+	// CreateUser inserts u with its first membership m and the event ev
+	// (may be nil), atomically. ErrConflict if the email (or id) is
+	// taken; ErrNotFound if m's account does not exist.
+	CreateUser(ctx context.Context, u *User, m *Membership, ev *Event) error
 	// UserByEmail returns the user with the (lower-cased) email, or
 	// ErrNotFound.
 	UserByEmail(ctx context.Context, email string) (*User, error)
 	// User returns the user id, or ErrNotFound.
 	User(ctx context.Context, id string) (*User, error)
-	// AddMembership inserts m. ErrConflict if the user is a member of
-	// the account already; ErrNotFound if the user or the account does
-	// not exist.
-	AddMembership(ctx context.Context, m *Membership) error
+	// AddMembership inserts m and the event ev (may be nil). ErrConflict
+	// if the user is a member of the account already; ErrNotFound if the
+	// user or the account does not exist.
+	AddMembership(ctx context.Context, m *Membership, ev *Event) error
 	// Memberships lists the user's memberships, oldest first.
 	Memberships(ctx context.Context, userID string) ([]*Membership, error)
+	// Members lists the account's members with their emails, oldest
+	// membership first.
+	Members(ctx context.Context, accountID string) ([]*Member, error)
+	// RemoveMembership ends userID's membership of accountID and writes
+	// the event newEvent (may be nil) renders of it, atomically.
+	// ErrNotFound if the user is not a member of the account;
+	// ErrLastAdmin if it is the account's only admin (an account always
+	// keeps one, however many removals race).
+	RemoveMembership(ctx context.Context, accountID, userID string, newEvent func(*Member) *Event) (*Member, error)
 
 	// CreateDashboardSession inserts s. ErrNotFound if its user or
 	// account does not exist.

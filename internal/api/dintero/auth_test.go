@@ -242,7 +242,7 @@ func TestRevokedClient(t *testing.T) {
 	tok := f.token(t, m)
 	ctx := context.Background()
 	p, _ := f.eng.Authenticate(ctx, m.secret)
-	if _, err := f.eng.RevokeAPIKey(ctx, m.id, p.Key.ID); err != nil {
+	if _, err := f.eng.RevokeAPIKey(ctx, p, p.Key.ID); err != nil {
 		t.Fatal(err)
 	}
 	wantError(t, "token of a revoked key", f.do(t, req{method: "GET", path: settingsPath(m.id), bearer: tok}), 401, CodeUnauthorized, "")

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/kassapay/kassa/internal/engine"
+	"github.com/kassapay/kassa/internal/payment"
 	"github.com/kassapay/kassa/internal/store/sqlite"
 	"github.com/kassapay/kassa/internal/vault"
 )
@@ -78,7 +79,7 @@ func TestBasicAuthForms(t *testing.T) {
 		}
 	}
 	// A revoked key stops working in both forms.
-	if _, err := eng.RevokeAPIKey(ctx, id, mustKeyID(t, eng, id)); err != nil {
+	if _, err := eng.RevokeAPIKey(ctx, &payment.Principal{Account: a.Account}, mustKeyID(t, eng, id)); err != nil {
 		t.Fatal(err)
 	}
 	if try(id, engine.KeyDigest(a.SecretKey)) == nil {

@@ -42,7 +42,7 @@ func (s *server) createAPIKey(w http.ResponseWriter, r *http.Request) error {
 	if req.Type == "" {
 		return payment.Missing("type")
 	}
-	k, plain, err := s.eng.CreateAPIKey(r.Context(), p.Account, payment.KeyKind(req.Type))
+	k, plain, err := s.eng.CreateAPIKey(r.Context(), p, payment.KeyKind(req.Type))
 	if err != nil {
 		return err
 	}
@@ -72,7 +72,7 @@ func (s *server) rollAPIKey(w http.ResponseWriter, r *http.Request) error {
 			"expires_in must be between 0 and %d seconds.", maxSeconds)
 	}
 	id := r.PathValue("id")
-	k, plain, err := s.eng.RollAPIKey(r.Context(), p.Account, id, time.Duration(req.ExpiresIn)*time.Second)
+	k, plain, err := s.eng.RollAPIKey(r.Context(), p, id, time.Duration(req.ExpiresIn)*time.Second)
 	if err != nil {
 		return notFoundAs(err, "api_key", id)
 	}
@@ -85,7 +85,7 @@ func (s *server) revokeAPIKey(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	id := r.PathValue("id")
-	k, err := s.eng.RevokeAPIKey(r.Context(), p.Account.ID, id)
+	k, err := s.eng.RevokeAPIKey(r.Context(), p, id)
 	if err != nil {
 		return notFoundAs(err, "api_key", id)
 	}

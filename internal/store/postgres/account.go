@@ -161,9 +161,14 @@ func scanAPIKey(row pgx.Row) (*payment.APIKey, error) {
 	return &k, nil
 }
 
-// CreateAPIKey inserts k.
-func (s *Store) CreateAPIKey(ctx context.Context, k *payment.APIKey) error {
-	err := s.withConn(ctx, func(q querier) error { return insertAPIKey(ctx, q, k) })
+// CreateAPIKey inserts k and ev.
+func (s *Store) CreateAPIKey(ctx context.Context, k *payment.APIKey, ev *payment.Event) error {
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if err := insertAPIKey(ctx, tx, k); err != nil {
+			return err
+		}
+		return insertEvents(ctx, tx, k.AccountID, ev)
+	})
 	return fail("create api key", err)
 }
 
@@ -214,7 +219,8 @@ func apiKeyForUpdate(ctx context.Context, tx pgx.Tx, accountID, keyID string) (*
 }
 
 // RevokeAPIKey marks the key revoked at now, unless it is revoked already.
-func (s *Store) RevokeAPIKey(ctx context.Context, accountID, keyID string, now time.Time) (*payment.APIKey, error) {
+func (s *Store) RevokeAPIKey(ctx context.Context, accountID, keyID string, now time.Time,
+	newEvent func(*payment.APIKey) *payment.Event) (*payment.APIKey, error) {
 	var k *payment.APIKey
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		var err error
@@ -225,8 +231,10 @@ func (s *Store) RevokeAPIKey(ctx context.Context, accountID, keyID string, now t
 			return nil
 		}
 		k.RevokedAt = new(ts(now))
-		_, err = tx.Exec(ctx, `UPDATE api_keys SET revoked_at = $3 WHERE account_id = $1 AND id = $2`, accountID, keyID, ts(now))
-		return err
+		if _, err = tx.Exec(ctx, `UPDATE api_keys SET revoked_at = $3 WHERE account_id = $1 AND id = $2`, accountID, keyID, ts(now)); err != nil {
+			return err
+		}
+		return insertEventOf(ctx, tx, accountID, newEvent, k)
 	})
 	if err != nil {
 		return nil, fail("revoke api key", err)
@@ -236,7 +244,8 @@ func (s *Store) RevokeAPIKey(ctx context.Context, accountID, keyID string, now t
 
 // RollAPIKey inserts next and retires the old key: it expires at expiresAt,
 // or is revoked at once when expiresAt is not after now.
-func (s *Store) RollAPIKey(ctx context.Context, accountID, oldID string, next *payment.APIKey, expiresAt, now time.Time) error {
+func (s *Store) RollAPIKey(ctx context.Context, accountID, oldID string, next *payment.APIKey, expiresAt, now time.Time,
+	evs []*payment.Event) error {
 	if next.AccountID != accountID {
 		return fmt.Errorf("postgres: roll api key: new key belongs to account %q, not %q", next.AccountID, accountID)
 	}
@@ -253,10 +262,13 @@ func (s *Store) RollAPIKey(ctx context.Context, accountID, oldID string, next *p
 		}
 		if !expiresAt.After(now) {
 			_, err = tx.Exec(ctx, `UPDATE api_keys SET revoked_at = $3 WHERE account_id = $1 AND id = $2`, accountID, oldID, ts(now))
+		} else {
+			_, err = tx.Exec(ctx, `UPDATE api_keys SET expires_at = $3 WHERE account_id = $1 AND id = $2`, accountID, oldID, ts(expiresAt))
+		}
+		if err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `UPDATE api_keys SET expires_at = $3 WHERE account_id = $1 AND id = $2`, accountID, oldID, ts(expiresAt))
-		return err
+		return insertEvents(ctx, tx, accountID, evs...)
 	})
 	return fail("roll api key", err)
 }

@@ -306,6 +306,31 @@ func (s *Store) readTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	})
 }
 
+// ImportPayments stores ps, each with its operations, in one batch (one
+// implicit transaction) and without events: bulk loading of test data
+// (the dashboard's benchmark), which the engine never uses. It is
+// SQLite's ImportPayments on PostgreSQL.
+func (s *Store) ImportPayments(ctx context.Context, ps []*payment.Payment) error {
+	b := &pgx.Batch{}
+	for _, p := range ps {
+		for _, op := range p.Operations {
+			if err := store.CheckOperationOwner(p.AccountID, p.ID, op); err != nil {
+				return err
+			}
+		}
+		if err := queueInsertPayment(b, p); err != nil {
+			return fail("import payments", err)
+		}
+		for _, op := range p.Operations {
+			b.Queue(insertOperationSQL, operationValues(op)...)
+		}
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	return fail("import payments", translate(s.sendBatch(ctx, b), ""))
+}
+
 // CreatePayment inserts p, its operations and evs in one transaction.
 func (s *Store) CreatePayment(ctx context.Context, p *payment.Payment, evs []*payment.Event, mark *payment.IdempotencyMark) error {
 	for _, op := range p.Operations {

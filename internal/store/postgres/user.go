@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/kassapay/kassa/internal/payment"
+	"github.com/kassapay/kassa/internal/store"
 )
 
 const (
@@ -32,13 +33,16 @@ func insertMembership(ctx context.Context, q querier, m *payment.Membership) err
 }
 
 // CreateUser inserts u with its first membership m.
-func (s *Store) CreateUser(ctx context.Context, u *payment.User, m *payment.Membership) error {
+func (s *Store) CreateUser(ctx context.Context, u *payment.User, m *payment.Membership, ev *payment.Event) error {
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO dashboard_users (`+userColumns+`) VALUES ($1, $2, $3, $4)`,
 			u.ID, u.Email, u.PasswordHash, ts(u.CreatedAt)); err != nil {
 			return translate(err, m.AccountID)
 		}
-		return insertMembership(ctx, tx, m)
+		if err := insertMembership(ctx, tx, m); err != nil {
+			return err
+		}
+		return insertEvents(ctx, tx, m.AccountID, ev)
 	})
 	return fail("create user", err)
 }
@@ -66,10 +70,103 @@ func (s *Store) User(ctx context.Context, id string) (*payment.User, error) {
 	return s.userWhere(ctx, "id", id, id)
 }
 
-// AddMembership inserts m.
-func (s *Store) AddMembership(ctx context.Context, m *payment.Membership) error {
-	err := s.withConn(ctx, func(q querier) error { return insertMembership(ctx, q, m) })
+// AddMembership inserts m and ev.
+func (s *Store) AddMembership(ctx context.Context, m *payment.Membership, ev *payment.Event) error {
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if err := insertMembership(ctx, tx, m); err != nil {
+			return err
+		}
+		return insertEvents(ctx, tx, m.AccountID, ev)
+	})
 	return fail("add membership", err)
+}
+
+// insertEvents writes evs (skipping nil ones) after checking each
+// belongs to accountID.
+func insertEvents(ctx context.Context, tx pgx.Tx, accountID string, evs ...*payment.Event) error {
+	for _, ev := range evs {
+		if ev == nil {
+			continue
+		}
+		if err := store.CheckEvent(accountID, ev); err != nil {
+			return err
+		}
+		if err := insertEvent(ctx, tx, ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+const memberColumns = `m.user_id, m.account_id, m.role, m.created_at, u.email`
+
+func scanMember(row pgx.Row) (*payment.Member, error) {
+	var m payment.Member
+	var role string
+	if err := row.Scan(&m.UserID, &m.AccountID, &role, &m.CreatedAt, &m.Email); err != nil {
+		return nil, err
+	}
+	m.Role, m.CreatedAt = payment.Role(role), utc(m.CreatedAt)
+	return &m, nil
+}
+
+// Members lists the account's members, oldest first.
+func (s *Store) Members(ctx context.Context, accountID string) ([]*payment.Member, error) {
+	var ms []*payment.Member
+	err := s.withConn(ctx, func(q querier) error {
+		rows, err := q.Query(ctx, `SELECT `+memberColumns+` FROM dashboard_memberships m
+			JOIN dashboard_users u ON u.id = m.user_id WHERE m.account_id = $1 ORDER BY m.created_at, u.email`, accountID)
+		if err != nil {
+			return err
+		}
+		ms, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (*payment.Member, error) { return scanMember(r) })
+		return err
+	})
+	return ms, fail("list members", err)
+}
+
+// RemoveMembership ends the membership, unless it is the account's only
+// admin. The account's row is locked first, so that removals in one
+// account run one after the other and two cannot each leave the other as
+// the last admin.
+func (s *Store) RemoveMembership(ctx context.Context, accountID, userID string, newEvent func(*payment.Member) *payment.Event) (*payment.Member, error) {
+	var m *payment.Member
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var one int
+		err := tx.QueryRow(ctx, `SELECT 1 FROM accounts WHERE id = $1 FOR UPDATE`, accountID).Scan(&one)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return payment.NotFound("user", userID)
+		}
+		if err != nil {
+			return err
+		}
+		m, err = scanMember(tx.QueryRow(ctx, `SELECT `+memberColumns+` FROM dashboard_memberships m
+			JOIN dashboard_users u ON u.id = m.user_id WHERE m.account_id = $1 AND m.user_id = $2`, accountID, userID))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return payment.NotFound("user", userID)
+		}
+		if err != nil {
+			return err
+		}
+		if m.Role == payment.RoleAdmin {
+			var admins int
+			if err := tx.QueryRow(ctx, `SELECT count(*) FROM dashboard_memberships WHERE account_id = $1 AND role = 'admin'`,
+				accountID).Scan(&admins); err != nil {
+				return err
+			}
+			if admins <= 1 {
+				return payment.ErrLastAdmin
+			}
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM dashboard_memberships WHERE account_id = $1 AND user_id = $2`, accountID, userID); err != nil {
+			return err
+		}
+		return insertEventOf(ctx, tx, accountID, newEvent, m)
+	})
+	if err != nil {
+		return nil, fail("remove membership", err)
+	}
+	return m, nil
 }
 
 // Memberships lists the user's memberships, oldest first.

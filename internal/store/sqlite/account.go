@@ -156,9 +156,15 @@ func scanAPIKey(sc scanner) (*payment.APIKey, error) {
 	return &k, nil
 }
 
-// CreateAPIKey inserts k.
-func (s *Store) CreateAPIKey(ctx context.Context, k *payment.APIKey) error {
-	return fail("create api key", insertAPIKey(ctx, s.writer, k))
+// CreateAPIKey inserts k and ev.
+func (s *Store) CreateAPIKey(ctx context.Context, k *payment.APIKey, ev *payment.Event) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
+		if err := insertAPIKey(ctx, tx, k); err != nil {
+			return err
+		}
+		return insertEvents(ctx, tx, k.AccountID, ev)
+	})
+	return fail("create api key", err)
 }
 
 // APIKeyByPrefix returns the key with prefix, of whatever account.
@@ -197,7 +203,8 @@ func apiKeyForUpdate(ctx context.Context, tx *wtx, accountID, keyID string) (*pa
 }
 
 // RevokeAPIKey marks the key revoked at now, unless it is revoked already.
-func (s *Store) RevokeAPIKey(ctx context.Context, accountID, keyID string, now time.Time) (*payment.APIKey, error) {
+func (s *Store) RevokeAPIKey(ctx context.Context, accountID, keyID string, now time.Time,
+	newEvent func(*payment.APIKey) *payment.Event) (*payment.APIKey, error) {
 	var k *payment.APIKey
 	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
 		var err error
@@ -209,8 +216,10 @@ func (s *Store) RevokeAPIKey(ctx context.Context, accountID, keyID string, now t
 		}
 		now := fromMicros(micros(now))
 		k.RevokedAt = &now
-		_, err = tx.ExecContext(ctx, `UPDATE api_keys SET revoked_at = ? WHERE account_id = ? AND id = ?`, micros(now), accountID, keyID)
-		return err
+		if _, err = tx.ExecContext(ctx, `UPDATE api_keys SET revoked_at = ? WHERE account_id = ? AND id = ?`, micros(now), accountID, keyID); err != nil {
+			return err
+		}
+		return insertEventOf(ctx, tx, accountID, newEvent, k)
 	})
 	if err != nil {
 		return nil, fail("revoke api key", err)
@@ -220,7 +229,8 @@ func (s *Store) RevokeAPIKey(ctx context.Context, accountID, keyID string, now t
 
 // RollAPIKey inserts next and retires the old key: it expires at expiresAt,
 // or is revoked at once when expiresAt is not after now.
-func (s *Store) RollAPIKey(ctx context.Context, accountID, oldID string, next *payment.APIKey, expiresAt, now time.Time) error {
+func (s *Store) RollAPIKey(ctx context.Context, accountID, oldID string, next *payment.APIKey, expiresAt, now time.Time,
+	evs []*payment.Event) error {
 	if next.AccountID != accountID {
 		return fmt.Errorf("sqlite: roll api key: new key belongs to account %q, not %q", next.AccountID, accountID)
 	}
@@ -237,10 +247,13 @@ func (s *Store) RollAPIKey(ctx context.Context, accountID, oldID string, next *p
 		}
 		if !expiresAt.After(now) {
 			_, err = tx.ExecContext(ctx, `UPDATE api_keys SET revoked_at = ? WHERE account_id = ? AND id = ?`, micros(now), accountID, oldID)
+		} else {
+			_, err = tx.ExecContext(ctx, `UPDATE api_keys SET expires_at = ? WHERE account_id = ? AND id = ?`, micros(expiresAt), accountID, oldID)
+		}
+		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE api_keys SET expires_at = ? WHERE account_id = ? AND id = ?`, micros(expiresAt), accountID, oldID)
-		return err
+		return insertEvents(ctx, tx, accountID, evs...)
 	})
 	return fail("roll api key", err)
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/kassapay/kassa/internal/payment"
+	"github.com/kassapay/kassa/internal/store"
 )
 
 const (
@@ -32,13 +33,16 @@ func insertMembership(ctx context.Context, tx *wtx, m *payment.Membership) error
 }
 
 // CreateUser inserts u with its first membership m.
-func (s *Store) CreateUser(ctx context.Context, u *payment.User, m *payment.Membership) error {
+func (s *Store) CreateUser(ctx context.Context, u *payment.User, m *payment.Membership, ev *payment.Event) error {
 	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO dashboard_users (`+userColumns+`) VALUES (?, ?, ?, ?)`,
 			u.ID, u.Email, u.PasswordHash, micros(u.CreatedAt)); err != nil {
 			return translate(err, m.AccountID)
 		}
-		return insertMembership(ctx, tx, m)
+		if err := insertMembership(ctx, tx, m); err != nil {
+			return err
+		}
+		return insertEvents(ctx, tx, m.AccountID, ev)
 	})
 	return fail("create user", err)
 }
@@ -61,10 +65,99 @@ func (s *Store) User(ctx context.Context, id string) (*payment.User, error) {
 	return u, fail("get user", err)
 }
 
-// AddMembership inserts m.
-func (s *Store) AddMembership(ctx context.Context, m *payment.Membership) error {
-	err := s.write(ctx, func(ctx context.Context, tx *wtx) error { return insertMembership(ctx, tx, m) })
+// AddMembership inserts m and ev.
+func (s *Store) AddMembership(ctx context.Context, m *payment.Membership, ev *payment.Event) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
+		if err := insertMembership(ctx, tx, m); err != nil {
+			return err
+		}
+		return insertEvents(ctx, tx, m.AccountID, ev)
+	})
 	return fail("add membership", err)
+}
+
+// insertEvents writes evs (skipping nil ones) after checking each
+// belongs to accountID.
+func insertEvents(ctx context.Context, tx *wtx, accountID string, evs ...*payment.Event) error {
+	for _, ev := range evs {
+		if ev == nil {
+			continue
+		}
+		if err := store.CheckEvent(accountID, ev); err != nil {
+			return err
+		}
+		if err := insertEvent(ctx, tx, ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+const memberColumns = `m.user_id, m.account_id, m.role, m.created_at, u.email`
+
+func scanMember(sc scanner) (*payment.Member, error) {
+	var m payment.Member
+	var role string
+	var created int64
+	if err := sc.Scan(&m.UserID, &m.AccountID, &role, &created, &m.Email); err != nil {
+		return nil, err
+	}
+	m.Role, m.CreatedAt = payment.Role(role), fromMicros(created)
+	return &m, nil
+}
+
+// Members lists the account's members, oldest first.
+func (s *Store) Members(ctx context.Context, accountID string) ([]*payment.Member, error) {
+	rows, err := s.reads.QueryContext(ctx, `SELECT `+memberColumns+` FROM dashboard_memberships m
+		JOIN dashboard_users u ON u.id = m.user_id WHERE m.account_id = ? ORDER BY m.created_at, u.email`, accountID)
+	if err != nil {
+		return nil, fail("list members", err)
+	}
+	defer rows.Close()
+	var ms []*payment.Member
+	for rows.Next() {
+		m, err := scanMember(rows)
+		if err != nil {
+			return nil, fail("list members", err)
+		}
+		ms = append(ms, m)
+	}
+	return ms, fail("list members", rows.Err())
+}
+
+// RemoveMembership ends the membership, unless it is the account's only
+// admin (SQLite's one writer makes the count and the delete atomic).
+func (s *Store) RemoveMembership(ctx context.Context, accountID, userID string, newEvent func(*payment.Member) *payment.Event) (*payment.Member, error) {
+	var m *payment.Member
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
+		var err error
+		m, err = scanMember(tx.QueryRowContext(ctx, `SELECT `+memberColumns+` FROM dashboard_memberships m
+			JOIN dashboard_users u ON u.id = m.user_id WHERE m.account_id = ? AND m.user_id = ?`, accountID, userID))
+		if errors.Is(err, sql.ErrNoRows) {
+			return payment.NotFound("user", userID)
+		}
+		if err != nil {
+			return err
+		}
+		if m.Role == payment.RoleAdmin {
+			var admins int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM dashboard_memberships WHERE account_id = ? AND role = 'admin'`,
+				accountID).Scan(&admins); err != nil {
+				return err
+			}
+			if admins <= 1 {
+				return payment.ErrLastAdmin
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM dashboard_memberships WHERE account_id = ? AND user_id = ?`, accountID, userID); err != nil {
+			return err
+		}
+		return insertEventOf(ctx, tx, accountID, newEvent, m)
+	})
+	if err != nil {
+		return nil, fail("remove membership", err)
+	}
+	return m, nil
 }
 
 // Memberships lists the user's memberships, oldest first.

@@ -84,12 +84,12 @@ func testAPIKeys(t *testing.T, s payment.Store) {
 	keys[1].ExpiresAt = ptr(t0.Add(24 * time.Hour))
 	keys[2].RevokedAt = ptr(t0.Add(2 * time.Second))
 	for _, k := range keys {
-		if err := s.CreateAPIKey(ctx, k); err != nil {
+		if err := s.CreateAPIKey(ctx, k, nil); err != nil {
 			t.Fatalf("CreateAPIKey: %v", err)
 		}
 	}
 	kb := newKey(b.ID, t0)
-	if err := s.CreateAPIKey(ctx, kb); err != nil {
+	if err := s.CreateAPIKey(ctx, kb, nil); err != nil {
 		t.Fatalf("CreateAPIKey: %v", err)
 	}
 
@@ -116,15 +116,15 @@ func testAPIKeys(t *testing.T, s payment.Store) {
 
 	dup := newKey(b.ID, t0)
 	dup.Prefix = keys[0].Prefix
-	wantConflict(t, "CreateAPIKey with a prefix of another account", s.CreateAPIKey(ctx, dup))
+	wantConflict(t, "CreateAPIKey with a prefix of another account", s.CreateAPIKey(ctx, dup, nil))
 	dup = newKey(a.ID, t0)
 	dup.ID = keys[0].ID
-	wantConflict(t, "CreateAPIKey with a taken id", s.CreateAPIKey(ctx, dup))
+	wantConflict(t, "CreateAPIKey with a taken id", s.CreateAPIKey(ctx, dup, nil))
 
 	_, err = s.APIKeyByPrefix(ctx, "sk_test_00000000")
 	wantNotFound(t, "APIKeyByPrefix of an unknown prefix", err)
 
-	wantNotFound(t, "CreateAPIKey for an unknown account", s.CreateAPIKey(ctx, newKey("T00000000", t0)))
+	wantNotFound(t, "CreateAPIKey for an unknown account", s.CreateAPIKey(ctx, newKey("T00000000", t0), nil))
 
 	if list, _ := s.APIKeys(ctx, a.ID); len(list) != len(keys) {
 		t.Errorf("APIKeys after failed creations: %d keys, want %d", len(list), len(keys))
@@ -135,20 +135,20 @@ func testRevokeAPIKey(t *testing.T, s payment.Store) {
 	ctx := context.Background()
 	a, b := newAccount(t, s), newAccount(t, s)
 	k := newKey(a.ID, t0)
-	if err := s.CreateAPIKey(ctx, k); err != nil {
+	if err := s.CreateAPIKey(ctx, k, nil); err != nil {
 		t.Fatal(err)
 	}
 
 	now := t0.Add(time.Minute)
-	_, err := s.RevokeAPIKey(ctx, b.ID, k.ID, now)
+	_, err := s.RevokeAPIKey(ctx, b.ID, k.ID, now, nil)
 	wantNotFound(t, "RevokeAPIKey of another account's key", err)
-	_, err = s.RevokeAPIKey(ctx, a.ID, "key_unknown", now)
+	_, err = s.RevokeAPIKey(ctx, a.ID, "key_unknown", now, nil)
 	wantNotFound(t, "RevokeAPIKey of an unknown key", err)
 	if got, _ := s.APIKeyByPrefix(ctx, k.Prefix); got == nil || got.RevokedAt != nil {
 		t.Fatalf("key after failed revocations = %+v, want it unrevoked", got)
 	}
 
-	got, err := s.RevokeAPIKey(ctx, a.ID, k.ID, now)
+	got, err := s.RevokeAPIKey(ctx, a.ID, k.ID, now, nil)
 	if err != nil {
 		t.Fatalf("RevokeAPIKey: %v", err)
 	}
@@ -164,7 +164,7 @@ func testRevokeAPIKey(t *testing.T, s payment.Store) {
 		t.Error("revoked key is active")
 	}
 
-	got, err = s.RevokeAPIKey(ctx, a.ID, k.ID, now.Add(time.Hour))
+	got, err = s.RevokeAPIKey(ctx, a.ID, k.ID, now.Add(time.Hour), nil)
 	if err != nil {
 		t.Fatalf("RevokeAPIKey of a revoked key: %v", err)
 	}
@@ -181,7 +181,7 @@ func testRollAPIKey(t *testing.T, s payment.Store) {
 	setup := func(t *testing.T) (*payment.Account, *payment.APIKey) {
 		a := newAccount(t, s)
 		k := newKey(a.ID, t0)
-		if err := s.CreateAPIKey(ctx, k); err != nil {
+		if err := s.CreateAPIKey(ctx, k, nil); err != nil {
 			t.Fatal(err)
 		}
 		return a, k
@@ -199,7 +199,7 @@ func testRollAPIKey(t *testing.T, s payment.Store) {
 		a, old := setup(t)
 		next := newKey(a.ID, now)
 		exp := now.Add(24 * time.Hour)
-		if err := s.RollAPIKey(ctx, a.ID, old.ID, next, exp, now); err != nil {
+		if err := s.RollAPIKey(ctx, a.ID, old.ID, next, exp, now, nil); err != nil {
 			t.Fatalf("RollAPIKey: %v", err)
 		}
 		equal(t, "new key", mustKey(t, next.Prefix), next)
@@ -218,7 +218,7 @@ func testRollAPIKey(t *testing.T, s payment.Store) {
 		t.Run(name, func(t *testing.T) {
 			a, old := setup(t)
 			next := newKey(a.ID, now)
-			if err := s.RollAPIKey(ctx, a.ID, old.ID, next, exp, now); err != nil {
+			if err := s.RollAPIKey(ctx, a.ID, old.ID, next, exp, now, nil); err != nil {
 				t.Fatalf("RollAPIKey: %v", err)
 			}
 			want := *old
@@ -230,12 +230,12 @@ func testRollAPIKey(t *testing.T, s payment.Store) {
 
 	t.Run("old key not active", func(t *testing.T) {
 		a, revoked := setup(t)
-		if _, err := s.RevokeAPIKey(ctx, a.ID, revoked.ID, t0); err != nil {
+		if _, err := s.RevokeAPIKey(ctx, a.ID, revoked.ID, t0, nil); err != nil {
 			t.Fatal(err)
 		}
 		expired := newKey(a.ID, t0)
 		expired.ExpiresAt = ptr(now)
-		if err := s.CreateAPIKey(ctx, expired); err != nil {
+		if err := s.CreateAPIKey(ctx, expired, nil); err != nil {
 			t.Fatal(err)
 		}
 		_, other := setup(t)
@@ -249,7 +249,7 @@ func testRollAPIKey(t *testing.T, s payment.Store) {
 			{"another account's", a.ID, other.ID},
 		} {
 			next := newKey(tc.accountID, now)
-			err := s.RollAPIKey(ctx, tc.accountID, tc.oldID, next, now.Add(time.Hour), now)
+			err := s.RollAPIKey(ctx, tc.accountID, tc.oldID, next, now.Add(time.Hour), now, nil)
 			wantNotFound(t, "RollAPIKey of a "+tc.name+" key", err)
 			_, err = s.APIKeyByPrefix(ctx, next.Prefix)
 			wantNotFound(t, "new key of a failed roll ("+tc.name+")", err)
@@ -261,7 +261,7 @@ func testRollAPIKey(t *testing.T, s payment.Store) {
 		a, old := setup(t)
 		next := newKey(a.ID, now)
 		next.Prefix = old.Prefix
-		wantConflict(t, "RollAPIKey to a taken prefix", s.RollAPIKey(ctx, a.ID, old.ID, next, now.Add(time.Hour), now))
+		wantConflict(t, "RollAPIKey to a taken prefix", s.RollAPIKey(ctx, a.ID, old.ID, next, now.Add(time.Hour), now, nil))
 		equal(t, "old key after a failed roll", mustKey(t, old.Prefix), old)
 	})
 }

@@ -76,7 +76,7 @@ func testPaymentMethodTimes(t *testing.T, s payment.Store) {
 
 	k := newKey(a.ID, local)
 	k.ExpiresAt = ptr(local)
-	if err := s.CreateAPIKey(ctx, k); err != nil {
+	if err := s.CreateAPIKey(ctx, k, nil); err != nil {
 		t.Fatal(err)
 	}
 	gk, err := s.APIKeyByPrefix(ctx, k.Prefix)
@@ -86,7 +86,7 @@ func testPaymentMethodTimes(t *testing.T, s payment.Store) {
 	if gk.CreatedAt != want || *gk.ExpiresAt != want {
 		t.Errorf("key times = %v, %v; want %v", gk.CreatedAt, *gk.ExpiresAt, want)
 	}
-	revoked, err := s.RevokeAPIKey(ctx, a.ID, k.ID, local)
+	revoked, err := s.RevokeAPIKey(ctx, a.ID, k.ID, local, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

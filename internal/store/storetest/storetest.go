@@ -102,6 +102,9 @@ func Run(t *testing.T, open func(t *testing.T) payment.Store) {
 		{"ExpiredCheckoutSessions", testExpiredCheckoutSessions},
 		{"Users", testUsers},
 		{"DashboardSessions", testDashboardSessions},
+		{"Members", testMembers},
+		{"MembersConcurrentRemoval", testMembersConcurrentRemoval},
+		{"APIKeyEvents", testAPIKeyEvents},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

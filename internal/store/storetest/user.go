@@ -24,7 +24,7 @@ func testUsers(t *testing.T, s payment.Store) {
 	a, b := newAccount(t, s), newAccount(t, s)
 	email := "kari." + strings.ToLower(payment.RandomString(6)) + "@example.com"
 	u := newUser(email)
-	if err := s.CreateUser(ctx, u, &payment.Membership{UserID: u.ID, AccountID: a.ID, Role: payment.RoleAdmin, CreatedAt: t0}); err != nil {
+	if err := s.CreateUser(ctx, u, &payment.Membership{UserID: u.ID, AccountID: a.ID, Role: payment.RoleAdmin, CreatedAt: t0}, nil); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.UserByEmail(ctx, email)
@@ -45,14 +45,14 @@ func testUsers(t *testing.T, s payment.Store) {
 
 	// The same email again is a conflict, and leaves no membership behind.
 	twin := newUser(email)
-	if err := s.CreateUser(ctx, twin, &payment.Membership{UserID: twin.ID, AccountID: b.ID, Role: payment.RoleAdmin, CreatedAt: t0}); !errors.Is(err, payment.ErrConflict) {
+	if err := s.CreateUser(ctx, twin, &payment.Membership{UserID: twin.ID, AccountID: b.ID, Role: payment.RoleAdmin, CreatedAt: t0}, nil); !errors.Is(err, payment.ErrConflict) {
 		t.Errorf("same email: %v, want ErrConflict", err)
 	}
 	if ms, err := s.Memberships(ctx, twin.ID); err != nil || len(ms) != 0 {
 		t.Errorf("refused user's memberships %v, %v", ms, err)
 	}
 	ghost := newUser("ghost." + strings.ToLower(payment.RandomString(6)) + "@example.com")
-	if err := s.CreateUser(ctx, ghost, &payment.Membership{UserID: ghost.ID, AccountID: "T00000000", Role: payment.RoleAdmin, CreatedAt: t0}); !errors.Is(err, payment.ErrNotFound) {
+	if err := s.CreateUser(ctx, ghost, &payment.Membership{UserID: ghost.ID, AccountID: "T00000000", Role: payment.RoleAdmin, CreatedAt: t0}, nil); !errors.Is(err, payment.ErrNotFound) {
 		t.Errorf("no account: %v, want ErrNotFound", err)
 	}
 	if _, err := s.UserByEmail(ctx, ghost.Email); !errors.Is(err, payment.ErrNotFound) {
@@ -60,13 +60,13 @@ func testUsers(t *testing.T, s payment.Store) {
 	}
 
 	mb := &payment.Membership{UserID: u.ID, AccountID: b.ID, Role: payment.RoleViewer, CreatedAt: t0.Add(time.Second)}
-	if err := s.AddMembership(ctx, mb); err != nil {
+	if err := s.AddMembership(ctx, mb, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.AddMembership(ctx, mb); !errors.Is(err, payment.ErrConflict) {
+	if err := s.AddMembership(ctx, mb, nil); !errors.Is(err, payment.ErrConflict) {
 		t.Errorf("same membership again: %v, want ErrConflict", err)
 	}
-	if err := s.AddMembership(ctx, &payment.Membership{UserID: payment.NewID(payment.PrefixUser), AccountID: a.ID, Role: payment.RoleViewer, CreatedAt: t0}); !errors.Is(err, payment.ErrNotFound) {
+	if err := s.AddMembership(ctx, &payment.Membership{UserID: payment.NewID(payment.PrefixUser), AccountID: a.ID, Role: payment.RoleViewer, CreatedAt: t0}, nil); !errors.Is(err, payment.ErrNotFound) {
 		t.Errorf("membership of no user: %v, want ErrNotFound", err)
 	}
 	ms, err := s.Memberships(ctx, u.ID)
@@ -84,7 +84,7 @@ func testDashboardSessions(t *testing.T, s payment.Store) {
 	ctx := context.Background()
 	a, b := newAccount(t, s), newAccount(t, s)
 	u := newUser("ola." + strings.ToLower(payment.RandomString(6)) + "@example.com")
-	if err := s.CreateUser(ctx, u, &payment.Membership{UserID: u.ID, AccountID: a.ID, Role: payment.RoleAdmin, CreatedAt: t0}); err != nil {
+	if err := s.CreateUser(ctx, u, &payment.Membership{UserID: u.ID, AccountID: a.ID, Role: payment.RoleAdmin, CreatedAt: t0}, nil); err != nil {
 		t.Fatal(err)
 	}
 	hash := func(tok string) []byte { h := sha256.Sum256([]byte(tok)); return h[:] }
