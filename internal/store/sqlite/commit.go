@@ -94,17 +94,8 @@ func (s *Store) runCommitter() {
 		case <-s.stop:
 			return
 		}
-		batch := []*writeUnit{first}
-	gather:
-		for len(batch) < maxBatch {
-			select {
-			case u := <-s.units:
-				batch = append(batch, u)
-			default:
-				break gather
-			}
-		}
-		s.endpoints.endBatch(s.commit(batch))
+		batch, committed := s.commit(first)
+		s.endpoints.endBatch(committed)
 		for _, u := range batch {
 			close(u.done)
 		}
@@ -112,10 +103,29 @@ func (s *Store) runCommitter() {
 	}
 }
 
-// commit runs batch in one transaction and sets each unit's result. It
-// reports whether the transaction committed.
-func (s *Store) commit(batch []*writeUnit) bool {
+// gather appends the units waiting now to batch, up to maxBatch, without
+// waiting for any.
+func (s *Store) gather(batch []*writeUnit) []*writeUnit {
+	for len(batch) < maxBatch {
+		select {
+		case u := <-s.units:
+			batch = append(batch, u)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// commit runs first, and every unit that is waiting or arrives while the
+// transaction runs, in one transaction, sets each unit's result, and
+// returns the units it ran and whether the transaction committed. Units
+// that arrive while the batch executes join it rather than wait for its
+// commit and then a commit of their own: the batch grows with the load
+// (up to maxBatch) at no cost in latency, and one fsync serves them all.
+func (s *Store) commit(first *writeUnit) (batch []*writeUnit, committed bool) {
 	ctx := context.Background()
+	batch = s.gather([]*writeUnit{first})
 	fail := func(err error) {
 		for _, u := range batch {
 			if u.err == nil && u.panicked == nil {
@@ -126,54 +136,58 @@ func (s *Store) commit(batch []*writeUnit) bool {
 	sqltx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		fail(err)
-		return false
+		return batch, false
 	}
 	defer sqltx.Rollback() // after a commit it does nothing
 	tx := &wtx{Tx: sqltx, stmts: s.stmts, endpoints: s.endpoints}
-	alone := len(batch) == 1
 	ok := 0
-	for _, u := range batch {
+	for i := 0; i < len(batch); i++ {
+		u := batch[i]
 		if err := u.ctx.Err(); err != nil {
 			u.err = err // the caller gave up before its unit started
-			continue
-		}
-		uctx := context.WithoutCancel(u.ctx)
-		if !alone {
+		} else if i == 0 && len(batch) == 1 {
+			// Alone so far: no savepoint. If it fails, so does the
+			// transaction, which holds nothing else.
+			run(context.WithoutCancel(u.ctx), tx, u)
+			if u.err != nil || u.panicked != nil {
+				return batch, false // the deferred rollback ends it
+			}
+			ok++
+		} else {
 			if _, err := tx.ExecContext(ctx, `SAVEPOINT unit`); err != nil {
 				fail(err)
-				return false
+				return batch, false
 			}
-		}
-		run(uctx, tx, u)
-		if u.err == nil && u.panicked == nil {
-			ok++
-		}
-		if alone {
-			break
-		}
-		if u.err != nil || u.panicked != nil {
-			s.endpoints.rolledBack()
-			if _, err := tx.ExecContext(ctx, `ROLLBACK TO unit`); err != nil {
+			run(context.WithoutCancel(u.ctx), tx, u)
+			if u.err != nil || u.panicked != nil {
+				s.endpoints.rolledBack()
+				if _, err := tx.ExecContext(ctx, `ROLLBACK TO unit`); err != nil {
+					fail(err)
+					return batch, false
+				}
+			} else {
+				ok++
+			}
+			if _, err := tx.ExecContext(ctx, `RELEASE unit`); err != nil {
 				fail(err)
-				return false
+				return batch, false
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `RELEASE unit`); err != nil {
-			fail(err)
-			return false
+		if i == len(batch)-1 {
+			batch = s.gather(batch)
 		}
 	}
 	if ok == 0 {
-		return false // nothing to keep: the deferred rollback ends it
+		return batch, false // nothing to keep: the deferred rollback ends it
 	}
 	failpoint.Hit(failpoint.BeforeCommit, batchKind(ok))
 	if err := tx.Commit(); err != nil {
 		fail(err)
-		return false
+		return batch, false
 	}
 	s.stats.commits.Add(1)
 	s.stats.units.Add(int64(ok))
-	return true
+	return batch, true
 }
 
 // batchKind is the failpoint kind of a batch committing ok units.

@@ -172,3 +172,56 @@ func TestGroupCommitAfterClose(t *testing.T) {
 		t.Errorf("write after Close: %v, want errClosed", err)
 	}
 }
+
+// TestGroupCommitTakesUnitsArrivingMidBatch: a unit sent while a batch is
+// executing joins that batch, so both share one commit; and when the
+// batch's lone first unit fails, the unit that arrived meanwhile is not
+// rolled back with it.
+func TestGroupCommitTakesUnitsArrivingMidBatch(t *testing.T) {
+	for _, firstFails := range []bool{false, true} {
+		t.Run(fmt.Sprintf("first fails %v", firstFails), func(t *testing.T) {
+			s := openTestStore(t)
+			before := s.Stats()
+			started, hold := make(chan struct{}), make(chan struct{})
+			first := make(chan error, 1)
+			go func() {
+				first <- s.write(context.Background(), func(ctx context.Context, tx *wtx) error {
+					close(started)
+					<-hold
+					if err := insertN(1)(ctx, tx); err != nil {
+						return err
+					}
+					if firstFails {
+						return errors.New("the first unit fails after writing")
+					}
+					return nil
+				})
+			}()
+			<-started // the batch is executing its only unit
+			second := make(chan error, 1)
+			go func() { second <- s.write(context.Background(), insertN(2)) }()
+			for s.queued() == 0 {
+				time.Sleep(time.Millisecond) // until the second unit waits for the committer
+			}
+			close(hold)
+			if err := <-first; (err != nil) != firstFails {
+				t.Fatalf("first unit: %v", err)
+			}
+			if err := <-second; err != nil {
+				t.Fatalf("second unit: %v", err)
+			}
+			got := storedNs(t, s)
+			if got[1] == firstFails || !got[2] {
+				t.Errorf("stored %v; want 2, and 1 only if it did not fail", got)
+			}
+			after := s.Stats()
+			commits, units := after.Commits-before.Commits, after.Units-before.Units
+			if !firstFails && (commits != 1 || units != 2) {
+				t.Errorf("%d commits for %d units; want the unit that arrived mid-batch in the same commit", commits, units)
+			}
+			if firstFails && (commits != 1 || units != 1) {
+				t.Errorf("%d commits for %d units; want the second unit committed alone", commits, units)
+			}
+		})
+	}
+}
