@@ -187,7 +187,11 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 			per("kassa_postgres_statements_total", st))
 	}
 	if cpuOK && n > 0 {
-		perPurchase := func(d time.Duration) string { return ms(d / time.Duration(n)) }
+		// In microseconds: a tenth of a millisecond is too coarse to see
+		// a change of a few per cent.
+		perPurchase := func(d time.Duration) string {
+			return fmt.Sprintf("%dµs", (d / time.Duration(n)).Microseconds())
+		}
 		fmt.Fprintf(m.Stdout, "cpu         %s per purchase in this process (server and load generator)", perPurchase(cpu1-cpu0))
 		if pg0 != nil && pg1 != nil {
 			var pg time.Duration
