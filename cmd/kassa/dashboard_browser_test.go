@@ -252,7 +252,10 @@ func TestDashboardInChromium(t *testing.T) {
 	})
 
 	t.Run("find a payment by reference and open it", func(t *testing.T) {
+		// The list before the search links the payment too: wait for the
+		// search's answer, whose box holds the reference.
 		err := chromedp.Do(tab, chromedp.SendKeys(chromedp.ID("q"), "dash-ref-1"), chromedp.Click(chromedp.ID("search")),
+			chromedp.WaitVisible(chromedp.CSS(`input#q[value="dash-ref-1"]`)),
 			chromedp.WaitVisible(chromedp.CSS(`a[href="/dashboard/payments/`+mine[1].ID+`"]`)))
 		if err != nil {
 			t.Fatal(err)

@@ -105,7 +105,7 @@ func TestDashboardOverviewAndKeysInChromium(t *testing.T) {
 		if got := text(t, tab, "key-prefix"); got != secret[:16]+"…" {
 			t.Errorf("prefix %q", got)
 		}
-		if got := text(t, tab, "events"); !strings.Contains(got, "api_key.created") || !strings.Contains(got, "kari@example.com") {
+		if got := text(t, tab, "audit"); !strings.Contains(got, "api_key.created") || !strings.Contains(got, "kari@example.com (you)") {
 			t.Errorf("the key's audit trail %q", got)
 		}
 		rig.shot(t, tab, "h9-05-key")
@@ -123,7 +123,7 @@ func TestDashboardOverviewAndKeysInChromium(t *testing.T) {
 		if got := text(t, tab, "key-state"); got != "revoked" {
 			t.Errorf("state %q", got)
 		}
-		if got := text(t, tab, "events"); !strings.Contains(got, "api_key.revoked") {
+		if got := text(t, tab, "audit"); !strings.Contains(got, "api_key.revoked") {
 			t.Errorf("the key's audit trail %q", got)
 		}
 		rig.shot(t, tab, "h9-07-key-revoked")
@@ -145,7 +145,7 @@ func TestDashboardOverviewAndKeysInChromium(t *testing.T) {
 		if got := text(t, tab, "member-role"); got != "viewer" {
 			t.Errorf("role %q", got)
 		}
-		if got := text(t, tab, "events"); !strings.Contains(got, "member.added") || !strings.Contains(got, "kari@example.com") {
+		if got := text(t, tab, "audit"); !strings.Contains(got, "member.added") || !strings.Contains(got, "kari@example.com (you)") {
 			t.Errorf("the member's audit trail %q", got)
 		}
 		rig.shot(t, tab, "h9-08-member")

@@ -114,7 +114,7 @@ func TestDashboardPaymentActionsInChromium(t *testing.T) {
 		if tl := text(t, tab, "timeline"); !strings.Contains(tl, "CAPTURED") {
 			t.Errorf("timeline %q", tl)
 		}
-		if tr := text(t, tab, "trail"); !strings.Contains(tr, "payment.") {
+		if tr := text(t, tab, "audit"); !strings.Contains(tr, "payment.") {
 			t.Errorf("audit trail %q", tr)
 		}
 		rig.shot(t, tab, "h7-01-payment")
@@ -139,7 +139,7 @@ func TestDashboardPaymentActionsInChromium(t *testing.T) {
 		if got := text(t, tab, "action-result"); !strings.Contains(got, "refund of NOK\u00a0400.00 succeeded") {
 			t.Errorf("action result %q", got)
 		}
-		if tr := text(t, tab, "trail"); !strings.Contains(tr, "kari@example.com (you)") {
+		if tr := text(t, tab, "audit"); !strings.Contains(tr, "kari@example.com (you)") {
 			t.Errorf("the audit trail does not name the user: %q", tr)
 		}
 		rig.shot(t, tab, "h7-03-refunded")

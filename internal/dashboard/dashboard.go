@@ -30,6 +30,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -142,7 +143,12 @@ func (s *Server) handler(opts *Options) http.Handler {
 		Metrics: api.NewMetrics(opts.Registry), MaxBody: opts.MaxBody, Render: s.renderError}))
 }
 
-// parsePages parses each page template of templates/ with the layout.
+// sharedTemplates are the templates/ files every page is parsed with: the
+// layout and the parts several pages draw (the audit trail). They are no
+// pages themselves.
+var sharedTemplates = []string{"layout", "audit"}
+
+// parsePages parses each page template of templates/ with the shared ones.
 func parsePages() map[string]*template.Template {
 	funcs := template.FuncMap{
 		"csrfField": func(p *page) template.HTML {
@@ -155,16 +161,19 @@ func parsePages() map[string]*template.Template {
 			}
 			return t.UTC().Format("2006-01-02 15:04:05 UTC")
 		},
-		"memberActor": memberActor,
+	}
+	var shared []string
+	for _, name := range sharedTemplates {
+		shared = append(shared, "templates/"+name+".html")
 	}
 	names, _ := fs.Glob(templateFS, "templates/*.html")
 	pages := map[string]*template.Template{}
 	for _, n := range names {
 		name := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")
-		if name == "layout" {
+		if slices.Contains(sharedTemplates, name) {
 			continue
 		}
-		pages[name] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", n))
+		pages[name] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, append(shared, n)...))
 	}
 	return pages
 }

@@ -15,9 +15,6 @@ import (
 	"github.com/kassapay/kassa/internal/routing"
 )
 
-// auditPageSize is how many events an object's audit trail shows.
-const auditPageSize = 50
-
 // gatewaysPage is the gateways list's data.
 type gatewaysPage struct {
 	Gateways []health
@@ -81,45 +78,13 @@ type gatewayPage struct {
 	Rules []string
 	// RulesError is a router's settings that could not be read.
 	RulesError string
-	Audit      []auditEntry
+	Audit      auditTrail
 	// Rotated is the version a rotation just made (from the redirect).
 	Rotated int
 	// Redacted is set after a redaction (from the redirect).
 	Redacted bool
 	// Error is why the rotate form was refused.
 	Error string
-}
-
-// auditEntry is one event of an object's audit trail.
-type auditEntry struct {
-	Event *payment.Event
-	// Actor is who caused it, readably.
-	Actor string
-}
-
-// audit reads the audit trail of the account's objectID.
-func (s *Server) audit(r *http.Request, q *request, objectID string) ([]auditEntry, error) {
-	evs, _, err := s.eng.ObjectEvents(r.Context(), q.AccountID(), objectID, payment.ListParams{Limit: auditPageSize})
-	if err != nil {
-		return nil, err
-	}
-	out := make([]auditEntry, len(evs))
-	for i, ev := range evs {
-		out[i] = auditEntry{Event: ev, Actor: actorName(q, ev.Actor)}
-	}
-	return out, nil
-}
-
-// actorName shows an event's actor: the signed-in user as their email,
-// kassa itself as "kassa", anyone else by id.
-func actorName(q *request, actor string) string {
-	switch {
-	case actor == "":
-		return "kassa"
-	case q.View != nil && actor == "user:"+q.View.User.ID:
-		return q.View.User.Email + " (you)"
-	}
-	return actor
 }
 
 // loadGatewayPage reads what the gateway page shows of the account's

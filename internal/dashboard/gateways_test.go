@@ -95,7 +95,7 @@ func TestGatewayPages(t *testing.T) {
 			!strings.Contains(page, "••••0042") {
 			t.Errorf("after the rotation: %s", page)
 		}
-		if !regexp.MustCompile(`gateway.credentials_rotated</code></td><td>admin@example.com \(you\)`).MatchString(page) {
+		if !regexp.MustCompile(`gateway.credentials_rotated</code></td><td class="actor">admin@example.com \(you\)`).MatchString(page) {
 			t.Errorf("the audit trail lacks the rotation by the user: %s", page)
 		}
 		evs, _, err := f.eng.ObjectEvents(ctx, f.a.Account.ID, f.gwA, payment.ListParams{Limit: 1})
@@ -155,7 +155,7 @@ func TestGatewayPages(t *testing.T) {
 		}
 		_, page = admin.get("/dashboard/gateways/" + f.gwA + "?redacted=1")
 		if !strings.Contains(page, `id="gateway-state">redacted`) || strings.Contains(page, `id="redact-link"`) ||
-			!strings.Contains(page, "gateway.redacted</code></td><td>admin@example.com (you)") {
+			!strings.Contains(page, `gateway.redacted</code></td><td class="actor">admin@example.com (you)`) {
 			t.Errorf("after the redaction: %s", page)
 		}
 		for _, sec := range []string{rotatedLogin, rotatedPassword} {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/kassapay/kassa/internal/payment"
@@ -80,11 +79,9 @@ func (s *Server) keys(w http.ResponseWriter, r *http.Request, q *request) error 
 // makes it the confirmation step of that action.
 type keyPage struct {
 	Key     *keyRow
-	Events  []*payment.Event
+	Audit   auditTrail
 	Confirm string
 	Graces  []keyGrace
-	// Actors names the account's members by actor ("user:<id>").
-	Actors map[string]string
 }
 
 // accountKey returns the account's key id, or not found.
@@ -113,10 +110,7 @@ func (s *Server) keyView(action string) handler {
 			// Nothing to roll or revoke: the key page says why.
 			kp.Confirm = ""
 		}
-		if kp.Events, _, err = s.eng.ObjectEvents(r.Context(), q.AccountID(), k.ID, payment.ListParams{Limit: 50}); err != nil {
-			return err
-		}
-		if kp.Actors, err = s.actors(r, q); err != nil {
+		if kp.Audit, err = s.audit(r, q, k.ID); err != nil {
 			return err
 		}
 		return s.render(w, r, q, http.StatusOK, "key", "keys", kp)
@@ -192,9 +186,8 @@ func (s *Server) revokeKey(w http.ResponseWriter, r *http.Request, q *request) e
 type memberPage struct {
 	Member  *payment.Member
 	Me      bool
-	Events  []*payment.Event
+	Audit   auditTrail
 	Confirm bool
-	Actors  map[string]string
 }
 
 // accountMember returns the account's member userID, or not found.
@@ -218,10 +211,7 @@ func (s *Server) memberView(confirm bool) handler {
 			return err
 		}
 		mp := &memberPage{Member: m, Me: m.UserID == q.View.User.ID, Confirm: confirm}
-		if mp.Events, _, err = s.eng.ObjectEvents(r.Context(), q.AccountID(), m.UserID, payment.ListParams{Limit: 50}); err != nil {
-			return err
-		}
-		if mp.Actors, err = s.actors(r, q); err != nil {
+		if mp.Audit, err = s.audit(r, q, m.UserID); err != nil {
 			return err
 		}
 		return s.render(w, r, q, http.StatusOK, "member", "keys", mp)
@@ -261,32 +251,4 @@ func (s *Server) removeMember(w http.ResponseWriter, r *http.Request, q *request
 	}
 	http.Redirect(w, r, Base+"/keys#users", http.StatusSeeOther)
 	return nil
-}
-
-// actors maps the actor of each member of the account ("user:<id>") to
-// the member's email, for audit trails.
-func (s *Server) actors(r *http.Request, q *request) (map[string]string, error) {
-	ms, err := s.eng.Members(r.Context(), q.AccountID())
-	if err != nil {
-		return nil, err
-	}
-	names := make(map[string]string, len(ms))
-	for _, m := range ms {
-		names["user:"+m.UserID] = m.Email
-	}
-	return names, nil
-}
-
-// memberActor says who an event's actor is: a member's email, "former
-// member …", an API key's id, or kassa itself.
-func memberActor(names map[string]string, actor string) string {
-	switch {
-	case actor == "":
-		return "kassa"
-	case names[actor] != "":
-		return names[actor]
-	case strings.HasPrefix(actor, "user:"):
-		return "former member " + strings.TrimPrefix(actor, "user:")
-	}
-	return "API key " + actor
 }

@@ -90,7 +90,7 @@ func TestKeysPages(t *testing.T) {
 			}
 		}
 		_, page = b.get("/dashboard/keys/" + id)
-		if !strings.Contains(page, engine.EventAPIKeyCreated) || !strings.Contains(page, `<td class="actor">kari@example.com</td>`) {
+		if !strings.Contains(page, engine.EventAPIKeyCreated) || !strings.Contains(page, `<td class="actor">kari@example.com (you)</td>`) {
 			t.Errorf("key page's trail: %s", page)
 		}
 
@@ -206,7 +206,7 @@ func TestUsersPages(t *testing.T) {
 		ola := strings.TrimPrefix(loc, "/dashboard/users/")
 		_, page := b.get(loc)
 		if !strings.Contains(page, "ola@example.com") || !strings.Contains(page, `id="member-role">viewer`) ||
-			!strings.Contains(page, engine.EventMemberAdded) || !strings.Contains(page, `<td class="actor">kari@example.com</td>`) {
+			!strings.Contains(page, engine.EventMemberAdded) || !strings.Contains(page, `<td class="actor">kari@example.com (you)</td>`) {
 			t.Errorf("new member's page: %s", page)
 		}
 		if strings.Contains(page, pw) || strings.Contains(f.logs.String(), pw) {

@@ -140,7 +140,7 @@ func TestRefundFromPaymentPage(t *testing.T) {
 		if strings.Contains(page, `action="`+path+`/capture"`) || strings.Contains(page, `action="`+path+`/void"`) {
 			t.Error("a captured payment offers capture or void")
 		}
-		if !strings.Contains(page, `id="timeline"`) || !strings.Contains(page, `id="trail"`) || !strings.Contains(page, "payment.created") {
+		if !strings.Contains(page, `id="timeline"`) || !strings.Contains(page, `id="audit"`) || !strings.Contains(page, "payment.created") {
 			t.Errorf("no timeline or audit trail: %s", page)
 		}
 
@@ -183,7 +183,7 @@ func TestRefundFromPaymentPage(t *testing.T) {
 		if !strings.Contains(page, `id="payment-status">PARTIALLY_REFUNDED<`) || !strings.Contains(page, `value="750.00"`) {
 			t.Errorf("page after the refund: %s", page)
 		}
-		if !strings.Contains(page, `<code>payment.refund.succeeded</code></td><td>admin@example.com (you)</td>`) {
+		if !strings.Contains(page, `<code>payment.refund.succeeded</code></td><td class="actor">admin@example.com (you)</td>`) {
 			t.Errorf("the audit trail does not name the user: %s", page)
 		}
 		if strings.Contains(page, "4111111111111111") || strings.Contains(f.logs.String(), "4111111111111111") {

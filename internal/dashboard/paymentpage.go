@@ -23,10 +23,8 @@ type paymentPage struct {
 	Ops      []opView
 	Trace    *routeTrace
 	Timeline []timelineEntry
-	// Trail is the payment's events, newest first; TrailMore is set when
-	// there are more than the page shows.
-	Trail     []auditEntry
-	TrailMore bool
+	// Audit is the payment's audit trail, newest first.
+	Audit auditTrail
 	// Actions the payment's status allows, with their default amounts.
 	CanCapture, CanVoid, CanRefund bool
 	Capturable, Refundable         int64
@@ -102,14 +100,15 @@ func (s *Server) paymentPage(r *http.Request, q *request, id string) (*paymentPa
 	if err != nil {
 		return nil, err
 	}
-	pp := &paymentPage{Payment: p, TrailMore: more, Timeline: timeline(q, p, trail),
+	audit, err := s.trail(ctx, q, trail, more)
+	if err != nil {
+		return nil, err
+	}
+	pp := &paymentPage{Payment: p, Audit: audit, Timeline: timeline(p, audit),
 		CanCapture: engine.CheckAction(engine.ActionCapture, p.Status) == nil && p.Capturable() > 0,
 		CanVoid:    engine.CheckAction(engine.ActionVoid, p.Status) == nil && !p.Unsettled(),
 		CanRefund:  engine.CheckAction(engine.ActionRefund, p.Status) == nil && p.Refundable() > 0,
 		Capturable: max(p.Capturable(), 0), Refundable: max(p.Refundable(), 0)}
-	for _, ev := range trail {
-		pp.Trail = append(pp.Trail, auditEntry{Event: ev, Actor: actorName(q, ev.Actor)})
-	}
 	for _, op := range p.Operations {
 		pp.Ops = append(pp.Ops, viewOperation(op))
 	}
@@ -142,13 +141,15 @@ func viewOperation(op *payment.Operation) opView {
 	return v
 }
 
-// timeline is the statuses p went through, oldest first: each event whose
-// payment object shows a status other than the one before it. The payment's
-// creation is the first entry even when its events are past the trail.
-func timeline(q *request, p *payment.Payment, trail []*payment.Event) []timelineEntry {
+// timeline is the statuses p went through, oldest first: each event of
+// its audit trail whose payment object shows a status other than the one
+// before it, by the trail's actor. The payment's creation is the first
+// entry even when its events are past the trail.
+func timeline(p *payment.Payment, audit auditTrail) []timelineEntry {
 	var out []timelineEntry
 	var last payment.Status
-	for _, ev := range slices.Backward(trail) {
+	for _, e := range slices.Backward(audit.Entries) {
+		ev := e.Event
 		var obj struct {
 			Object string         `json:"object"`
 			Status payment.Status `json:"status"`
@@ -157,7 +158,7 @@ func timeline(q *request, p *payment.Payment, trail []*payment.Event) []timeline
 			continue
 		}
 		last = obj.Status
-		out = append(out, timelineEntry{Status: obj.Status, Event: ev.Type, Actor: actorName(q, ev.Actor), At: ev.CreatedAt})
+		out = append(out, timelineEntry{Status: obj.Status, Event: ev.Type, Actor: e.Actor, At: ev.CreatedAt})
 	}
 	if len(out) == 0 || out[len(out)-1].Status != p.Status {
 		out = append(out, timelineEntry{Status: p.Status, At: p.UpdatedAt})

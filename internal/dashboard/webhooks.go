@@ -40,7 +40,7 @@ type webhookPage struct {
 	Attempts []*payment.WebhookAttempt
 	Next     string
 	Paged    bool
-	Audit    []auditEntry
+	Audit    auditTrail
 	// Queued is how many deliveries an action just queued (from the
 	// redirect), -1 without one.
 	Queued int

@@ -106,7 +106,7 @@ func TestWebhookPages(t *testing.T) {
 		waitFor(t, "the redelivered attempt", func() bool { as := attempts(); return len(as) == 2 && as[0].Succeeded })
 		_, page = admin.get("/dashboard/webhooks/" + we.ID + "?queued=1")
 		if !strings.Contains(page, "1 delivery queued") || !strings.Contains(page, "o-succeeded\">delivered") ||
-			!regexp.MustCompile(`webhook_endpoint.redelivered</code></td><td>admin@example.com \(you\)`).MatchString(page) {
+			!regexp.MustCompile(`webhook_endpoint.redelivered</code></td><td class="actor">admin@example.com \(you\)`).MatchString(page) {
 			t.Errorf("after the redelivery: %s", page)
 		}
 
