@@ -36,3 +36,11 @@ func stampActor(ctx context.Context, evs []*payment.Event) []*payment.Event {
 	}
 	return evs
 }
+
+// causedBy sets on ev the actor of p, whose request caused it.
+func causedBy(p *payment.Principal, ev *payment.Event) *payment.Event {
+	if p != nil {
+		ev.Actor = p.Actor()
+	}
+	return ev
+}

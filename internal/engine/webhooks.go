@@ -184,7 +184,7 @@ func (e *Engine) CreateWebhookEndpoint(ctx context.Context, p *payment.Principal
 		return nil, fmt.Errorf("seal webhook secret: %w", err)
 	}
 	we.SecretSealed = sealed
-	ev := newEvent(acct.ID, EventWebhookEndpointCreated, we.ID, WebhookEndpointObjectOf(we), now)
+	ev := causedBy(p, newEvent(acct.ID, EventWebhookEndpointCreated, we.ID, WebhookEndpointObjectOf(we), now))
 	if err := e.store.CreateWebhookEndpoint(ctx, we, ev); err != nil {
 		return nil, fmt.Errorf("create webhook endpoint: %w", err)
 	}
@@ -239,7 +239,7 @@ func (e *Engine) UpdateWebhookEndpoint(ctx context.Context, p *payment.Principal
 			}
 		}
 		we.UpdatedAt = now
-		return newEvent(acct.ID, EventWebhookEndpointUpdated, we.ID, WebhookEndpointObjectOf(we), now), nil
+		return causedBy(p, newEvent(acct.ID, EventWebhookEndpointUpdated, we.ID, WebhookEndpointObjectOf(we), now)), nil
 	})
 }
 
@@ -247,7 +247,8 @@ func (e *Engine) UpdateWebhookEndpoint(ctx context.Context, p *payment.Principal
 // its delivery log.
 func (e *Engine) DeleteWebhookEndpoint(ctx context.Context, p *payment.Principal, id string) error {
 	now := e.clock()
-	ev := newEvent(p.Account.ID, EventWebhookEndpointDeleted, id, map[string]any{"id": id, "object": "webhook_endpoint", "deleted": true}, now)
+	ev := causedBy(p, newEvent(p.Account.ID, EventWebhookEndpointDeleted, id,
+		map[string]any{"id": id, "object": "webhook_endpoint", "deleted": true}, now))
 	return e.store.DeleteWebhookEndpoint(ctx, p.Account.ID, id, ev)
 }
 
@@ -284,7 +285,7 @@ func (e *Engine) RotateWebhookSecret(ctx context.Context, p *payment.Principal, 
 				we.OldSecretSealed, we.OldSecretVersion, we.OldSecretExpiresAt = we.SecretSealed, we.SecretVersion, &until
 			}
 			we.SecretSealed, we.SecretVersion, we.UpdatedAt = sealed, v, now
-			return newEvent(acct.ID, EventWebhookEndpointUpdated, we.ID, WebhookEndpointObjectOf(we), now), nil
+			return causedBy(p, newEvent(acct.ID, EventWebhookEndpointUpdated, we.ID, WebhookEndpointObjectOf(we), now)), nil
 		})
 		if errors.Is(err, errRotatedMeanwhile) {
 			continue

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -723,6 +724,46 @@ func TestDisabledEndpointKeepsItsRecord(t *testing.T) {
 		we, err := f.eng.WebhookEndpoint(ctx, p, ep.ID)
 		if err != nil || we.FailingSince == nil {
 			t.Errorf("the endpoint's failure streak was lost: %+v, %v", we, err)
+		}
+	})
+}
+
+// TestWebhookEndpointEventsNameTheirActor: every change of an endpoint
+// records who made it, a key or a dashboard user, so that its audit trail
+// does not credit kassa with a merchant's change.
+func TestWebhookEndpointEventsNameTheirActor(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		p, _ := f.account(t, false)
+		nu, err := f.eng.CreateUser(ctx, p.Account.ID, "ops@example.com", userPassword, payment.RoleAdmin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		user := &payment.Principal{Account: p.Account, User: nu.User}
+		ep := f.endpoint(t, p, "http://127.0.0.1:9/hook", "payment.*")
+		desc := "renamed"
+		if _, err := f.eng.UpdateWebhookEndpoint(ctx, user, ep.ID, engine.WebhookEndpointInput{Description: &desc}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.eng.RotateWebhookSecret(ctx, p, ep.ID, true); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.eng.DeleteWebhookEndpoint(ctx, user, ep.ID); err != nil {
+			t.Fatal(err)
+		}
+		evs, _, err := f.eng.ObjectEvents(ctx, p.Account.ID, ep.ID, payment.ListParams{Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, ev := range evs {
+			got = append(got, ev.Type+" by "+ev.Actor)
+		}
+		byUser, byKey := " by user:"+nu.User.ID, " by "+p.Key.ID
+		want := []string{engine.EventWebhookEndpointDeleted + byUser, engine.EventWebhookEndpointUpdated + byKey,
+			engine.EventWebhookEndpointUpdated + byUser, engine.EventWebhookEndpointCreated + byKey}
+		if !slices.Equal(got, want) {
+			t.Errorf("the endpoint's events, newest first:\n got %q\nwant %q", got, want)
 		}
 	})
 }
