@@ -43,7 +43,11 @@ func (s *Server) audit(r *http.Request, q *request, objectID string) (auditTrail
 
 // trail turns an object's events into its audit trail, naming each actor.
 func (s *Server) trail(ctx context.Context, q *request, evs []*payment.Event, more bool) (auditTrail, error) {
-	names, err := s.namesFor(ctx, q, evs)
+	actors := make([]string, len(evs))
+	for i, ev := range evs {
+		actors[i] = ev.Actor
+	}
+	names, err := s.namesFor(ctx, q, actors)
 	if err != nil {
 		return auditTrail{}, err
 	}
@@ -65,17 +69,17 @@ type actorNames struct {
 	members map[string]string
 }
 
-// namesFor reads what naming the actors of evs takes. The account's
+// namesFor reads what naming actors takes. The account's
 // members are read only when an event was caused by a user other than
 // the signed-in one: most trails are the signed-in user's, API keys' and
 // kassa's, and a page need not pay for a lookup it does not use.
-func (s *Server) namesFor(ctx context.Context, q *request, evs []*payment.Event) (*actorNames, error) {
+func (s *Server) namesFor(ctx context.Context, q *request, actors []string) (*actorNames, error) {
 	n := &actorNames{}
 	if q.View != nil {
 		n.me, n.myEmail = "user:"+q.View.User.ID, q.View.User.Email
 	}
-	another := func(ev *payment.Event) bool { return ev.Actor != n.me && strings.HasPrefix(ev.Actor, "user:") }
-	if !slices.ContainsFunc(evs, another) {
+	another := func(a string) bool { return a != n.me && strings.HasPrefix(a, "user:") }
+	if !slices.ContainsFunc(actors, another) {
 		return n, nil
 	}
 	ms, err := s.eng.Members(ctx, q.AccountID())
@@ -92,11 +96,15 @@ func (s *Server) namesFor(ctx context.Context, q *request, evs []*payment.Event)
 // name says who an actor is: the signed-in user as "<email> (you)", a
 // member of the account by email, a user no longer a member (whose email
 // the account's members no longer give) as "former member <id>", an API
-// key as "API key <id>", and kassa itself as "kassa".
+// key as "API key <id>", kassa itself as "kassa", and an administrator at
+// kassa's command line (a credential version's author, see
+// engine.principalName) as "command line".
 func (n *actorNames) name(actor string) string {
 	switch {
 	case actor == "":
 		return "kassa"
+	case actor == "cli":
+		return "command line"
 	case actor == n.me:
 		return n.myEmail + " (you)"
 	case n.members[actor] != "":

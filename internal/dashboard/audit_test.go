@@ -157,6 +157,7 @@ func TestActorNames(t *testing.T) {
 		"user:usr_per": "per@example.com",
 		"user:usr_ola": "former member usr_ola",
 		"key_123":      "API key key_123",
+		"cli":          "command line",
 	} {
 		if got := n.name(actor); got != want {
 			t.Errorf("name(%q) = %q, want %q", actor, got, want)

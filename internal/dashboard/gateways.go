@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -70,7 +71,7 @@ func millis(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(),
 type gatewayPage struct {
 	Gateway  *engine.GatewayDetail
 	Health   health
-	Versions []*payment.CredentialVersion
+	Versions []credentialVersion
 	// Fields are the credential fields the rotate form asks for; none for
 	// a router or a redacted type no longer on offer.
 	Fields []gateway.Field
@@ -85,6 +86,35 @@ type gatewayPage struct {
 	Redacted bool
 	// Error is why the rotate form was refused.
 	Error string
+}
+
+// credentialVersion is a row of a gateway page's credential versions.
+type credentialVersion struct {
+	*payment.CredentialVersion
+	// By is who made it, named as the audit trail names actors.
+	By string
+}
+
+// credentialVersions reads the credential versions of the account's
+// gateway id, naming who made each.
+func (s *Server) credentialVersions(ctx context.Context, q *request, id string) ([]credentialVersion, error) {
+	cvs, err := s.eng.GatewayCredentialHistory(ctx, q.AccountID(), id)
+	if err != nil {
+		return nil, err
+	}
+	actors := make([]string, len(cvs))
+	for i, cv := range cvs {
+		actors[i] = cv.CreatedBy
+	}
+	names, err := s.namesFor(ctx, q, actors)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]credentialVersion, len(cvs))
+	for i, cv := range cvs {
+		out[i] = credentialVersion{CredentialVersion: cv, By: names.name(cv.CreatedBy)}
+	}
+	return out, nil
 }
 
 // loadGatewayPage reads what the gateway page shows of the account's
@@ -105,7 +135,7 @@ func (s *Server) loadGatewayPage(r *http.Request, q *request, id string) (*gatew
 			gp.Health = healthOf(h)
 		}
 	}
-	if gp.Versions, err = s.eng.GatewayCredentialHistory(ctx, q.AccountID(), id); err != nil {
+	if gp.Versions, err = s.credentialVersions(ctx, q, id); err != nil {
 		return nil, err
 	}
 	if d.Type == engine.RouterType {

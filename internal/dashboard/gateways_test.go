@@ -98,6 +98,13 @@ func TestGatewayPages(t *testing.T) {
 		if !regexp.MustCompile(`gateway.credentials_rotated</code></td><td class="actor">admin@example.com \(you\)`).MatchString(page) {
 			t.Errorf("the audit trail lacks the rotation by the user: %s", page)
 		}
+		// The credential versions name their authors as the trail does.
+		versions := page[strings.Index(page, `id="credential-versions"`):]
+		versions = versions[:strings.Index(versions, "</table>")]
+		if !regexp.MustCompile(`<td>v2 <span class="badge">in use</span></td>(?s:.*?)<td>admin@example.com \(you\)</td>`).MatchString(versions) ||
+			strings.Contains(page, "user:usr_") {
+			t.Errorf("the credential versions do not name their authors: %s", versions)
+		}
 		evs, _, err := f.eng.ObjectEvents(ctx, f.a.Account.ID, f.gwA, payment.ListParams{Limit: 1})
 		if err != nil || evs[0].Type != "gateway.credentials_rotated" || !strings.HasPrefix(evs[0].Actor, "user:usr_") {
 			t.Fatalf("rotation event %+v %v", evs, err)
