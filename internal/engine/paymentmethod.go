@@ -407,8 +407,15 @@ func (e *Engine) RetainPaymentMethod(ctx context.Context, accountID, id string) 
 	})
 }
 
+// RedactPaymentMethodAs is RedactPaymentMethod by p, within p's account:
+// its event names p (an API key, a dashboard user) as the actor.
+func (e *Engine) RedactPaymentMethodAs(ctx context.Context, p *payment.Principal, id string) (*payment.PaymentMethod, error) {
+	return e.RedactPaymentMethod(actingAs(ctx, p), p.Account.ID, id)
+}
+
 // RedactPaymentMethod destroys a payment method's card number and CVC; the
-// record stays. Redacting a redacted one changes nothing.
+// record stays. Redacting a redacted one changes nothing. Its event's
+// actor is the one ctx carries (RedactPaymentMethodAs), else none.
 func (e *Engine) RedactPaymentMethod(ctx context.Context, accountID, id string) (*payment.PaymentMethod, error) {
 	now := e.clock()
 	return e.store.UpdatePaymentMethod(ctx, accountID, id, func(pm *payment.PaymentMethod) (*payment.Event, error) {
@@ -416,7 +423,7 @@ func (e *Engine) RedactPaymentMethod(ctx context.Context, accountID, id string) 
 			return nil, nil
 		}
 		redact(pm, now)
-		return newEvent(accountID, "payment_method.redacted", pm.ID, PaymentMethodObjectOf(pm), now), nil
+		return stampActor(ctx, []*payment.Event{newEvent(accountID, "payment_method.redacted", pm.ID, PaymentMethodObjectOf(pm), now)})[0], nil
 	})
 }
 

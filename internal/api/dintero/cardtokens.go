@@ -155,7 +155,7 @@ func (s *server) cardTokenDelete(w http.ResponseWriter, r *http.Request, c *call
 	default:
 		return fieldError("requestor", payment.CodeParameterInvalid, "requestor must be CARDHOLDER or MERCHANT.")
 	}
-	pm, err = s.eng.RedactPaymentMethod(r.Context(), c.Account.ID, pm.ID)
+	pm, err = s.eng.RedactPaymentMethodAs(r.Context(), c.Principal, pm.ID)
 	if err != nil {
 		return err
 	}

@@ -586,7 +586,7 @@ func (t *tx) deregister(ctx context.Context) (*txResult, error) {
 	if err := t.s.eng.CreateTransactionReference(ctx, t.p, mine); err != nil {
 		return nil, err
 	}
-	pm, err := t.s.eng.RedactPaymentMethod(ctx, t.p.Account.ID, ref.PaymentMethodID)
+	pm, err := t.s.eng.RedactPaymentMethodAs(ctx, t.p, ref.PaymentMethodID)
 	if err != nil {
 		return nil, err
 	}

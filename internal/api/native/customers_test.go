@@ -1,11 +1,14 @@
 package native
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/kassapay/kassa/internal/payment"
 )
 
 // createCustomer creates a customer from body and returns its id.
@@ -587,5 +590,32 @@ func TestCustomerIsolation(t *testing.T) {
 	}
 	if m := f.get(t, "/v1/payment_methods/"+pmA, a.SecretKey).json(t); m["storage_state"] != "cached" {
 		t.Errorf("A's card %v", m)
+	}
+}
+
+// TestRedactionsNameTheirKey: redacting a payment method or a gateway
+// through the API records the key that did it on the event, as every
+// other change of the audit trail does.
+func TestRedactionsNameTheirKey(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	a := f.account(t)
+	key := a.SecretKey
+	keyID := f.keyIDOf(t, key, key)
+	gw := f.createGateway(t, key)
+	pm := f.createPM(t, key)
+	for _, path := range []string{"/v1/payment_methods/" + pm + "/redact", "/v1/gateways/" + gw + "/redact"} {
+		if res := f.post(t, path, key, ``); res.status != 200 {
+			t.Fatalf("POST %s: %d %s", path, res.status, res.body)
+		}
+	}
+	for id, typ := range map[string]string{pm: "payment_method.redacted", gw: "gateway.redacted"} {
+		evs, _, err := f.store.ObjectEvents(context.Background(), a.Account.ID, id, payment.ListParams{Limit: 1})
+		if err != nil || len(evs) != 1 {
+			t.Fatalf("events of %s: %v %v", id, evs, err)
+		}
+		if evs[0].Type != typ || evs[0].Actor != keyID {
+			t.Errorf("newest event of %s: %s by %q, want %s by %s", id, evs[0].Type, evs[0].Actor, typ, keyID)
+		}
 	}
 }

@@ -187,7 +187,7 @@ func (s *server) redactGateway(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	id := r.PathValue("id")
-	d, err := s.eng.RedactGateway(r.Context(), p.Account.ID, id)
+	d, err := s.eng.RedactGatewayAs(r.Context(), p, id)
 	return gatewayResult(w, d, err, id)
 }
 

@@ -199,7 +199,7 @@ func (s *server) redactPaymentMethod(w http.ResponseWriter, r *http.Request) err
 		return err
 	}
 	id := r.PathValue("id")
-	pm, err := s.eng.RedactPaymentMethod(r.Context(), p.Account.ID, id)
+	pm, err := s.eng.RedactPaymentMethodAs(r.Context(), p, id)
 	return s.paymentMethodResult(w, pm, err, id)
 }
 

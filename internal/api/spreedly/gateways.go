@@ -369,7 +369,7 @@ func (c *call) retainGateway() error {
 }
 
 func (c *call) redactGateway() error {
-	d, err := c.server.eng.RedactGateway(c.r.Context(), c.p.Account.ID, c.token)
+	d, err := c.server.eng.RedactGatewayAs(c.r.Context(), c.p, c.token)
 	if err != nil {
 		return gatewayError(err)
 	}

@@ -348,7 +348,7 @@ func (c *call) retainPaymentMethod() error {
 }
 
 func (c *call) redactPaymentMethod() error {
-	pm, err := c.server.eng.RedactPaymentMethod(c.r.Context(), c.p.Account.ID, c.token)
+	pm, err := c.server.eng.RedactPaymentMethodAs(c.r.Context(), c.p, c.token)
 	if err != nil {
 		return paymentMethodError(err)
 	}
