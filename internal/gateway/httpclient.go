@@ -44,7 +44,10 @@ type HTTPOptions struct {
 	// lookup, a failed dial, a refused certificate) count as not sent.
 	// Such a transport must not resend requests itself; it sees the
 	// Idempotency-Key and X-Idempotency-Key headers under lower-case names
-	// in the Header map (see Do).
+	// in the Header map (see Do). Unless AllowPrivate, live calls go
+	// through a copy of an *http.Transport with kassa's own dialer (its
+	// dial functions replaced), and are refused through any other
+	// transport, whose connections cannot be checked.
 	Transport http.RoundTripper
 	// Now stamps exchanges; nil means time.Now.
 	Now func() time.Time
