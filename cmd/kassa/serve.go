@@ -54,6 +54,7 @@ type serveConfig struct {
 
 	webhookAllowPrivate bool
 	webhookSchedule     string
+	gatewayAllowPrivate bool
 }
 
 // serveFlags is kassa serve's flag set, filling c. The tests parse the
@@ -80,6 +81,7 @@ func serveFlags(c *serveConfig, stderr io.Writer) *flag.FlagSet {
 	fs.IntVar(&c.breakerThreshold, "breaker-threshold", 5, "consecutive not-sent or unknown outcomes that open a gateway's circuit breaker")
 	fs.DurationVar(&c.breakerOpenFor, "breaker-open-for", 30*time.Second, "how long an open circuit breaker skips its gateway before one trial call")
 	fs.BoolVar(&c.webhookAllowPrivate, "webhook-allow-private", false, "let live accounts' webhook endpoints point at loopback, private and link-local addresses (test accounts always may)")
+	fs.BoolVar(&c.gatewayAllowPrivate, "gateway-allow-private", false, "let live accounts' gateways connect to loopback, private and link-local addresses, for a provider reached through a private network or proxy (test accounts always may)")
 	fs.StringVar(&c.webhookSchedule, "webhook-schedule", "", "waits before each webhook attempt, comma-separated (default 0s,5s,5m,30m,2h,5h,10h,10h); for tests that compress the schedule")
 	return fs
 }
@@ -124,14 +126,14 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	defer st.Close()
-	gateways, err := gatewayRegistry(st)
+	gateways, err := gatewayRegistry(st, c.gatewayAllowPrivate)
 	if err != nil {
 		return err
 	}
 	reg := prometheus.NewRegistry()
 	eng := engine.New(engine.Config{Store: st, Vault: v, Logger: log, CacheTTL: c.cacheTTL, CVCTTL: c.cvcTTL, Observer: newEngineMetrics(reg),
 		Gateways: gateways, CallTimeout: c.callTimeout, StaleAfter: c.staleAfter, BreakerThreshold: c.breakerThreshold, BreakerOpenFor: c.breakerOpenFor,
-		WebhookAllowPrivate: c.webhookAllowPrivate})
+		WebhookAllowPrivate: c.webhookAllowPrivate, GatewayAllowPrivate: c.gatewayAllowPrivate})
 
 	if err := m.bootstrapAccount(ctx, eng); err != nil {
 		return err
@@ -290,18 +292,21 @@ var (
 // gatewayRegistry is every gateway type this build of kassa offers. The
 // simulator keeps its ledger in st, so that it survives a restart and is
 // shared by every kassa process on the database, as a provider's would be.
-func gatewayRegistry(st payment.Store) (*gateway.Registry, error) {
+// allowPrivate lets live accounts' calls reach private addresses
+// (--gateway-allow-private).
+func gatewayRegistry(st payment.Store, allowPrivate bool) (*gateway.Registry, error) {
 	ledger, ok := st.(simulator.Ledger)
 	if !ok {
 		return nil, fmt.Errorf("store %T cannot keep the simulator's ledger", st)
 	}
+	opts := gateway.HTTPOptions{AllowPrivate: allowPrivate}
 	return gateway.NewRegistry(
 		simulator.New(simulator.Options{Ledger: ledger}),
-		simhttp.New(simhttp.Options{}),
-		adyen.New(adyen.Options{}),
-		authorizenet.New(authorizenet.Options{}),
-		stripe.New(stripe.Options{}),
-		collector.New(collector.Options{}),
+		simhttp.New(simhttp.Options{HTTP: opts}),
+		adyen.New(adyen.Options{HTTP: opts}),
+		authorizenet.New(authorizenet.Options{HTTP: gateway.NewHTTPClient(opts)}),
+		stripe.New(stripe.Options{HTTP: opts}),
+		collector.New(collector.Options{HTTP: gateway.NewHTTPClient(opts)}),
 	), nil
 }
 

@@ -78,6 +78,13 @@ type Config struct {
 	// loopback, private and link-local addresses (a server inside a
 	// private network). Test accounts may always.
 	WebhookAllowPrivate bool
+	// GatewayAllowPrivate lets live accounts' gateways point at loopback,
+	// private and link-local addresses (a provider reached through a
+	// private network or a proxy there). Test accounts may always. The
+	// gateway types' HTTP clients must be told the same
+	// (gateway.HTTPOptions.AllowPrivate): this decides what may be
+	// configured, they what is connected to.
+	GatewayAllowPrivate bool
 
 	// PasswordParams are argon2id's costs for new dashboard passwords;
 	// password.Default when zero.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/kassapay/kassa/internal/gateway"
+	"github.com/kassapay/kassa/internal/netguard"
 	"github.com/kassapay/kassa/internal/payment"
 	"github.com/kassapay/kassa/internal/routing"
 )
@@ -119,7 +120,10 @@ func (e *Engine) createGateway(ctx context.Context, p *payment.Principal, in Gat
 	if err != nil {
 		return nil, err
 	}
-	if err := checkConfig(ad, gateway.Config{Credentials: creds, Settings: settings, Sandbox: sandbox}); err != nil {
+	if err := checkConfig(ad, gateway.Config{Credentials: creds, Settings: settings, Sandbox: sandbox, Live: acct.Live}); err != nil {
+		return nil, err
+	}
+	if err := e.checkAddresses(ctx, acct, spec, settings, creds); err != nil {
 		return nil, err
 	}
 	now := e.clock()
@@ -130,7 +134,7 @@ func (e *Engine) createGateway(ctx context.Context, p *payment.Principal, in Gat
 		DisabledOperations: disabled, CredentialVersion: 1, CreatedAt: now, UpdatedAt: now,
 	}
 	if validate {
-		if err := e.checkWorking(ctx, ad, g, creds); err != nil {
+		if err := e.checkWorking(ctx, ad, g, creds, acct.Live); err != nil {
 			return nil, err
 		}
 	}
@@ -329,6 +333,46 @@ func checkSettings(ad gateway.Adapter, spec gateway.Spec, in map[string]any) (ma
 func checkConfig(ad gateway.Adapter, c gateway.Config) error {
 	if cc, ok := ad.(gateway.ConfigChecker); ok {
 		return cc.CheckConfig(c)
+	}
+	return nil
+}
+
+// checkAddresses refuses, for a live account on a server that does not
+// allow private addresses, a URL field (gateway.Field.URL) of settings or
+// creds whose host is or resolves to an address that is not public: kassa
+// would send the gateway's requests, credentials and card data included,
+// into its own network (server-side request forgery). Test accounts may:
+// developers run stand-ins of providers locally. Every call checks again
+// when it connects (gateway.HTTPClient), so a name resolved differently
+// later is refused then. The message names the field, never its value.
+func (e *Engine) checkAddresses(ctx context.Context, acct *payment.Account, spec gateway.Spec, settings map[string]any,
+	creds map[string]string) error {
+	if !acct.Live || e.cfg.GatewayAllowPrivate {
+		return nil
+	}
+	check := func(group string, f gateway.Field, v any) error {
+		s, ok := v.(string)
+		if !f.URL || !ok || s == "" {
+			return nil
+		}
+		if err := netguard.CheckURL(ctx, s); err != nil {
+			param := group + "." + f.Name
+			return payment.Invalid(payment.CodeParameterInvalid, param,
+				"%s %s on a live account: kassa calls only public addresses for live gateways.", param, err)
+		}
+		return nil
+	}
+	for _, f := range spec.SettingsFields {
+		if err := check("settings", f, settings[f.Name]); err != nil {
+			return err
+		}
+	}
+	for _, f := range spec.CredentialFields {
+		if v, ok := creds[f.Name]; ok {
+			if err := check("credentials", f, v); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
@@ -552,6 +596,16 @@ func (e *Engine) UpdateGateway(ctx context.Context, p *payment.Principal, id str
 				return nil, err
 			}
 		}
+	} else if ad, ok := e.gateways.Lookup(cur.Type); ok && (u.Settings != nil || u.Sandbox != nil) {
+		// Outside the update's transaction: a name lookup may take a
+		// while. Credentials stay sealed; setting them checks them.
+		settings := cur.Settings
+		if u.Settings != nil {
+			settings = u.Settings
+		}
+		if err := e.checkAddresses(ctx, p.Account, ad.Spec(), settings, nil); err != nil {
+			return nil, err
+		}
 	}
 	now := e.clock()
 	var (
@@ -583,7 +637,7 @@ func (e *Engine) UpdateGateway(ctx context.Context, p *payment.Principal, id str
 			g.Sandbox = *u.Sandbox
 		}
 		if (u.Settings != nil || u.Sandbox != nil) && g.Type != RouterType {
-			if err := checkConfig(ad, gateway.Config{Settings: g.Settings, Sandbox: g.Sandbox}); err != nil {
+			if err := checkConfig(ad, gateway.Config{Settings: g.Settings, Sandbox: g.Sandbox, Live: p.Account.Live}); err != nil {
 				return nil, nil, err
 			}
 		}
@@ -635,11 +689,14 @@ func (e *Engine) SetGatewayCredentials(ctx context.Context, p *payment.Principal
 	if err != nil {
 		return nil, err
 	}
-	if err := checkConfig(ad, gateway.Config{Credentials: creds, Settings: g.Settings, Sandbox: g.Sandbox}); err != nil {
+	if err := checkConfig(ad, gateway.Config{Credentials: creds, Settings: g.Settings, Sandbox: g.Sandbox, Live: p.Account.Live}); err != nil {
+		return nil, err
+	}
+	if err := e.checkAddresses(ctx, p.Account, spec, g.Settings, creds); err != nil {
 		return nil, err
 	}
 	if validate {
-		if err := e.checkWorking(ctx, ad, g, creds); err != nil {
+		if err := e.checkWorking(ctx, ad, g, creds, p.Account.Live); err != nil {
 			return nil, err
 		}
 	}
@@ -681,17 +738,17 @@ func (e *Engine) SetGatewayCredentials(ctx context.Context, p *payment.Principal
 }
 
 // checkWorking asks the adapter, when it can tell, whether creds work for
-// gateway g. A refusal is the adapter's *payment.Error (KindInvalid, Param
+// gateway g of an account whose mode live is. A refusal is the adapter's *payment.Error (KindInvalid, Param
 // the credential field when it knows it); not being able to ask is
 // credentials_unverified.
-func (e *Engine) checkWorking(ctx context.Context, ad gateway.Adapter, g *payment.Gateway, creds map[string]string) error {
+func (e *Engine) checkWorking(ctx context.Context, ad gateway.Adapter, g *payment.Gateway, creds map[string]string, live bool) error {
 	cc, ok := ad.(gateway.CredentialChecker)
 	if !ok {
 		return nil
 	}
 	cctx, cancel := context.WithTimeout(ctx, e.cfg.CallTimeout)
 	err := cc.CheckCredentials(cctx, gateway.Config{GatewayID: g.ID, Credentials: creds, Settings: g.Settings,
-		Sandbox: g.Sandbox, MerchantProfileKey: g.MerchantProfileKey, SubMerchantKey: g.SubMerchantKey})
+		Sandbox: g.Sandbox, MerchantProfileKey: g.MerchantProfileKey, SubMerchantKey: g.SubMerchantKey, Live: live})
 	cancel()
 	if err == nil {
 		return nil

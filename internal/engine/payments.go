@@ -333,7 +333,7 @@ func (e *Engine) prepareCall(ctx context.Context, acct *payment.Account, g *paym
 	}
 	return &call{adapter: ad, spec: spec, gw: g, req: &gateway.Request{Kind: kind, Config: gateway.Config{
 		GatewayID: g.ID, Credentials: creds, Settings: g.Settings, Sandbox: g.Sandbox,
-		MerchantProfileKey: g.MerchantProfileKey, SubMerchantKey: g.SubMerchantKey}}}, nil
+		MerchantProfileKey: g.MerchantProfileKey, SubMerchantKey: g.SubMerchantKey, Live: acct.Live}}}, nil
 }
 
 // invoke calls the adapter with the call deadline. An adapter error is an

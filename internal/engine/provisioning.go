@@ -331,7 +331,7 @@ func (e *Engine) UpdateConnector(ctx context.Context, p *payment.Principal, guid
 		}
 	}
 	if g.Type != RouterType {
-		if err := e.checkConnectorConfig(g, in); err != nil {
+		if err := e.checkConnectorConfig(ctx, p.Account, g, in); err != nil {
 			return nil, err
 		}
 	}
@@ -401,14 +401,15 @@ func (e *Engine) UpdateConnector(ctx context.Context, p *payment.Principal, guid
 // checkConnectorConfig asks g's adapter (gateway.ConfigChecker) about the
 // configuration an update in would give g — its settings and mode, and
 // the credential fields it sets — before any of the update's steps
-// changes anything: a refused update leaves the gateway as it was.
-func (e *Engine) checkConnectorConfig(g *payment.Gateway, in ConnectorInput) error {
+// changes anything: a refused update leaves the gateway as it was. The
+// addresses it would call are checked too (checkAddresses).
+func (e *Engine) checkConnectorConfig(ctx context.Context, acct *payment.Account, g *payment.Gateway, in ConnectorInput) error {
 	ad, ok := e.gateways.Lookup(g.Type)
 	if !ok {
 		return nil // UpdateGateway refuses it
 	}
 	spec := ad.Spec()
-	c := gateway.Config{Settings: g.Settings, Sandbox: g.Sandbox}
+	c := gateway.Config{Settings: g.Settings, Sandbox: g.Sandbox, Live: acct.Live}
 	if in.Sandbox != nil {
 		c.Sandbox = *in.Sandbox
 	}
@@ -436,7 +437,10 @@ func (e *Engine) checkConnectorConfig(g *payment.Gateway, in ConnectorInput) err
 			c.Credentials[k] = fmt.Sprint(v)
 		}
 	}
-	return checkConfig(ad, c)
+	if err := checkConfig(ad, c); err != nil {
+		return err
+	}
+	return e.checkAddresses(ctx, acct, spec, c.Settings, c.Credentials)
 }
 
 func (e *Engine) updateConnectorCredentials(ctx context.Context, p *payment.Principal, g *payment.Gateway, in map[string]any) error {

@@ -162,9 +162,14 @@ func (e *Engine) queryOperation(ctx context.Context, op *payment.Operation) (gat
 		}
 		return gateway.Result{}, err
 	}
+	// The account's mode decides which addresses the query may reach.
+	acct, err := e.store.Account(ctx, op.AccountID)
+	if err != nil {
+		return gateway.Result{}, err
+	}
 	req := &gateway.Request{Kind: op.Kind, Reference: op.ID, Amount: op.Amount, Currency: op.Currency,
 		Config: gateway.Config{GatewayID: g.ID, Credentials: creds, Settings: g.Settings, Sandbox: g.Sandbox,
-			MerchantProfileKey: g.MerchantProfileKey, SubMerchantKey: g.SubMerchantKey}}
+			MerchantProfileKey: g.MerchantProfileKey, SubMerchantKey: g.SubMerchantKey, Live: acct.Live}}
 	if op.PaymentID != "" {
 		pay, err := e.store.Payment(ctx, op.AccountID, op.PaymentID)
 		if err != nil {

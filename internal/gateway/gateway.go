@@ -33,6 +33,10 @@ type Field struct {
 	// Sensitive fields are sealed, masked when shown and scrubbed from
 	// transcripts.
 	Sensitive bool `json:"sensitive"`
+	// URL fields say where kassa connects: for a live account, the engine
+	// refuses one whose host is or resolves to an address that is not
+	// public (netguard), unless the server allows private addresses.
+	URL bool `json:"-"`
 }
 
 // Spec is what a gateway type declares about itself.
@@ -85,6 +89,11 @@ type Config struct {
 	Sandbox            bool
 	MerchantProfileKey string
 	SubMerchantKey     string
+	// Live is the mode of the gateway's account: a live account's calls
+	// connect only to public addresses unless the server allows private
+	// ones (adapters pass it to HTTPClient.Do). Sandbox is the provider's
+	// mode, which a live account may set too.
+	Live bool
 }
 
 // Card is a card opened from the vault for one call. It lives only in

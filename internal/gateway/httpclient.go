@@ -11,11 +11,13 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync/atomic"
 	"time"
 
+	"github.com/kassapay/kassa/internal/netguard"
 	"github.com/kassapay/kassa/internal/payment"
 )
 
@@ -42,10 +44,19 @@ type HTTPOptions struct {
 	// lookup, a failed dial, a refused certificate) count as not sent.
 	// Such a transport must not resend requests itself; it sees the
 	// Idempotency-Key and X-Idempotency-Key headers under lower-case names
-	// in the Header map (see Do).
+	// in the Header map (see Do). Unless AllowPrivate, live calls go
+	// through a copy of an *http.Transport with kassa's own dialer (its
+	// dial functions replaced), and are refused through any other
+	// transport, whose connections cannot be checked.
 	Transport http.RoundTripper
 	// Now stamps exchanges; nil means time.Now.
 	Now func() time.Time
+	// AllowPrivate lets live calls (Do's live) connect to addresses that
+	// are not public (netguard.Public): loopback, private, link-local. A
+	// live account's gateway then may reach a provider inside a private
+	// network or through a proxy there. Test calls always may: developers
+	// run stand-ins of providers on their own machines.
+	AllowPrivate bool
 }
 
 // HTTPClient is the HTTP client real adapters share: deadlines, scrubbed
@@ -54,12 +65,19 @@ type HTTPOptions struct {
 // answering a payment with a redirect is an answer to look at, not to
 // resend), keeps no cookies, never retries on its own and keeps its
 // transport from resending a request that may have been written, even one
-// carrying an Idempotency-Key. It is safe for concurrent use; make one per
-// adapter and keep it.
+// carrying an Idempotency-Key. Live calls connect only to public addresses
+// unless HTTPOptions.AllowPrivate. It is safe for concurrent use; make one
+// per adapter and keep it.
 type HTTPClient struct {
-	client  *http.Client
-	timeout time.Duration
-	now     func() time.Time
+	client *http.Client
+	// strict sends live calls when private addresses are not allowed: its
+	// transport's dialer refuses them. nil when the transport is not an
+	// *http.Transport, whose dialer Do cannot set; such live calls are
+	// then refused, since where they connect cannot be checked.
+	strict       *http.Client
+	allowPrivate bool
+	timeout      time.Duration
+	now          func() time.Time
 	// traced: the transport is an *http.Transport, which reports through
 	// httptrace when it has a connection to write on.
 	traced bool
@@ -73,17 +91,16 @@ func NewHTTPClient(opts HTTPOptions) *HTTPClient {
 		t.MaxIdleConnsPerHost = 16
 		rt = t
 	}
-	_, traced := rt.(*http.Transport)
+	t, traced := rt.(*http.Transport)
 	c := &HTTPClient{
-		client: &http.Client{
-			Transport: rt,
-			CheckRedirect: func(*http.Request, []*http.Request) error {
-				return http.ErrUseLastResponse
-			},
-		},
-		timeout: opts.Timeout,
-		now:     opts.Now,
-		traced:  traced,
+		client:       newClient(rt),
+		allowPrivate: opts.AllowPrivate,
+		timeout:      opts.Timeout,
+		now:          opts.Now,
+		traced:       traced,
+	}
+	if traced && !opts.AllowPrivate {
+		c.strict = newClient(publicOnly(t))
 	}
 	if c.timeout <= 0 {
 		c.timeout = DefaultTimeout
@@ -93,6 +110,33 @@ func NewHTTPClient(opts HTTPOptions) *HTTPClient {
 	}
 	return c
 }
+
+func newClient(rt http.RoundTripper) *http.Client {
+	return &http.Client{
+		Transport: rt,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+}
+
+// publicOnly is a copy of t (its own connection pool) whose dialer refuses
+// addresses that are not public, after name resolution
+// (netguard.PublicOnly): a name rebound to a private address since the
+// gateway was configured is refused too. t's own dial functions are
+// replaced. A proxy (HTTPS_PROXY) is dialed, and so checked, in place of
+// the provider; Do checks a provider's literal address itself.
+func publicOnly(t *http.Transport) *http.Transport {
+	t = t.Clone()
+	d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second, Control: netguard.PublicOnly}
+	t.DialContext = d.DialContext
+	t.DialTLSContext = nil
+	return t
+}
+
+// errUncheckable refuses a live call through a transport whose dialer Do
+// cannot set.
+var errUncheckable = errors.New("cannot check that the address is public: the transport is not an *http.Transport")
 
 // HTTPResponse is a response read whole.
 type HTTPResponse struct {
@@ -106,9 +150,10 @@ type NetError struct {
 	// Sent is false only when the request certainly never left: no
 	// connection to write it on was obtained (the name did not resolve, the
 	// connection was refused, the TLS handshake failed, the dial or the wait
-	// for a connection ran out of time), or Do refused the request before
-	// sending. Anything later (a timeout or reset after the request was
-	// written, a truncated or oversized response) may have been acted on.
+	// for a connection ran out of time, the address was not public on a
+	// live call), or Do refused the request before sending. Anything later
+	// (a timeout or reset after the request was written, a truncated or
+	// oversized response) may have been acted on.
 	Sent bool
 	Err  error
 }
@@ -141,7 +186,11 @@ func ClassifyNetError(err error) payment.Outcome {
 	return payment.OutcomeUnknown
 }
 
-// Do sends req with body and reads the whole response. It returns the
+// Do sends req with body and reads the whole response. live is the
+// account's mode (gateway.Config.Live): a live call connects only to public
+// addresses unless HTTPOptions.AllowPrivate, and one refused for its
+// address is a *NetError that was not sent, wrapping
+// netguard.ErrNotPublic. It returns the
 // response, the scrubbed Exchange (bodies capped at TranscriptBodyLimit)
 // whether or not the call failed, and a *NetError when no complete response
 // arrived.
@@ -152,7 +201,7 @@ func ClassifyNetError(err error) payment.Outcome {
 // status means. For an operation that moves money a 5xx usually means the
 // outcome is unknown (the provider may have acted before it failed) unless
 // the provider documents otherwise; a 4xx usually means failed or declined.
-func (c *HTTPClient) Do(ctx context.Context, req *http.Request, body []byte, scrub *Scrubber) (*HTTPResponse, Exchange, error) {
+func (c *HTTPClient) Do(ctx context.Context, live bool, req *http.Request, body []byte, scrub *Scrubber) (*HTTPResponse, Exchange, error) {
 	start := c.now()
 	ex := Exchange{
 		Method:         req.Method,
@@ -173,6 +222,17 @@ func (c *HTTPClient) Do(ctx context.Context, req *http.Request, body []byte, scr
 	}
 	if req.Body != nil && req.Body != http.NoBody {
 		return fail(false, errors.New("gateway: Do takes the request body as an argument, not in req.Body"))
+	}
+	hc := c.client
+	if live && !c.allowPrivate {
+		if c.strict == nil {
+			return fail(false, errUncheckable)
+		}
+		// Through a proxy the dialer sees only the proxy's address.
+		if a, err := netip.ParseAddr(req.URL.Hostname()); err == nil && !netguard.Public(a) {
+			return fail(false, fmt.Errorf("connecting to %s: %w", a, netguard.ErrNotPublic))
+		}
+		hc = c.strict
 	}
 
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
@@ -208,7 +268,7 @@ func (c *HTTPClient) Do(ctx context.Context, req *http.Request, body []byte, scr
 		out.Body, out.ContentLength, out.GetBody = nil, 0, nil
 	}
 
-	resp, err := c.client.Do(out)
+	resp, err := hc.Do(out)
 	if err != nil {
 		// Once a connection was obtained, part of the request may have been
 		// written whatever the error says: the write runs in another

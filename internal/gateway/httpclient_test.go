@@ -13,9 +13,11 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/kassapay/kassa/internal/netguard"
 	"github.com/kassapay/kassa/internal/payment"
 )
 
@@ -70,7 +72,7 @@ func TestDoScrubsTheExchange(t *testing.T) {
 	req.SetBasicAuth(testLogin, testPassword)
 	body := []byte(`{"amount":1737,"card":{"number":"` + testPAN + `","cvc":"` + testCVC + `"},"password":` + mustJSON(t, testPassword) + `}`)
 
-	resp, ex, err := c.Do(context.Background(), req, body, testScrubber())
+	resp, ex, err := c.Do(context.Background(), false, req, body, testScrubber())
 	if err != nil {
 		t.Fatalf("Do: %v", err)
 	}
@@ -114,7 +116,7 @@ func TestDoServerErrorIsAResponse(t *testing.T) {
 		http.Error(w, "boom", http.StatusBadGateway)
 	}))
 	defer srv.Close()
-	resp, ex, err := NewHTTPClient(HTTPOptions{}).Do(context.Background(), newRequest(t, "GET", srv.URL), nil, nil)
+	resp, ex, err := NewHTTPClient(HTTPOptions{}).Do(context.Background(), false, newRequest(t, "GET", srv.URL), nil, nil)
 	if err != nil {
 		t.Fatalf("Do: %v", err)
 	}
@@ -133,7 +135,7 @@ func TestDoDoesNotFollowRedirects(t *testing.T) {
 		t.Errorf("redirect followed to %s", r.URL.Path)
 	}))
 	defer srv.Close()
-	resp, _, err := NewHTTPClient(HTTPOptions{}).Do(context.Background(), newRequest(t, "POST", srv.URL+"/pay"), []byte("x"), nil)
+	resp, _, err := NewHTTPClient(HTTPOptions{}).Do(context.Background(), false, newRequest(t, "POST", srv.URL+"/pay"), []byte("x"), nil)
 	if err != nil || resp.Status != http.StatusTemporaryRedirect {
 		t.Fatalf("Do = %v, %v", resp, err)
 	}
@@ -148,7 +150,7 @@ func TestDoConnectionRefusedIsNotSent(t *testing.T) {
 	addr := l.Addr().String()
 	l.Close()
 	_, ex, err := NewHTTPClient(HTTPOptions{Timeout: 5 * time.Second}).
-		Do(context.Background(), newRequest(t, "POST", "http://"+addr+"/pay?cvc="+testCVC), []byte("{}"), testScrubber())
+		Do(context.Background(), false, newRequest(t, "POST", "http://"+addr+"/pay?cvc="+testCVC), []byte("{}"), testScrubber())
 	checkNetError(t, err, false)
 	if ex.Error == "" || ex.Status != 0 || strings.Contains(ex.Error, "cvc="+testCVC) || strings.Contains(err.Error(), "cvc="+testCVC) {
 		t.Errorf("exchange error %q, error %q", ex.Error, err)
@@ -161,7 +163,7 @@ func TestDoUnresolvableHostIsNotSent(t *testing.T) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.Proxy = nil
 	_, _, err := NewHTTPClient(HTTPOptions{Timeout: 5 * time.Second, Transport: tr}).
-		Do(context.Background(), newRequest(t, "POST", "http://psp.kassa.invalid/pay"), []byte("{}"), nil)
+		Do(context.Background(), false, newRequest(t, "POST", "http://psp.kassa.invalid/pay"), []byte("{}"), nil)
 	checkNetError(t, err, false)
 }
 
@@ -175,7 +177,7 @@ func TestDoTLSHandshakeFailureIsNotSent(t *testing.T) {
 	defer srv.Close()
 	// The client does not trust the test server's certificate.
 	_, _, err := NewHTTPClient(HTTPOptions{Timeout: 5 * time.Second}).
-		Do(context.Background(), newRequest(t, "POST", srv.URL), []byte("{}"), nil)
+		Do(context.Background(), false, newRequest(t, "POST", srv.URL), []byte("{}"), nil)
 	checkNetError(t, err, false)
 }
 
@@ -186,7 +188,7 @@ func TestDoDialTimeoutIsNotSent(t *testing.T) {
 		return nil, ctx.Err()
 	}}
 	_, _, err := NewHTTPClient(HTTPOptions{Timeout: 50 * time.Millisecond, Transport: tr}).
-		Do(context.Background(), newRequest(t, "POST", "http://psp.example/pay"), []byte("{}"), nil)
+		Do(context.Background(), false, newRequest(t, "POST", "http://psp.example/pay"), []byte("{}"), nil)
 	ne := checkNetError(t, err, false)
 	if !ne.Timeout() {
 		t.Errorf("Timeout() = false for %v", err)
@@ -201,7 +203,7 @@ func TestDoCanceledContextIsNotSent(t *testing.T) {
 	defer srv.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, _, err := NewHTTPClient(HTTPOptions{}).Do(ctx, newRequest(t, "POST", srv.URL), []byte("{}"), nil)
+	_, _, err := NewHTTPClient(HTTPOptions{}).Do(ctx, false, newRequest(t, "POST", srv.URL), []byte("{}"), nil)
 	checkNetError(t, err, false)
 }
 
@@ -216,7 +218,7 @@ func TestDoTimeoutAfterSendingIsUnknown(t *testing.T) {
 	defer srv.Close()
 	start := time.Now()
 	_, ex, err := NewHTTPClient(HTTPOptions{Timeout: 200 * time.Millisecond}).
-		Do(context.Background(), newRequest(t, "POST", srv.URL), []byte(`{"amount":1}`), nil)
+		Do(context.Background(), false, newRequest(t, "POST", srv.URL), []byte(`{"amount":1}`), nil)
 	ne := checkNetError(t, err, true)
 	if !ne.Timeout() {
 		t.Errorf("Timeout() = false for %v", err)
@@ -248,7 +250,7 @@ func TestDoConnectionClosedAfterReadingIsUnknown(t *testing.T) {
 	defer srv.Close()
 	req := newRequest(t, "POST", srv.URL)
 	req.Header.Set("Idempotency-Key", "op_1") // a fresh connection: see also TestDoNeverResendsOnAReusedConnection
-	_, _, err := NewHTTPClient(HTTPOptions{}).Do(context.Background(), req, []byte("{}"), nil)
+	_, _, err := NewHTTPClient(HTTPOptions{}).Do(context.Background(), false, req, []byte("{}"), nil)
 	checkNetError(t, err, true)
 }
 
@@ -266,7 +268,7 @@ func TestDoTruncatedResponseIsUnknown(t *testing.T) {
 		conn.Close()
 	}))
 	defer srv.Close()
-	resp, ex, err := NewHTTPClient(HTTPOptions{}).Do(context.Background(), newRequest(t, "POST", srv.URL), []byte("{}"), nil)
+	resp, ex, err := NewHTTPClient(HTTPOptions{}).Do(context.Background(), false, newRequest(t, "POST", srv.URL), []byte("{}"), nil)
 	checkNetError(t, err, true)
 	if resp != nil || ex.Status != 200 || ex.ResponseBody != `{"id":"ch_` {
 		t.Errorf("resp %v, exchange %+v", resp, ex)
@@ -279,7 +281,7 @@ func TestDoResponseTooLargeIsUnknown(t *testing.T) {
 		w.Write(bytes.Repeat([]byte("x"), ResponseBodyLimit+1))
 	}))
 	defer srv.Close()
-	_, ex, err := NewHTTPClient(HTTPOptions{}).Do(context.Background(), newRequest(t, "GET", srv.URL), nil, nil)
+	_, ex, err := NewHTTPClient(HTTPOptions{}).Do(context.Background(), false, newRequest(t, "GET", srv.URL), nil, nil)
 	checkNetError(t, err, true)
 	if !errors.Is(err, ErrResponseTooLarge) {
 		t.Errorf("error %v is not ErrResponseTooLarge", err)
@@ -292,7 +294,7 @@ func TestDoResponseTooLargeIsUnknown(t *testing.T) {
 func TestDoRefusesARequestBody(t *testing.T) {
 	t.Parallel()
 	req, _ := http.NewRequest("POST", "http://psp.example/", strings.NewReader("x"))
-	_, _, err := NewHTTPClient(HTTPOptions{}).Do(context.Background(), req, nil, nil)
+	_, _, err := NewHTTPClient(HTTPOptions{}).Do(context.Background(), false, req, nil, nil)
 	checkNetError(t, err, false)
 }
 
@@ -317,7 +319,7 @@ func TestDoOpaqueTransport(t *testing.T) {
 		c := NewHTTPClient(HTTPOptions{Transport: roundTripFunc(func(*http.Request) (*http.Response, error) {
 			return nil, tt.err
 		})})
-		_, _, err := c.Do(context.Background(), newRequest(t, "POST", "http://psp.example/"), []byte("{}"), nil)
+		_, _, err := c.Do(context.Background(), false, newRequest(t, "POST", "http://psp.example/"), []byte("{}"), nil)
 		t.Run(tt.name, func(t *testing.T) { checkNetError(t, err, tt.sent) })
 	}
 }
@@ -386,12 +388,12 @@ func TestDoNeverResendsOnAReusedConnection(t *testing.T) {
 			tr := http.DefaultTransport.(*http.Transport).Clone()
 			tr.MaxConnsPerHost = 1
 			c := NewHTTPClient(HTTPOptions{Timeout: 5 * time.Second, Transport: tr})
-			if _, _, err := c.Do(context.Background(), newRequest(t, "GET", srv.URL+"/warm"), nil, nil); err != nil {
+			if _, _, err := c.Do(context.Background(), false, newRequest(t, "GET", srv.URL+"/warm"), nil, nil); err != nil {
 				t.Fatal(err)
 			}
 			req := newRequest(t, "POST", srv.URL+"/pay")
 			req.Header.Set(tt.header, "op_1")
-			_, _, err := c.Do(context.Background(), req, tt.body, nil)
+			_, _, err := c.Do(context.Background(), false, req, tt.body, nil)
 			checkNetError(t, err, true)
 			mu.Lock()
 			defer mu.Unlock()
@@ -406,4 +408,53 @@ func TestDoNeverResendsOnAReusedConnection(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDoLiveCallsReachOnlyPublicAddresses: a live account's call to a
+// loopback address is refused before connecting, as not sent, without
+// quoting the request's secrets; a test account's call, or a live one
+// where private addresses are allowed, goes through.
+func TestDoLiveCallsReachOnlyPublicAddresses(t *testing.T) {
+	t.Parallel()
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	defer srv.Close()
+	call := func(c *HTTPClient, live bool, url string) (Exchange, error) {
+		req := newRequest(t, "POST", url+"/pay?key="+testAPIKey)
+		req.Header.Set("X-Api-Key", testAPIKey)
+		_, ex, err := c.Do(context.Background(), live, req, []byte(`{"cvc":"`+testCVC+`"}`), testScrubber())
+		return ex, err
+	}
+	strict := NewHTTPClient(HTTPOptions{Timeout: 5 * time.Second})
+	// By address and by a name that resolves to one.
+	for _, url := range []string{srv.URL, strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)} {
+		ex, err := call(strict, true, url)
+		ne := checkNetError(t, err, false)
+		if !errors.Is(err, netguard.ErrNotPublic) || !strings.Contains(err.Error(), "address is not public") {
+			t.Errorf("%s: error %v does not say the address is not public", url, err)
+		}
+		if ne.Timeout() {
+			t.Errorf("%s: a refused address counted as a timeout", url)
+		}
+		// (Not the CVC: three digits may be part of the port.)
+		if strings.Contains(err.Error(), testAPIKey) || strings.Contains(ex.Error, testAPIKey) || strings.Contains(ex.URL, testAPIKey) {
+			t.Errorf("%s: the refusal quotes the key: %v / %+v", url, err, ex)
+		}
+	}
+	if n := hits.Load(); n != 0 {
+		t.Fatalf("the server got %d live requests", n)
+	}
+	if _, err := call(strict, false, srv.URL); err != nil || hits.Load() != 1 {
+		t.Errorf("test call: %v, %d hits", err, hits.Load())
+	}
+	if _, err := call(NewHTTPClient(HTTPOptions{Timeout: 5 * time.Second, AllowPrivate: true}), true, srv.URL); err != nil || hits.Load() != 2 {
+		t.Errorf("live call with private addresses allowed: %v, %d hits", err, hits.Load())
+	}
+	// A transport whose dialer Do cannot set: refused, not sent, as well.
+	own := NewHTTPClient(HTTPOptions{Transport: roundTripFunc(func(*http.Request) (*http.Response, error) {
+		t.Error("a live call went through an unchecked transport")
+		return nil, errors.New("no")
+	})})
+	_, err := call(own, true, "https://93.184.215.14")
+	checkNetError(t, err, false)
 }

@@ -4,49 +4,22 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 	"net/url"
 	"strings"
 	"syscall"
-	"time"
+
+	"github.com/kassapay/kassa/internal/netguard"
 )
 
 // ErrPrivateAddress refuses a call of a live account's webhook to an
 // address inside the server's network.
 var ErrPrivateAddress = errors.New("webhook: private address")
 
-// notPublic are ranges no live webhook may reach beyond what netip's
-// predicates name: shared (carrier-grade NAT) space, "this network",
-// IETF protocol assignments, benchmarking, and the IPv6 ranges that embed
-// or translate IPv4.
-var notPublic = []netip.Prefix{
-	netip.MustParsePrefix("0.0.0.0/8"),
-	netip.MustParsePrefix("100.64.0.0/10"),
-	netip.MustParsePrefix("192.0.0.0/24"),
-	netip.MustParsePrefix("198.18.0.0/15"),
-	netip.MustParsePrefix("240.0.0.0/4"),
-	netip.MustParsePrefix("64:ff9b::/96"),
-	netip.MustParsePrefix("64:ff9b:1::/48"),
-	netip.MustParsePrefix("2002::/16"),
-}
-
-// Public reports whether a live webhook may call addr: not loopback,
-// private, link-local (which holds the cloud metadata service at
-// 169.254.169.254), multicast, unspecified or reserved.
-func Public(addr netip.Addr) bool {
-	addr = addr.Unmap()
-	if !addr.IsValid() || addr.IsLoopback() || addr.IsPrivate() || addr.IsLinkLocalUnicast() ||
-		addr.IsLinkLocalMulticast() || addr.IsInterfaceLocalMulticast() || addr.IsMulticast() || addr.IsUnspecified() {
-		return false
-	}
-	for _, p := range notPublic {
-		if p.Contains(addr) {
-			return false
-		}
-	}
-	return true
-}
+// Public reports whether a live webhook may call addr (netguard.Public):
+// not loopback, private, link-local (which holds the cloud metadata
+// service at 169.254.169.254), multicast, unspecified or reserved.
+func Public(addr netip.Addr) bool { return netguard.Public(addr) }
 
 // maxURLLen bounds an endpoint's URL.
 const maxURLLen = 2048
@@ -83,38 +56,13 @@ func CheckURL(ctx context.Context, raw string, private bool) error {
 	if private {
 		return nil
 	}
-	host := u.Hostname()
-	if addr, err := netip.ParseAddr(host); err == nil {
-		if !Public(addr) {
-			return errors.New("must not point at a loopback, private, link-local or reserved address")
-		}
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
-	if err != nil {
-		return nil
-	}
-	for _, a := range addrs {
-		if !Public(a) {
-			return errors.New("must not resolve to a loopback, private, link-local or reserved address")
-		}
-	}
-	return nil
+	return netguard.CheckHost(ctx, u.Hostname())
 }
 
-// publicOnly is a net.Dialer Control that refuses to connect to an
-// address that is not Public. It runs after name resolution, on the
-// address about to be connected, so a name that resolved to a public
-// address when the endpoint was saved and to a private one now
-// (rebinding) is refused too.
-func publicOnly(network, address string, _ syscall.RawConn) error {
-	ap, err := netip.ParseAddrPort(address)
-	if err != nil {
-		return fmt.Errorf("%w: %s", ErrPrivateAddress, address)
-	}
-	if !Public(ap.Addr()) {
+// publicOnly is netguard.PublicOnly refusing with ErrPrivateAddress, the
+// error the delivery log shows.
+func publicOnly(network, address string, c syscall.RawConn) error {
+	if err := netguard.PublicOnly(network, address, c); err != nil {
 		return ErrPrivateAddress
 	}
 	return nil

@@ -117,7 +117,7 @@ func (a *Adapter) Spec() gateway.Spec {
 		},
 		SettingsFields: []gateway.Field{
 			{Name: SettingLivePrefix, Label: "Live URL prefix (required for live)", Kind: gateway.KindString},
-			{Name: SettingBaseURL, Label: "Base URL (overrides the endpoint)", Kind: gateway.KindString},
+			{Name: SettingBaseURL, Label: "Base URL (overrides the endpoint)", Kind: gateway.KindString, URL: true},
 		},
 		Operations: []payment.OperationKind{
 			payment.OpAuthorize, payment.OpPurchase, payment.OpCapture, payment.OpVoid, payment.OpRefund,
@@ -237,6 +237,7 @@ type call struct {
 	apiKey   string
 	merchant string
 	scrub    *gateway.Scrubber
+	live     bool   // the account's mode: public addresses only
 	param    string // the misconfigured field, for newCall's failure
 }
 
@@ -250,6 +251,7 @@ func (a *Adapter) newCall(c gateway.Config, card *gateway.Card) (*call, *gateway
 	cl := &call{
 		apiKey:   c.Credentials[CredAPIKey],
 		merchant: c.Credentials[CredMerchantAccount],
+		live:     c.Live,
 		// The merchant account is not a secret; the HMAC key never goes
 		// out but is scrubbed anyway in case a response echoed it.
 		scrub: gateway.NewScrubber(card, map[string]string{
@@ -303,7 +305,7 @@ func (cl *call) post(ctx context.Context, hc *gateway.HTTPClient, path, idem str
 	if idem != "" {
 		req.Header.Set("Idempotency-Key", idem)
 	}
-	return hc.Do(ctx, req, data, cl.scrub)
+	return hc.Do(ctx, cl.live, req, data, cl.scrub)
 }
 
 // amount is Adyen's Amount: the value in minor units.

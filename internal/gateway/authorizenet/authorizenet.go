@@ -122,7 +122,7 @@ func (a *Adapter) Spec() gateway.Spec {
 			{Name: "transaction_key", Label: "Transaction key", Kind: gateway.KindString, Required: true, Sensitive: true},
 		},
 		SettingsFields: []gateway.Field{
-			{Name: "base_url", Label: "API endpoint (default: sandbox or live by the sandbox flag)", Kind: gateway.KindString},
+			{Name: "base_url", Label: "API endpoint (default: sandbox or live by the sandbox flag)", Kind: gateway.KindString, URL: true},
 		},
 		Operations: []payment.OperationKind{
 			payment.OpAuthorize, payment.OpPurchase, payment.OpCapture, payment.OpVoid, payment.OpRefund,
@@ -274,7 +274,7 @@ func (a *Adapter) post(ctx context.Context, c gateway.Config, card *gateway.Card
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
 	scrub := gateway.NewScrubber(card, map[string]string{"transaction_key": c.Credentials["transaction_key"]})
-	resp, ex, err := a.http.Do(ctx, req, body, scrub)
+	resp, ex, err := a.http.Do(ctx, c.Live, req, body, scrub)
 	tx.Add(ex)
 	return resp, tx, err
 }

@@ -90,7 +90,7 @@ func (a *Adapter) Spec() gateway.Spec {
 		Type:        Type,
 		DisplayName: "Collector Bank (Walley)",
 		CredentialFields: []gateway.Field{
-			{Name: CredURL, Label: "Checkout API base URL", Kind: gateway.KindString, Required: true},
+			{Name: CredURL, Label: "Checkout API base URL", Kind: gateway.KindString, Required: true, URL: true},
 			{Name: CredUsername, Label: "Username", Kind: gateway.KindString, Required: true},
 			{Name: CredPassword, Label: "Password (shared key)", Kind: gateway.KindString, Required: true, Sensitive: true},
 			{Name: CredStoreID, Label: "Store id (an integer)", Kind: gateway.KindString, Required: true},
@@ -150,7 +150,7 @@ func (a *Adapter) CheckCredentials(ctx context.Context, c gateway.Config) error 
 	req.Header.Set("Authorization", SharedKey(cr[CredUsername], cr[CredPassword], path, nil))
 	scrub := gateway.NewScrubber(nil, map[string]string{
 		CredPassword: cr[CredPassword], CredCustomersClientSecret: cr[CredCustomersClientSecret]})
-	resp, _, err := a.http.Do(ctx, req, nil, scrub)
+	resp, _, err := a.http.Do(ctx, c.Live, req, nil, scrub)
 	if err != nil {
 		return fmt.Errorf("collector: checking credentials: %s", scrub.String(err.Error()))
 	}

@@ -67,6 +67,7 @@ import (
 	"time"
 
 	"github.com/kassapay/kassa/internal/gateway"
+	"github.com/kassapay/kassa/internal/netguard"
 	"github.com/kassapay/kassa/internal/payment"
 )
 
@@ -159,7 +160,7 @@ func (a *Adapter) Spec() gateway.Spec {
 				Kind: gateway.KindString, Required: true, Sensitive: true},
 		},
 		SettingsFields: []gateway.Field{
-			{Name: "base_url", Label: "API base URL (default " + DefaultBaseURL + ")", Kind: gateway.KindString},
+			{Name: "base_url", Label: "API base URL (default " + DefaultBaseURL + ")", Kind: gateway.KindString, URL: true},
 		},
 		Operations: []payment.OperationKind{payment.OpAuthorize, payment.OpPurchase, payment.OpCapture,
 			payment.OpVoid, payment.OpRefund, payment.OpVerify},
@@ -389,6 +390,7 @@ type call struct {
 	a     *Adapter
 	base  string
 	key   string
+	live  bool // the account's mode: public addresses only
 	scrub *gateway.Scrubber
 	tr    gateway.Transcript
 	done  *gateway.Result
@@ -407,6 +409,7 @@ func (a *Adapter) start(r *gateway.Request, needsCard bool) (*call, error) {
 		a:     a,
 		base:  baseURL(r.Config),
 		key:   r.Config.Credentials["secret_key"],
+		live:  r.Config.Live,
 		scrub: gateway.NewScrubber(r.Card, r.Config.Credentials),
 	}
 	if err := keyMode(c.key, r.Config.Sandbox); err != nil {
@@ -509,13 +512,17 @@ func (c *call) do(ctx context.Context, method, path, idemKey string, f url.Value
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.Header.Set("Idempotency-Key", idemKey)
 	}
-	resp, ex, err := c.a.client.Do(ctx, req, body, c.scrub)
+	resp, ex, err := c.a.client.Do(ctx, c.live, req, body, c.scrub)
 	c.tr.Add(ex)
 	if err != nil {
 		out := gateway.Result{Outcome: gateway.ClassifyNetError(err)}
-		if out.Outcome == payment.OutcomeNotSent {
+		switch {
+		case errors.Is(err, netguard.ErrNotPublic):
+			// Not an outage: the gateway points inside kassa's network.
+			out.Message = "Not sent: the Stripe base URL's address is not public; a live account's gateway reaches only public addresses."
+		case out.Outcome == payment.OutcomeNotSent:
 			out.Message = "Not sent: Stripe could not be reached."
-		} else {
+		default:
 			out.Message = "No answer from Stripe after the request was sent."
 		}
 		return answer{done: true, out: out}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/kassapay/kassa/internal/gateway"
 	"github.com/kassapay/kassa/internal/gateway/simulator"
+	"github.com/kassapay/kassa/internal/netguard"
 	"github.com/kassapay/kassa/internal/payment"
 )
 
@@ -64,7 +65,7 @@ func (a *Adapter) Spec() gateway.Spec {
 	spec := simulator.TypeSpec()
 	spec.Type, spec.DisplayName = Type, "kassa simulator over HTTP"
 	spec.SettingsFields = []gateway.Field{
-		{Name: SettingBaseURL, Label: "URL of `kassa simulator serve` (http://host:port)", Kind: gateway.KindString, Required: true},
+		{Name: SettingBaseURL, Label: "URL of `kassa simulator serve` (http://host:port)", Kind: gateway.KindString, Required: true, URL: true},
 	}
 	return spec
 }
@@ -200,13 +201,14 @@ type call struct {
 	base    string
 	account string
 	auth    string
+	live    bool // the account's mode: public addresses only
 	scrub   *gateway.Scrubber
 	tr      gateway.Transcript
 }
 
 func (a *Adapter) start(r *gateway.Request) *call {
 	base, _ := r.Config.Settings[SettingBaseURL].(string)
-	c := &call{a: a, base: strings.TrimRight(base, "/"), account: r.Config.GatewayID,
+	c := &call{a: a, base: strings.TrimRight(base, "/"), account: r.Config.GatewayID, live: r.Config.Live,
 		scrub: gateway.NewScrubber(r.Card, r.Config.Credentials)}
 	if login, pw := r.Config.Credentials["login"], r.Config.Credentials["password"]; login != "" || pw != "" {
 		c.auth = "Basic " + base64.StdEncoding.EncodeToString([]byte(login+":"+pw))
@@ -232,7 +234,7 @@ func (c *call) do(ctx context.Context, method, path, idemKey string, body []byte
 	if c.auth != "" {
 		req.Header.Set("Authorization", c.auth)
 	}
-	resp, ex, err := c.a.client.Do(ctx, req, body, c.scrub)
+	resp, ex, err := c.a.client.Do(ctx, c.live, req, body, c.scrub)
 	c.tr.Add(ex)
 	return resp, err
 }
@@ -250,6 +252,11 @@ func (c *call) finish(res gateway.Result) gateway.Result {
 
 // netResult is the Result of a call that brought no answer.
 func netResult(err error) gateway.Result {
+	if errors.Is(err, netguard.ErrNotPublic) {
+		// Not an outage: the gateway points inside kassa's network.
+		return gateway.Result{Outcome: payment.OutcomeNotSent,
+			Message: "Not sent: the base_url's address is not public; a live account's gateway reaches only public addresses."}
+	}
 	if gateway.ClassifyNetError(err) == payment.OutcomeNotSent {
 		return gateway.Result{Outcome: payment.OutcomeNotSent, Message: "Not sent: the simulator could not be reached."}
 	}
