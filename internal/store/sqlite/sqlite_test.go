@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -414,5 +415,84 @@ func TestMigration0013KeepsCallbackSigners(t *testing.T) {
 		if r.CallbackSigner != signer || r.Attributes != nil || r.ChangeEventID != "" {
 			t.Errorf("%s after 0013: signer %q, attributes %s, change %q", name, r.CallbackSigner, r.Attributes, r.ChangeEventID)
 		}
+	}
+}
+
+// TestMigration0019KeepsIdempotencyRecords: moving idempotency records
+// from a WITHOUT ROWID table into a rowid table keeps every record, and
+// a lookup by key goes through the small unique index, not cells that
+// hold whole records.
+func TestMigration0019KeepsIdempotencyRecords(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "kassa.db"))
+	a := &payment.Account{ID: payment.NewAccountID(false), Name: "Old Shop", CreatedAt: time.Now().UTC()}
+	if err := s.CreateAccount(ctx, a, nil); err != nil {
+		t.Fatal(err)
+	}
+	// Back to the table of migrations 0001 and 0005.
+	for _, q := range []string{
+		`DROP TABLE idempotency_keys`,
+		`CREATE TABLE idempotency_keys (
+			account_id TEXT NOT NULL REFERENCES accounts (id), key TEXT NOT NULL, method TEXT NOT NULL, path TEXT NOT NULL,
+			request_hash BLOB, completed INTEGER NOT NULL CHECK (completed IN (0, 1)), locked_until INTEGER NOT NULL,
+			response_status INTEGER NOT NULL, response_body BLOB, created_at INTEGER NOT NULL,
+			token TEXT NOT NULL DEFAULT '', point TEXT NOT NULL DEFAULT 'started' CHECK (point IN ('started', 'reserved', 'settled')),
+			payment_id TEXT NOT NULL DEFAULT '', operation_id TEXT NOT NULL DEFAULT '',
+			PRIMARY KEY (account_id, key)) STRICT, WITHOUT ROWID`,
+		`CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at)`,
+		`DELETE FROM schema_migrations WHERE version = 19`,
+	} {
+		if _, err := s.writer.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	body := []byte(`{"id":"pay_1","object":"payment","padding":"` + strings.Repeat("x", 5000) + `"}`)
+	created := time.Now().UTC().Truncate(time.Microsecond)
+	if _, err := s.writer.Exec(`INSERT INTO idempotency_keys (`+idempotencyColumns+`)
+		VALUES (?, 'k1', 'tok', 'POST', '/v1/payments', x'0102', 1, 0, 'settled', 'pay_1', 'op_1', 201, ?, ?)`,
+		a.ID, body, micros(created)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	r, err := s.IdempotencyKey(ctx, a.ID, "k1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Token != "tok" || r.Method != "POST" || r.Path != "/v1/payments" || string(r.RequestHash) != "\x01\x02" || !r.Completed ||
+		r.Point != payment.RecoverySettled || r.PaymentID != "pay_1" || r.OperationID != "op_1" || r.ResponseStatus != 201 ||
+		string(r.ResponseBody) != string(body) || !r.CreatedAt.Equal(created) {
+		t.Errorf("record after 0019: %+v", r)
+	}
+	var ddl string
+	if err := s.reader.QueryRow(`SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'idempotency_keys'`).Scan(&ddl); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(ddl, "WITHOUT ROWID") {
+		t.Errorf("idempotency_keys is still WITHOUT ROWID: %s", ddl)
+	}
+	var plan strings.Builder
+	rows, err := s.reader.Query(`EXPLAIN QUERY PLAN SELECT `+idempotencyColumns+` FROM idempotency_keys WHERE account_id = ? AND key = ?`, a.ID, "k1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan.WriteString(detail + "; ")
+	}
+	if !strings.Contains(plan.String(), "USING INDEX sqlite_autoindex_idempotency_keys_1 (account_id=? AND key=?)") {
+		t.Errorf("lookup by key: %s", plan.String())
+	}
+	// The unique index still makes a second claim of the key conflict.
+	if _, err := s.writer.Exec(`INSERT INTO idempotency_keys (`+idempotencyColumns+`)
+		VALUES (?, 'k1', 'tok2', 'POST', '/v1/payments', NULL, 0, 0, 'started', '', '', 0, NULL, 0)`, a.ID); err == nil {
+		t.Error("a second record of the same key was accepted")
 	}
 }
