@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/netip"
 	"net/url"
 	"strings"
 	"syscall"
@@ -15,11 +14,6 @@ import (
 // ErrPrivateAddress refuses a call of a live account's webhook to an
 // address inside the server's network.
 var ErrPrivateAddress = errors.New("webhook: private address")
-
-// Public reports whether a live webhook may call addr (netguard.Public):
-// not loopback, private, link-local (which holds the cloud metadata
-// service at 169.254.169.254), multicast, unspecified or reserved.
-func Public(addr netip.Addr) bool { return netguard.Public(addr) }
 
 // maxURLLen bounds an endpoint's URL.
 const maxURLLen = 2048

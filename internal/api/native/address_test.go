@@ -4,15 +4,12 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/kassapay/kassa/internal/engine"
 	"github.com/kassapay/kassa/internal/gateway"
 	"github.com/kassapay/kassa/internal/gateway/stripe"
-	"github.com/kassapay/kassa/internal/store/sqlite"
-	"github.com/kassapay/kassa/internal/vault"
 )
 
 // setupStripe is the native API over an engine offering the Stripe
@@ -20,20 +17,7 @@ import (
 // allowPrivate is --gateway-allow-private.
 func setupStripe(t *testing.T, allowPrivate bool) *fixture {
 	t.Helper()
-	dir := t.TempDir()
-	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "kassa.db"), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	keyFile := filepath.Join(dir, "master.key")
-	if _, err := vault.CreateDevKeyFile(keyFile); err != nil {
-		t.Fatal(err)
-	}
-	v, err := vault.New(st, vault.NewFileSource(keyFile), vault.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, v, _ := openStoreAndVault(t)
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	eng := engine.New(engine.Config{Store: st, Vault: v, Logger: log, GatewayAllowPrivate: allowPrivate,
 		Gateways: gateway.NewRegistry(stripe.New(stripe.Options{HTTP: gateway.HTTPOptions{AllowPrivate: allowPrivate}}))})

@@ -143,22 +143,7 @@ type fixture struct {
 // in a temporary directory. opts may add test-only routes.
 func setup(t *testing.T, opts ...func(*Options)) *fixture {
 	t.Helper()
-	ctx := context.Background()
-	dir := t.TempDir()
-	dbPath := filepath.Join(dir, "kassa.db")
-	st, err := sqlite.Open(ctx, dbPath, sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	keyFile := filepath.Join(dir, "master.key")
-	if _, err := vault.CreateDevKeyFile(keyFile); err != nil {
-		t.Fatal(err)
-	}
-	v, err := vault.New(st, vault.NewFileSource(keyFile), vault.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, v, dbPath := openStoreAndVault(t)
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	clk := &clock{t: time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)}
@@ -171,6 +156,29 @@ func setup(t *testing.T, opts ...func(*Options)) *fixture {
 		f(&o)
 	}
 	return &fixture{eng: eng, store: st, h: New(eng, o), logs: logs, clock: clk, reg: reg, sim: sim, dbPath: dbPath}
+}
+
+// openStoreAndVault opens a SQLite store in a temporary directory, closed
+// when the test ends, and a vault over it with a development master key;
+// it returns them and the database file's path.
+func openStoreAndVault(t *testing.T) (*sqlite.Store, *vault.Vault, string) {
+	t.Helper()
+	dir := t.TempDir()
+	dbPath := filepath.Join(dir, "kassa.db")
+	st, err := sqlite.Open(context.Background(), dbPath, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	keyFile := filepath.Join(dir, "master.key")
+	if _, err := vault.CreateDevKeyFile(keyFile); err != nil {
+		t.Fatal(err)
+	}
+	v, err := vault.New(st, vault.NewFileSource(keyFile), vault.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, v, dbPath
 }
 
 // account creates an account with a secret and a publishable key.
