@@ -396,3 +396,37 @@ func TestSimulatorCallInTwoRoundTrips(t *testing.T) {
 		}
 	}
 }
+
+// TestMembersReadByAccount: an account's members are read through the
+// index of memberships by account, not by scanning the memberships of
+// every account of the installation.
+func TestMembersReadByAccount(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, newSchema(t))
+	// 20,000 accounts with a member each, then fresh statistics: enough
+	// rows that a scan costs more than the index.
+	var plan string
+	err := s.withConn(ctx, func(q querier) error {
+		for _, stmt := range []string{
+			`INSERT INTO accounts (id, name, live, created_at) SELECT 'acct_' || n, 'shop', false, now() FROM generate_series(1, 20000) n`,
+			`INSERT INTO dashboard_users (id, email, password_hash, created_at) SELECT 'usr_' || id, id || '@example.com', 'x', now() FROM accounts`,
+			`INSERT INTO dashboard_memberships (user_id, account_id, role, created_at) SELECT 'usr_' || id, id, 'admin', now() FROM accounts`,
+			`ANALYZE accounts, dashboard_users, dashboard_memberships`,
+		} {
+			if _, err := q.Exec(ctx, stmt); err != nil {
+				return fmt.Errorf("%s: %w", stmt, err)
+			}
+		}
+		return q.QueryRow(ctx, `EXPLAIN (FORMAT JSON) `+membersQuery, "acct_77").Scan(&plan)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := s.Members(ctx, "acct_77")
+	if err != nil || len(ms) != 1 || ms[0].Email != "acct_77@example.com" {
+		t.Fatalf("Members: %v %v", ms, err)
+	}
+	if !strings.Contains(plan, `"Index Name": "dashboard_memberships_account"`) {
+		t.Errorf("members of an account: %s", plan)
+	}
+}

@@ -110,12 +110,16 @@ func scanMember(row pgx.Row) (*payment.Member, error) {
 	return &m, nil
 }
 
+// membersQuery lists an account's members (by the index
+// dashboard_memberships_account, migration 0019).
+const membersQuery = `SELECT ` + memberColumns + ` FROM dashboard_memberships m
+	JOIN dashboard_users u ON u.id = m.user_id WHERE m.account_id = $1 ORDER BY m.created_at, u.email`
+
 // Members lists the account's members, oldest first.
 func (s *Store) Members(ctx context.Context, accountID string) ([]*payment.Member, error) {
 	var ms []*payment.Member
 	err := s.withConn(ctx, func(q querier) error {
-		rows, err := q.Query(ctx, `SELECT `+memberColumns+` FROM dashboard_memberships m
-			JOIN dashboard_users u ON u.id = m.user_id WHERE m.account_id = $1 ORDER BY m.created_at, u.email`, accountID)
+		rows, err := q.Query(ctx, membersQuery, accountID)
 		if err != nil {
 			return err
 		}

@@ -496,3 +496,44 @@ func TestMigration0019KeepsIdempotencyRecords(t *testing.T) {
 		t.Error("a second record of the same key was accepted")
 	}
 }
+
+// TestMembersReadByAccount: an account's members are read through the
+// index of memberships by account, not by scanning the memberships of
+// every account of the installation.
+func TestMembersReadByAccount(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "kassa.db"))
+	// 2,000 accounts with a member each, then fresh statistics.
+	for _, q := range []string{
+		`WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < 2000)
+			INSERT INTO accounts (id, name, live, created_at) SELECT 'acct_' || n, 'shop', 0, n FROM g`,
+		`INSERT INTO dashboard_users (id, email, password_hash, created_at) SELECT 'usr_' || id, id || '@example.com', 'x', 0 FROM accounts`,
+		`INSERT INTO dashboard_memberships (user_id, account_id, role, created_at) SELECT 'usr_' || id, id, 'admin', 0 FROM accounts`,
+		`ANALYZE`,
+	} {
+		if _, err := s.writer.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	ms, err := s.Members(context.Background(), "acct_77")
+	if err != nil || len(ms) != 1 || ms[0].Email != "acct_77@example.com" {
+		t.Fatalf("Members: %v %v", ms, err)
+	}
+	rows, err := s.reader.Query(`EXPLAIN QUERY PLAN `+membersQuery, "acct_77")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	all := strings.Join(plan, "; ")
+	if !strings.Contains(all, "USING INDEX dashboard_memberships_account (account_id=?)") || strings.Contains(all, "SCAN m") {
+		t.Errorf("members of an account: %s", all)
+	}
+}

@@ -106,10 +106,14 @@ func scanMember(sc scanner) (*payment.Member, error) {
 	return &m, nil
 }
 
+// membersQuery lists an account's members (by the index
+// dashboard_memberships_account, migration 0020).
+const membersQuery = `SELECT ` + memberColumns + ` FROM dashboard_memberships m
+	JOIN dashboard_users u ON u.id = m.user_id WHERE m.account_id = ? ORDER BY m.created_at, u.email`
+
 // Members lists the account's members, oldest first.
 func (s *Store) Members(ctx context.Context, accountID string) ([]*payment.Member, error) {
-	rows, err := s.reads.QueryContext(ctx, `SELECT `+memberColumns+` FROM dashboard_memberships m
-		JOIN dashboard_users u ON u.id = m.user_id WHERE m.account_id = ? ORDER BY m.created_at, u.email`, accountID)
+	rows, err := s.reads.QueryContext(ctx, membersQuery, accountID)
 	if err != nil {
 		return nil, fail("list members", err)
 	}
