@@ -249,9 +249,7 @@ const (
 // keyEvent is the event of typ about k, acted by p. Its data is the key
 // as listed: never its secret.
 func keyEvent(p *payment.Principal, typ string, k *payment.APIKey, now time.Time) *payment.Event {
-	ev := newEvent(k.AccountID, typ, k.ID, APIKeyObjectOf(k, ""), now)
-	ev.Actor = p.Actor()
-	return ev
+	return causedBy(p, newEvent(k.AccountID, typ, k.ID, APIKeyObjectOf(k, ""), now))
 }
 
 // CreateAPIKey adds a key of kind to p's account and returns it with its

@@ -76,12 +76,8 @@ type MemberObject struct {
 // memberEvent is the event of typ about m, acted by p (nil: kassa itself,
 // as the CLI).
 func memberEvent(p *payment.Principal, typ string, m *payment.Member, now time.Time) *payment.Event {
-	ev := newEvent(m.AccountID, typ, m.UserID,
-		&MemberObject{ID: m.UserID, Object: "member", Email: m.Email, Role: m.Role, CreatedAt: m.CreatedAt}, now)
-	if p != nil {
-		ev.Actor = p.Actor()
-	}
-	return ev
+	return causedBy(p, newEvent(m.AccountID, typ, m.UserID,
+		&MemberObject{ID: m.UserID, Object: "member", Email: m.Email, Role: m.Role, CreatedAt: m.CreatedAt}, now))
 }
 
 func (e *Engine) createUser(ctx context.Context, p *payment.Principal, accountID, email, pw string, role payment.Role) (*NewUser, error) {

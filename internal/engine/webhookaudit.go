@@ -48,9 +48,7 @@ func (e *Engine) recordRedelivery(ctx context.Context, p *payment.Principal, end
 	data["object"] = "webhook_redelivery"
 	data["webhook_endpoint"] = endpointID
 	_, err := e.store.UpdateWebhookEndpoint(ctx, p.Account.ID, endpointID, func(we *payment.WebhookEndpoint) (*payment.Event, error) {
-		ev := newEvent(p.Account.ID, EventWebhookEndpointRedelivered, we.ID, data, now)
-		ev.Actor = p.Actor()
-		return ev, nil
+		return causedBy(p, newEvent(p.Account.ID, EventWebhookEndpointRedelivered, we.ID, data, now)), nil
 	})
 	if err != nil {
 		return fmt.Errorf("record redelivery to %s: %w", endpointID, err)
