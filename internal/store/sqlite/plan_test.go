@@ -10,6 +10,30 @@ import (
 // TestOperationsOfAPaymentUseItsIndex: reading a payment's operations
 // must not walk every operation of its account, or every settle gets
 // slower as the account grows. The plan is checked, not a timing.
+// queryPlan returns SQLite's plan of q with args, its steps joined by
+// "; ".
+func queryPlan(t *testing.T, s *Store, q string, args ...any) string {
+	t.Helper()
+	rows, err := s.reads.QueryContext(context.Background(), `EXPLAIN QUERY PLAN `+q, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, notUsed int
+		var detail string
+		if err := rows.Scan(&id, &parent, &notUsed, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(plan, "; ")
+}
+
 func TestOperationsOfAPaymentUseItsIndex(t *testing.T) {
 	ctx := context.Background()
 	s, err := Open(ctx, filepath.Join(t.TempDir(), "kassa.db"), Options{})
@@ -22,21 +46,7 @@ func TestOperationsOfAPaymentUseItsIndex(t *testing.T) {
 		for range n {
 			args = append(args, "pay_x")
 		}
-		rows, err := s.reads.QueryContext(ctx, `EXPLAIN QUERY PLAN `+operationsOfPaymentsSQL(n), args...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var plan []string
-		for rows.Next() {
-			var id, parent, notUsed int
-			var detail string
-			if err := rows.Scan(&id, &parent, &notUsed, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, detail)
-		}
-		rows.Close()
-		joined := strings.Join(plan, "; ")
+		joined := queryPlan(t, s, operationsOfPaymentsSQL(n), args...)
 		if !strings.Contains(joined, "USING INDEX operations_account_payment") || strings.Contains(joined, "operations_account_seq") ||
 			strings.Contains(joined, "SCAN operations") {
 			t.Errorf("plan for %d payments: %s; want a search by operations_account_payment", n, joined)

@@ -473,22 +473,8 @@ func TestMigration0019KeepsIdempotencyRecords(t *testing.T) {
 	if strings.Contains(ddl, "WITHOUT ROWID") {
 		t.Errorf("idempotency_keys is still WITHOUT ROWID: %s", ddl)
 	}
-	var plan strings.Builder
-	rows, err := s.reader.Query(`EXPLAIN QUERY PLAN SELECT `+idempotencyColumns+` FROM idempotency_keys WHERE account_id = ? AND key = ?`, a.ID, "k1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id, parent, unused int
-		var detail string
-		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-			t.Fatal(err)
-		}
-		plan.WriteString(detail + "; ")
-	}
-	if !strings.Contains(plan.String(), "USING INDEX sqlite_autoindex_idempotency_keys_1 (account_id=? AND key=?)") {
-		t.Errorf("lookup by key: %s", plan.String())
+	if plan := queryPlan(t, s, `SELECT `+idempotencyColumns+` FROM idempotency_keys WHERE account_id = ? AND key = ?`, a.ID, "k1"); !strings.Contains(plan, "USING INDEX sqlite_autoindex_idempotency_keys_1 (account_id=? AND key=?)") {
+		t.Errorf("lookup by key: %s", plan)
 	}
 	// The unique index still makes a second claim of the key conflict.
 	if _, err := s.writer.Exec(`INSERT INTO idempotency_keys (`+idempotencyColumns+`)
@@ -518,21 +504,7 @@ func TestMembersReadByAccount(t *testing.T) {
 	if err != nil || len(ms) != 1 || ms[0].Email != "acct_77@example.com" {
 		t.Fatalf("Members: %v %v", ms, err)
 	}
-	rows, err := s.reader.Query(`EXPLAIN QUERY PLAN `+membersQuery, "acct_77")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var plan []string
-	for rows.Next() {
-		var id, parent, unused int
-		var detail string
-		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-			t.Fatal(err)
-		}
-		plan = append(plan, detail)
-	}
-	all := strings.Join(plan, "; ")
+	all := queryPlan(t, s, membersQuery, "acct_77")
 	if !strings.Contains(all, "USING INDEX dashboard_memberships_account (account_id=?)") || strings.Contains(all, "SCAN m") {
 		t.Errorf("members of an account: %s", all)
 	}
