@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"sync/atomic"
 
 	"github.com/kassapay/kassa/internal/failpoint"
@@ -18,6 +19,14 @@ import (
 // still means durable; the fsync is shared. When the writer is idle a unit
 // runs at once, alone: batching adds no latency, it only absorbs the queue
 // that forms behind a commit.
+//
+// A savepoint costs the writer two statements and a copy of every page the
+// unit changes, to the statement journal. Units that may run twice
+// (writeRerunnable: the hot ones of a payment) share one savepoint
+// instead: when one of them fails, the group is rolled back to its start
+// and its other units run again, each in a savepoint of its own. Failures
+// are rare (a lost compare-and-set, a key taken), so the common batch pays
+// for one savepoint per group of units, not one per unit.
 
 // maxBatch bounds the units of one transaction, so that one batch cannot
 // hold the writer (and its callers) for long.
@@ -27,6 +36,9 @@ const maxBatch = 128
 type writeUnit struct {
 	ctx context.Context
 	fn  func(ctx context.Context, tx *wtx) error
+	// rerunnable: fn may be run again after a rollback (see
+	// writeRerunnable).
+	rerunnable bool
 	// Set by the committer before done is closed.
 	err      error
 	panicked any
@@ -36,6 +48,7 @@ type writeUnit struct {
 // writeStats counts the committer's work (see Stats).
 type writeStats struct {
 	commits, units atomic.Int64
+	savepoints     atomic.Int64 // SAVEPOINT statements run
 }
 
 // WriteStats says how much work the store's writer did: Units of work
@@ -61,7 +74,22 @@ var errClosed = errors.New("sqlite: store closed")
 // abort a batch; a unit whose caller has gone before it starts is skipped.
 // A panic in fn rolls the unit back and is raised again in the caller.
 func (s *Store) write(ctx context.Context, fn func(ctx context.Context, tx *wtx) error) error {
-	u := &writeUnit{ctx: ctx, fn: fn, done: make(chan struct{})}
+	return s.enqueue(&writeUnit{ctx: ctx, fn: fn, done: make(chan struct{})})
+}
+
+// writeRerunnable is write for a fn that the committer may run more than
+// once, rolling back its writes in between: only its last run counts. So
+// fn must start from nothing each time — it may assign its results to
+// variables it captures, but must not accumulate (append, count) across
+// runs, change its inputs, or call code with effects outside tx. In
+// return it shares a savepoint with the rerunnable units beside it.
+func (s *Store) writeRerunnable(ctx context.Context, fn func(ctx context.Context, tx *wtx) error) error {
+	return s.enqueue(&writeUnit{ctx: ctx, fn: fn, rerunnable: true, done: make(chan struct{})})
+}
+
+// enqueue hands u to the committer and waits for its result.
+func (s *Store) enqueue(u *writeUnit) error {
+	ctx := u.ctx
 	s.waiting.Add(1)
 	select {
 	case s.units <- u:
@@ -140,41 +168,81 @@ func (s *Store) commit(first *writeUnit) (batch []*writeUnit, committed bool) {
 	}
 	defer sqltx.Rollback() // after a commit it does nothing
 	tx := &wtx{Tx: sqltx, stmts: s.stmts, endpoints: s.endpoints}
-	ok := 0
+	exec := func(q string) bool {
+		if strings.HasPrefix(q, "SAVEPOINT") {
+			s.stats.savepoints.Add(1)
+		}
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			fail(err)
+			return false
+		}
+		return true
+	}
+	// group is the index of the first unit of the open group savepoint,
+	// or -1 when none is open.
+	group := -1
+	endGroup := func() bool {
+		if group < 0 {
+			return true
+		}
+		group = -1
+		return exec(`RELEASE grp`)
+	}
 	for i := 0; i < len(batch); i++ {
 		u := batch[i]
-		if err := u.ctx.Err(); err != nil {
-			u.err = err // the caller gave up before its unit started
-		} else if i == 0 && len(batch) == 1 {
+		switch {
+		case u.ctx.Err() != nil:
+			u.err = u.ctx.Err() // the caller gave up before its unit started
+		case i == 0 && len(batch) == 1:
 			// Alone so far: no savepoint. If it fails, so does the
 			// transaction, which holds nothing else.
 			run(context.WithoutCancel(u.ctx), tx, u)
-			if u.err != nil || u.panicked != nil {
+			if failed(u) {
 				return batch, false // the deferred rollback ends it
 			}
-			ok++
-		} else {
-			if _, err := tx.ExecContext(ctx, `SAVEPOINT unit`); err != nil {
-				fail(err)
-				return batch, false
-			}
-			run(context.WithoutCancel(u.ctx), tx, u)
-			if u.err != nil || u.panicked != nil {
-				s.endpoints.rolledBack()
-				if _, err := tx.ExecContext(ctx, `ROLLBACK TO unit`); err != nil {
-					fail(err)
+		case u.rerunnable:
+			if group < 0 {
+				if !exec(`SAVEPOINT grp`) {
 					return batch, false
 				}
-			} else {
-				ok++
+				group = i
 			}
-			if _, err := tx.ExecContext(ctx, `RELEASE unit`); err != nil {
-				fail(err)
+			run(context.WithoutCancel(u.ctx), tx, u)
+			if failed(u) {
+				// Undo the group and run its other units again, each
+				// alone; u's failure stands (it met the state they left).
+				s.endpoints.rolledBack()
+				if !exec(`ROLLBACK TO grp`) {
+					return batch, false
+				}
+				start := group
+				if !endGroup() {
+					return batch, false
+				}
+				for _, v := range batch[start:i] {
+					// The group's units all succeeded, but for those whose
+					// callers had left before they started.
+					if !failed(v) && !s.runInSavepoint(tx, v, exec) {
+						return batch, false
+					}
+				}
+			}
+		default:
+			if !endGroup() || !s.runInSavepoint(tx, u, exec) {
 				return batch, false
 			}
 		}
 		if i == len(batch)-1 {
 			batch = s.gather(batch)
+		}
+	}
+	if !endGroup() {
+		return batch, false
+	}
+	ok := 0
+	for _, u := range batch {
+		if !failed(u) {
+			ok++
 		}
 	}
 	if ok == 0 {
@@ -189,6 +257,26 @@ func (s *Store) commit(first *writeUnit) (batch []*writeUnit, committed bool) {
 	s.stats.units.Add(int64(ok))
 	return batch, true
 }
+
+// runInSavepoint runs u in a savepoint of its own, rolled back if u fails.
+// It reports false if a savepoint statement failed (exec has then failed
+// the batch).
+func (s *Store) runInSavepoint(tx *wtx, u *writeUnit, exec func(q string) bool) bool {
+	if !exec(`SAVEPOINT unit`) {
+		return false
+	}
+	run(context.WithoutCancel(u.ctx), tx, u)
+	if failed(u) {
+		s.endpoints.rolledBack()
+		if !exec(`ROLLBACK TO unit`) {
+			return false
+		}
+	}
+	return exec(`RELEASE unit`)
+}
+
+// failed reports whether u's run failed (or was skipped).
+func failed(u *writeUnit) bool { return u.err != nil || u.panicked != nil }
 
 // batchKind is the failpoint kind of a batch committing ok units.
 func batchKind(ok int) string {

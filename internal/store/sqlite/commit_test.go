@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -70,69 +71,147 @@ func holdWriter(t *testing.T, s *Store) (release func(), done chan error) {
 
 // TestGroupCommitIsolatesUnits: units that queue behind a busy writer are
 // committed together, and a unit that fails or panics inside the batch
-// rolls back alone while its neighbours commit.
+// rolls back alone while its neighbours commit — whether each unit has a
+// savepoint of its own or rerunnable ones share one (then the shared one
+// is rolled back and its other units run again: their writes must land
+// once, and a unit that may not run twice must not).
 func TestGroupCommitIsolatesUnits(t *testing.T) {
-	s := openTestStore(t)
-	release, held := holdWriter(t, s)
-	before := s.Stats()
+	for _, mode := range []string{"own savepoints", "rerunnable", "mixed"} {
+		t.Run(mode, func(t *testing.T) {
+			s := openTestStore(t)
+			release, held := holdWriter(t, s)
+			before := s.Stats()
+			savepoints := s.stats.savepoints.Load()
 
-	const n = 20
-	errs := make([]error, n)
-	panics := make([]any, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { panics[i] = recover() }()
-			errs[i] = s.write(context.Background(), func(ctx context.Context, tx *wtx) error {
-				if err := insertN(i)(ctx, tx); err != nil {
-					return err
-				}
+			const n = 20
+			errs := make([]error, n)
+			panics := make([]any, n)
+			runs := make([]atomic.Int32, n)
+			rerunnable := func(i int) bool { return mode == "rerunnable" || (mode == "mixed" && i%3 != 0) }
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					defer func() { panics[i] = recover() }()
+					fn := func(ctx context.Context, tx *wtx) error {
+						runs[i].Add(1)
+						if err := insertN(i)(ctx, tx); err != nil {
+							return err
+						}
+						switch i % 5 {
+						case 1:
+							return fmt.Errorf("unit %d fails after writing", i)
+						case 2:
+							panic(fmt.Sprintf("unit %d panics after writing", i))
+						}
+						return nil
+					}
+					if rerunnable(i) {
+						errs[i] = s.writeRerunnable(context.Background(), fn)
+					} else {
+						errs[i] = s.write(context.Background(), fn)
+					}
+				}()
+			}
+			time.Sleep(200 * time.Millisecond) // all twenty are waiting on the writer
+			release()
+			if err := <-held; err != nil {
+				t.Fatal(err)
+			}
+			wg.Wait()
+
+			got := storedCounts(t, s)
+			for i := range n {
 				switch i % 5 {
 				case 1:
-					return fmt.Errorf("unit %d fails after writing", i)
+					if errs[i] == nil || got[i] != 0 {
+						t.Errorf("unit %d: err %v, stored %d times; want its error and nothing stored", i, errs[i], got[i])
+					}
 				case 2:
-					panic(fmt.Sprintf("unit %d panics after writing", i))
+					if panics[i] == nil || got[i] != 0 {
+						t.Errorf("unit %d: panic %v, stored %d times; want its panic raised again and nothing stored", i, panics[i], got[i])
+					}
+				default:
+					if errs[i] != nil || panics[i] != nil || got[i] != 1 {
+						t.Errorf("unit %d: err %v, panic %v, stored %d times; want it committed once", i, errs[i], panics[i], got[i])
+					}
 				}
-				return nil
-			})
-		}()
+				if r := runs[i].Load(); r != 1 && !rerunnable(i) {
+					t.Errorf("unit %d ran %d times; only rerunnable units may run again", i, r)
+				}
+			}
+			after := s.Stats()
+			commits, units := after.Commits-before.Commits, after.Units-before.Units
+			if units != 1+n*3/5 {
+				t.Errorf("%d units committed, want %d", units, 1+n*3/5)
+			}
+			// The held unit is one commit; the twenty that queued behind it take
+			// far fewer than one each.
+			if commits > 4 {
+				t.Errorf("%d commits for %d units: the queued writes were not batched", commits, units)
+			}
+			// Units with savepoints of their own take one each.
+			if sp := s.stats.savepoints.Load() - savepoints; mode == "own savepoints" && sp != n {
+				t.Errorf("%d savepoints for %d units, want one each", sp, n)
+			}
+		})
 	}
-	time.Sleep(200 * time.Millisecond) // all twenty are waiting on the writer
+}
+
+// TestGroupCommitSharesSavepoints: rerunnable units that all succeed share
+// one savepoint per batch, and each runs once.
+func TestGroupCommitSharesSavepoints(t *testing.T) {
+	s := openTestStore(t)
+	release, held := holdWriter(t, s)
+	savepoints := s.stats.savepoints.Load()
+	const n = 30
+	var runs atomic.Int32
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			if err := s.writeRerunnable(context.Background(), func(ctx context.Context, tx *wtx) error {
+				runs.Add(1)
+				return insertN(i)(ctx, tx)
+			}); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	time.Sleep(200 * time.Millisecond)
 	release()
 	if err := <-held; err != nil {
 		t.Fatal(err)
 	}
 	wg.Wait()
+	if r := runs.Load(); r != n {
+		t.Errorf("%d runs of %d units that all succeed, want one each", r, n)
+	}
+	if sp := s.stats.savepoints.Load() - savepoints; sp > 2 {
+		t.Errorf("%d savepoints for %d rerunnable units in at most two batches", sp, n)
+	}
+	if got := storedCounts(t, s); len(got) != n+1 {
+		t.Errorf("%d values stored, want %d", len(got), n+1)
+	}
+}
 
-	got := storedNs(t, s)
-	for i := range n {
-		switch i % 5 {
-		case 1:
-			if errs[i] == nil || got[i] {
-				t.Errorf("unit %d: err %v, stored %v; want its error and nothing stored", i, errs[i], got[i])
-			}
-		case 2:
-			if panics[i] == nil || got[i] {
-				t.Errorf("unit %d: panic %v, stored %v; want its panic raised again and nothing stored", i, panics[i], got[i])
-			}
-		default:
-			if errs[i] != nil || panics[i] != nil || !got[i] {
-				t.Errorf("unit %d: err %v, panic %v, stored %v; want it committed", i, errs[i], panics[i], got[i])
-			}
+// storedCounts counts the rows of each value of group_commit_test.
+func storedCounts(t *testing.T, s *Store) map[int]int {
+	t.Helper()
+	rows, err := s.reader.Query(`SELECT n, count(*) FROM group_commit_test GROUP BY n`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	got := map[int]int{}
+	for rows.Next() {
+		var n, c int
+		if err := rows.Scan(&n, &c); err != nil {
+			t.Fatal(err)
 		}
+		got[n] = c
 	}
-	after := s.Stats()
-	commits, units := after.Commits-before.Commits, after.Units-before.Units
-	if units != 1+n*3/5 {
-		t.Errorf("%d units committed, want %d", units, 1+n*3/5)
-	}
-	// The held unit is one commit; the twenty that queued behind it take
-	// far fewer than one each.
-	if commits > 4 {
-		t.Errorf("%d commits for %d units: the queued writes were not batched", commits, units)
-	}
+	return got
 }
 
 // TestGroupCommitSkipsCallersWhoLeft: a caller whose context ends while its

@@ -31,7 +31,8 @@ func scanIdempotencyRecord(sc scanner) (*payment.IdempotencyRecord, error) {
 // writer's IMMEDIATE transaction makes the check and the write one step.
 func (s *Store) ClaimIdempotencyKey(ctx context.Context, rec *payment.IdempotencyRecord) (*payment.IdempotencyRecord, bool, error) {
 	var existing *payment.IdempotencyRecord
-	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
+	err := s.writeRerunnable(ctx, func(ctx context.Context, tx *wtx) error {
+		existing = nil
 		r, err := scanIdempotencyRecord(tx.QueryRowContext(ctx, `SELECT `+idempotencyColumns+` FROM idempotency_keys
 			WHERE account_id = ? AND key = ?`, rec.AccountID, rec.Key))
 		switch {
@@ -67,7 +68,7 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, rec *payment.Idempotenc
 // token.
 func (s *Store) TakeOverIdempotencyKey(ctx context.Context, accountID, key, token, newToken string, lockedUntil time.Time) error {
 	var n int64
-	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
+	err := s.writeRerunnable(ctx, func(ctx context.Context, tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE idempotency_keys SET token = ?, locked_until = ?
 			WHERE account_id = ? AND key = ? AND token = ? AND completed = 0`, newToken, micros(lockedUntil), accountID, key, token)
 		if err != nil {
@@ -89,7 +90,7 @@ func (s *Store) TakeOverIdempotencyKey(ctx context.Context, accountID, key, toke
 // token still holds the key.
 func (s *Store) CompleteIdempotencyKey(ctx context.Context, accountID, key, token string, status int, body []byte) error {
 	var n int64
-	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
+	err := s.writeRerunnable(ctx, func(ctx context.Context, tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE idempotency_keys SET completed = 1, response_status = ?, response_body = ?
 			WHERE account_id = ? AND key = ? AND token = ? AND completed = 0`, status, body, accountID, key, token)
 		if err != nil {
@@ -199,7 +200,7 @@ func (s *Store) IdempotencyKey(ctx context.Context, accountID, key string) (*pay
 
 // SaveIdempotencyResponse inserts rec completed, unless the key exists.
 func (s *Store) SaveIdempotencyResponse(ctx context.Context, r *payment.IdempotencyRecord) error {
-	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
+	err := s.writeRerunnable(ctx, func(ctx context.Context, tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO idempotency_keys (`+idempotencyColumns+`)
 			VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (account_id, key) DO NOTHING`,
 			r.AccountID, r.Key, r.Token, r.Method, r.Path, r.RequestHash, micros(r.LockedUntil), string(r.Point),

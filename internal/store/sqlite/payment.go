@@ -268,7 +268,7 @@ func (s *Store) CreatePayment(ctx context.Context, p *payment.Payment, evs []*pa
 			return err
 		}
 	}
-	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
+	err := s.writeRerunnable(ctx, func(ctx context.Context, tx *wtx) error {
 		if err := insertPayment(ctx, tx, p); err != nil {
 			return err
 		}
@@ -483,7 +483,7 @@ func (s *Store) SettlePayment(ctx context.Context, held, after *payment.Payment,
 	if err != nil {
 		return nil, err
 	}
-	err = s.write(ctx, func(ctx context.Context, tx *wtx) error {
+	err = s.writeRerunnable(ctx, func(ctx context.Context, tx *wtx) error {
 		for _, op := range change.Operations {
 			was := ops[op.ID]
 			res, err := tx.ExecContext(ctx, `UPDATE operations SET outcome = ?, decline_code = ?, gateway_reference = ?,
@@ -550,7 +550,7 @@ func (s *Store) CreateOperation(ctx context.Context, op *payment.Operation, ev *
 			return err
 		}
 	}
-	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
+	err := s.writeRerunnable(ctx, func(ctx context.Context, tx *wtx) error {
 		if err := insertOperation(ctx, tx, op); err != nil {
 			return err
 		}

@@ -57,7 +57,7 @@ func (s *Store) RecordSimulatorCall(ctx context.Context, call *payment.Simulator
 	decide func(auth *payment.SimulatorAuthorization) (payment.SimulatorResult, *payment.SimulatorAuthorization, error),
 ) (*payment.SimulatorOperation, error) {
 	var op *payment.SimulatorOperation
-	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
+	err := s.writeRerunnable(ctx, func(ctx context.Context, tx *wtx) error {
 		// A repeat of a known reference is counted. Otherwise nothing can
 		// claim the reference before this unit commits (the writer's
 		// IMMEDIATE transaction holds the file), so the operation is
