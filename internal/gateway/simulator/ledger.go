@@ -39,7 +39,11 @@ type Ledger interface {
 	//     call.CreatedAt, the changed authorization and the new one, and
 	//     returns the stored operation.
 	//
-	// So a returned Calls of 1 means decide's result was recorded.
+	// So a returned Calls of 1 means decide's result was recorded. A
+	// ledger may call decide before it knows whether the reference is new
+	// when PriorReference is empty (the decision then depends on nothing
+	// stored); for a repeat that result is discarded, so decide must have
+	// no effect beyond its return values.
 	//
 	// decide runs while the ledger holds its lock (in a database, inside a
 	// transaction that has locked the authorization): it must be quick and

@@ -341,11 +341,14 @@ func TestMigration0013KeepsCallbackSigners(t *testing.T) {
 	}
 }
 
-// TestSimulatorCallInTwoRoundTrips: the simulator's ledger records a new
-// call in two round trips (BEGIN with the claim, then the decided writes
-// with the COMMIT), a repeat in two as well, and a decide that fails
-// leaves the connection out of its transaction with nothing written.
-func TestSimulatorCallInTwoRoundTrips(t *testing.T) {
+// TestSimulatorCallRoundTrips: the simulator's ledger records a new
+// authorization or purchase, decided before it is sent, in one statement
+// (one round trip, one commit), and counts a repeat of it the same way
+// without opening a second authorization; a follow-up takes two round
+// trips (BEGIN with the claim and the authorization's lock, then the
+// decided writes with the COMMIT). A decide that fails leaves nothing
+// written and the connection out of any transaction.
+func TestSimulatorCallRoundTrips(t *testing.T) {
 	s := open(t, newSchema(t))
 	ctx := context.Background()
 	at := time.Now().UTC().Truncate(time.Microsecond)
@@ -353,9 +356,10 @@ func TestSimulatorCallInTwoRoundTrips(t *testing.T) {
 	decided := 0
 	decide := func(*payment.SimulatorAuthorization) (payment.SimulatorResult, *payment.SimulatorAuthorization, error) {
 		decided++
-		return payment.SimulatorResult{Outcome: payment.OutcomeSucceeded, GatewayReference: "sim_1"},
-			&payment.SimulatorAuthorization{GatewayID: "gw_1", GatewayReference: "sim_1", Kind: payment.OpPurchase,
-				Currency: "EUR", Authorized: 1000, Captured: 1000}, nil
+		ref := fmt.Sprintf("sim_%d", decided)
+		return payment.SimulatorResult{Outcome: payment.OutcomeSucceeded, GatewayReference: ref},
+			&payment.SimulatorAuthorization{GatewayID: "gw_1", GatewayReference: ref, Kind: payment.OpPurchase,
+				Currency: "EUR", Authorized: 1000}, nil
 	}
 	for i, want := range []int{1, 2} {
 		before := s.Stats()
@@ -363,15 +367,39 @@ func TestSimulatorCallInTwoRoundTrips(t *testing.T) {
 		if err != nil || op.Calls != want || op.Result.GatewayReference != "sim_1" {
 			t.Fatalf("call %d: %+v %v", i, op, err)
 		}
-		if d := s.Stats().RoundTrips - before.RoundTrips; d != 2 {
-			t.Errorf("call %d: %d round trips, want 2", i, d)
+		if d := s.Stats().RoundTrips - before.RoundTrips; d != 1 {
+			t.Errorf("call %d: %d round trips, want 1", i, d)
 		}
 		if d := s.Stats().Commits - before.Commits; d != 1 {
 			t.Errorf("call %d: %d commits, want 1", i, d)
 		}
 	}
-	if decided != 1 {
-		t.Errorf("decided %d times, want once", decided)
+	var auths int
+	if err := s.withConn(ctx, func(q querier) error {
+		return q.QueryRow(ctx, `SELECT count(*) FROM simulator_authorizations`).Scan(&auths)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if auths != 1 {
+		t.Errorf("%d authorizations after a purchase and its repeat, want 1", auths)
+	}
+
+	capture := &payment.SimulatorOperation{GatewayID: "gw_1", Reference: "op_c", Kind: payment.OpCapture, Amount: 400,
+		PriorReference: "sim_1", CreatedAt: at}
+	before := s.Stats()
+	op, err := s.RecordSimulatorCall(ctx, capture, func(a *payment.SimulatorAuthorization) (payment.SimulatorResult, *payment.SimulatorAuthorization, error) {
+		if a == nil || a.GatewayReference != "sim_1" {
+			t.Errorf("capture decided against %+v, want the purchase's authorization", a)
+			return payment.SimulatorResult{}, nil, errors.New("no authorization")
+		}
+		a.Captured = 400
+		return payment.SimulatorResult{Outcome: payment.OutcomeSucceeded, GatewayReference: "sim_c"}, nil, nil
+	})
+	if err != nil || op.Calls != 1 {
+		t.Fatalf("capture: %+v %v", op, err)
+	}
+	if d := s.Stats().RoundTrips - before.RoundTrips; d != 2 {
+		t.Errorf("capture: %d round trips, want 2", d)
 	}
 
 	boom := errors.New("boom")

@@ -58,9 +58,30 @@ func scanSimulatorAuthorization(row pgx.Row) (*payment.SimulatorAuthorization, e
 // of one authorization (from any process) are decided one after another.
 // The claim is always taken before the authorization's lock, so two calls
 // never wait on each other in a cycle.
+//
+// A call with no prior reference (an authorization, a purchase, a
+// verification) depends on nothing stored, so it is decided first and
+// written in one statement, one round trip: the operation's insert, which
+// counts a repeat instead (ON CONFLICT), and the authorization it opens,
+// inserted only if the operation was (Calls 1). For a repeat decide's
+// result is discarded.
 func (s *Store) RecordSimulatorCall(ctx context.Context, call *payment.SimulatorOperation,
 	decide func(auth *payment.SimulatorAuthorization) (payment.SimulatorResult, *payment.SimulatorAuthorization, error),
 ) (*payment.SimulatorOperation, error) {
+	if call.PriorReference == "" {
+		res, opened, err := decide(nil)
+		if err != nil {
+			return nil, err
+		}
+		if err := store.CheckSimulatorDecision(call, res, opened); err != nil {
+			return nil, err
+		}
+		op, err := s.recordNewSimulatorCall(ctx, call, res, opened)
+		if err != nil {
+			return nil, fail("record simulator call", translate(err, ""))
+		}
+		return op, nil
+	}
 	// Two round trips: BEGIN, the claim and the authorization's lock go
 	// together; the decided writes go with the COMMIT.
 	var op *payment.SimulatorOperation
@@ -133,6 +154,34 @@ func (s *Store) RecordSimulatorCall(ctx context.Context, call *payment.Simulator
 		return nil, fail("record simulator call", translate(err, ""))
 	}
 	return op, nil
+}
+
+// recordNewSimulatorCall writes call, decided as res and opening opened
+// (nil for none), in one statement, or counts a repeat of its reference.
+func (s *Store) recordNewSimulatorCall(ctx context.Context, call *payment.SimulatorOperation,
+	res payment.SimulatorResult, opened *payment.SimulatorAuthorization,
+) (*payment.SimulatorOperation, error) {
+	args := []any{call.GatewayID, call.Reference, string(call.Kind), call.Amount, call.PriorReference,
+		string(res.Outcome), res.GatewayReference, res.DeclineCode, res.ResponseCode, res.Message,
+		res.AVSCode, res.CVVCode, res.NetworkTransactionID, ts(call.CreatedAt)}
+	q := `WITH op AS (INSERT INTO simulator_operations AS o (` + simulatorOperationColumns + `)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 1, $14, $14)
+		ON CONFLICT (gateway_id, reference) DO UPDATE SET calls = o.calls + 1, updated_at = EXCLUDED.updated_at
+		RETURNING ` + simulatorOperationColumns + `)`
+	if opened != nil {
+		q += `, opened AS (INSERT INTO simulator_authorizations (` + simulatorAuthorizationColumns + `, created_at, updated_at)
+			SELECT $15, $16, $17, $18, $19, $20, $21, $22, $23, $14, $14 FROM op WHERE op.calls = 1)`
+		args = append(args, opened.GatewayID, opened.GatewayReference, string(opened.Kind), opened.Currency,
+			opened.Authorized, opened.Captured, opened.Refunded, opened.Voided, string(opened.LosesResponse))
+	}
+	q += ` SELECT ` + simulatorOperationColumns + ` FROM op`
+	var op *payment.SimulatorOperation
+	err := s.withConn(ctx, func(c querier) error {
+		var err error
+		op, err = scanSimulatorOperation(c.QueryRow(ctx, q, args...))
+		return err
+	})
+	return op, err
 }
 
 // SimulatorOperation returns the simulator's operation reference of
