@@ -249,6 +249,11 @@ func TestClaimAtReserve(t *testing.T) {
 		if n := len(f.sim.Calls()) - calls; n != 1 {
 			t.Fatalf("%d gateway calls for one key, want 1", n)
 		}
+		// The refused reservation left nothing: its claim failed its
+		// whole write.
+		if ps, _, err := f.store.Payments(ctx, p.Account.ID, payment.PaymentFilter{}); err != nil || len(ps) != 1 {
+			t.Fatalf("payments after a duplicate reservation: %d %v, want the first one only", len(ps), err)
+		}
 		if err := f.eng.CompleteIdempotencyKey(ctx, first, 201, []byte("paid")); err != nil {
 			t.Fatal(err)
 		}

@@ -166,11 +166,15 @@ func TestWriteTransactionsPerKeyedPurchase(t *testing.T) {
 // PostgreSQL once its gateway and credentials are cached, with the
 // simulator's ledger in the store as `kassa serve` has it: the payment
 // method's read, the reservation (one implicit transaction), the
-// simulator's ledger (BEGIN with its claim, then its writes with COMMIT)
-// and the settle (one implicit transaction): five round trips, three
-// commits, and eight statements — the reservation's rows are one
-// statement, the settle's two (its second event cannot join the first,
-// see oneStatement).
+// simulator's ledger (a new purchase is one statement) and the settle
+// (one implicit transaction): four round trips, three commits, and five
+// statements — the reservation's rows are one statement, the settle's two
+// (its second event cannot join the first, see oneStatement).
+//
+// Keyed, with the key claimed at the reservation and the answer stored by
+// the settle: one more round trip, the read of the key before the
+// handler runs; the claim joins the reservation's statement and the
+// answer the settle's.
 func TestRoundTripsPerPurchasePostgres(t *testing.T) {
 	st := openPostgres(t)
 	ring := filepath.Join(t.TempDir(), "master.key")
@@ -184,19 +188,51 @@ func TestRoundTripsPerPurchasePostgres(t *testing.T) {
 	gw := f.simGateway(t, p, nil).ID
 	pm := f.card(t, p, "4111111111111111", "").ID
 	f.pay(t, p, pm, gw, 1000, true) // caches the gateway and its credentials
-	before := stats.Stats()
-	pay, err := f.eng.CreatePayment(ctx, p, engine.PaymentInput{Amount: 1000, Currency: "EUR", PaymentMethodID: pm, GatewayID: gw})
-	if err != nil || pay.Status != payment.StatusCaptured {
-		t.Fatalf("%v %v", pay, err)
+	// The account's first keyed request makes its request-hash data key:
+	// a write of its own, once.
+	if _, err := f.eng.ClaimIdempotencyKeyAtReserve(ctx, p.Account.ID, "warm-up", "POST", "/v1/payments", nil); err != nil {
+		t.Fatal(err)
 	}
-	after := stats.Stats()
-	if d := after.RoundTrips - before.RoundTrips; d != 5 {
-		t.Errorf("%d round trips per purchase, want 5", d)
+	count := func(name string, wantTrips, wantStatements int64, purchase func() *payment.Payment) {
+		t.Helper()
+		before := stats.Stats()
+		if pay := purchase(); pay.Status != payment.StatusCaptured {
+			t.Fatalf("%s: %s", name, pay.Status)
+		}
+		after := stats.Stats()
+		if d := after.RoundTrips - before.RoundTrips; d != wantTrips {
+			t.Errorf("%s: %d round trips per purchase, want %d", name, d, wantTrips)
+		}
+		if d := after.Commits - before.Commits; d != 3 {
+			t.Errorf("%s: %d commits per purchase, want 3 (reservation, the simulator's ledger, settle)", name, d)
+		}
+		if d := after.Statements - before.Statements; d != wantStatements {
+			t.Errorf("%s: %d statements per purchase, want %d", name, d, wantStatements)
+		}
 	}
-	if d := after.Commits - before.Commits; d != 3 {
-		t.Errorf("%d commits per purchase, want 3 (reservation, the simulator's ledger, settle)", d)
+	count("unkeyed", 4, 5, func() *payment.Payment {
+		pay, err := f.eng.CreatePayment(ctx, p, engine.PaymentInput{Amount: 1000, Currency: "EUR", PaymentMethodID: pm, GatewayID: gw})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pay
+	})
+	answer := func(pay *payment.Payment, op *payment.Operation) (engine.Answer, error) {
+		return engine.Answer{Status: 201, ContentType: "text/plain", Body: []byte(pay.ID)}, nil
 	}
-	if d := after.Statements - before.Statements; d != 8 {
-		t.Errorf("%d statements per purchase, want 8", d)
-	}
+	count("keyed", 5, 6, func() *payment.Payment {
+		c, err := f.eng.ClaimIdempotencyKeyAtReserve(ctx, p.Account.ID, "order-79", "POST", "/v1/payments", []byte("{}"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pay, err := f.eng.CreatePayment(engine.WithAnswer(engine.WithIdempotencyClaim(ctx, c), answer), p,
+			engine.PaymentInput{Amount: 1000, Currency: "EUR", PaymentMethodID: pm, GatewayID: gw})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Answered() == nil {
+			t.Fatal("the settle did not store the answer")
+		}
+		return pay
+	})
 }

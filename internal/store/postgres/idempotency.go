@@ -118,6 +118,39 @@ func (s *Store) CompleteIdempotencyKey(ctx context.Context, accountID, key, toke
 	return payment.ErrIdempotencyClaimLost
 }
 
+// claimsNewKey reports whether mark only claims a key that has no record
+// yet (the reservation of IdempotencyAtReserve), with nothing else to
+// check: its one check, that nobody holds the key, is the server's.
+func claimsNewKey(mark *payment.IdempotencyMark) bool {
+	return mark.Key != "" && mark.Record != nil && mark.Checkout == nil && mark.Reference == nil
+}
+
+// queueNewKeyClaim queues the insert of mark's record (claimsNewKey), if
+// mark is not nil. It has no ON CONFLICT: a key that exists fails the
+// statement with a unique violation of idempotency_keys_pkey, which
+// rolls back the batch's implicit transaction and which translateClaim
+// turns into ErrIdempotencyClaimLost. So it can join one statement.
+func queueNewKeyClaim(b *pgx.Batch, mark *payment.IdempotencyMark) {
+	if mark == nil {
+		return
+	}
+	r := mark.Record
+	b.Queue(`INSERT INTO idempotency_keys (`+idempotencyColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, false, $7, 'reserved', $8, $9, 0, NULL, $10)`,
+		r.AccountID, r.Key, r.Token, r.Method, r.Path, r.RequestHash, ts(r.LockedUntil), mark.PaymentID, mark.OperationID,
+		ts(r.CreatedAt))
+}
+
+// translateClaim is translate for a write that may hold queueNewKeyClaim:
+// the key's unique violation means another request claimed it first.
+func translateClaim(err error, accountID string) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == uniqueViolation && pe.ConstraintName == "idempotency_keys_pkey" {
+		return payment.ErrIdempotencyClaimLost
+	}
+	return translate(err, accountID)
+}
+
 // queueMark queues mark into b (see payment.IdempotencyMark). A reserving
 // mark whose claim was taken over fails b with ErrIdempotencyClaimLost, so
 // b must run in a transaction that its failure rolls back.

@@ -343,10 +343,13 @@ func (s *Store) CreatePayment(ctx context.Context, p *payment.Payment, evs []*pa
 			return err
 		}
 	}
-	// One round trip, and one (implicit) transaction — two round trips
-	// with a mark, whose check must be able to roll the batch back.
+	// One round trip, and one (implicit) transaction — also with a new
+	// key's claim, whose conflict fails the statement. Other marks carry
+	// checks of the client's, which must be able to roll the batch back:
+	// two round trips.
+	oneTrip := mark == nil || claimsNewKey(mark)
 	b := &pgx.Batch{}
-	if mark != nil {
+	if !oneTrip {
 		b.BeginTx(pgx.TxOptions{})
 	}
 	if err := queueInsertPayment(b, p); err != nil {
@@ -358,8 +361,9 @@ func (s *Store) CreatePayment(ctx context.Context, p *payment.Payment, evs []*pa
 	for _, ev := range evs {
 		queueEvent(b, ev)
 	}
-	if mark == nil {
-		return fail("create payment", translate(s.sendOne(ctx, b, nil), p.AccountID))
+	if oneTrip {
+		queueNewKeyClaim(b, mark)
+		return fail("create payment", translateClaim(s.sendOne(ctx, b, nil), p.AccountID))
 	}
 	queueMark(b, mark)
 	return fail("create payment", translate(s.inBatchTx(ctx, b, func(pgx.Tx) error { return nil }), p.AccountID))
