@@ -75,7 +75,9 @@ type Options struct {
 	LoginLimits LoginLimits
 }
 
-// LoginLimits are the budgets of sign-in attempts.
+// LoginLimits are the budgets of sign-in attempts. They are kept in the
+// store (engine.TakeLoginAttempt), so the processes sharing a database
+// share them and a restart refills none.
 type LoginLimits struct {
 	// PerEmail bounds attempts on one email, from anywhere: guessing one
 	// user's password. Default 10 per 15 minutes.
@@ -87,14 +89,14 @@ type LoginLimits struct {
 
 // Server is the dashboard. Its pages are methods registered in routes.go.
 type Server struct {
-	eng     *engine.Engine
-	log     *slog.Logger
-	mux     *api.Mux
-	pages   map[string]*template.Template
-	secure  bool
-	limiter *ratelimit.Limiter
-	limits  LoginLimits
-	assets  http.Handler
+	eng    *engine.Engine
+	log    *slog.Logger
+	mux    *api.Mux
+	pages  map[string]*template.Template
+	secure bool
+	now    func() time.Time
+	limits LoginLimits
+	assets http.Handler
 }
 
 // New returns the dashboard over eng, to be mounted at /dashboard/.
@@ -125,7 +127,7 @@ func newServer(eng *engine.Engine, opts *Options) *Server {
 	}
 	sub, _ := fs.Sub(assetFS, "assets") // cannot fail: the directory is embedded
 	s := &Server{eng: eng, log: opts.Logger, mux: api.NewMux(), pages: parsePages(), secure: opts.SecureCookies,
-		limiter: ratelimit.New(opts.Now), limits: opts.LoginLimits,
+		now: opts.Now, limits: opts.LoginLimits,
 		assets: http.StripPrefix(Base+"/assets/", http.FileServerFS(sub))}
 	names, _ := fs.Glob(sub, "*")
 	for _, name := range names {

@@ -22,6 +22,7 @@ import (
 	"github.com/kassapay/kassa/internal/payment"
 	"github.com/kassapay/kassa/internal/ratelimit"
 	"github.com/kassapay/kassa/internal/store/pgtest"
+	"github.com/kassapay/kassa/internal/store/postgres"
 	"github.com/kassapay/kassa/internal/store/sqlite"
 	"github.com/kassapay/kassa/internal/vault"
 )
@@ -53,18 +54,40 @@ type fixture struct {
 type backend struct {
 	name string
 	open func(t *testing.T) payment.Store
+	// openShared returns a fresh store and a function opening another
+	// handle on its database: another kassa process, or a restart.
+	openShared func(t *testing.T) (payment.Store, func(t *testing.T) payment.Store)
+}
+
+func openSQLite(t *testing.T, path string) payment.Store {
+	st, err := sqlite.Open(context.Background(), path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func openPostgres(t *testing.T, dbURL string) payment.Store {
+	st, err := postgres.Open(context.Background(), dbURL, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }
 
 var backends = []backend{
-	{"sqlite", func(t *testing.T) payment.Store {
-		st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "kassa.db"), sqlite.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		return st
-	}},
-	{"postgres", func(t *testing.T) payment.Store { return pgtest.Open(t) }},
+	{"sqlite", func(t *testing.T) payment.Store { return openSQLite(t, filepath.Join(t.TempDir(), "kassa.db")) },
+		func(t *testing.T) (payment.Store, func(t *testing.T) payment.Store) {
+			path := filepath.Join(t.TempDir(), "kassa.db")
+			return openSQLite(t, path), func(t *testing.T) payment.Store { return openSQLite(t, path) }
+		}},
+	{"postgres", func(t *testing.T) payment.Store { return pgtest.Open(t) },
+		func(t *testing.T) (payment.Store, func(t *testing.T) payment.Store) {
+			dbURL := pgtest.SchemaURL(t)
+			return openPostgres(t, dbURL), func(t *testing.T) payment.Store { return openPostgres(t, dbURL) }
+		}},
 }
 
 // forEachBackend runs fn on a fresh fixture of each store.
@@ -79,11 +102,24 @@ func forEachBackend(t *testing.T, opts Options, fn func(t *testing.T, f *fixture
 
 func setup(t *testing.T, st payment.Store, opts Options) *fixture {
 	t.Helper()
-	ctx := context.Background()
+	return setupKeys(t, st, newKeyFile(t), opts)
+}
+
+// newKeyFile writes a fresh master key file; the processes of one
+// installation share theirs.
+func newKeyFile(t *testing.T) string {
+	t.Helper()
 	keyFile := filepath.Join(t.TempDir(), "master.key")
 	if _, err := vault.CreateDevKeyFile(keyFile); err != nil {
 		t.Fatal(err)
 	}
+	return keyFile
+}
+
+// setupKeys is setup with the master keys of keyFile.
+func setupKeys(t *testing.T, st payment.Store, keyFile string, opts Options) *fixture {
+	t.Helper()
+	ctx := context.Background()
 	v, err := vault.New(st, vault.NewFileSource(keyFile), vault.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -345,6 +381,57 @@ func TestLoginRateLimit(t *testing.T) {
 	mu.Unlock()
 	if resp, _ := b.login("kari@example.com", testPassword); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("after the window: %d", resp.StatusCode)
+	}
+}
+
+// TestLoginRateLimitShared: two dashboards over one database, as two kassa
+// processes, draw on one budget per email; a process started afterwards
+// (a restart) still sees the attempts; a window later they are allowed
+// again.
+func TestLoginRateLimitShared(t *testing.T) {
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) {
+			t.Parallel()
+			now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+			var mu sync.Mutex
+			clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+			opts := Options{Now: clock, LoginLimits: LoginLimits{
+				PerEmail: ratelimit.Limit{N: 3, Window: 15 * time.Minute}, PerClient: ratelimit.Limit{N: 30, Window: 15 * time.Minute}}}
+			st, another := be.openShared(t)
+			keys := newKeyFile(t)
+			f1 := setupKeys(t, st, keys, opts)
+			f2 := setupKeys(t, another(t), keys, opts)
+			f1.user(t, f1.a.Account.ID, "kari@example.com", payment.RoleAdmin)
+
+			b1, b2 := f1.browser(t), f2.browser(t)
+			for range 2 {
+				if resp, _ := b1.login("kari@example.com", "guess guess guess"); resp.StatusCode != http.StatusUnauthorized {
+					t.Fatalf("guess on the first: %d", resp.StatusCode)
+				}
+			}
+			if resp, _ := b2.login("kari@example.com", "guess guess guess"); resp.StatusCode != http.StatusUnauthorized {
+				t.Fatalf("guess on the second: %d", resp.StatusCode)
+			}
+			// 3 attempts, over two processes: the email's budget is spent
+			// on both.
+			for i, b := range []*browser{b2, b1} {
+				if resp, _ := b.login("kari@example.com", testPassword); resp.StatusCode != http.StatusTooManyRequests {
+					t.Fatalf("dashboard %d after the budget was spent on both: %d", 2-i, resp.StatusCode)
+				}
+			}
+			f3 := setupKeys(t, another(t), keys, opts) // a restart
+			b3 := f3.browser(t)
+			if resp, body := b3.login("kari@example.com", testPassword); resp.StatusCode != http.StatusTooManyRequests ||
+				!strings.Contains(body, "Too many sign-in attempts") {
+				t.Fatalf("a restarted process: %d", resp.StatusCode)
+			}
+			mu.Lock()
+			now = now.Add(15 * time.Minute)
+			mu.Unlock()
+			if resp, _ := b3.login("kari@example.com", testPassword); resp.StatusCode != http.StatusSeeOther {
+				t.Fatalf("after the window: %d", resp.StatusCode)
+			}
+		})
 	}
 }
 

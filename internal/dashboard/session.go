@@ -221,8 +221,12 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, q *request) error
 		}
 	}
 	email := strings.ToLower(strings.TrimSpace(f.Email))
-	if _, _, ok := s.limiter.Allow(ratelimit.Budget{Key: "email:" + email, Limit: s.limits.PerEmail},
-		ratelimit.Budget{Key: "client:" + clientAddr(r), Limit: s.limits.PerClient}); !ok {
+	ok, err := s.eng.TakeLoginAttempt(r.Context(), s.now(), ratelimit.Budget{Key: "email:" + email, Limit: s.limits.PerEmail},
+		ratelimit.Budget{Key: "client:" + clientAddr(r), Limit: s.limits.PerClient})
+	if err != nil {
+		return err
+	}
+	if !ok {
 		return errRateLimited
 	}
 	u, err := s.eng.Login(r.Context(), f.Email, f.Password)

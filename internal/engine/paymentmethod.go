@@ -436,7 +436,8 @@ func redact(pm *payment.PaymentMethod, now time.Time) {
 
 // Sweep destroys expired CVCs, redacts cached payment methods past the cache
 // TTL, forgets idempotency keys past theirs, closes checkout sessions past
-// their expiry and has the store refresh its
+// their expiry, deletes dashboard sessions that ended and sign-in budgets
+// full again, and has the store refresh its
 // planner statistics where they lag. Running it from several
 // processes at once is harmless.
 func (e *Engine) Sweep(ctx context.Context) error {
@@ -458,6 +459,9 @@ func (e *Engine) Sweep(ctx context.Context) error {
 	}
 	if _, err := e.store.DeleteExpiredDashboardSessions(ctx, now, now.Add(-e.cfg.DashboardIdleTimeout)); err != nil {
 		return fmt.Errorf("sweep dashboard sessions: %w", err)
+	}
+	if _, err := e.store.PurgeLoginBudgets(ctx, now); err != nil {
+		return fmt.Errorf("sweep sign-in budgets: %w", err)
 	}
 	return e.refreshStatistics(ctx)
 }

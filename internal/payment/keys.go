@@ -25,6 +25,11 @@ var ErrUnknownKeyVersion = errors.New("payment: master key version not in the ke
 // tokens (HS256 JWTs).
 const LabelAccessToken = "kassa access token hs256 v1"
 
+// LabelLoginBudget labels the key of the HMAC that names the dashboard's
+// sign-in budgets in the store (an email or a client address is never
+// stored).
+const LabelLoginBudget = "kassa dashboard sign-in budget v1"
+
 // DinteroAccountID is the account id {aid} of the Dintero dialect's paths:
 // the kassa account id itself, which already has Dintero's form
 // ^[PT]\d{8}$ (P live, T test) and never changes.

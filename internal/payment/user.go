@@ -119,4 +119,38 @@ type UserStore interface {
 	// DeleteExpiredDashboardSessions removes sessions that expired or
 	// were last seen before idleBefore, and returns how many.
 	DeleteExpiredDashboardSessions(ctx context.Context, now, idleBefore time.Time) (int, error)
+
+	// TakeLoginAttempt takes one sign-in attempt at now from every budget,
+	// or from none of them: ok is false when one is spent, and then no
+	// budget changes. Concurrent calls, from any process sharing the
+	// database, are serialised: of two racing for a budget's last attempt
+	// one gets it. The budgets' keys must differ.
+	TakeLoginAttempt(ctx context.Context, now time.Time, budgets []LoginBudget) (ok bool, err error)
+	// PurgeLoginBudgets removes the budgets that are full again at now
+	// (they hold nothing a fresh budget would not) and returns how many.
+	PurgeLoginBudgets(ctx context.Context, now time.Time) (int, error)
+}
+
+// LoginBudget is one budget of sign-in attempts kept in the store: N
+// attempts per Window for the key whose hash is KeyHash, refilled evenly
+// (one every Window/N, GCRA). KeyHash is 32 bytes: a keyed hash of what
+// is limited (an email, a client address), never the value itself.
+type LoginBudget struct {
+	KeyHash []byte
+	N       int
+	Window  time.Duration
+}
+
+// Interval is how much of the budget one attempt takes: Window/N.
+func (b LoginBudget) Interval() time.Duration { return b.Window / time.Duration(b.N) }
+
+// Take is the GCRA step: the budget's new tat after one attempt at now
+// from a budget whose tat is tat (zero for a budget never drawn on), and
+// whether the attempt fits (the new tat at most a Window after now).
+func (b LoginBudget) Take(tat, now time.Time) (next time.Time, ok bool) {
+	if tat.Before(now) {
+		tat = now
+	}
+	next = tat.Add(b.Interval())
+	return next, !next.After(now.Add(b.Window))
 }

@@ -110,6 +110,16 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+func TestConformanceShared(t *testing.T) {
+	if testDB == "" {
+		newSchema(t) // skips, loudly
+	}
+	storetest.RunShared(t, func(t *testing.T) (payment.Store, func(t *testing.T) payment.Store) {
+		dbURL := newSchema(t)
+		return open(t, dbURL), func(t *testing.T) payment.Store { return open(t, dbURL) }
+	})
+}
+
 // TestConcurrentOpen starts several stores on one new schema at once, as
 // several kassa processes might: each migration must be applied once.
 func TestConcurrentOpen(t *testing.T) {

@@ -260,3 +260,67 @@ func (s *Store) DeleteExpiredDashboardSessions(ctx context.Context, now, idleBef
 	})
 	return int(n), fail("delete expired dashboard sessions", err)
 }
+
+// takeLoginAttemptSQL draws one attempt from each budget ($2 its key
+// hashes, $3 its intervals in microseconds) at $1, creating the budgets
+// never drawn on, and returns their new tats. The upsert locks each row
+// until the transaction ends, in key order (the rows are inserted in the
+// order selected), so racing attempts, from any process, take their turns
+// on a budget and each sees the tat the one before it left.
+const takeLoginAttemptSQL = `INSERT INTO dashboard_login_budgets AS b (key_hash, tat)
+	SELECT k, $1::timestamptz + i * interval '1 microsecond' FROM unnest($2::bytea[], $3::bigint[]) AS u (k, i) ORDER BY k
+	ON CONFLICT (key_hash) DO UPDATE SET tat = greatest(b.tat, $1::timestamptz) + (excluded.tat - $1::timestamptz)
+	RETURNING key_hash, tat`
+
+// errLoginRefused rolls back an attempt that one of its budgets refuses.
+var errLoginRefused = errors.New("postgres: login attempt refused")
+
+// TakeLoginAttempt takes one attempt from every budget or from none: one
+// upsert in a transaction, rolled back when a budget's new tat lies more
+// than its window ahead.
+func (s *Store) TakeLoginAttempt(ctx context.Context, now time.Time, budgets []payment.LoginBudget) (bool, error) {
+	bs, err := store.SortLoginBudgets(budgets)
+	if err != nil {
+		return false, err
+	}
+	now = ts(now)
+	keys, intervals := make([][]byte, len(bs)), make([]int64, len(bs))
+	window := make(map[string]time.Duration, len(bs))
+	for i, b := range bs {
+		keys[i], intervals[i] = b.KeyHash, b.Interval().Microseconds()
+		window[string(b.KeyHash)] = b.Window
+	}
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, takeLoginAttemptSQL, now, keys, intervals)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var key []byte
+			var tat time.Time
+			if err := rows.Scan(&key, &tat); err != nil {
+				return err
+			}
+			if tat.After(now.Add(window[string(key)])) {
+				return errLoginRefused
+			}
+		}
+		return rows.Err()
+	})
+	if errors.Is(err, errLoginRefused) {
+		return false, nil
+	}
+	return err == nil, fail("take login attempt", err)
+}
+
+// PurgeLoginBudgets removes the budgets full again at now.
+func (s *Store) PurgeLoginBudgets(ctx context.Context, now time.Time) (int, error) {
+	var n int64
+	err := s.withConn(ctx, func(q querier) error {
+		tag, err := q.Exec(ctx, `DELETE FROM dashboard_login_budgets WHERE tat <= $1`, ts(now))
+		n = tag.RowsAffected()
+		return err
+	})
+	return int(n), fail("purge login budgets", err)
+}

@@ -32,6 +32,13 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+func TestConformanceShared(t *testing.T) {
+	storetest.RunShared(t, func(t *testing.T) (payment.Store, func(t *testing.T) payment.Store) {
+		path := filepath.Join(t.TempDir(), "kassa.db")
+		return open(t, path), func(t *testing.T) payment.Store { return open(t, path) }
+	})
+}
+
 func TestOpenCreatesPrivateFiles(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "kassa-data")
 	path := filepath.Join(dir, "kassa.db")

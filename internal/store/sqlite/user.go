@@ -253,3 +253,58 @@ func (s *Store) DeleteExpiredDashboardSessions(ctx context.Context, now, idleBef
 	})
 	return int(n), fail("delete expired dashboard sessions", err)
 }
+
+// TakeLoginAttempt takes one attempt from every budget or from none: the
+// reads and the writes are one write transaction, and SQLite's one writer
+// (across processes too: the database file's lock) serialises the
+// attempts.
+func (s *Store) TakeLoginAttempt(ctx context.Context, now time.Time, budgets []payment.LoginBudget) (bool, error) {
+	bs, err := store.SortLoginBudgets(budgets)
+	if err != nil {
+		return false, err
+	}
+	var ok bool
+	err = s.write(ctx, func(ctx context.Context, tx *wtx) error {
+		ok = false
+		next := make([]int64, len(bs))
+		for i, b := range bs {
+			var tat int64
+			err := tx.QueryRowContext(ctx, `SELECT tat FROM dashboard_login_budgets WHERE key_hash = ?`, b.KeyHash).Scan(&tat)
+			var t time.Time
+			switch {
+			case err == nil:
+				t = fromMicros(tat)
+			case !errors.Is(err, sql.ErrNoRows):
+				return err
+			}
+			n, fits := b.Take(t, now)
+			if !fits {
+				return nil // refused: nothing is written
+			}
+			next[i] = micros(n)
+		}
+		for i, b := range bs {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO dashboard_login_budgets (key_hash, tat) VALUES (?, ?)
+				ON CONFLICT (key_hash) DO UPDATE SET tat = excluded.tat`, b.KeyHash, next[i]); err != nil {
+				return err
+			}
+		}
+		ok = true
+		return nil
+	})
+	return ok, fail("take login attempt", err)
+}
+
+// PurgeLoginBudgets removes the budgets full again at now.
+func (s *Store) PurgeLoginBudgets(ctx context.Context, now time.Time) (int, error) {
+	var n int64
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM dashboard_login_budgets WHERE tat <= ?`, micros(now))
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return int(n), fail("purge login budgets", err)
+}
