@@ -343,6 +343,9 @@ func (s *Store) CreatePayment(ctx context.Context, p *payment.Payment, evs []*pa
 			return err
 		}
 	}
+	if err := store.CheckCheckoutCard(mark); err != nil {
+		return err
+	}
 	// One round trip, and one (implicit) transaction — two round trips
 	// with a mark, whose check must be able to roll the batch back.
 	b := &pgx.Batch{}
@@ -362,6 +365,9 @@ func (s *Store) CreatePayment(ctx context.Context, p *payment.Payment, evs []*pa
 		return fail("create payment", translate(s.sendOne(ctx, b, nil), p.AccountID))
 	}
 	queueMark(b, mark)
+	if err := queueCheckoutCard(b, mark); err != nil {
+		return fail("create payment", err)
+	}
 	return fail("create payment", translate(s.inBatchTx(ctx, b, func(pgx.Tx) error { return nil }), p.AccountID))
 }
 
