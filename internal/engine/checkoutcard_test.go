@@ -154,8 +154,7 @@ func TestCheckoutStoresNoCardItDoesNotUse(t *testing.T) {
 				in.ExpiresAt = &exp
 				q, cs := open(t, in)
 				st.race(func() {
-					f.clock.Add(2 * time.Hour) // the subtests run one after another
-
+					f.clock.Add(2 * time.Hour) // past its expiry: the sweeper closes it
 					if err := f.eng.Sweep(ctx); err != nil {
 						t.Error(err)
 					}
