@@ -189,6 +189,22 @@ func TestCheckoutStoresNoCardItDoesNotUse(t *testing.T) {
 					t.Errorf("the saved card: %+v, %v", pm, err)
 				}
 			})
+			t.Run("through a router", func(t *testing.T) {
+				// The cascade's second attempt is reserved by an update of
+				// the payment, which finds the card the first one stored.
+				q, _ := f.account(t, false)
+				down := f.simGateway(t, q, map[string]any{"outage": true}).ID
+				r := f.router(t, q, cascade(nil, down, f.simGateway(t, q, nil).ID))
+				cs, err := f.eng.CreateCheckoutSession(ctx, q, checkoutInput(r.ID))
+				if err != nil {
+					t.Fatal(err)
+				}
+				v, err := f.eng.PayCheckoutPage(ctx, cs.ID, 1, visa)
+				if err != nil || v.Session.Status != payment.CheckoutPaid || len(v.Payment.Operations) != 2 {
+					t.Fatalf("a routed attempt: %+v, %v", v, err)
+				}
+				exactlyUsed(t, q.Account.ID, 1)
+			})
 			t.Run("customer deleted", func(t *testing.T) {
 				in := checkoutInput("")
 				in.SaveCard = true
