@@ -420,7 +420,9 @@ func (e *Engine) CancelCheckoutPage(ctx context.Context, id string) (*CheckoutVi
 // attempt number attempt: the number the page was rendered for, so that a
 // form sent twice (a double click, a reload) makes one payment. A form of
 // an earlier attempt, or sent while an attempt is in flight or after the
-// session closed, pays nothing; the view then shows the session as it is.
+// session closed, pays nothing and stores no card (the card is stored
+// only by the write that claims the attempt); the view then shows the
+// session as it is.
 // A card that cannot be vaulted is an invalid-request error naming its
 // field (card.number, card.exp_month, …).
 func (e *Engine) PayCheckoutPage(ctx context.Context, id string, attempt int, c CardInput) (*CheckoutView, error) {
@@ -443,13 +445,21 @@ func (e *Engine) PayCheckoutPage(ctx context.Context, id string, attempt int, c 
 	if cs.SaveCard {
 		in.Customer = cs.CustomerID
 	}
-	pm, err := e.CreatePaymentMethod(ctx, p, in)
+	// The card is sealed here but stored only by the write that claims
+	// the attempt (the payment's reservation), so that a form that loses
+	// the claim — a double submit, a second tab, a session paid, cancelled
+	// or expired since it was read — leaves no card behind. Vaulting
+	// first and deleting the card when the claim fails would leave it
+	// stored whenever the request died in between; claiming first is not
+	// possible, as the reservation names the card.
+	pm, pmEvent, err := e.sealPaymentMethod(ctx, p, in)
 	if err != nil {
 		return nil, err
 	}
 	now := e.clock()
 	claim := &IdempotencyClaim{accountID: cs.AccountID,
-		checkout: &payment.CheckoutAttempt{AccountID: cs.AccountID, SessionID: cs.ID, Attempt: attempt, Now: now}}
+		checkout: &payment.CheckoutAttempt{AccountID: cs.AccountID, SessionID: cs.ID, Attempt: attempt, Now: now,
+			Card: pm, CardEvent: pmEvent}}
 	if cs.Dialect == payment.CheckoutDialectDintero {
 		// The attempt's payment is a Dintero transaction of the session:
 		// the reference names it by session (GET /v1/transactions?session_id=)
@@ -471,9 +481,24 @@ func (e *Engine) PayCheckoutPage(ctx context.Context, id string, attempt int, c 
 		// Another submit of the same form reserved first, or the session
 		// closed or expired meanwhile: show what happened.
 	case err != nil:
+		if pe, ok := payment.AsError(err); ok && pe.Kind == payment.KindNotFound && pe.Param == "customer" {
+			return nil, customerNotFound(cs.CustomerID) // deleted meanwhile, as CreatePaymentMethod says
+		}
 		return nil, err
 	}
 	return e.CheckoutPage(ctx, id)
+}
+
+// paymentMethodOf returns the account's payment method id: the card the
+// request's checkout attempt stores with its claim (PayCheckoutPage), which
+// the payment reads before its reservation stores it, else the stored one.
+func (e *Engine) paymentMethodOf(ctx context.Context, accountID, id string) (*payment.PaymentMethod, error) {
+	if c := claimFrom(ctx); c != nil && c.checkout != nil {
+		if pm := c.checkout.Card; pm != nil && pm.ID == id && pm.AccountID == accountID {
+			return pm, nil
+		}
+	}
+	return e.store.PaymentMethod(ctx, accountID, id)
 }
 
 // followCheckoutPayment brings the session a payment was made for up to

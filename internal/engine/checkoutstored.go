@@ -79,8 +79,8 @@ func (e *Engine) PayCheckoutStored(ctx context.Context, p *payment.Principal, in
 	return cs, pay, nil
 }
 
-// saveCheckoutToken is PayCheckoutPage for a token session: the card is
-// vaulted for the session's customer, the attempt claimed, the card
+// saveCheckoutToken is PayCheckoutPage for a token session: the attempt
+// claimed, the card vaulted for the session's customer, the card
 // verified through the session's gateway (a zero-amount check, no money
 // moved) and, once verified, retained and the session paid with it as its
 // card token. A declined or unsettled verification leaves the session
@@ -92,7 +92,12 @@ func (e *Engine) saveCheckoutToken(ctx context.Context, v *CheckoutView, attempt
 		return v, nil
 	}
 	p := &payment.Principal{Account: v.Account, Key: &payment.APIKey{ID: "checkout:" + cs.ID, AccountID: cs.AccountID, Kind: payment.KeySecret}}
-	pm, err := e.CreatePaymentMethod(ctx, p, PaymentMethodInput{Type: payment.PaymentMethodTypeCard, Card: &c, Customer: cs.CustomerID})
+	// The card is checked and sealed first, so that a card the form got
+	// wrong costs no attempt, but stored only once the attempt is claimed:
+	// a form that loses the claim (a second submit, a session closed
+	// meanwhile) leaves no card behind. A failure to store it after the
+	// claim costs the attempt and stores nothing.
+	pm, pmEvent, err := e.sealPaymentMethod(ctx, p, PaymentMethodInput{Type: payment.PaymentMethodTypeCard, Card: &c, Customer: cs.CustomerID})
 	if err != nil {
 		return nil, err
 	}
@@ -101,6 +106,12 @@ func (e *Engine) saveCheckoutToken(ctx context.Context, v *CheckoutView, attempt
 			return e.CheckoutPage(ctx, cs.ID) // a second submit of the form, or the session closed
 		}
 		return nil, err
+	}
+	if err := e.store.CreatePaymentMethod(ctx, pm, pmEvent); err != nil {
+		if pe, ok := payment.AsError(err); ok && pe.Kind == payment.KindNotFound && pe.Param == "customer" {
+			return nil, customerNotFound(cs.CustomerID) // deleted meanwhile
+		}
+		return nil, fmt.Errorf("create payment method: %w", err)
 	}
 	op, err := e.StandaloneOperation(ctx, p, StandaloneInput{Kind: payment.OpVerify, PaymentMethodID: pm.ID, GatewayID: cs.GatewayID,
 		Description: cs.MerchantReference})

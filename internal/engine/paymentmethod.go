@@ -63,20 +63,38 @@ func sealRecord(pmID, field string) string { return pmID + "#" + field }
 
 // CreatePaymentMethod validates and vaults a payment method for p's account.
 func (e *Engine) CreatePaymentMethod(ctx context.Context, p *payment.Principal, in PaymentMethodInput) (*payment.PaymentMethod, error) {
-	digits, brand, err := e.validatePaymentMethod(in)
+	pm, ev, err := e.sealPaymentMethod(ctx, p, in)
 	if err != nil {
 		return nil, err
+	}
+	if err := e.store.CreatePaymentMethod(ctx, pm, ev); err != nil {
+		if pe, ok := payment.AsError(err); ok && pe.Kind == payment.KindNotFound && pe.Param == "customer" {
+			return nil, customerNotFound(in.Customer) // deleted meanwhile
+		}
+		return nil, fmt.Errorf("create payment method: %w", err)
+	}
+	return pm, nil
+}
+
+// sealPaymentMethod validates in and returns the payment method
+// CreatePaymentMethod stores, its card sealed, with its
+// payment_method.created event; it stores nothing, so that a caller may
+// store it in a write of its own (the hosted page's attempt claim).
+func (e *Engine) sealPaymentMethod(ctx context.Context, p *payment.Principal, in PaymentMethodInput) (*payment.PaymentMethod, *payment.Event, error) {
+	digits, brand, err := e.validatePaymentMethod(in)
+	if err != nil {
+		return nil, nil, err
 	}
 	if in.Customer != "" {
 		// A publishable key is public (it is in the merchant's web
 		// pages): it must not learn which customers exist nor attach
 		// cards to them.
 		if p.Key == nil || p.Key.Kind != payment.KeySecret {
-			return nil, &payment.Error{Kind: payment.KindForbidden, Code: payment.CodeScopeInsufficient, Param: "customer",
+			return nil, nil, &payment.Error{Kind: payment.KindForbidden, Code: payment.CodeScopeInsufficient, Param: "customer",
 				Message: "Only a secret key may create a payment method for a customer."}
 		}
 		if err := e.checkCustomerRef(ctx, p.Account.ID, in.Customer); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	now := e.clock()
@@ -118,26 +136,19 @@ func (e *Engine) CreatePaymentMethod(ctx context.Context, p *payment.Principal, 
 		pm.StorageState = payment.StorageRetained
 	}
 	if pm.Card.Fingerprint, err = e.vault.Fingerprint(ctx, acct, digits); err != nil {
-		return nil, fmt.Errorf("fingerprint card: %w", err)
+		return nil, nil, fmt.Errorf("fingerprint card: %w", err)
 	}
 	if pm.PANSealed, err = e.vault.Seal(ctx, acct, payment.PurposeCard, sealRecord(pm.ID, "pan"), []byte(digits)); err != nil {
-		return nil, fmt.Errorf("seal card number: %w", err)
+		return nil, nil, fmt.Errorf("seal card number: %w", err)
 	}
 	if c.CVC != "" {
 		if pm.CVCSealed, err = e.vault.Seal(ctx, acct, payment.PurposeCard, sealRecord(pm.ID, "cvc"), []byte(c.CVC)); err != nil {
-			return nil, fmt.Errorf("seal cvc: %w", err)
+			return nil, nil, fmt.Errorf("seal cvc: %w", err)
 		}
 		exp := now.Add(e.cfg.CVCTTL)
 		pm.CVCExpiresAt = &exp
 	}
-	ev := newEvent(acct, "payment_method.created", pm.ID, PaymentMethodObjectOf(pm), now)
-	if err := e.store.CreatePaymentMethod(ctx, pm, ev); err != nil {
-		if pe, ok := payment.AsError(err); ok && pe.Kind == payment.KindNotFound && pe.Param == "customer" {
-			return nil, customerNotFound(in.Customer) // deleted meanwhile
-		}
-		return nil, fmt.Errorf("create payment method: %w", err)
-	}
-	return pm, nil
+	return pm, newEvent(acct, "payment_method.created", pm.ID, PaymentMethodObjectOf(pm), now), nil
 }
 
 // ValidatePaymentMethod checks in exactly as CreatePaymentMethod does, and

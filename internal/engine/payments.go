@@ -240,7 +240,7 @@ func checkCurrency(c string) error {
 // the mode rules between account, gateway and card.
 func (e *Engine) prepareCardCall(ctx context.Context, acct *payment.Account, pmID string, g *payment.Gateway, kind payment.OperationKind,
 	currency string, gsf map[string]any) (*call, error) {
-	pm, err := e.store.PaymentMethod(ctx, acct.ID, pmID)
+	pm, err := e.paymentMethodOf(ctx, acct.ID, pmID)
 	if errors.Is(err, payment.ErrNotFound) {
 		return nil, &payment.Error{Kind: payment.KindNotFound, Code: payment.CodeResourceMissing, Param: "payment_method",
 			Message: fmt.Sprintf("No such payment_method: '%s'", printableID(pmID))}

@@ -205,7 +205,7 @@ func (e *Engine) routedPayment(ctx context.Context, p *payment.Principal, in Pay
 	if err != nil {
 		return nil, fmt.Errorf("router %s has unreadable settings: %w", r.ID, err)
 	}
-	pm, err := e.store.PaymentMethod(ctx, acct.ID, in.PaymentMethodID)
+	pm, err := e.paymentMethodOf(ctx, acct.ID, in.PaymentMethodID)
 	if errors.Is(err, payment.ErrNotFound) {
 		return nil, &payment.Error{Kind: payment.KindNotFound, Code: payment.CodeResourceMissing, Param: "payment_method",
 			Message: fmt.Sprintf("No such payment_method: '%s'", printableID(in.PaymentMethodID))}

@@ -129,11 +129,20 @@ const CheckoutDialectDintero = "dintero"
 // session's attempt number Attempt in the reservation's own transaction:
 // the session must be open, not expired at Now, and have Attempts ==
 // Attempt-1, else ErrAttemptTaken and nothing is reserved.
+//
+// Card, when set, is the card the attempt pays with, not stored yet: the
+// store inserts it, with CardEvent (its payment_method.created), in the
+// same transaction once the attempt is claimed. A card whose attempt
+// cannot be claimed is never stored (ErrAttemptTaken rolls it back with
+// the rest), and when Card's customer is gone the reserve fails with the
+// customer not found.
 type CheckoutAttempt struct {
 	AccountID string
 	SessionID string
 	Attempt   int
 	Now       time.Time
+	Card      *PaymentMethod
+	CardEvent *Event
 }
 
 // CodeAttemptTaken: a checkout session's attempt was already made, or the

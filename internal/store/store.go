@@ -59,6 +59,20 @@ func CheckEvent(accountID string, ev *payment.Event) error {
 	return nil
 }
 
+// CheckCheckoutCard checks the card a reserve's checkout attempt stores
+// with its claim (payment.CheckoutAttempt.Card): it and its event must be
+// the attempt's account's.
+func CheckCheckoutCard(mark *payment.IdempotencyMark) error {
+	if mark == nil || mark.Checkout == nil || mark.Checkout.Card == nil {
+		return nil
+	}
+	a := mark.Checkout
+	if a.Card.AccountID != a.AccountID {
+		return fmt.Errorf("store: payment method %s belongs to account %q, not %q", a.Card.ID, a.Card.AccountID, a.AccountID)
+	}
+	return CheckEvent(a.AccountID, a.CardEvent)
+}
+
 // CheckRewrapped reports a data key returned by a rewrap function that is
 // not the key it was given.
 func CheckRewrapped(old, next *payment.DataKey) error {

@@ -180,6 +180,39 @@ func queueCheckoutAttempt(b *pgx.Batch, a *payment.CheckoutAttempt, paymentID st
 	})
 }
 
+// queueCheckoutCard queues, after the attempt claim of mark (queueMark),
+// the card that attempt pays with and its event: the write that claims
+// the attempt is the one that vaults the card (payment.CheckoutAttempt),
+// and a refused claim rolls the card back with the rest. A card of a
+// customer deleted meanwhile fails b with the customer not found; the
+// customer's row is held (FOR SHARE) as CreatePaymentMethod holds it.
+func queueCheckoutCard(b *pgx.Batch, mark *payment.IdempotencyMark) error {
+	if mark == nil || mark.Point != payment.RecoveryReserved || mark.Checkout == nil || mark.Checkout.Card == nil {
+		return nil
+	}
+	a, pm := mark.Checkout, mark.Checkout.Card
+	vals, err := paymentMethodValues(pm)
+	if err != nil {
+		return fmt.Errorf("payment method %s: %w", pm.ID, err)
+	}
+	if pm.CustomerID != "" {
+		b.Queue(`SELECT 1 FROM customers WHERE account_id = $1 AND id = $2 AND deleted_at IS NULL FOR SHARE`,
+			pm.AccountID, pm.CustomerID).QueryRow(func(row pgx.Row) error {
+			var one int
+			err := row.Scan(&one)
+			if errors.Is(err, pgx.ErrNoRows) {
+				nf := payment.NotFound("customer", pm.CustomerID)
+				nf.Param = "customer"
+				return nf
+			}
+			return err
+		})
+	}
+	b.Queue(insertPaymentMethodSQL, vals...)
+	queueEvent(b, a.CardEvent)
+	return nil
+}
+
 // UpdateCheckoutSessionOrder writes cs's order onto the session by
 // compare-and-set on (status, attempts, expiry).
 func (s *Store) UpdateCheckoutSessionOrder(ctx context.Context, cs *payment.CheckoutSession, attempts int) (*payment.CheckoutSession, error) {

@@ -343,6 +343,9 @@ func (s *Store) CreatePayment(ctx context.Context, p *payment.Payment, evs []*pa
 			return err
 		}
 	}
+	if err := store.CheckCheckoutCard(mark); err != nil {
+		return err
+	}
 	// One round trip, and one (implicit) transaction — also with a new
 	// key's claim, whose conflict fails the statement. Other marks carry
 	// checks of the client's, which must be able to roll the batch back:
@@ -366,6 +369,9 @@ func (s *Store) CreatePayment(ctx context.Context, p *payment.Payment, evs []*pa
 		return fail("create payment", translateClaim(s.sendOne(ctx, b, nil), p.AccountID))
 	}
 	queueMark(b, mark)
+	if err := queueCheckoutCard(b, mark); err != nil {
+		return fail("create payment", err)
+	}
 	return fail("create payment", translate(s.inBatchTx(ctx, b, func(pgx.Tx) error { return nil }), p.AccountID))
 }
 

@@ -54,18 +54,28 @@ func collectPaymentMethods(rows pgx.Rows, err error) ([]*payment.PaymentMethod, 
 }
 
 func insertPaymentMethod(ctx context.Context, tx pgx.Tx, pm *payment.PaymentMethod) error {
-	metadata, err := json.Marshal(pm.Metadata)
+	vals, err := paymentMethodValues(pm)
 	if err != nil {
 		return err
 	}
-	_, err = tx.Exec(ctx, `INSERT INTO payment_methods (`+paymentMethodColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)`,
-		pm.ID, pm.AccountID, pm.Type,
+	_, err = tx.Exec(ctx, insertPaymentMethodSQL, vals...)
+	return translate(err, pm.AccountID)
+}
+
+const insertPaymentMethodSQL = `INSERT INTO payment_methods (` + paymentMethodColumns + `)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)`
+
+// paymentMethodValues are insertPaymentMethodSQL's arguments for pm.
+func paymentMethodValues(pm *payment.PaymentMethod) ([]any, error) {
+	metadata, err := json.Marshal(pm.Metadata)
+	if err != nil {
+		return nil, err
+	}
+	return []any{pm.ID, pm.AccountID, pm.Type,
 		pm.Card.Brand, pm.Card.First6, pm.Card.Last4, pm.Card.ExpMonth, pm.Card.ExpYear, pm.Card.HolderName, pm.Card.Fingerprint,
 		pm.Billing.Line1, pm.Billing.Line2, pm.Billing.City, pm.Billing.PostalCode, pm.Billing.State, pm.Billing.Country,
 		pm.Email, string(metadata), string(pm.StorageState), pm.Test, ts(pm.CreatedAt), ts(pm.UpdatedAt), tsPtr(pm.RedactedAt),
-		pm.PANSealed, pm.CVCSealed, tsPtr(pm.CVCExpiresAt), textOrNull(pm.CustomerID))
-	return translate(err, pm.AccountID)
+		pm.PANSealed, pm.CVCSealed, tsPtr(pm.CVCExpiresAt), textOrNull(pm.CustomerID)}, nil
 }
 
 // updatePaymentMethod writes back every mutable field of pm.

@@ -162,6 +162,25 @@ func markCheckoutAttempt(ctx context.Context, tx *wtx, a *payment.CheckoutAttemp
 	return nil
 }
 
+// insertCheckoutCard stores the card of the attempt mark claimed, with its
+// event, in the claim's transaction: the write that claims the attempt is
+// the one that vaults the card (payment.CheckoutAttempt).
+func insertCheckoutCard(ctx context.Context, tx *wtx, mark *payment.IdempotencyMark) error {
+	if mark == nil || mark.Point != payment.RecoveryReserved || mark.Checkout == nil || mark.Checkout.Card == nil {
+		return nil
+	}
+	a, pm := mark.Checkout, mark.Checkout.Card
+	if pm.CustomerID != "" {
+		if err := customerExists(ctx, tx, pm.AccountID, pm.CustomerID, "customer"); err != nil {
+			return err
+		}
+	}
+	if err := insertPaymentMethod(ctx, tx, pm); err != nil {
+		return err
+	}
+	return insertEvent(ctx, tx, a.CardEvent)
+}
+
 // UpdateCheckoutSessionOrder writes cs's order onto the session by
 // compare-and-set on (status, attempts, expiry).
 func (s *Store) UpdateCheckoutSessionOrder(ctx context.Context, cs *payment.CheckoutSession, attempts int) (*payment.CheckoutSession, error) {

@@ -268,6 +268,9 @@ func (s *Store) CreatePayment(ctx context.Context, p *payment.Payment, evs []*pa
 			return err
 		}
 	}
+	if err := store.CheckCheckoutCard(mark); err != nil {
+		return err
+	}
 	err := s.writeRerunnable(ctx, func(ctx context.Context, tx *wtx) error {
 		if err := insertPayment(ctx, tx, p); err != nil {
 			return err
@@ -282,7 +285,10 @@ func (s *Store) CreatePayment(ctx context.Context, p *payment.Payment, evs []*pa
 				return err
 			}
 		}
-		return markIdempotencyKey(ctx, tx, mark)
+		if err := markIdempotencyKey(ctx, tx, mark); err != nil {
+			return err
+		}
+		return insertCheckoutCard(ctx, tx, mark)
 	})
 	return fail("create payment", err)
 }

@@ -35,6 +35,86 @@ func reserveAttempt(s payment.Store, cs *payment.CheckoutSession, n int, now tim
 	return p, s.CreatePayment(context.Background(), p, nil, mark)
 }
 
+// reserveAttemptWithCard is reserveAttempt with the card the attempt pays
+// with, stored by the reservation (payment.CheckoutAttempt.Card).
+func reserveAttemptWithCard(s payment.Store, cs *payment.CheckoutSession, n int, now time.Time, pm *payment.PaymentMethod) (
+	*payment.Payment, *payment.Event, error) {
+	p := newPayment(cs.AccountID, now)
+	p.PaymentMethodID, p.Operations[0].PaymentMethodID = pm.ID, pm.ID
+	ev := newEvent(pm.AccountID, "payment_method.created", pm.ID, now)
+	mark := &payment.IdempotencyMark{AccountID: cs.AccountID, Point: payment.RecoveryReserved, PaymentID: p.ID,
+		OperationID: p.Operations[0].ID,
+		Checkout: &payment.CheckoutAttempt{AccountID: cs.AccountID, SessionID: cs.ID, Attempt: n, Now: now,
+			Card: pm, CardEvent: ev}}
+	return p, ev, s.CreatePayment(context.Background(), p, nil, mark)
+}
+
+// testCheckoutAttemptCards: the card a checkout attempt pays with is
+// stored, with its event, by the reservation that claims the attempt, and
+// by no other: a refused claim, a card of a customer the account does not
+// have and a card of another account store nothing and reserve nothing.
+func testCheckoutAttemptCards(t *testing.T, s payment.Store) {
+	ctx := context.Background()
+	a, b := newAccount(t, s), newAccount(t, s)
+	cus := newCustomer(a.ID, t0)
+	createCustomer(t, s, cus)
+	cs := newCheckoutSession(a.ID, t0)
+	cs.CustomerID = cus.ID
+	if err := s.CreateCheckoutSession(ctx, cs); err != nil {
+		t.Fatal(err)
+	}
+	now := t0.Add(time.Second)
+	nothingStored := func(what string, p *payment.Payment, pm *payment.PaymentMethod, ev *payment.Event) {
+		t.Helper()
+		if _, err := s.PaymentMethod(ctx, pm.AccountID, pm.ID); !errors.Is(err, payment.ErrNotFound) {
+			t.Errorf("%s stored its card: %v", what, err)
+		}
+		if _, err := s.Event(ctx, pm.AccountID, ev.ID); !errors.Is(err, payment.ErrNotFound) {
+			t.Errorf("%s stored its card's event: %v", what, err)
+		}
+		if _, err := s.Payment(ctx, cs.AccountID, p.ID); !errors.Is(err, payment.ErrNotFound) {
+			t.Errorf("%s stored its payment: %v", what, err)
+		}
+	}
+
+	gone := newPM(a.ID, now)
+	gone.CustomerID = "cus_gone"
+	p, ev, err := reserveAttemptWithCard(s, cs, 1, now, gone)
+	if pe, ok := payment.AsError(err); !ok || pe.Kind != payment.KindNotFound || pe.Param != "customer" {
+		t.Errorf("a card of no customer: %v, want the customer not found", err)
+	}
+	nothingStored("a card of no customer", p, gone, ev)
+	foreign := newPM(b.ID, now)
+	p, ev, err = reserveAttemptWithCard(s, cs, 1, now, foreign)
+	if err == nil {
+		t.Error("another account's card was accepted")
+	}
+	nothingStored("another account's card", p, foreign, ev)
+	if got, _ := s.CheckoutSession(ctx, a.ID, cs.ID); got.Attempts != 0 {
+		t.Fatalf("refused cards claimed attempts: %d", got.Attempts)
+	}
+
+	pm := newPM(a.ID, now)
+	pm.CustomerID = cus.ID
+	p, ev, err = reserveAttemptWithCard(s, cs, 1, now, pm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "the attempt's card", getPM(t, s, a.ID, pm.ID), pm)
+	if got, err := s.Event(ctx, a.ID, ev.ID); err != nil || got.ObjectID != pm.ID {
+		t.Errorf("the card's event: %+v, %v", got, err)
+	}
+	if got, _ := s.CheckoutSession(ctx, a.ID, cs.ID); got.Attempts != 1 || got.PaymentID != p.ID {
+		t.Errorf("after attempt 1: attempts %d, payment %s", got.Attempts, got.PaymentID)
+	}
+	dup := newPM(a.ID, now)
+	p, ev, err = reserveAttemptWithCard(s, cs, 1, now, dup)
+	if !errors.Is(err, payment.ErrAttemptTaken) {
+		t.Errorf("attempt 1 again: %v, want ErrAttemptTaken", err)
+	}
+	nothingStored("a refused claim", p, dup, ev)
+}
+
 // testCheckoutSessions: a session round-trips, is found by id alone and
 // within its account only, lists newest first, and closes once, by
 // compare-and-set on its attempts, with its event.

@@ -99,6 +99,7 @@ func Run(t *testing.T, open func(t *testing.T) payment.Store) {
 		{"CheckoutTokenSessions", testCheckoutTokenSessions},
 		{"CheckoutSessions", testCheckoutSessions},
 		{"CheckoutAttempts", testCheckoutAttempts},
+		{"CheckoutAttemptCards", testCheckoutAttemptCards},
 		{"ExpiredCheckoutSessions", testExpiredCheckoutSessions},
 		{"Users", testUsers},
 		{"DashboardSessions", testDashboardSessions},
