@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"runtime"
 	"strings"
 	"sync/atomic"
 
@@ -90,6 +91,10 @@ func (s *Store) writeRerunnable(ctx context.Context, fn func(ctx context.Context
 // enqueue hands u to the committer and waits for its result.
 func (s *Store) enqueue(u *writeUnit) error {
 	ctx := u.ctx
+	// Announced before it is offered, so that a batch about to commit
+	// waits the instant it takes this unit to reach the channel (gather).
+	// The committer uncounts the units it takes; a caller who withdraws
+	// uncounts its own.
 	s.waiting.Add(1)
 	select {
 	case s.units <- u:
@@ -100,7 +105,6 @@ func (s *Store) enqueue(u *writeUnit) error {
 		s.waiting.Add(-1)
 		return errClosed
 	}
-	s.waiting.Add(-1)
 	<-u.done
 	if u.panicked != nil {
 		panic(u.panicked)
@@ -119,6 +123,7 @@ func (s *Store) runCommitter() {
 		var first *writeUnit
 		select {
 		case first = <-s.units:
+			s.waiting.Add(-1)
 		case <-s.stop:
 			return
 		}
@@ -131,15 +136,22 @@ func (s *Store) runCommitter() {
 	}
 }
 
-// gather appends the units waiting now to batch, up to maxBatch, without
-// waiting for any.
+// gather appends the units waiting now to batch, up to maxBatch. It
+// waits only for units already announced (queued) that have not reached
+// the channel yet — the instant between a caller counting itself and
+// offering its unit — so that no unit that came before the commit misses
+// it.
 func (s *Store) gather(batch []*writeUnit) []*writeUnit {
 	for len(batch) < maxBatch {
 		select {
 		case u := <-s.units:
+			s.waiting.Add(-1)
 			batch = append(batch, u)
 		default:
-			return batch
+			if s.queued() == 0 {
+				return batch
+			}
+			runtime.Gosched() // let the announced caller reach the channel
 		}
 	}
 	return batch

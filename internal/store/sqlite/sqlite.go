@@ -81,7 +81,7 @@ type Store struct {
 	stop      chan struct{}
 	stopped   chan struct{}
 	stats     writeStats
-	waiting   atomic.Int32 // units not yet taken by the committer
+	waiting   atomic.Int32 // units announced and not yet taken by the committer (or withdrawn)
 	stmts     *stmtCache
 	endpoints *endpointPresence
 	closeOnce sync.Once
