@@ -31,6 +31,7 @@ func Run(t *testing.T, open func(t *testing.T) payment.Store) {
 		{"APIKeys", testAPIKeys},
 		{"RevokeAPIKey", testRevokeAPIKey},
 		{"RollAPIKey", testRollAPIKey},
+		{"RecordAPIKeyUse", testRecordAPIKeyUse},
 		{"DataKeys", testDataKeys},
 		{"ReserveDataKeyUses", testReserveDataKeyUses},
 		{"RewrapDataKeys", testRewrapDataKeys},
