@@ -48,6 +48,7 @@ func Run(t *testing.T, open func(t *testing.T) payment.Store) {
 		{"WebhookFanOut", testWebhookFanOut},
 		{"WebhookFanOutFollowsEndpoints", testWebhookFanOutFollowsEndpoints},
 		{"WebhookClaims", testWebhookClaims},
+		{"RedeliveryEvent", testRedeliveryEvent},
 		{"Connectors", testConnectors},
 		{"TransactionReferences", testTransactionReferences},
 		{"TransactionNotices", testTransactionNotices},
