@@ -18,7 +18,7 @@ func TestAPIKeys(t *testing.T) {
 	t.Parallel()
 	c := newClient(t, exchange{method: "GET", uri: "/v1/api_keys", resp: `{"object":"list","has_more":false,"url":"/v1/api_keys","data":[
 		{"id":"key_1","object":"api_key","type":"secret","prefix":"sk_test_abcdefgh","created_at":"2026-03-01T00:00:00Z",
-		 "expires_at":"2026-03-02T00:00:00Z","revoked_at":null}]}`})
+		 "expires_at":"2026-03-02T00:00:00Z","revoked_at":null,"last_used_at":"2026-03-01T12:34:56Z"}]}`})
 	l, err := c.APIKeys(t.Context())
 	if err != nil {
 		t.Fatal(err)
@@ -28,7 +28,8 @@ func TestAPIKeys(t *testing.T) {
 	}
 	k := l.Data[0]
 	if k.ID != "key_1" || k.Type != client.APIKeySecret || k.Prefix != "sk_test_abcdefgh" || k.Secret != "" ||
-		k.ExpiresAt == nil || !k.ExpiresAt.Equal(time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)) || k.RevokedAt != nil {
+		k.ExpiresAt == nil || !k.ExpiresAt.Equal(time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)) || k.RevokedAt != nil ||
+		k.LastUsedAt == nil || !k.LastUsedAt.Equal(time.Date(2026, 3, 1, 12, 34, 56, 0, time.UTC)) {
 		t.Errorf("got %v", k)
 	}
 }

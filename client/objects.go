@@ -98,6 +98,9 @@ type APIKey struct {
 	// ExpiresAt is set on a rolled key that stays valid for a grace period.
 	ExpiresAt *time.Time `json:"expires_at"`
 	RevokedAt *time.Time `json:"revoked_at"`
+	// LastUsedAt is when the key last authenticated a request, to the
+	// minute; nil if never.
+	LastUsedAt *time.Time `json:"last_used_at"`
 }
 
 // String describes k without its secret.

@@ -221,10 +221,14 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	var wg sync.WaitGroup
 	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBackground()
-	wg.Add(3)
+	wg.Add(4)
 	go func() {
 		defer wg.Done()
 		eng.RunSweeper(bgCtx, c.sweepEvery)
+	}()
+	go func() {
+		defer wg.Done()
+		eng.RunKeyUseRecorder(bgCtx)
 	}()
 	go func() {
 		defer wg.Done()

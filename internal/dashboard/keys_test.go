@@ -185,6 +185,58 @@ func TestKeysPages(t *testing.T) {
 	})
 }
 
+// TestKeysPagesShowLastUse: the keys list and a key's page say "never"
+// until a key's use is written, then the time of that use; a key not
+// used stays "never".
+func TestKeysPagesShowLastUse(t *testing.T) {
+	forEachBackend(t, Options{}, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		f.user(t, f.a.Account.ID, "kari@example.com", payment.RoleAdmin)
+		b := f.browser(t)
+		b.signIn("kari@example.com")
+		keys, err := f.eng.APIKeys(ctx, f.a.Account.ID)
+		if err != nil || len(keys) != 2 {
+			t.Fatalf("keys: %v, %v", keys, err)
+		}
+		lastUsed := func(id string) (row, fact string) {
+			t.Helper()
+			_, page := b.get("/dashboard/keys")
+			m := regexp.MustCompile(`(?s)href="/dashboard/keys/` + id + `">.*?<td class="last-used">([^<]*)</td>`).FindStringSubmatch(page)
+			if m == nil {
+				t.Fatalf("no row of %s with a last use: %s", id, page)
+			}
+			_, page = b.get("/dashboard/keys/" + id)
+			n := regexp.MustCompile(`<dd id="key-last-used">([^<]*)</dd>`).FindStringSubmatch(page)
+			if n == nil {
+				t.Fatalf("no last use on the page of %s: %s", id, page)
+			}
+			return m[1], n[1]
+		}
+		// The fixture authenticated the secret key: noted, not yet written.
+		for _, k := range keys {
+			if row, fact := lastUsed(k.ID); row != "never" || fact != "never" {
+				t.Errorf("%s before any write: %q, %q; want never", k.ID, row, fact)
+			}
+		}
+		if n := f.eng.FlushKeyUses(ctx); n != 2 {
+			t.Errorf("flushed %d uses, want 2 (the secret keys of both accounts)", n)
+		}
+		keys, _ = f.eng.APIKeys(ctx, f.a.Account.ID)
+		for _, k := range keys {
+			want := "never"
+			if k.ID == f.a.Key.ID {
+				if k.LastUsedAt == nil {
+					t.Fatal("the secret key's use was not written")
+				}
+				want = k.LastUsedAt.UTC().Format("2006-01-02 15:04:05 UTC")
+			}
+			if row, fact := lastUsed(k.ID); row != want || fact != want {
+				t.Errorf("%s: %q, %q; want %q", k.ID, row, fact, want)
+			}
+		}
+	})
+}
+
 // TestUsersPages: an admin adds a new user and an existing one (of
 // another account), each leaving an event by the admin on the member's
 // page; bad input is a 4xx naming the field; the only admin is never

@@ -164,6 +164,8 @@ func (e *Engine) VerifyAccessToken(ctx context.Context, raw string) (*TokenGrant
 	if p.Account.ID != claims.Account || p.Key.Kind != payment.KeySecret {
 		return nil, errBadToken
 	}
+	// A token stands for its key: a request with it is a use of the key.
+	e.noteKeyUse(p.Key, e.now())
 	return &TokenGrant{Principal: p, Audience: claims.Audience[0], Scopes: strings.Fields(claims.Scope),
 		ExpiresAt: claims.ExpiresAt.Time}, nil
 }

@@ -147,6 +147,7 @@ func (e *Engine) AuthenticateDigest(ctx context.Context, accountID, digest strin
 	if err != nil {
 		return nil, fmt.Errorf("authenticate: account of key %s: %w", found.ID, err)
 	}
+	e.noteKeyUse(found, now)
 	return &payment.Principal{Account: a, Key: found}, nil
 }
 
@@ -173,6 +174,7 @@ func (e *Engine) Authenticate(ctx context.Context, key string) (*payment.Princip
 	if subtle.ConstantTimeCompare(sum[:], k.Hash) != 1 || k.Kind != kind || !k.Active(now) || a.Live != live {
 		return nil, errBadKey
 	}
+	e.noteKeyUse(k, now)
 	return &payment.Principal{Account: a, Key: k}, nil
 }
 

@@ -140,6 +140,9 @@ type Engine struct {
 	keys      *hotCache[string, keyEntry]
 	gwCache   *hotCache[gatewayKey, *payment.Gateway]
 	credCache *hotCache[gatewayKey, *payment.CredentialVersion]
+
+	// uses are API keys' uses waiting to be written (keyuse.go).
+	uses *keyUses
 }
 
 // New returns an Engine for cfg.
@@ -202,7 +205,7 @@ func New(cfg Config) *Engine {
 		breakers: routing.NewBreakers(cfg.BreakerThreshold, cfg.BreakerOpenFor, cfg.Now), split: newSplitter(),
 		dummyHash: sync.OnceValue(func() string { return password.Hash("kassa dummy password", cfg.PasswordParams) }),
 		keys:      newHotCache[string, keyEntry](), gwCache: newHotCache[gatewayKey, *payment.Gateway](),
-		credCache: newHotCache[gatewayKey, *payment.CredentialVersion]()}
+		credCache: newHotCache[gatewayKey, *payment.CredentialVersion](), uses: newKeyUses()}
 }
 
 // clock returns the current time as the stores keep it: UTC, microseconds.

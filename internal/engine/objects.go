@@ -178,13 +178,16 @@ type APIKeyObject struct {
 	CreatedAt time.Time  `json:"created_at"`
 	ExpiresAt *time.Time `json:"expires_at"`
 	RevokedAt *time.Time `json:"revoked_at"`
+	// LastUsedAt is when the key last authenticated a request, to the
+	// minute (payment.APIKey.LastUsedAt); null if never.
+	LastUsedAt *time.Time `json:"last_used_at"`
 }
 
 // APIKeyObjectOf renders k; secret is the plain key, given only when the key
 // was just made.
 func APIKeyObjectOf(k *payment.APIKey, secret string) *APIKeyObject {
 	return &APIKeyObject{ID: k.ID, Object: "api_key", Type: string(k.Kind), Prefix: k.Prefix,
-		Secret: secret, CreatedAt: k.CreatedAt, ExpiresAt: k.ExpiresAt, RevokedAt: k.RevokedAt}
+		Secret: secret, CreatedAt: k.CreatedAt, ExpiresAt: k.ExpiresAt, RevokedAt: k.RevokedAt, LastUsedAt: k.LastUsedAt}
 }
 
 // newEvent builds an event of typ about the object obj (rendered to JSON).

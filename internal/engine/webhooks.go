@@ -372,6 +372,13 @@ func (e *Engine) WebhookAttempts(ctx context.Context, p *payment.Principal, endp
 // even if it never had it) or, with endpointID "", to every endpoint that
 // had it. It returns how many deliveries were queued.
 func (e *Engine) RedeliverEvent(ctx context.Context, p *payment.Principal, eventID, endpointID string) (int, error) {
+	return e.redeliverEvent(ctx, p, eventID, endpointID, nil)
+}
+
+// redeliverEvent is RedeliverEvent with the redelivery's own event, if
+// record is not nil (see Store.RedeliverWebhooks).
+func (e *Engine) redeliverEvent(ctx context.Context, p *payment.Principal, eventID, endpointID string,
+	record func(queued int, now time.Time) *payment.Event) (int, error) {
 	if _, err := e.store.Event(ctx, p.Account.ID, eventID); err != nil {
 		return 0, err
 	}
@@ -387,13 +394,32 @@ func (e *Engine) RedeliverEvent(ctx context.Context, p *payment.Principal, event
 			return 0, payment.Conflict(payment.CodeInvalidState, "Webhook endpoint %s is disabled: enable it first.", endpointID)
 		}
 	}
-	return e.store.RedeliverWebhooks(ctx, p.Account.ID, payment.RedeliveryFilter{EventID: eventID, EndpointID: endpointID}, e.clock())
+	return e.redeliver(ctx, p, payment.RedeliveryFilter{EventID: eventID, EndpointID: endpointID}, record)
+}
+
+// redeliver queues again the deliveries of p's account that f chooses,
+// with the event record renders of them, if any, in the same write.
+func (e *Engine) redeliver(ctx context.Context, p *payment.Principal, f payment.RedeliveryFilter,
+	record func(queued int, now time.Time) *payment.Event) (int, error) {
+	now := e.clock()
+	var newEvent func(int) *payment.Event
+	if record != nil {
+		newEvent = func(queued int) *payment.Event { return record(queued, now) }
+	}
+	return e.store.RedeliverWebhooks(ctx, p.Account.ID, f, now, newEvent)
 }
 
 // RecoverWebhooks sends again what failed to an endpoint among the
 // deliveries created in [since, until) (zero: unbounded), and returns how
 // many.
 func (e *Engine) RecoverWebhooks(ctx context.Context, p *payment.Principal, endpointID string, since, until time.Time) (int, error) {
+	return e.recoverWebhooks(ctx, p, endpointID, since, until, nil)
+}
+
+// recoverWebhooks is RecoverWebhooks with the recovery's own event, if
+// record is not nil.
+func (e *Engine) recoverWebhooks(ctx context.Context, p *payment.Principal, endpointID string, since, until time.Time,
+	record func(queued int, now time.Time) *payment.Event) (int, error) {
 	we, err := e.store.WebhookEndpoint(ctx, p.Account.ID, endpointID)
 	if err != nil {
 		return 0, err
@@ -404,8 +430,7 @@ func (e *Engine) RecoverWebhooks(ctx context.Context, p *payment.Principal, endp
 	if !since.IsZero() && !until.IsZero() && !since.Before(until) {
 		return 0, payment.Invalid(payment.CodeParameterInvalid, "until", "until must be after since.")
 	}
-	return e.store.RedeliverWebhooks(ctx, p.Account.ID,
-		payment.RedeliveryFilter{EndpointID: endpointID, OnlyFailed: true, Since: since, Until: until}, e.clock())
+	return e.redeliver(ctx, p, payment.RedeliveryFilter{EndpointID: endpointID, OnlyFailed: true, Since: since, Until: until}, record)
 }
 
 // Event returns the caller's event id.

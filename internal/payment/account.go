@@ -46,6 +46,11 @@ type APIKey struct {
 	// ExpiresAt is set on a rolled key that stays valid for a grace period.
 	ExpiresAt *time.Time
 	RevokedAt *time.Time
+	// LastUsedAt is when the key last authenticated a request, as far as
+	// kassa wrote it down: each process records a key's use at most once
+	// a minute, off the request's path, so the key may have been used up
+	// to a minute later. Nil for a key never used.
+	LastUsedAt *time.Time
 }
 
 // Active reports whether the key may authenticate at now.

@@ -220,6 +220,12 @@ type AccountStore interface {
 	// evs (nil ones skipped) are written in the same transaction.
 	// ErrNotFound if the account has no active key oldID.
 	RollAPIKey(ctx context.Context, accountID, oldID string, next *APIKey, expiresAt, now time.Time, evs []*Event) error
+	// RecordAPIKeyUse sets the key's LastUsedAt to at, unless it holds a
+	// later time already (another process recorded a later use): it never
+	// moves back. Revoked and expired keys are recorded like any other;
+	// the caller records only uses it authenticated. ErrNotFound if the
+	// account has no such key.
+	RecordAPIKeyUse(ctx context.Context, accountID, keyID string, at time.Time) error
 }
 
 // DataKeyStore keeps wrapped data keys.

@@ -220,8 +220,14 @@ type WebhookStore interface {
 	// RedeliverWebhooks makes pending, due at now, the deliveries of the
 	// account matching f that are not pending, and returns how many. An
 	// event with an endpoint that never had a delivery of it gets one
-	// when f names both.
-	RedeliverWebhooks(ctx context.Context, accountID string, f RedeliveryFilter, now time.Time) (int, error)
+	// when f names both. newEvent, if not nil, renders the redelivery's
+	// own event from how many were queued, and that event is written in
+	// the same transaction: a redelivery is never without its record. It
+	// needs f to name an endpoint, which must be the account's:
+	// ErrNotFound otherwise, and nothing is written. A nil event, or
+	// newEvent nil, writes none.
+	RedeliverWebhooks(ctx context.Context, accountID string, f RedeliveryFilter, now time.Time,
+		newEvent func(queued int) *Event) (int, error)
 	// WebhookBacklog counts pending deliveries and returns the creation
 	// time of the oldest (zero without one).
 	WebhookBacklog(ctx context.Context) (count int, oldest time.Time, err error)

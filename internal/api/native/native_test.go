@@ -222,7 +222,8 @@ func TestAPIKeys(t *testing.T) {
 	}
 	for _, k := range l["data"].([]any) {
 		key := k.(map[string]any)
-		if got, want := keysOf(key), []string{"id", "object", "type", "prefix", "created_at", "expires_at", "revoked_at"}; !sameSet(got, want) {
+		if got, want := keysOf(key), []string{"id", "object", "type", "prefix", "created_at", "expires_at", "revoked_at",
+			"last_used_at"}; !sameSet(got, want) {
 			t.Errorf("key fields %v", got)
 		}
 		if len(key["prefix"].(string)) != 16 || key["object"] != "api_key" {
@@ -231,6 +232,25 @@ func TestAPIKeys(t *testing.T) {
 	}
 	if strings.Contains(string(res.body), a.SecretKey) || strings.Contains(string(res.body), a.PublishableKey) {
 		t.Fatal("list shows a secret")
+	}
+	// The list was a use of the secret key, written once flushed; the
+	// publishable key was never used.
+	listedAt := f.clock.Now()
+	if n := f.eng.FlushKeyUses(t.Context()); n != 1 {
+		t.Errorf("flushed %d key uses, want 1", n)
+	}
+	for _, k := range f.get(t, "/v1/api_keys", a.SecretKey).json(t)["data"].([]any) {
+		key := k.(map[string]any)
+		used, _ := key["last_used_at"].(string)
+		at, err := time.Parse(time.RFC3339Nano, used)
+		switch {
+		case strings.HasPrefix(key["prefix"].(string), "pk_"):
+			if key["last_used_at"] != nil {
+				t.Errorf("the unused publishable key was last used %v", key["last_used_at"])
+			}
+		case err != nil || at.After(listedAt) || at.Before(listedAt.Add(-time.Second)):
+			t.Errorf("the secret key was last used %v, want the time of the list (%s)", key["last_used_at"], listedAt)
+		}
 	}
 
 	res = f.post(t, "/v1/api_keys", a.SecretKey, `{"type":"secret"}`)

@@ -140,24 +140,27 @@ func (s *Store) CountAccounts(ctx context.Context) (int, error) {
 	return n, fail("count accounts", err)
 }
 
-const apiKeyColumns = `id, account_id, kind, prefix, hash, created_at, expires_at, revoked_at, digest_hash`
+const apiKeyColumns = `id, account_id, kind, prefix, hash, created_at, expires_at, revoked_at, digest_hash, last_used_at`
 
 func insertAPIKey(ctx context.Context, q querier, k *payment.APIKey) error {
-	_, err := q.Exec(ctx, `INSERT INTO api_keys (`+apiKeyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		k.ID, k.AccountID, string(k.Kind), k.Prefix, k.Hash, ts(k.CreatedAt), tsPtr(k.ExpiresAt), tsPtr(k.RevokedAt), k.DigestHash)
+	_, err := q.Exec(ctx, `INSERT INTO api_keys (`+apiKeyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		k.ID, k.AccountID, string(k.Kind), k.Prefix, k.Hash, ts(k.CreatedAt), tsPtr(k.ExpiresAt), tsPtr(k.RevokedAt), k.DigestHash,
+		tsPtr(k.LastUsedAt))
 	return translate(err, k.AccountID)
 }
 
 func scanAPIKey(row pgx.Row) (*payment.APIKey, error) {
 	var k payment.APIKey
 	var kind string
-	if err := row.Scan(&k.ID, &k.AccountID, &kind, &k.Prefix, &k.Hash, &k.CreatedAt, &k.ExpiresAt, &k.RevokedAt, &k.DigestHash); err != nil {
+	if err := row.Scan(&k.ID, &k.AccountID, &kind, &k.Prefix, &k.Hash, &k.CreatedAt, &k.ExpiresAt, &k.RevokedAt, &k.DigestHash,
+		&k.LastUsedAt); err != nil {
 		return nil, err
 	}
 	k.Kind = payment.KeyKind(kind)
 	k.CreatedAt = utc(k.CreatedAt)
 	k.ExpiresAt = utcPtr(k.ExpiresAt)
 	k.RevokedAt = utcPtr(k.RevokedAt)
+	k.LastUsedAt = utcPtr(k.LastUsedAt)
 	return &k, nil
 }
 
@@ -271,4 +274,22 @@ func (s *Store) RollAPIKey(ctx context.Context, accountID, oldID string, next *p
 		return insertEvents(ctx, tx, accountID, evs...)
 	})
 	return fail("roll api key", err)
+}
+
+// RecordAPIKeyUse moves the key's last use forward to at.
+func (s *Store) RecordAPIKeyUse(ctx context.Context, accountID, keyID string, at time.Time) error {
+	err := s.withConn(ctx, func(q querier) error {
+		// GREATEST ignores a NULL, and keeps a later use another process
+		// recorded first.
+		tag, err := q.Exec(ctx, `UPDATE api_keys SET last_used_at = GREATEST(last_used_at, $3)
+			WHERE account_id = $1 AND id = $2`, accountID, keyID, ts(at))
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return payment.NotFound("api_key", keyID)
+		}
+		return nil
+	})
+	return fail("record api key use", err)
 }

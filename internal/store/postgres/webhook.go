@@ -500,60 +500,85 @@ func (s *Store) WebhookDeliveriesOfEvent(ctx context.Context, accountID, eventID
 	return ds, fail("list webhook deliveries", err)
 }
 
-// RedeliverWebhooks makes the chosen deliveries pending again.
-func (s *Store) RedeliverWebhooks(ctx context.Context, accountID string, f payment.RedeliveryFilter, now time.Time) (int, error) {
+// RedeliverWebhooks makes the chosen deliveries pending again, with the
+// event newEvent renders of them.
+func (s *Store) RedeliverWebhooks(ctx context.Context, accountID string, f payment.RedeliveryFilter, now time.Time,
+	newEvent func(int) *payment.Event) (int, error) {
+	if newEvent != nil && f.EndpointID == "" {
+		return 0, errors.New("postgres: redeliver webhooks: an event of a redelivery needs its endpoint")
+	}
 	n := 0
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		args := []any{ts(now), accountID}
-		where := `account_id = $2 AND state <> 'pending'`
-		add := func(cond string, v any) {
-			args = append(args, v)
-			where += ` AND ` + cond + ` $` + strconv.Itoa(len(args))
+		if newEvent != nil {
+			// The event is the endpoint's: locked as an update of it
+			// would, so that one deleted meanwhile gets none, and
+			// nothing is redelivered.
+			if _, err := webhookEndpoint(ctx, tx, accountID, f.EndpointID, "FOR UPDATE"); err != nil {
+				return err
+			}
 		}
-		if f.EventID != "" {
-			add(`event_id =`, f.EventID)
-		}
-		if f.EndpointID != "" {
-			add(`endpoint_id =`, f.EndpointID)
-		}
-		if f.OnlyFailed {
-			where += ` AND state = 'failed'`
-		}
-		if !f.Since.IsZero() {
-			add(`created_at >=`, ts(f.Since))
-		}
-		if !f.Until.IsZero() {
-			add(`created_at <`, ts(f.Until))
-		}
-		tag, err := tx.Exec(ctx, `UPDATE webhook_deliveries SET state = 'pending', attempts = 0, lease_token = '',
-			next_attempt_at = $1, completed_at = NULL, updated_at = $1 WHERE `+where, args...)
-		if err != nil {
+		var err error
+		if n, err = redeliverWebhooks(ctx, tx, accountID, f, now); err != nil {
 			return err
 		}
-		n = int(tag.RowsAffected())
-		if f.EventID == "" || f.EndpointID == "" {
-			return nil
-		}
-		// An endpoint that never had a delivery of the event gets one.
-		ev, err := event(ctx, tx, accountID, f.EventID)
-		if err != nil {
-			return err
-		}
-		tag, err = tx.Exec(ctx, `INSERT INTO webhook_deliveries (id, account_id, endpoint_id, event_id, message_id,
-				signer, queue, live, state, next_attempt_at, created_at, updated_at)
-			SELECT $1 || substr(replace(gen_random_uuid()::text, '-', ''), 1, 16), account_id, id, $2, $2,
-				'standard', id, live, 'pending', $3, $3, $3
-			FROM webhook_endpoints e WHERE account_id = $4 AND id = $5 AND disabled_at IS NULL
-			AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.account_id = e.account_id
-				AND d.event_id = $2 AND d.endpoint_id = e.id)`,
-			store.DeliveryIDPrefix(ev), ev.ID, ts(now), accountID, f.EndpointID)
-		if err != nil {
-			return err
-		}
-		n += int(tag.RowsAffected())
-		return nil
+		return insertEventOf(ctx, tx, accountID, newEvent, n)
 	})
-	return n, fail("redeliver webhooks", err)
+	if err != nil {
+		return 0, fail("redeliver webhooks", err)
+	}
+	return n, nil
+}
+
+// redeliverWebhooks is RedeliverWebhooks's work in tx: it returns how
+// many deliveries it queued.
+func redeliverWebhooks(ctx context.Context, tx pgx.Tx, accountID string, f payment.RedeliveryFilter, now time.Time) (int, error) {
+	args := []any{ts(now), accountID}
+	where := `account_id = $2 AND state <> 'pending'`
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where += ` AND ` + cond + ` $` + strconv.Itoa(len(args))
+	}
+	if f.EventID != "" {
+		add(`event_id =`, f.EventID)
+	}
+	if f.EndpointID != "" {
+		add(`endpoint_id =`, f.EndpointID)
+	}
+	if f.OnlyFailed {
+		where += ` AND state = 'failed'`
+	}
+	if !f.Since.IsZero() {
+		add(`created_at >=`, ts(f.Since))
+	}
+	if !f.Until.IsZero() {
+		add(`created_at <`, ts(f.Until))
+	}
+	tag, err := tx.Exec(ctx, `UPDATE webhook_deliveries SET state = 'pending', attempts = 0, lease_token = '',
+		next_attempt_at = $1, completed_at = NULL, updated_at = $1 WHERE `+where, args...)
+	if err != nil {
+		return 0, err
+	}
+	n := int(tag.RowsAffected())
+	if f.EventID == "" || f.EndpointID == "" {
+		return n, nil
+	}
+	// An endpoint that never had a delivery of the event gets one.
+	ev, err := event(ctx, tx, accountID, f.EventID)
+	if err != nil {
+		return 0, err
+	}
+	tag, err = tx.Exec(ctx, `INSERT INTO webhook_deliveries (id, account_id, endpoint_id, event_id, message_id,
+			signer, queue, live, state, next_attempt_at, created_at, updated_at)
+		SELECT $1 || substr(replace(gen_random_uuid()::text, '-', ''), 1, 16), account_id, id, $2, $2,
+			'standard', id, live, 'pending', $3, $3, $3
+		FROM webhook_endpoints e WHERE account_id = $4 AND id = $5 AND disabled_at IS NULL
+		AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.account_id = e.account_id
+			AND d.event_id = $2 AND d.endpoint_id = e.id)`,
+		store.DeliveryIDPrefix(ev), ev.ID, ts(now), accountID, f.EndpointID)
+	if err != nil {
+		return 0, err
+	}
+	return n + int(tag.RowsAffected()), nil
 }
 
 // Event returns the account's event id.

@@ -133,11 +133,12 @@ func (s *Store) CountAccounts(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-const apiKeyColumns = `id, account_id, kind, prefix, hash, created_at, expires_at, revoked_at, digest_hash`
+const apiKeyColumns = `id, account_id, kind, prefix, hash, created_at, expires_at, revoked_at, digest_hash, last_used_at`
 
 func insertAPIKey(ctx context.Context, q querier, k *payment.APIKey) error {
-	_, err := q.ExecContext(ctx, `INSERT INTO api_keys (`+apiKeyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		k.ID, k.AccountID, string(k.Kind), k.Prefix, k.Hash, micros(k.CreatedAt), microsPtr(k.ExpiresAt), microsPtr(k.RevokedAt), k.DigestHash)
+	_, err := q.ExecContext(ctx, `INSERT INTO api_keys (`+apiKeyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		k.ID, k.AccountID, string(k.Kind), k.Prefix, k.Hash, micros(k.CreatedAt), microsPtr(k.ExpiresAt), microsPtr(k.RevokedAt),
+		k.DigestHash, microsPtr(k.LastUsedAt))
 	return translate(err, k.AccountID)
 }
 
@@ -145,14 +146,15 @@ func scanAPIKey(sc scanner) (*payment.APIKey, error) {
 	var k payment.APIKey
 	var kind string
 	var created int64
-	var expires, revoked sql.Null[int64]
-	if err := sc.Scan(&k.ID, &k.AccountID, &kind, &k.Prefix, &k.Hash, &created, &expires, &revoked, &k.DigestHash); err != nil {
+	var expires, revoked, used sql.Null[int64]
+	if err := sc.Scan(&k.ID, &k.AccountID, &kind, &k.Prefix, &k.Hash, &created, &expires, &revoked, &k.DigestHash, &used); err != nil {
 		return nil, err
 	}
 	k.Kind = payment.KeyKind(kind)
 	k.CreatedAt = fromMicros(created)
 	k.ExpiresAt = fromMicrosPtr(expires)
 	k.RevokedAt = fromMicrosPtr(revoked)
+	k.LastUsedAt = fromMicrosPtr(used)
 	return &k, nil
 }
 
@@ -256,4 +258,22 @@ func (s *Store) RollAPIKey(ctx context.Context, accountID, oldID string, next *p
 		return insertEvents(ctx, tx, accountID, evs...)
 	})
 	return fail("roll api key", err)
+}
+
+// RecordAPIKeyUse moves the key's last use forward to at.
+func (s *Store) RecordAPIKeyUse(ctx context.Context, accountID, keyID string, at time.Time) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
+		// max() keeps a later use another process recorded first.
+		res, err := tx.ExecContext(ctx, `UPDATE api_keys SET last_used_at = max(coalesce(last_used_at, ?1), ?1)
+			WHERE account_id = ?2 AND id = ?3`, micros(at), accountID, keyID)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err == nil && n == 0 {
+			err = payment.NotFound("api_key", keyID)
+		}
+		return err
+	})
+	return fail("record api key use", err)
 }

@@ -499,66 +499,92 @@ func (s *Store) WebhookDeliveriesOfEvent(ctx context.Context, accountID, eventID
 	return ds, fail("list webhook deliveries", err)
 }
 
-// RedeliverWebhooks makes the chosen deliveries pending again.
-func (s *Store) RedeliverWebhooks(ctx context.Context, accountID string, f payment.RedeliveryFilter, now time.Time) (int, error) {
+// RedeliverWebhooks makes the chosen deliveries pending again, with the
+// event newEvent renders of them.
+func (s *Store) RedeliverWebhooks(ctx context.Context, accountID string, f payment.RedeliveryFilter, now time.Time,
+	newEvent func(int) *payment.Event) (int, error) {
+	if newEvent != nil && f.EndpointID == "" {
+		return 0, errors.New("sqlite: redeliver webhooks: an event of a redelivery needs its endpoint")
+	}
 	n := 0
 	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
-		where := `account_id = ? AND state <> 'pending'`
-		args := []any{accountID}
-		if f.EventID != "" {
-			where += ` AND event_id = ?`
-			args = append(args, f.EventID)
+		if newEvent != nil {
+			// The event is the endpoint's: one deleted meanwhile gets none,
+			// and nothing is redelivered.
+			if _, err := webhookEndpoint(ctx, tx, accountID, f.EndpointID); err != nil {
+				return err
+			}
 		}
-		if f.EndpointID != "" {
-			where += ` AND endpoint_id = ?`
-			args = append(args, f.EndpointID)
-		}
-		if f.OnlyFailed {
-			where += ` AND state = 'failed'`
-		}
-		if !f.Since.IsZero() {
-			where += ` AND created_at >= ?`
-			args = append(args, micros(f.Since))
-		}
-		if !f.Until.IsZero() {
-			where += ` AND created_at < ?`
-			args = append(args, micros(f.Until))
-		}
-		res, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries SET state = 'pending', attempts = 0, lease_token = '',
-			next_attempt_at = ?, completed_at = NULL, updated_at = ? WHERE `+where,
-			append([]any{micros(now), micros(now)}, args...)...)
-		if err != nil {
+		var err error
+		if n, err = redeliverWebhooks(ctx, tx, accountID, f, now); err != nil {
 			return err
 		}
-		m, err := res.RowsAffected()
-		if err != nil {
-			return err
-		}
-		n = int(m)
-		if f.EventID == "" || f.EndpointID == "" {
-			return nil
-		}
-		// An endpoint that never had a delivery of the event gets one.
-		ev, err := event(ctx, tx, accountID, f.EventID)
-		if err != nil {
-			return err
-		}
-		res, err = tx.ExecContext(ctx, `INSERT INTO webhook_deliveries (id, account_id, endpoint_id, event_id, message_id,
-				signer, queue, live, state, next_attempt_at, created_at, updated_at)
-			SELECT ? || lower(hex(randomblob(8))), account_id, id, ?, ?, 'standard', id, live, 'pending', ?, ?, ?
-			FROM webhook_endpoints e WHERE account_id = ? AND id = ? AND disabled_at IS NULL
-			AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.account_id = e.account_id
-				AND d.event_id = ? AND d.endpoint_id = e.id)`,
-			store.DeliveryIDPrefix(ev), ev.ID, ev.ID, micros(now), micros(now), micros(now),
-			accountID, f.EndpointID, ev.ID)
-		if err != nil {
-			return err
-		}
-		m, err = res.RowsAffected()
-		n += int(m)
-		return err
+		return insertEventOf(ctx, tx, accountID, newEvent, n)
 	})
-	return n, fail("redeliver webhooks", err)
+	if err != nil {
+		return 0, fail("redeliver webhooks", err)
+	}
+	return n, nil
+}
+
+// redeliverWebhooks is RedeliverWebhooks's work in tx: it returns how
+// many deliveries it queued.
+func redeliverWebhooks(ctx context.Context, tx *wtx, accountID string, f payment.RedeliveryFilter, now time.Time) (int, error) {
+	where := `account_id = ? AND state <> 'pending'`
+	args := []any{accountID}
+	if f.EventID != "" {
+		where += ` AND event_id = ?`
+		args = append(args, f.EventID)
+	}
+	if f.EndpointID != "" {
+		where += ` AND endpoint_id = ?`
+		args = append(args, f.EndpointID)
+	}
+	if f.OnlyFailed {
+		where += ` AND state = 'failed'`
+	}
+	if !f.Since.IsZero() {
+		where += ` AND created_at >= ?`
+		args = append(args, micros(f.Since))
+	}
+	if !f.Until.IsZero() {
+		where += ` AND created_at < ?`
+		args = append(args, micros(f.Until))
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries SET state = 'pending', attempts = 0, lease_token = '',
+		next_attempt_at = ?, completed_at = NULL, updated_at = ? WHERE `+where,
+		append([]any{micros(now), micros(now)}, args...)...)
+	if err != nil {
+		return 0, err
+	}
+	m, err := res.RowsAffected()
+	if err != nil {
+		return 0, err
+	}
+	n := int(m)
+	if f.EventID == "" || f.EndpointID == "" {
+		return n, nil
+	}
+	// An endpoint that never had a delivery of the event gets one.
+	ev, err := event(ctx, tx, accountID, f.EventID)
+	if err != nil {
+		return 0, err
+	}
+	res, err = tx.ExecContext(ctx, `INSERT INTO webhook_deliveries (id, account_id, endpoint_id, event_id, message_id,
+			signer, queue, live, state, next_attempt_at, created_at, updated_at)
+		SELECT ? || lower(hex(randomblob(8))), account_id, id, ?, ?, 'standard', id, live, 'pending', ?, ?, ?
+		FROM webhook_endpoints e WHERE account_id = ? AND id = ? AND disabled_at IS NULL
+		AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.account_id = e.account_id
+			AND d.event_id = ? AND d.endpoint_id = e.id)`,
+		store.DeliveryIDPrefix(ev), ev.ID, ev.ID, micros(now), micros(now), micros(now),
+		accountID, f.EndpointID, ev.ID)
+	if err != nil {
+		return 0, err
+	}
+	if m, err = res.RowsAffected(); err != nil {
+		return 0, err
+	}
+	return n + int(m), nil
 }
 
 // Event returns the account's event id.

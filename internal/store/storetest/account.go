@@ -173,6 +173,56 @@ func testRevokeAPIKey(t *testing.T, s payment.Store) {
 	equal(t, "stored key after revoking twice", stored, &want)
 }
 
+// testRecordAPIKeyUse: a key's last use is stored and read back by both
+// reads, only ever moves forward, and is only the account's to set: the
+// key of another account is not found and keeps its own.
+func testRecordAPIKeyUse(t *testing.T, s payment.Store) {
+	ctx := context.Background()
+	a, b := newAccount(t, s), newAccount(t, s)
+	k, kb := newKey(a.ID, t0), newKey(b.ID, t0)
+	for _, k := range []*payment.APIKey{k, kb} {
+		if err := s.CreateAPIKey(ctx, k, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(what string, k *payment.APIKey, want *time.Time) {
+		t.Helper()
+		got, err := s.APIKeyByPrefix(ctx, k.Prefix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := *k
+		w.LastUsedAt = want
+		equal(t, what+" (by prefix)", got, &w)
+		list, err := s.APIKeys(ctx, k.AccountID)
+		if err != nil || len(list) != 1 {
+			t.Fatalf("APIKeys: %v, %v", list, err)
+		}
+		equal(t, what+" (listed)", list[0], &w)
+	}
+	check("a new key", k, nil)
+
+	used := t0.Add(time.Minute)
+	if err := s.RecordAPIKeyUse(ctx, a.ID, k.ID, used); err != nil {
+		t.Fatalf("RecordAPIKeyUse: %v", err)
+	}
+	check("a used key", k, &used)
+	if err := s.RecordAPIKeyUse(ctx, a.ID, k.ID, t0.Add(time.Second)); err != nil {
+		t.Fatalf("RecordAPIKeyUse of an earlier use: %v", err)
+	}
+	check("an earlier use recorded late", k, &used)
+	later := used.Add(time.Hour)
+	if err := s.RecordAPIKeyUse(ctx, a.ID, k.ID, later); err != nil {
+		t.Fatal(err)
+	}
+	check("a later use", k, &later)
+
+	wantNotFound(t, "RecordAPIKeyUse of another account's key", s.RecordAPIKeyUse(ctx, b.ID, k.ID, later.Add(time.Hour)))
+	wantNotFound(t, "RecordAPIKeyUse of an unknown key", s.RecordAPIKeyUse(ctx, a.ID, "key_unknown", later))
+	check("a key after another account's attempt", k, &later)
+	check("another account's key", kb, nil)
+}
+
 func testRollAPIKey(t *testing.T, s payment.Store) {
 	ctx := context.Background()
 	now := t0.Add(time.Hour)

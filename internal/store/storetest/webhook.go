@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -207,14 +208,86 @@ func testWebhookClaims(t *testing.T, s payment.Store) {
 		t.Errorf("attempt log: %d, %v (want both attempts)", len(as), err)
 	}
 	// Redelivery makes it pending and due again.
-	if n, err := s.RedeliverWebhooks(ctx, a.ID, payment.RedeliveryFilter{EventID: d.EventID, EndpointID: d.EndpointID}, later); err != nil || n != 1 {
+	if n, err := s.RedeliverWebhooks(ctx, a.ID, payment.RedeliveryFilter{EventID: d.EventID, EndpointID: d.EndpointID}, later, nil); err != nil || n != 1 {
 		t.Errorf("redeliver: %d, %v", n, err)
 	}
-	if n, err := s.RedeliverWebhooks(ctx, newAccount(t, s).ID, payment.RedeliveryFilter{EndpointID: d.EndpointID}, later); err != nil || n != 0 {
+	if n, err := s.RedeliverWebhooks(ctx, newAccount(t, s).ID, payment.RedeliveryFilter{EndpointID: d.EndpointID}, later, nil); err != nil || n != 0 {
 		t.Errorf("another account redelivered %d, %v", n, err)
 	}
 	count, oldest, err := s.WebhookBacklog(ctx)
 	if err != nil || count == 0 || oldest.IsZero() {
 		t.Errorf("backlog %d %v %v", count, oldest, err)
+	}
+}
+
+// testRedeliveryEvent: a redelivery's own event is written in its
+// transaction, rendered from how many it queued: when the event cannot
+// be written, nothing is redelivered; an endpoint of another account is
+// not found, and gets nothing.
+func testRedeliveryEvent(t *testing.T, s payment.Store) {
+	ctx := context.Background()
+	a, b := newAccount(t, s), newAccount(t, s)
+	pm := newPM(a.ID, t0)
+	ev := createPM(t, s, pm)
+	// An endpoint made after the event never had it: a redelivery to it
+	// makes its first delivery.
+	late := newEndpoint(a.ID, "https://a.example/late", "payment_method.*")
+	if err := s.CreateWebhookEndpoint(ctx, late, newEvent(a.ID, "webhook_endpoint.created", late.ID, t0)); err != nil {
+		t.Fatal(err)
+	}
+	f := payment.RedeliveryFilter{EventID: ev.ID, EndpointID: late.ID}
+	now := t0.Add(time.Minute)
+	deliveries := func() int {
+		t.Helper()
+		ds, err := s.WebhookDeliveriesOfEvent(ctx, a.ID, ev.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(ds)
+	}
+	redelivered := func(n int) *payment.Event {
+		e := newEvent(a.ID, "webhook_endpoint.redelivered", late.ID, now)
+		e.Data = []byte(fmt.Sprintf(`{"object":"webhook_redelivery","queued":%d}`, n))
+		e.Actor = "user:usr_1"
+		return e
+	}
+
+	// The event's write fails (its id is taken): no redelivery either.
+	n, err := s.RedeliverWebhooks(ctx, a.ID, f, now, func(n int) *payment.Event {
+		e := redelivered(n)
+		e.ID = ev.ID
+		return e
+	})
+	if err == nil || n != 0 {
+		t.Errorf("redelivery whose event failed: %d, %v; want an error", n, err)
+	}
+	if got := deliveries(); got != 0 {
+		t.Errorf("a redelivery whose event failed left %d deliveries", got)
+	}
+
+	// Another account's endpoint: not found, nothing written.
+	var asked bool
+	n, err = s.RedeliverWebhooks(ctx, b.ID, f, now, func(n int) *payment.Event { asked = true; return nil })
+	wantNotFound(t, "redelivery to another account's endpoint", err)
+	if n != 0 || asked || deliveries() != 0 {
+		t.Errorf("redelivery to another account's endpoint: %d queued, event asked %v, %d deliveries", n, asked, deliveries())
+	}
+
+	// Together: the delivery and its event, which says how many.
+	var want *payment.Event
+	n, err = s.RedeliverWebhooks(ctx, a.ID, f, now, func(n int) *payment.Event { want = redelivered(n); return want })
+	if err != nil || n != 1 {
+		t.Fatalf("redelivery: %d, %v", n, err)
+	}
+	if got := deliveries(); got != 1 {
+		t.Errorf("after the redelivery: %d deliveries, want 1", got)
+	}
+	got, err := s.Event(ctx, a.ID, want.ID)
+	if err != nil {
+		t.Fatalf("the redelivery's event: %v", err)
+	}
+	equal(t, "the redelivery's event", got, want)
+	if string(got.Data) != `{"object":"webhook_redelivery","queued":1}` {
+		t.Errorf("event data %s", got.Data)
 	}
 }
